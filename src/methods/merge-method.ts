@@ -1,0 +1,99 @@
+/**
+ * What a merge method is: one registry entry that the validator, the planner, the executor,
+ * the CLI's help and the model card all read.
+ */
+
+/** Global parameters are read once per output tensor; per-model parameters once per input model. */
+export type ParameterScope = "global" | "per-model";
+
+export interface ParameterDef {
+	name: string;
+	scope: ParameterScope;
+	type: "number" | "integer" | "boolean";
+	/** Absent together with `required: true` means the recipe must set it. */
+	default?: number | boolean;
+	required?: boolean;
+	/** Allowed range of numeric values; checked before any weights are read. */
+	range?: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean };
+	/** One sentence for help text and the card. */
+	description: string;
+}
+
+/** A resolved parameter value for one tensor. */
+export type ParameterValue = number | boolean;
+
+/**
+ * How the base model takes part:
+ * - `reference`: the base is not a merge input; kernels get it separately as `base` (task arithmetic, slerp, ...);
+ * - `input`: the base is an ordinary input like any other model (linear, karcher);
+ * - `optional-reference`: with a base_model it is a reference, without one every model is an input (nuslerp, multislerp);
+ * - `ignored`: passthrough.
+ */
+export type BaseRole = "reference" | "input" | "optional-reference" | "ignored";
+
+/**
+ * What happens when inputs' shapes differ (spec §2.0.2), applied before the kernel runs:
+ * - `crop-to-base`: embedding tensors are cut to the base's shape, other mismatched models are skipped for that tensor;
+ * - `common-submatrix`: embedding tensors are cut to the largest common sub-matrix;
+ * - `strict`: any mismatch is an error naming the tensor.
+ */
+export type ShapePolicy = "crop-to-base" | "common-submatrix" | "strict";
+
+export interface ModelTensor {
+	/** The model reference as written in the recipe (stable key, used for seeding). */
+	model: string;
+	data: Float32Array;
+	shape: readonly number[];
+	/** This model's per-model parameters for this tensor, defaults applied. */
+	params: Readonly<Record<string, ParameterValue>>;
+}
+
+export interface MergeContext {
+	/** The output tensor's name (random streams are keyed by it). */
+	tensorName: string;
+	isEmbed: boolean;
+	/** Global parameters for this tensor, defaults applied. */
+	params: Readonly<Record<string, ParameterValue>>;
+	/**
+	 * A deterministic uniform [0, 1) stream for one model: `uniform(model)(i)` depends only on the seed,
+	 * the tensor name, the model and the element index i, so results do not depend on chunking or threads.
+	 */
+	uniform(model: string): (index: number) => number;
+	warn(message: string): void;
+}
+
+export interface MergeInputs {
+	/** The models merged, in recipe order (with the base included only when the method's baseRole is `input`). */
+	models: ModelTensor[];
+	/** The base model's tensor, when the method uses the base as a reference and one is present. */
+	base: ModelTensor | undefined;
+}
+
+export interface MergeResult {
+	data: Float32Array;
+	shape: readonly number[];
+}
+
+export interface MergeMethod {
+	/** The recipe's `merge_method` value. */
+	name: string;
+	/** The card's label (mergekit's pretty name). */
+	displayName: string;
+	paperUrl: string | undefined;
+	/** A short plain-language account of what the method does to the weights (card and help). */
+	explanation: string;
+	parameters: readonly ParameterDef[];
+	baseRole: BaseRole;
+	/** Is the base_model key required? */
+	requiresBase: boolean;
+	/** How many models the recipe must merge, counting the base where listed or added. */
+	modelCount: { min: number; max?: number; countsBase: boolean };
+	shapePolicy: ShapePolicy;
+	/** Whether the method draws random numbers with these global and per-model parameters. */
+	isRandomized(params: { global: Readonly<Record<string, ParameterValue>>; perModel: readonly Readonly<Record<string, ParameterValue>>[] }): boolean;
+	/**
+	 * Merges one tensor. Returns undefined to leave the tensor out of the output
+	 * (model_stock with too few inputs for an optional tensor).
+	 */
+	merge(inputs: MergeInputs, context: MergeContext): MergeResult | undefined;
+}

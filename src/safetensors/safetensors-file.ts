@@ -1,0 +1,98 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { decodeToF32, isFloatDtype } from "./dtype.js";
+import { elementCount, MAX_HEADER_BYTES, parseHeader, type SafetensorsHeader, type TensorInfo } from "./parse-header.js";
+import { SafetensorsError } from "./safetensors-error.js";
+
+/** A safetensors file opened for positional reads of single tensors; the file is never read whole. */
+export class SafetensorsFile {
+	readonly path: string;
+	readonly tensors: ReadonlyMap<string, TensorInfo>;
+	readonly metadata: Readonly<Record<string, string>>;
+	readonly #handle: FileHandle;
+
+	private constructor(path: string, handle: FileHandle, header: SafetensorsHeader) {
+		this.path = path;
+		this.#handle = handle;
+		this.tensors = header.tensors;
+		this.metadata = header.metadata;
+	}
+
+	static async open(path: string): Promise<SafetensorsFile> {
+		const handle = await open(path, "r");
+		try {
+			const header = await readHeader(path, handle);
+			return new SafetensorsFile(path, handle, header);
+		} catch (error) {
+			await handle.close();
+			throw error;
+		}
+	}
+
+	info(name: string): TensorInfo {
+		const info = this.tensors.get(name);
+		if (!info) {
+			throw new SafetensorsError(this.path, "no such tensor in this file", name);
+		}
+		return info;
+	}
+
+	/** Reads a tensor's raw little-endian bytes, into `target` when given (it must be large enough). */
+	async readBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
+		const info = this.info(name);
+		const out = target ? target.subarray(0, info.byteLength) : new Uint8Array(info.byteLength);
+		let done = 0;
+		while (done < info.byteLength) {
+			const { bytesRead } = await this.#handle.read(out, done, info.byteLength - done, info.byteOffset + done);
+			if (bytesRead === 0) {
+				throw new SafetensorsError(this.path, "the file ended before the tensor's last byte (truncated?)", name);
+			}
+			done += bytesRead;
+		}
+		return out;
+	}
+
+	/** Reads a floating-point tensor as float32 values. */
+	async readFloat32(name: string, target?: Float32Array, scratch?: Uint8Array): Promise<Float32Array> {
+		const info = this.info(name);
+		if (!isFloatDtype(info.dtype)) {
+			throw new SafetensorsError(
+				this.path,
+				`dtype ${info.dtype} cannot take part in merge arithmetic (only F32, F16 and BF16 can)`,
+				name,
+			);
+		}
+		const count = elementCount(info.shape);
+		const out = target ? target.subarray(0, count) : new Float32Array(count);
+		if (info.dtype === "F32") {
+			await this.readBytes(name, new Uint8Array(out.buffer, out.byteOffset, info.byteLength));
+			return out;
+		}
+		const bytes = await this.readBytes(name, scratch);
+		decodeToF32(bytes, info.dtype, out);
+		return out;
+	}
+
+	async close(): Promise<void> {
+		await this.#handle.close();
+	}
+}
+
+async function readHeader(path: string, handle: FileHandle): Promise<SafetensorsHeader> {
+	const { size } = await handle.stat();
+	if (size < 8) {
+		throw new SafetensorsError(path, `the file is ${size} bytes long, too short to hold a safetensors header`);
+	}
+	const prefix = Buffer.alloc(8);
+	await handle.read(prefix, 0, 8, 0);
+	const headerLength = prefix.readBigUInt64LE(0);
+	if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+		throw new SafetensorsError(path, `the header claims ${headerLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
+	}
+	const length = Number(headerLength);
+	if (8 + length > size) {
+		throw new SafetensorsError(path, `the header claims ${length} bytes but the file has only ${size - 8} after the length prefix`);
+	}
+	const json = Buffer.alloc(length);
+	await handle.read(json, 0, length, 8);
+	return parseHeader(path, json.toString("utf8"), length, size);
+}
