@@ -1,0 +1,45 @@
+/**
+ * A counter-based random stream: the number drawn for element i depends only on (seed, tensor, model, i),
+ * never on how the work is chunked, which thread runs it or in which order elements are visited.
+ * That is what makes randomised merges (DARE, DELLA) bit-identical for a repeated seed.
+ */
+
+function mix32(value: number): number {
+	let x = value | 0;
+	x ^= x >>> 16;
+	x = Math.imul(x, 0x7feb352d);
+	x ^= x >>> 15;
+	x = Math.imul(x, 0x846ca68b);
+	x ^= x >>> 16;
+	return x >>> 0;
+}
+
+/** FNV-1a over UTF-16 code units, finished with a mixer: turns the stream's key into two 32-bit words. */
+function hashKey(text: string, salt: number): number {
+	let hash = (0x811c9dc5 ^ salt) >>> 0;
+	for (let i = 0; i < text.length; i++) {
+		hash ^= text.charCodeAt(i);
+		hash = Math.imul(hash, 0x01000193);
+	}
+	return mix32(hash);
+}
+
+const TWO_POW_32 = 4294967296;
+
+export function counterUniform(seed: number, tensorName: string, model: string): (index: number) => number {
+	const key = `${seed}\u0000${tensorName}\u0000${model}`;
+	const k0 = hashKey(key, 0x9e3779b9);
+	const k1 = hashKey(key, 0x85ebca6b);
+	return (index: number): number => {
+		const low = index >>> 0;
+		const high = Math.floor(index / TWO_POW_32);
+		const a = mix32(low ^ k0);
+		const b = mix32((a + k1 + Math.imul(high, 0x27d4eb2f)) >>> 0);
+		return mix32(b ^ low) / TWO_POW_32;
+	};
+}
+
+/** A seed for merges whose recipe and command line give none; it is recorded in the card. */
+export function chooseSeed(): number {
+	return Math.floor(Math.random() * 2 ** 31);
+}

@@ -1,0 +1,110 @@
+import type { MergeContext, ModelTensor } from "../methods/merge-method.js";
+import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
+import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
+import { SafetensorsFile } from "../safetensors/safetensors-file.js";
+import { layoutShards } from "../safetensors/shard-layout.js";
+import { ShardWriter } from "../safetensors/shard-writer.js";
+import { counterUniform } from "./counter-random.js";
+import { cropTensor } from "./crop-tensor.js";
+import type { MergeEvent } from "./merge-events.js";
+
+export interface ExecuteOptions {
+	/** Largest shard in bytes (mergekit's `--out-shard-size`). */
+	maxShardBytes?: number;
+}
+
+/**
+ * Runs a plan tensor by tensor: reads each input tensor with positional reads, merges it in float32, casts it to
+ * the output dtype and writes it into its place in the output shards. Only one tensor's inputs are in memory at a
+ * time, so memory does not grow with the number of layers.
+ */
+export async function* executePlan(plan: MergePlan, outDir: string, options: ExecuteOptions = {}): AsyncGenerator<MergeEvent> {
+	const layout = layoutShards(plan.tensors, options.maxShardBytes);
+	const writer = await ShardWriter.create(outDir, layout);
+	const files = new Map<string, SafetensorsFile>();
+	const openFile = async (path: string): Promise<SafetensorsFile> => {
+		let file = files.get(path);
+		if (!file) {
+			file = await SafetensorsFile.open(path);
+			files.set(path, file);
+		}
+		return file;
+	};
+	let bytesRead = 0;
+	try {
+		for (const [index, tensor] of plan.tensors.entries()) {
+			const warnings: string[] = [];
+			const bytes = tensor.copyRaw
+				? await copyTensor(tensor, openFile)
+				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message));
+			await writer.write(tensor.name, bytes);
+			for (const message of warnings) {
+				yield { type: "warning", diagnostic: { severity: "warning", message: `${tensor.name}: ${message}` } };
+			}
+			bytesRead += [tensor.base, ...tensor.models].reduce((sum, input) => sum + (input?.stored.byteLength ?? 0), 0);
+			yield {
+				type: "tensor",
+				done: index + 1,
+				total: plan.tensors.length,
+				name: tensor.name,
+				bytesRead,
+				bytesToRead: plan.bytesToRead,
+			};
+		}
+		yield { type: "weights-written", files: await writer.finish() };
+	} catch (error) {
+		await writer.abort();
+		throw error;
+	} finally {
+		for (const file of files.values()) {
+			await file.close();
+		}
+	}
+}
+
+async function copyTensor(tensor: PlannedTensor, openFile: (path: string) => Promise<SafetensorsFile>): Promise<Uint8Array> {
+	const input = (tensor.base ?? tensor.models[0]) as PlannedInput;
+	const file = await openFile(input.stored.file);
+	return file.readBytes(input.stored.name);
+}
+
+async function mergeTensor(
+	plan: MergePlan,
+	tensor: PlannedTensor,
+	openFile: (path: string) => Promise<SafetensorsFile>,
+	warn: (message: string) => void,
+): Promise<Uint8Array> {
+	const load = async (input: PlannedInput): Promise<ModelTensor> => {
+		const file = await openFile(input.stored.file);
+		const data = await file.readFloat32(input.stored.name);
+		const target = input.stored.shape.length === tensor.shape.length ? tensor.shape : input.stored.shape;
+		return { model: input.model, data: cropTensor(data, input.stored.shape, target), shape: target, params: input.params };
+	};
+	const models: ModelTensor[] = [];
+	for (const input of tensor.models) {
+		models.push(await load(input));
+	}
+	const base = tensor.base ? await load(tensor.base) : undefined;
+	const context: MergeContext = {
+		tensorName: tensor.name,
+		isEmbed: tensor.isEmbed,
+		params: tensor.params,
+		uniform: (model) => counterUniform(plan.seed, tensor.name, model),
+		warn,
+	};
+	let result: ReturnType<typeof plan.method.merge>;
+	try {
+		result = plan.method.merge({ models, base }, context);
+	} catch (error) {
+		throw new Error(`${plan.method.name} failed on ${tensor.name}: ${(error as Error).message}`, { cause: error });
+	}
+	if (!result) {
+		throw new Error(`${plan.method.name} produced no value for ${tensor.name}`);
+	}
+	if (result.data.length !== tensor.shape.reduce((a, b) => a * b, 1)) {
+		throw new Error(`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`);
+	}
+	const out = new Uint8Array(result.data.length * (tensor.dtype === "F32" ? 4 : 2));
+	encodeFromF32(result.data, tensor.dtype as FloatDtype, out);
+	return out;
+}

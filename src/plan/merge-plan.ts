@@ -1,0 +1,58 @@
+import type { ParameterValue, MergeMethod } from "../methods/merge-method.js";
+import type { LoadedModel, StoredTensor } from "../models/load-model.js";
+import type { Diagnostic, Recipe } from "../recipe/recipe.js";
+import type { SafetensorsDtype } from "../safetensors/dtype.js";
+import type { Architecture } from "./architectures/architecture.js";
+
+/** One model's contribution to one output tensor. */
+export interface PlannedInput {
+	/** The model's reference key (as in the recipe). */
+	model: string;
+	/** The tensor as stored in that model (after alias and tied-name lookup). */
+	stored: StoredTensor;
+	/** Per-model parameters for this tensor, precedence and defaults applied. */
+	params: Record<string, ParameterValue>;
+}
+
+export interface PlannedTensor {
+	/** Output tensor name. */
+	name: string;
+	isEmbed: boolean;
+	/** Inputs merged, in recipe order; includes the base only where the method treats it as an input. */
+	models: PlannedInput[];
+	/** The base's tensor where the method uses the base as a reference. */
+	base: PlannedInput | undefined;
+	/** Global parameters for this tensor. */
+	params: Record<string, ParameterValue>;
+	shape: number[];
+	dtype: SafetensorsDtype;
+	/** Copy the single input's stored bytes untouched (passthrough without scale, or non-float data). */
+	copyRaw: boolean;
+	/** Where a layer tensor sits: output slice, layer offset within it, and the gradient position t. */
+	layer: { slice: number; offset: number; t: number } | undefined;
+}
+
+export interface MergePlan {
+	recipe: Recipe;
+	method: MergeMethod;
+	architecture: Architecture;
+	/** Every model the recipe references, in first-mention order. */
+	models: LoadedModel[];
+	baseModel: LoadedModel | undefined;
+	/** Output tensors in the order they are written (sorted by name, as mergekit writes them). */
+	tensors: PlannedTensor[];
+	/** config.json of the output. */
+	outputConfig: Record<string, unknown>;
+	/** The model whose config, tokenizer and generation config are carried over. */
+	donor: LoadedModel;
+	seed: number;
+	seedOrigin: "command line" | "recipe" | "chosen";
+	randomized: boolean;
+	warnings: Diagnostic[];
+	/** Bytes read from input models. */
+	bytesToRead: number;
+	/** Bytes of output weights. */
+	bytesToWrite: number;
+	/** Largest working set of one tensor's merge, in bytes (inputs and output as float32). */
+	peakTensorBytes: number;
+}
