@@ -1,0 +1,60 @@
+import { EXIT } from "./exit-codes.js";
+import { mergeCommand } from "./commands/merge-command.js";
+import { methodsCommand } from "./commands/methods-command.js";
+import { validateCommand } from "./commands/validate-command.js";
+import type { Output } from "./progress-printer.js";
+
+export interface CliIo {
+	stdout: Output;
+	stderr: Output;
+	env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `mergesmith: merge language models from mergekit-style YAML recipes
+
+Usage:
+  mergesmith merge RECIPE --out DIR [options]   merge (also: mergesmith merge RECIPE DIR)
+  mergesmith validate RECIPE                    check a recipe without reading any weights
+  mergesmith methods                            list the merge methods and their parameters
+
+Merge options:
+  --out DIR                output folder
+  --random-seed N          seed for randomised methods (DARE, DELLA); recorded in the card
+  --out-shard-size SIZE    largest output shard in bytes: 5B (default, 5×10⁹), 500M, 2G
+  --dry-run                print the plan (inputs, revisions, tensors, bytes, memory) and read no weights
+  --allow-crimes           allow merging models of different architecture families
+
+Environment: HF_HUB_CACHE / HF_HOME (model cache), HF_HUB_OFFLINE=1 (cache only), HF_ENDPOINT, HF_TOKEN.
+
+Exit codes: 0 success; 1 invalid recipe or models (nothing written); 2 bad command line; 3 merge failed while running.
+`;
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+	const [command, ...rest] = argv;
+	try {
+		switch (command) {
+			case "merge":
+				return await mergeCommand(rest, io);
+			case "validate":
+				return await validateCommand(rest, io);
+			case "methods":
+				return methodsCommand(rest, io);
+			case undefined:
+			case "help":
+			case "--help":
+			case "-h":
+				io.stdout.write(USAGE);
+				return command === undefined ? EXIT.usage : EXIT.ok;
+			default:
+				io.stderr.write(`mergesmith: unknown command \`${command}\`\n\n${USAGE}`);
+				return EXIT.usage;
+		}
+	} catch (error) {
+		if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+			io.stderr.write(`mergesmith ${command}: ${error.message}\n`);
+			return EXIT.usage;
+		}
+		throw error;
+	}
+}
+
