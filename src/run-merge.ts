@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { executePlan } from "./execute/execute-plan.js";
 import type { MergeEvent } from "./execute/merge-events.js";
 import { type LoadedModel, loadModel, type ModelSourceOptions } from "./models/load-model.js";
-import { planMerge, type PlanOptions } from "./plan/plan-merge.js";
+import { type PlanOptions, planMerge } from "./plan/plan-merge.js";
 import { referencedModels } from "./plan/referenced-models.js";
 import { writeModelFiles } from "./publish/write-model-files.js";
 import type { Recipe } from "./recipe/recipe.js";
@@ -17,7 +17,10 @@ export interface RunMergeParams extends PlanOptions {
 }
 
 /** Opens every model a recipe names (configs and safetensors headers only), reporting each. */
-export async function* loadRecipeModels(recipe: Recipe, options: ModelSourceOptions = {}): AsyncGenerator<MergeEvent, Map<string, LoadedModel>> {
+export async function* loadRecipeModels(
+	recipe: Recipe,
+	options: ModelSourceOptions = {},
+): AsyncGenerator<MergeEvent, Map<string, LoadedModel>> {
 	const loaded = new Map<string, LoadedModel>();
 	for (const reference of referencedModels(recipe)) {
 		yield { type: "model-loading", model: reference.key };
@@ -45,12 +48,21 @@ export async function* runMerge(params: RunMergeParams): AsyncGenerator<MergeEve
 	}
 	await mkdir(params.outDir, { recursive: true });
 	let weightFiles: string[] = [];
-	for await (const event of executePlan(plan, params.outDir, params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes })) {
+	for await (const event of executePlan(
+		plan,
+		params.outDir,
+		params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes },
+	)) {
 		if (event.type === "weights-written") {
 			weightFiles = event.files;
 		}
 		yield event;
 	}
 	const otherFiles = await writeModelFiles(plan, params.outDir);
-	yield { type: "done", outDir: params.outDir, files: [...weightFiles, ...otherFiles], seconds: (performance.now() - started) / 1000 };
+	yield {
+		type: "done",
+		outDir: params.outDir,
+		files: [...weightFiles, ...otherFiles],
+		seconds: (performance.now() - started) / 1000,
+	};
 }

@@ -1,7 +1,7 @@
-import { EXIT } from "./exit-codes.js";
 import { mergeCommand } from "./commands/merge-command.js";
 import { methodsCommand } from "./commands/methods-command.js";
 import { validateCommand } from "./commands/validate-command.js";
+import { EXIT } from "./exit-codes.js";
 import type { Output } from "./progress-printer.js";
 
 export interface CliIo {
@@ -57,4 +57,3 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 		throw error;
 	}
 }
-

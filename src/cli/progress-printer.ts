@@ -25,7 +25,9 @@ export function createProgressPrinter(out: Output, err: Output = out): (event: M
 			case "model-loading":
 				break;
 			case "model-loaded":
-				out.write(`model ${event.model}: ${event.origin === "local" ? "local folder" : `${event.origin} ${event.commit ?? ""}`.trim()} (${event.dir})\n`);
+				out.write(
+					`model ${event.model}: ${event.origin === "local" ? "local folder" : `${event.origin} ${event.commit ?? ""}`.trim()} (${event.dir})\n`,
+				);
 				break;
 			case "planned": {
 				const { plan } = event;
@@ -36,7 +38,9 @@ export function createProgressPrinter(out: Output, err: Output = out): (event: M
 			}
 			case "warning":
 				clearStatus();
-				err.write(`warning: ${event.diagnostic.span ? `line ${event.diagnostic.span.line}: ` : ""}${event.diagnostic.message}\n`);
+				err.write(
+					`warning: ${event.diagnostic.span ? `line ${event.diagnostic.span.line}: ` : ""}${event.diagnostic.message}\n`,
+				);
 				break;
 			case "tensor": {
 				const elapsed = (performance.now() - started) / 1000;

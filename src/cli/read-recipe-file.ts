@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { Recipe } from "../recipe/recipe.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
+import type { Recipe } from "../recipe/recipe.js";
 import { validateRecipe } from "../recipe/validate-recipe.js";
 import { formatDiagnostic } from "./format-diagnostic.js";
 import type { Output } from "./progress-printer.js";
@@ -14,7 +14,9 @@ export async function readRecipeFile(file: string, stderr: Output): Promise<Reci
 	try {
 		text = await readFile(file, "utf8");
 	} catch (error) {
-		stderr.write(`${file}: cannot read the recipe (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`);
+		stderr.write(
+			`${file}: cannot read the recipe (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`,
+		);
 		return undefined;
 	}
 	const { recipe, diagnostics } = parseRecipe(text, { file });

@@ -1,3 +1,5 @@
+import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
+import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
 import type { MergeContext, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
@@ -5,7 +7,6 @@ import { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { layoutShards } from "../safetensors/shard-layout.js";
 import { ShardWriter } from "../safetensors/shard-writer.js";
 import { counterUniform } from "./counter-random.js";
-import { cropTensor } from "./crop-tensor.js";
 import type { MergeEvent } from "./merge-events.js";
 
 export interface ExecuteOptions {
@@ -18,7 +19,11 @@ export interface ExecuteOptions {
  * the output dtype and writes it into its place in the output shards. Only one tensor's inputs are in memory at a
  * time, so memory does not grow with the number of layers.
  */
-export async function* executePlan(plan: MergePlan, outDir: string, options: ExecuteOptions = {}): AsyncGenerator<MergeEvent> {
+export async function* executePlan(
+	plan: MergePlan,
+	outDir: string,
+	options: ExecuteOptions = {},
+): AsyncGenerator<MergeEvent> {
 	const layout = layoutShards(plan.tensors, options.maxShardBytes);
 	const writer = await ShardWriter.create(outDir, layout);
 	const files = new Map<string, SafetensorsFile>();
@@ -62,7 +67,10 @@ export async function* executePlan(plan: MergePlan, outDir: string, options: Exe
 	}
 }
 
-async function copyTensor(tensor: PlannedTensor, openFile: (path: string) => Promise<SafetensorsFile>): Promise<Uint8Array> {
+async function copyTensor(
+	tensor: PlannedTensor,
+	openFile: (path: string) => Promise<SafetensorsFile>,
+): Promise<Uint8Array> {
 	const input = (tensor.base ?? tensor.models[0]) as PlannedInput;
 	const file = await openFile(input.stored.file);
 	return file.readBytes(input.stored.name);
@@ -77,8 +85,19 @@ async function mergeTensor(
 	const load = async (input: PlannedInput): Promise<ModelTensor> => {
 		const file = await openFile(input.stored.file);
 		const data = await file.readFloat32(input.stored.name);
-		const target = input.stored.shape.length === tensor.shape.length ? tensor.shape : input.stored.shape;
-		return { model: input.model, data: cropTensor(data, input.stored.shape, target), shape: target, params: input.params };
+		// mergekit casts every input to the recipe's dtype as it loads it; a float32 checkpoint in a bfloat16 merge is rounded first.
+		const round = input.stored.dtype === tensor.computeDtype ? undefined : dtypeRounder(tensor.computeDtype);
+		if (round) {
+			for (let i = 0; i < data.length; i++) {
+				data[i] = round(data[i] as number);
+			}
+		}
+		const same = input.stored.shape.every((dim, d) => dim === tensor.shape[d]);
+		// The plan's shape policy decided the output shape; embeddings of a larger vocabulary are cut to it here.
+		const cropped = same
+			? { data, shape: input.stored.shape }
+			: cropSubmatrix(data, input.stored.shape, tensor.shape[0] ?? 0, tensor.shape[1] ?? 0);
+		return { model: input.model, data: cropped.data, shape: cropped.shape, params: input.params };
 	};
 	const models: ModelTensor[] = [];
 	for (const input of tensor.models) {
@@ -91,18 +110,17 @@ async function mergeTensor(
 		params: tensor.params,
 		uniform: (model) => counterUniform(plan.seed, tensor.name, model),
 		warn,
+		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
 	};
-	let result: ReturnType<typeof plan.method.merge>;
-	try {
-		result = plan.method.merge({ models, base }, context);
-	} catch (error) {
-		throw new Error(`${plan.method.name} failed on ${tensor.name}: ${(error as Error).message}`, { cause: error });
-	}
+	const result = plan.method.merge({ models, base }, context);
 	if (!result) {
-		throw new Error(`${plan.method.name} produced no value for ${tensor.name}`);
+		// The planner leaves out tensors a method would drop, so that the shard layout is final before writing.
+		throw new Error(`${plan.method.name} produced no value for ${tensor.name}, which the plan did not foresee`);
 	}
 	if (result.data.length !== tensor.shape.reduce((a, b) => a * b, 1)) {
-		throw new Error(`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`);
+		throw new Error(
+			`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
+		);
 	}
 	const out = new Uint8Array(result.data.length * (tensor.dtype === "F32" ? 4 : 2));
 	encodeFromF32(result.data, tensor.dtype as FloatDtype, out);

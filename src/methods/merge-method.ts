@@ -1,3 +1,5 @@
+import type { FloatDtype } from "../safetensors/dtype.js";
+
 /**
  * What a merge method is: one registry entry that the validator, the planner, the executor,
  * the CLI's help and the model card all read.
@@ -60,6 +62,13 @@ export interface MergeContext {
 	 */
 	uniform(model: string): (index: number) => number;
 	warn(message: string): void;
+	/**
+	 * The dtype mergekit would do this tensor's arithmetic in: the recipe's `dtype` when set, else the stored dtype
+	 * (the base's for the task-arithmetic family, spec §2.0). Kernels compute in float32/float64, but where mergekit's
+	 * rounding of intermediates visibly moves the result (per-model weights and task vectors in `linear` and the
+	 * task-arithmetic family) they round those intermediates to this dtype. Absent means float32.
+	 */
+	computeDtype?: FloatDtype;
 }
 
 export interface MergeInputs {
@@ -90,7 +99,10 @@ export interface MergeMethod {
 	modelCount: { min: number; max?: number; countsBase: boolean };
 	shapePolicy: ShapePolicy;
 	/** Whether the method draws random numbers with these global and per-model parameters. */
-	isRandomized(params: { global: Readonly<Record<string, ParameterValue>>; perModel: readonly Readonly<Record<string, ParameterValue>>[] }): boolean;
+	isRandomized(params: {
+		global: Readonly<Record<string, ParameterValue>>;
+		perModel: readonly Readonly<Record<string, ParameterValue>>[];
+	}): boolean;
 	/**
 	 * Merges one tensor. Returns undefined to leave the tensor out of the output
 	 * (model_stock with too few inputs for an optional tensor).

@@ -1,7 +1,8 @@
 import { downloadFileToCacheDir, listFiles, modelInfo } from "@huggingface/hub";
 
 /** Files a merge reads or carries over; weights are safetensors only. */
-const WANTED = /^(config\.json|generation_config\.json|model\.safetensors(\.index\.json)?|model-\d{5}-of-\d{5}\.safetensors|tokenizer\.json|tokenizer\.model|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|merges\.txt|vocab\.json|chat_template\.jinja|chat_template\.json|README\.md)$/;
+const WANTED =
+	/^(config\.json|generation_config\.json|model\.safetensors(\.index\.json)?|model-\d{5}-of-\d{5}\.safetensors|tokenizer\.json|tokenizer\.model|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|merges\.txt|vocab\.json|chat_template\.jinja|chat_template\.json|README\.md)$/;
 
 export interface HubAccess {
 	hubUrl?: string;
@@ -38,7 +39,11 @@ export async function downloadHubModel(params: {
 	});
 	const commit = info.sha;
 	const files: string[] = [];
-	for await (const entry of listFiles({ repo: { type: "model", name: params.repoId }, revision: commit, ...credentials })) {
+	for await (const entry of listFiles({
+		repo: { type: "model", name: params.repoId },
+		revision: commit,
+		...credentials,
+	})) {
 		if (entry.type === "file" && WANTED.test(entry.path)) {
 			files.push(entry.path);
 		}

@@ -86,7 +86,11 @@ export async function loadModel(reference: ModelReference, options: ModelSourceO
 async function readConfig(reference: ModelReference, dir: string): Promise<Record<string, unknown>> {
 	const file = join(dir, "config.json");
 	if (!existsSync(file)) {
-		throw new ModelError(reference.key, `${dir} has no config.json; a merge input must be a transformers model folder`, reference.span);
+		throw new ModelError(
+			reference.key,
+			`${dir} has no config.json; a merge input must be a transformers model folder`,
+			reference.span,
+		);
 	}
 	try {
 		const config: unknown = JSON.parse(await readFile(file, "utf8"));
@@ -117,13 +121,21 @@ async function readTensorIndex(reference: ModelReference, dir: string): Promise<
 			reference.span,
 		);
 	} else {
-		throw new ModelError(reference.key, `${dir} has no model.safetensors or model.safetensors.index.json`, reference.span);
+		throw new ModelError(
+			reference.key,
+			`${dir} has no model.safetensors or model.safetensors.index.json`,
+			reference.span,
+		);
 	}
 	const tensors = new Map<string, StoredTensor>();
 	for (const fileName of files) {
 		const path = join(dir, fileName);
 		if (!existsSync(path)) {
-			throw new ModelError(reference.key, `the weight index names ${fileName}, which is missing from ${dir}`, reference.span);
+			throw new ModelError(
+				reference.key,
+				`the weight index names ${fileName}, which is missing from ${dir}`,
+				reference.span,
+			);
 		}
 		const file = await SafetensorsFile.open(path);
 		try {

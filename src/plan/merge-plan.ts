@@ -1,7 +1,7 @@
-import type { ParameterValue, MergeMethod } from "../methods/merge-method.js";
+import type { MergeMethod, ParameterValue } from "../methods/merge-method.js";
 import type { LoadedModel, StoredTensor } from "../models/load-model.js";
 import type { Diagnostic, Recipe } from "../recipe/recipe.js";
-import type { SafetensorsDtype } from "../safetensors/dtype.js";
+import type { FloatDtype, SafetensorsDtype } from "../safetensors/dtype.js";
 import type { Architecture } from "./architectures/architecture.js";
 
 /** One model's contribution to one output tensor. */
@@ -26,6 +26,11 @@ export interface PlannedTensor {
 	params: Record<string, ParameterValue>;
 	shape: number[];
 	dtype: SafetensorsDtype;
+	/**
+	 * The dtype mergekit does this tensor's arithmetic in (the recipe's `dtype`, else the stored one): methods whose
+	 * results depend on the rounding of intermediates (TIES' sign election in a bfloat16 merge) round to it.
+	 */
+	computeDtype: FloatDtype | undefined;
 	/** Copy the single input's stored bytes untouched (passthrough without scale, or non-float data). */
 	copyRaw: boolean;
 	/** Where a layer tensor sits: output slice, layer offset within it, and the gradient position t. */

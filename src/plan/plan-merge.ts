@@ -1,13 +1,19 @@
+import { chooseSeed } from "../execute/counter-random.js";
 import type { MergeMethod, ParameterDef, ParameterValue } from "../methods/merge-method.js";
 import { findMergeMethod } from "../methods/registry.js";
 import type { LoadedModel, StoredTensor } from "../models/load-model.js";
+import { coerceParameterValue } from "../recipe/coerce-parameter-value.js";
 import type { Diagnostic, ModelReference, Parameters, Recipe, SourceSpan } from "../recipe/recipe.js";
-import { dtypeFromRecipeName, isFloatDtype, type SafetensorsDtype, torchDtypeName } from "../safetensors/dtype.js";
+import {
+	dtypeFromRecipeName,
+	type FloatDtype,
+	isFloatDtype,
+	type SafetensorsDtype,
+	torchDtypeName,
+} from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
-import { chooseSeed } from "../execute/counter-random.js";
 import { type Architecture, layerWeightName, type WeightTemplate } from "./architectures/architecture.js";
 import { chooseArchitecture } from "./choose-architecture.js";
-import { coerceParameter } from "./coerce-parameter.js";
 import { evaluateSetting } from "./evaluate-setting.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "./merge-plan.js";
 import { PlanError } from "./plan-error.js";
@@ -50,7 +56,11 @@ interface TensorSite {
  * Turns a recipe and its opened models into the list of output tensors, each with its inputs and resolved
  * parameters (spec §1.4–§1.7, §2.0). Reads safetensors headers and configs only, never weights.
  */
-export function planMerge(recipe: Recipe, loaded: ReadonlyMap<string, LoadedModel>, options: PlanOptions = {}): MergePlan {
+export function planMerge(
+	recipe: Recipe,
+	loaded: ReadonlyMap<string, LoadedModel>,
+	options: PlanOptions = {},
+): MergePlan {
 	const method = findMergeMethod(recipe.mergeMethod);
 	if (!method) {
 		throw new PlanError(`unknown merge method \`${recipe.mergeMethod}\``, recipe.mergeMethodSpan);
@@ -78,24 +88,32 @@ export function planMerge(recipe: Recipe, loaded: ReadonlyMap<string, LoadedMode
 	const sites = tensorSites(architecture, slices);
 	const baseReference = recipe.baseModel;
 	const seed = options.seed ?? recipe.randomSeed ?? chooseSeed();
-	const seedOrigin = options.seed !== undefined ? "command line" : recipe.randomSeed !== undefined ? "recipe" : "chosen";
+	const seedOrigin =
+		options.seed !== undefined ? "command line" : recipe.randomSeed !== undefined ? "recipe" : "chosen";
 	const outputDtype = recipe.outDtype ?? recipe.dtype;
 	const forcedDtype = outputDtype === undefined ? undefined : dtypeFromRecipeName(outputDtype);
 	if (forcedDtype !== undefined && !isFloatDtype(forcedDtype)) {
-		throw new PlanError(`dtype ${outputDtype} cannot hold merged weights; use bfloat16, float16 or float32`, recipe.keySpans.out_dtype ?? recipe.keySpans.dtype);
+		throw new PlanError(
+			`dtype ${outputDtype} cannot hold merged weights; use bfloat16, float16 or float32`,
+			recipe.keySpans.out_dtype ?? recipe.keySpans.dtype,
+		);
 	}
 
+	const recipeDtype = recipe.dtype === undefined ? undefined : dtypeFromRecipeName(recipe.dtype);
+	const computeDtype = recipeDtype !== undefined && isFloatDtype(recipeDtype) ? recipeDtype : undefined;
 	const tensors: PlannedTensor[] = [];
 	let randomized = false;
-	const covered = new Set<string>();
 	for (const site of sites) {
-		const planned = planTensor(method, site, forcedDtype, warnings, covered);
+		const planned = planTensor(method, site, { output: forcedDtype, compute: computeDtype }, warnings);
 		if (planned) {
 			tensors.push(planned);
-			randomized ||= method.isRandomized({ global: planned.params, perModel: planned.models.map((input) => input.params) });
+			randomized ||= method.isRandomized({
+				global: planned.params,
+				perModel: planned.models.map((input) => input.params),
+			});
 		}
 	}
-	warnUncovered(models, covered, architecture, warnings);
+	warnUnknownTensors(models, architecture, warnings);
 	tensors.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 	const donor = baseReference ? model(baseReference) : (models[0] as LoadedModel);
@@ -108,7 +126,9 @@ export function planMerge(recipe: Recipe, loaded: ReadonlyMap<string, LoadedMode
 		bytesToRead += inputs.reduce((sum, input) => sum + input.stored.byteLength, 0);
 		const count = elementCount(tensor.shape);
 		bytesToWrite += count * dtypeSize(tensor.dtype);
-		const working = tensor.copyRaw ? count * dtypeSize(tensor.dtype) : inputs.reduce((sum, input) => sum + elementCount(input.stored.shape) * 4, 0) + count * 4;
+		const working = tensor.copyRaw
+			? count * dtypeSize(tensor.dtype)
+			: inputs.reduce((sum, input) => sum + elementCount(input.stored.shape) * 4, 0) + count * 4;
 		peakTensorBytes = Math.max(peakTensorBytes, working);
 	}
 	return {
@@ -131,15 +151,27 @@ export function planMerge(recipe: Recipe, loaded: ReadonlyMap<string, LoadedMode
 }
 
 function dtypeSize(dtype: SafetensorsDtype): number {
-	return dtype === "F32" || dtype === "I32" || dtype === "U32" ? 4 : dtype.endsWith("64") ? 8 : dtype.endsWith("16") ? 2 : 1;
+	return dtype === "F32" || dtype === "I32" || dtype === "U32"
+		? 4
+		: dtype.endsWith("64")
+			? 8
+			: dtype.endsWith("16")
+				? 2
+				: 1;
 }
 
 function refuseUnsupported(recipe: Recipe): void {
 	const notYet = (what: string, key: string): never => {
-		throw new PlanError(`${what} is not supported yet; remove \`${key}\` to merge with the base model's tokenizer files copied as they are`, recipe.keySpans[key]);
+		throw new PlanError(
+			`${what} is not supported yet; remove \`${key}\` to merge with the base model's tokenizer files copied as they are`,
+			recipe.keySpans[key],
+		);
 	};
 	if (recipe.modules) {
-		throw new PlanError("the `modules:` form is not supported yet; use `models:` or `slices:`", recipe.keySpans.modules);
+		throw new PlanError(
+			"the `modules:` form is not supported yet; use `models:` or `slices:`",
+			recipe.keySpans.modules,
+		);
 	}
 	if (recipe.tokenizerSource !== undefined) {
 		notYet("`tokenizer_source`", "tokenizer_source");
@@ -156,7 +188,10 @@ function layerCount(model: LoadedModel, architecture: Architecture): number {
 	if (architecture.numLayersConfigKey !== undefined) {
 		const count = model.config[architecture.numLayersConfigKey];
 		if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-			throw new PlanError(`${model.reference.key}: config.json has no integer ${architecture.numLayersConfigKey}`, model.reference.span);
+			throw new PlanError(
+				`${model.reference.key}: config.json has no integer ${architecture.numLayersConfigKey}`,
+				model.reference.span,
+			);
 		}
 		return count;
 	}
@@ -196,11 +231,21 @@ function checkCompatibleConfigs(models: readonly LoadedModel[], warnings: Diagno
 	}
 }
 
-function buildSlices(recipe: Recipe, architecture: Architecture, model: (reference: ModelReference) => LoadedModel): PlanSlice[] {
+function buildSlices(
+	recipe: Recipe,
+	architecture: Architecture,
+	model: (reference: ModelReference) => LoadedModel,
+): PlanSlice[] {
 	if (recipe.models) {
 		const sources: PlanSource[] = recipe.models.map((input) => {
 			const loaded = model(input.model);
-			return { model: loaded, start: 0, end: layerCount(loaded, architecture), parameters: input.parameters, span: input.span };
+			return {
+				model: loaded,
+				start: 0,
+				end: layerCount(loaded, architecture),
+				parameters: input.parameters,
+				span: input.span,
+			};
 		});
 		const base = recipe.baseModel;
 		if (base && !recipe.models.some((input) => input.model.key === base.key)) {
@@ -237,7 +282,12 @@ function buildSlices(recipe: Recipe, architecture: Architecture, model: (referen
 				slice.span,
 			);
 		}
-		return { sources, base: slice.baseModel ?? recipe.baseModel, levels: [slice.parameters, recipe.parameters], span: slice.span };
+		return {
+			sources,
+			base: slice.baseModel ?? recipe.baseModel,
+			levels: [slice.parameters, recipe.parameters],
+			span: slice.span,
+		};
 	});
 }
 
@@ -311,11 +361,14 @@ function resolveParameter(
 		if (raw === undefined) {
 			continue;
 		}
-		const value = coerceParameter(def, raw);
-		if (value === undefined) {
-			throw new PlanError(`${def.name} = ${JSON.stringify(raw)} for ${where} is not a valid ${def.type}`, setting.span);
+		const coerced = coerceParameterValue(raw, def);
+		if (!coerced.ok) {
+			throw new PlanError(
+				`${def.name} = ${JSON.stringify(raw)} for ${where} should be ${coerced.expected}`,
+				setting.span,
+			);
 		}
-		return value;
+		return coerced.value;
 	}
 	return def.default;
 }
@@ -323,9 +376,8 @@ function resolveParameter(
 function planTensor(
 	method: MergeMethod,
 	site: TensorSite,
-	forcedDtype: SafetensorsDtype | undefined,
+	dtypes: { output: SafetensorsDtype | undefined; compute: FloatDtype | undefined },
 	warnings: Diagnostic[],
-	covered: Set<string>,
 ): PlannedTensor | undefined {
 	const { template, slice } = site;
 	// Later sources of the same model replace earlier ones, keeping the first one's position (mergekit keys inputs by model).
@@ -349,7 +401,6 @@ function planTensor(
 				source.span,
 			);
 		}
-		covered.add(`${source.model.reference.key}\u0000${stored.name}`);
 		bySource.set(source.model.reference.key, { source, stored });
 	}
 	if (!presentUnderOwnName) {
@@ -363,7 +414,10 @@ function planTensor(
 	for (const def of method.parameters.filter((p) => p.scope === "global")) {
 		const value = resolveParameter(def, slice.levels, site.outputName, site.t, site.outputName);
 		if (value === undefined && def.required) {
-			throw new PlanError(`${method.name} needs \`${def.name}\` (${def.description}) but none is set for ${site.outputName}; add it under \`parameters:\``, slice.span);
+			throw new PlanError(
+				`${method.name} needs \`${def.name}\` (${def.description}) but none is set for ${site.outputName}; add it under \`parameters:\``,
+				slice.span,
+			);
 		}
 		if (value !== undefined) {
 			globals[def.name] = value;
@@ -375,7 +429,13 @@ function planTensor(
 		const isBase = key === baseKey;
 		const params: Record<string, ParameterValue> = {};
 		for (const def of method.parameters.filter((p) => p.scope === "per-model")) {
-			const value = resolveParameter(def, [source.parameters, ...slice.levels], stored.name, site.t, `${key} on ${stored.name}`);
+			const value = resolveParameter(
+				def,
+				[source.parameters, ...slice.levels],
+				stored.name,
+				site.t,
+				`${key} on ${stored.name}`,
+			);
 			if (value === undefined && def.required && !(isBase && method.baseRole !== "input")) {
 				throw new PlanError(
 					`${method.name} needs \`${def.name}\` for ${key} (${def.description}) but none is set for ${stored.name}; add it under that model's \`parameters:\` or the top-level \`parameters:\``,
@@ -401,6 +461,14 @@ function planTensor(
 			slice.span,
 		);
 	}
+	const available = inputs.length + (base && method.modelCount.countsBase ? 1 : 0);
+	if (template.optional && available < method.modelCount.min) {
+		warnings.push({
+			severity: "warning",
+			message: `${site.outputName} is left out: only ${available} of the models have it and ${method.name} needs ${method.modelCount.min}`,
+		});
+		return undefined;
+	}
 	const shape = outputShape(method, site, base, inputs, warnings);
 	const first = base ?? inputs[0];
 	if (!first) {
@@ -414,7 +482,10 @@ function planTensor(
 		if (method.baseRole === "ignored" && inputs.length === 1 && inputs[0]?.params.scale === undefined) {
 			copyRaw = true;
 		} else {
-			throw new PlanError(`${site.outputName} is stored as ${nonFloat}, which ${method.name} cannot do arithmetic on (only F32, F16 and BF16)`, slice.span);
+			throw new PlanError(
+				`${site.outputName} is stored as ${nonFloat}, which ${method.name} cannot do arithmetic on (only F32, F16 and BF16)`,
+				slice.span,
+			);
 		}
 	}
 	return {
@@ -424,7 +495,8 @@ function planTensor(
 		base,
 		params: globals,
 		shape,
-		dtype: copyRaw ? first.stored.dtype : (forcedDtype ?? first.stored.dtype),
+		dtype: copyRaw ? first.stored.dtype : (dtypes.output ?? first.stored.dtype),
+		computeDtype: dtypes.compute ?? (isFloatDtype(first.stored.dtype) ? first.stored.dtype : undefined),
 		copyRaw,
 		layer: site.layer,
 	};
@@ -459,33 +531,62 @@ function outputShape(
 				continue;
 			}
 			if (isEmbed && shape.length === target.length && shape.every((dim, d) => dim >= (target[d] as number))) {
-				warnings.push({ severity: "warning", message: `${site.outputName}: using the first ${JSON.stringify(target)} of ${input.model}'s ${JSON.stringify(shape)} (the base's vocabulary)` });
+				warnings.push({
+					severity: "warning",
+					message: `${site.outputName}: using the first ${JSON.stringify(target)} of ${input.model}'s ${JSON.stringify(shape)} (the base's vocabulary)`,
+				});
 				continue;
 			}
 			if (isEmbed) {
-				throw new PlanError(`${site.outputName}: ${input.model}'s ${JSON.stringify(shape)} is smaller than the base's ${JSON.stringify(target)}; task vectors need the base's shape`, site.slice.span);
+				throw new PlanError(
+					`${site.outputName}: ${input.model}'s ${JSON.stringify(shape)} is smaller than the base's ${JSON.stringify(target)}; task vectors need the base's shape`,
+					site.slice.span,
+				);
 			}
-			warnings.push({ severity: "warning", message: `${site.outputName}: skipping ${input.model}, whose shape ${JSON.stringify(shape)} differs from the base's ${JSON.stringify(target)}` });
+			warnings.push({
+				severity: "warning",
+				message: `${site.outputName}: skipping ${input.model}, whose shape ${JSON.stringify(shape)} differs from the base's ${JSON.stringify(target)}`,
+			});
 			inputs.splice(i, 1);
 		}
 		return [...target];
 	}
-	if (method.shapePolicy === "common-submatrix" && isEmbed && all.every((input) => input.stored.shape.length === reference.length)) {
+	if (
+		method.shapePolicy === "common-submatrix" &&
+		isEmbed &&
+		all.every((input) => input.stored.shape.length === reference.length)
+	) {
 		const common = reference.map((_, d) => Math.min(...all.map((input) => input.stored.shape[d] as number)));
-		warnings.push({ severity: "warning", message: `${site.outputName}: shapes differ (${describe}); merging the common ${JSON.stringify(common)} sub-matrix` });
+		warnings.push({
+			severity: "warning",
+			message: `${site.outputName}: shapes differ (${describe}); merging the common ${JSON.stringify(common)} sub-matrix`,
+		});
 		return common;
 	}
-	throw new PlanError(`${site.outputName}: the models' shapes differ (${describe}), which ${method.name} cannot merge`, site.slice.span);
+	throw new PlanError(
+		`${site.outputName}: the models' shapes differ (${describe}), which ${method.name} cannot merge`,
+		site.slice.span,
+	);
 }
 
-function warnUncovered(models: readonly LoadedModel[], covered: ReadonlySet<string>, architecture: Architecture, warnings: Diagnostic[]): void {
+/** Warns about tensors a family table does not know: mergekit drops them silently, which hides real problems. */
+function warnUnknownTensors(models: readonly LoadedModel[], architecture: Architecture, warnings: Diagnostic[]): void {
+	if (architecture.inferred) {
+		return;
+	}
+	const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+	const known = [...architecture.preWeights, ...architecture.layerWeights, ...architecture.postWeights].flatMap((template) =>
+		[template.name, ...(template.aliases ?? []), ...(template.tiedNames ?? [])].map(
+			(name) => new RegExp(`^${escape(name).replace(escape("${layer_index}"), "\\d+")}$`),
+		),
+	);
 	for (const model of models) {
-		const left = [...model.tensors.keys()].filter((name) => !covered.has(`${model.reference.key}\u0000${name}`));
-		if (left.length > 0 && !architecture.inferred) {
+		const unknown = [...model.tensors.keys()].filter((name) => !known.some((pattern) => pattern.test(name)));
+		if (unknown.length > 0) {
 			warnings.push({
 				severity: "warning",
 				span: model.reference.span,
-				message: `${left.length} tensor(s) of ${model.reference.key} are not part of the ${architecture.family} layout and are left out (first: ${left[0]})`,
+				message: `${unknown.length} tensor(s) of ${model.reference.key} are not part of the ${architecture.family} layout and are left out (first: ${unknown[0]})`,
 			});
 		}
 	}
@@ -507,10 +608,16 @@ function buildOutputConfig(
 		}
 	}
 	if (recipe.slices) {
-		const total = slices.reduce((sum, slice) => sum + ((slice.sources[0]?.end ?? 0) - (slice.sources[0]?.start ?? 0)), 0);
+		const total = slices.reduce(
+			(sum, slice) => sum + ((slice.sources[0]?.end ?? 0) - (slice.sources[0]?.start ?? 0)),
+			0,
+		);
 		const key = architecture.numLayersConfigKey ?? ("num_hidden_layers" in config ? "num_hidden_layers" : undefined);
 		if (key === undefined) {
-			warnings.push({ severity: "warning", message: `the output has ${total} layers but its config.json has no layer-count key to record that in` });
+			warnings.push({
+				severity: "warning",
+				message: `the output has ${total} layers but its config.json has no layer-count key to record that in`,
+			});
 		} else {
 			config[key] = total;
 		}

@@ -11,7 +11,9 @@ const TEMPLATE = new URL("../../templates/model-card.md", import.meta.url);
 
 /** Hub repo ids among the inputs: what the card's `base_model` lists so the Hub's model tree shows the parents. */
 export function hubParents(models: readonly LoadedModel[]): string[] {
-	return [...new Set(models.filter((model) => model.origin !== "local").map((model) => model.reference.model.path))].sort();
+	return [
+		...new Set(models.filter((model) => model.origin !== "local").map((model) => model.reference.model.path)),
+	].sort();
 }
 
 /** The merged model's README.md, from `templates/model-card.md`. */
@@ -36,16 +38,19 @@ export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string
 		method_explanation: method.explanation,
 		models_table: modelsTable(plan),
 		parameters_table: parametersTable(plan),
-		seed: plan.randomized ? `${plan.seed} (${plan.seedOrigin}); this method draws random numbers, and the same seed gives the same weights` : `${plan.seed} (${plan.seedOrigin}); this merge draws no random numbers`,
+		seed: plan.randomized
+			? `${plan.seed} (${plan.seedOrigin}); this method draws random numbers, and the same seed gives the same weights`
+			: `${plan.seed} (${plan.seedOrigin}); this merge draws no random numbers`,
 		dtype: [...new Set(plan.tensors.map((tensor) => tensor.dtype))].join(", "),
-		architecture: plan.architecture.inferred ? "inferred from tensor names (no family table matched)" : `${plan.architecture.family} family table`,
+		architecture: plan.architecture.inferred
+			? "inferred from tensor names (no family table matched)"
+			: `${plan.architecture.family} family table`,
 		license_note: license.note ?? `Licence: \`${license.license}\`, as declared by every parent model.`,
 		recipe: recipe.source.trimEnd(),
 		usage_id: repoId ?? outDir.replace(/[\\/]+$/, ""),
 	};
 	return readFileSync(TEMPLATE, "utf8").replace(/\{\{(\w+)\}\}/g, (match, key: string) => values[key] ?? match);
 }
-
 
 function modelLink(model: LoadedModel): string {
 	const path = model.reference.model.path;
@@ -69,7 +74,10 @@ function describeSetting(setting: ParameterSetting): string {
 			return `[${setting.values.join(", ")}] across the layers`;
 		case "filtered":
 			return setting.entries
-				.map((entry) => `${entry.filter === undefined || entry.filter === "*" ? "otherwise" : `\`${entry.filter}\``}: ${describeSetting(entry.value)}`)
+				.map(
+					(entry) =>
+						`${entry.filter === undefined || entry.filter === "*" ? "otherwise" : `\`${entry.filter}\``}: ${describeSetting(entry.value)}`,
+				)
 				.join("; ");
 	}
 }
@@ -94,7 +102,12 @@ function parametersTable(plan: MergePlan): string {
 	for (const def of method.parameters) {
 		const set = scopes.filter((scope) => scope.parameters[def.name] !== undefined);
 		const fallback = def.default === undefined ? "(not set)" : `${def.default} (default)`;
-		const value = set.length === 0 ? fallback : set.map((scope) => `${scope.label}: ${describeSetting(scope.parameters[def.name] as ParameterSetting)}`).join("<br>");
+		const value =
+			set.length === 0
+				? fallback
+				: set
+						.map((scope) => `${scope.label}: ${describeSetting(scope.parameters[def.name] as ParameterSetting)}`)
+						.join("<br>");
 		rows.push(`| \`${def.name}\` | ${scopeLabel(def)} | ${value} | ${def.description} |`);
 	}
 	return ["| Parameter | Applies to | Value | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");

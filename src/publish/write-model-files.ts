@@ -23,7 +23,11 @@ export const CARRIED_FILES = [
 ] as const;
 
 /** Writes everything beside the weights: config.json, carried files, mergekit_config.yml and README.md. */
-export async function writeModelFiles(plan: MergePlan, outDir: string, options: { repoId?: string } = {}): Promise<string[]> {
+export async function writeModelFiles(
+	plan: MergePlan,
+	outDir: string,
+	options: { repoId?: string } = {},
+): Promise<string[]> {
 	const written: string[] = [];
 	await writeFile(join(outDir, "config.json"), `${JSON.stringify(plan.outputConfig, null, 2)}\n`);
 	written.push("config.json");

@@ -15,6 +15,8 @@ export interface Diagnostic {
 	message: string;
 	/** Where in the recipe; absent for problems that belong to no single place. */
 	span?: SourceSpan;
+	/** The recipe file, when the caller named one (`parseRecipe`'s `file` option). */
+	file?: string;
 }
 
 export type Scalar = number | boolean | string;
@@ -101,4 +103,6 @@ export interface Recipe {
 	source: string;
 	/** Where top-level keys sit, for messages about them (`dtype`, `tokenizer_source`, ...). */
 	keySpans: Readonly<Record<string, SourceSpan>>;
+	/** The recipe file, when the caller named one; copied onto the validator's diagnostics. */
+	file?: string;
 }

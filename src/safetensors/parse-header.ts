@@ -32,7 +32,12 @@ export function elementCount(shape: readonly number[]): number {
  * Validates a safetensors JSON header against the size of the file it came from: known dtypes,
  * offsets inside the data section, no overlapping tensors, and shape × dtype size equal to each byte span.
  */
-export function parseHeader(file: string, headerJson: string, headerLength: number, fileSize: number): SafetensorsHeader {
+export function parseHeader(
+	file: string,
+	headerJson: string,
+	headerLength: number,
+	fileSize: number,
+): SafetensorsHeader {
 	let raw: unknown;
 	try {
 		raw = JSON.parse(headerJson);
@@ -85,7 +90,11 @@ function parseEntry(file: string, name: string, entry: unknown, dataStart: numbe
 		throw new SafetensorsError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
 	}
 	if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-		throw new SafetensorsError(file, `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, name);
+		throw new SafetensorsError(
+			file,
+			`shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+			name,
+		);
 	}
 	if (
 		!Array.isArray(offsets) ||
@@ -97,11 +106,19 @@ function parseEntry(file: string, name: string, entry: unknown, dataStart: numbe
 	}
 	const [begin, end] = offsets as [number, number];
 	if (end > dataLength) {
-		throw new SafetensorsError(file, `data_offsets end ${end} lies past the end of the file (data section is ${dataLength} bytes; truncated download?)`, name);
+		throw new SafetensorsError(
+			file,
+			`data_offsets end ${end} lies past the end of the file (data section is ${dataLength} bytes; truncated download?)`,
+			name,
+		);
 	}
 	const expected = elementCount(shape) * DTYPE_SIZES[dtype];
 	if (end - begin !== expected) {
-		throw new SafetensorsError(file, `shape ${JSON.stringify(shape)} of ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`, name);
+		throw new SafetensorsError(
+			file,
+			`shape ${JSON.stringify(shape)} of ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`,
+			name,
+		);
 	}
 	return { name, dtype, shape: shape as number[], byteOffset: dataStart + begin, byteLength: end - begin };
 }

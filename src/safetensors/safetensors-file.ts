@@ -1,6 +1,12 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { decodeToF32, isFloatDtype } from "./dtype.js";
-import { elementCount, MAX_HEADER_BYTES, parseHeader, type SafetensorsHeader, type TensorInfo } from "./parse-header.js";
+import {
+	elementCount,
+	MAX_HEADER_BYTES,
+	parseHeader,
+	type SafetensorsHeader,
+	type TensorInfo,
+} from "./parse-header.js";
 import { SafetensorsError } from "./safetensors-error.js";
 
 /** A safetensors file opened for positional reads of single tensors; the file is never read whole. */
@@ -86,11 +92,17 @@ async function readHeader(path: string, handle: FileHandle): Promise<Safetensors
 	await handle.read(prefix, 0, 8, 0);
 	const headerLength = prefix.readBigUInt64LE(0);
 	if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-		throw new SafetensorsError(path, `the header claims ${headerLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
+		throw new SafetensorsError(
+			path,
+			`the header claims ${headerLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`,
+		);
 	}
 	const length = Number(headerLength);
 	if (8 + length > size) {
-		throw new SafetensorsError(path, `the header claims ${length} bytes but the file has only ${size - 8} after the length prefix`);
+		throw new SafetensorsError(
+			path,
+			`the header claims ${length} bytes but the file has only ${size - 8} after the length prefix`,
+		);
 	}
 	const json = Buffer.alloc(length);
 	await handle.read(json, 0, length, 8);

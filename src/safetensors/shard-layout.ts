@@ -101,6 +101,10 @@ function buildShard(fileName: string, group: readonly OutputTensorSpec[]): Shard
 		fileName,
 		header: headerBytes,
 		size: dataStart + offset,
-		tensors: placed.map(({ spec, begin, end }) => ({ ...spec, byteOffset: dataStart + begin, byteLength: end - begin })),
+		tensors: placed.map(({ spec, begin, end }) => ({
+			...spec,
+			byteOffset: dataStart + begin,
+			byteLength: end - begin,
+		})),
 	};
 }

@@ -1,4 +1,4 @@
-import { open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ShardLayout, ShardTensor } from "./shard-layout.js";
 

@@ -11,9 +11,19 @@ export interface InMemoryTensor {
 }
 
 /** Writes a small, whole safetensors file from tensors held in memory (fixtures, tiny models, tools). */
-export async function writeSafetensorsFile(path: string, tensors: Readonly<Record<string, InMemoryTensor>>): Promise<void> {
+export async function writeSafetensorsFile(
+	path: string,
+	tensors: Readonly<Record<string, InMemoryTensor>>,
+): Promise<void> {
 	const names = Object.keys(tensors).sort();
-	const layout = layoutShards(names.map((name) => ({ name, dtype: (tensors[name] as InMemoryTensor).dtype, shape: (tensors[name] as InMemoryTensor).shape })), Number.POSITIVE_INFINITY);
+	const layout = layoutShards(
+		names.map((name) => ({
+			name,
+			dtype: (tensors[name] as InMemoryTensor).dtype,
+			shape: (tensors[name] as InMemoryTensor).shape,
+		})),
+		Number.POSITIVE_INFINITY,
+	);
 	const shard = layout.shards[0];
 	if (!shard) {
 		throw new Error("no shard laid out");
@@ -25,12 +35,16 @@ export async function writeSafetensorsFile(path: string, tensors: Readonly<Recor
 		const target = file.subarray(placed.byteOffset, placed.byteOffset + placed.byteLength);
 		if (tensor.data instanceof Float32Array) {
 			if (!isFloatDtype(tensor.dtype) || tensor.data.length !== elementCount(tensor.shape)) {
-				throw new Error(`${placed.name}: ${tensor.data.length} float values do not fit ${tensor.dtype} ${JSON.stringify(tensor.shape)}`);
+				throw new Error(
+					`${placed.name}: ${tensor.data.length} float values do not fit ${tensor.dtype} ${JSON.stringify(tensor.shape)}`,
+				);
 			}
 			encodeFromF32(tensor.data, tensor.dtype, target);
 		} else {
 			if (tensor.data.length !== elementCount(tensor.shape) * DTYPE_SIZES[tensor.dtype]) {
-				throw new Error(`${placed.name}: ${tensor.data.length} bytes do not fit ${tensor.dtype} ${JSON.stringify(tensor.shape)}`);
+				throw new Error(
+					`${placed.name}: ${tensor.data.length} bytes do not fit ${tensor.dtype} ${JSON.stringify(tensor.shape)}`,
+				);
 			}
 			target.set(tensor.data);
 		}

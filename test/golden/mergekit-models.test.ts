@@ -37,11 +37,16 @@ describe("golden mergekit-models cases through `mergesmith merge`", () => {
 		it(name, async () => {
 			const caseDir = join(workDir, name);
 			await cp(join(CASES_DIR, name, "models"), join(caseDir, "models"), { recursive: true });
-			const spec = JSON.parse(await readFile(join(CASES_DIR, name, "case.json"), "utf8")) as { tolerance: Tolerance; num_hidden_layers: number };
+			const spec = JSON.parse(await readFile(join(CASES_DIR, name, "case.json"), "utf8")) as {
+				tolerance: Tolerance;
+				num_hidden_layers: number;
+			};
 			const recipe = JSON.parse(await readFile(join(CASES_DIR, name, "recipe.json"), "utf8")) as unknown;
 			await writeFile(join(caseDir, "recipe.yml"), stringify(absolutePaths(recipe, join(caseDir, "models"))));
 			const out = join(caseDir, "out");
-			const result = await runCli(["merge", join(caseDir, "recipe.yml"), "--out", out], { HF_HUB_CACHE: join(workDir, "cache") });
+			const result = await runCli(["merge", join(caseDir, "recipe.yml"), "--out", out], {
+				HF_HUB_CACHE: join(workDir, "cache"),
+			});
 			expect(result.stderr, result.stdout).not.toMatch(/error/);
 			expect(result.code).toBe(0);
 
@@ -52,7 +57,12 @@ describe("golden mergekit-models cases through `mergesmith merge`", () => {
 			try {
 				expect([...merged.tensors.keys()].sort()).toEqual([...expected.tensors.keys()].sort());
 				for (const tensor of expected.tensors.keys()) {
-					const failure = compareTensors(await merged.readFloat32(tensor), await expected.readFloat32(tensor), spec.tolerance, false);
+					const failure = compareTensors(
+						await merged.readFloat32(tensor),
+						await expected.readFloat32(tensor),
+						spec.tolerance,
+						false,
+					);
 					expect(failure, tensor).toBeUndefined();
 				}
 			} finally {

@@ -27,11 +27,18 @@ afterAll(async () => {
 });
 
 /** Lays the case out as the golden README describes and runs the real command line on it. */
-async function runCase(name: string): Promise<{ got: Float32Array; expected: Float32Array; spec: TensorCase; bf16: boolean }> {
+async function runCase(
+	name: string,
+): Promise<{ got: Float32Array; expected: Float32Array; spec: TensorCase; bf16: boolean }> {
 	const spec = JSON.parse(await readFile(join(CASES_DIR, `${name}.json`), "utf8")) as TensorCase;
 	const source = await SafetensorsFile.open(join(CASES_DIR, `${name}.safetensors`));
 	const caseDir = join(workDir, name);
-	const modelNames = [...new Set([...spec.recipe.models.map((entry) => entry.model), ...(spec.recipe.base_model ? [spec.recipe.base_model] : [])])];
+	const modelNames = [
+		...new Set([
+			...spec.recipe.models.map((entry) => entry.model),
+			...(spec.recipe.base_model ? [spec.recipe.base_model] : []),
+		]),
+	];
 	try {
 		for (const model of modelNames) {
 			const info = source.info(model);
@@ -40,7 +47,11 @@ async function runCase(name: string): Promise<{ got: Float32Array; expected: Flo
 			await writeSafetensorsFile(join(dir, "model.safetensors"), {
 				[spec.tensor]: { dtype: info.dtype, shape: info.shape, data: await source.readBytes(model) },
 			});
-			const config: Record<string, unknown> = { architectures: ["GoldenCaseModel"], model_type: "golden_case", num_hidden_layers: 1 };
+			const config: Record<string, unknown> = {
+				architectures: ["GoldenCaseModel"],
+				model_type: "golden_case",
+				num_hidden_layers: 1,
+			};
 			if (spec.is_embed) {
 				config.vocab_size = info.shape[0];
 			}
@@ -53,7 +64,9 @@ async function runCase(name: string): Promise<{ got: Float32Array; expected: Flo
 		}
 		await writeFile(join(caseDir, "recipe.yml"), stringify(recipe));
 		const out = join(caseDir, "out");
-		const result = await runCli(["merge", join(caseDir, "recipe.yml"), "--out", out], { HF_HUB_CACHE: join(workDir, "cache") });
+		const result = await runCli(["merge", join(caseDir, "recipe.yml"), "--out", out], {
+			HF_HUB_CACHE: join(workDir, "cache"),
+		});
 		expect(result.stderr, `stdout:\n${result.stdout}`).not.toMatch(/error/);
 		expect(result.code).toBe(0);
 		const merged = await SafetensorsFile.open(join(out, "model.safetensors"));

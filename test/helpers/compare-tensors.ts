@@ -16,7 +16,12 @@ function orderedBf16(bits: number): number {
  * Checks `|got − expected| ≤ atol + rtol·|expected|` for every element, or for bfloat16 cases the share of
  * elements more than `bf16_ulps` apart. Returns a description of the failure, or undefined when within tolerance.
  */
-export function compareTensors(got: Float32Array, expected: Float32Array, tolerance: Tolerance, bf16: boolean): string | undefined {
+export function compareTensors(
+	got: Float32Array,
+	expected: Float32Array,
+	tolerance: Tolerance,
+	bf16: boolean,
+): string | undefined {
 	if (got.length !== expected.length) {
 		return `length ${got.length} ≠ ${expected.length}`;
 	}
@@ -24,14 +29,18 @@ export function compareTensors(got: Float32Array, expected: Float32Array, tolera
 		let mismatches = 0;
 		let worst = 0;
 		for (let i = 0; i < got.length; i++) {
-			const distance = Math.abs(orderedBf16(f32ToBf16(got[i] as number)) - orderedBf16(f32ToBf16(expected[i] as number)));
+			const distance = Math.abs(
+				orderedBf16(f32ToBf16(got[i] as number)) - orderedBf16(f32ToBf16(expected[i] as number)),
+			);
 			worst = Math.max(worst, distance);
 			if (distance > tolerance.bf16_ulps) {
 				mismatches++;
 			}
 		}
 		const allowed = tolerance.max_mismatch_fraction ?? 0;
-		return mismatches / got.length <= allowed ? undefined : `${mismatches} of ${got.length} elements beyond ${tolerance.bf16_ulps} bf16 ulps (worst ${worst}); allowed fraction ${allowed}`;
+		return mismatches / got.length <= allowed
+			? undefined
+			: `${mismatches} of ${got.length} elements beyond ${tolerance.bf16_ulps} bf16 ulps (worst ${worst}); allowed fraction ${allowed}`;
 	}
 	let failures = 0;
 	let first = "";
@@ -47,4 +56,3 @@ export function compareTensors(got: Float32Array, expected: Float32Array, tolera
 	}
 	return failures === 0 ? undefined : `${failures} of ${got.length} elements out of tolerance (first: ${first})`;
 }
-

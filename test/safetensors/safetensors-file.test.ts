@@ -56,7 +56,12 @@ describe("safetensors reader", () => {
 
 	const malformed: [string, unknown, number, RegExp][] = [
 		["bad dtype", { w: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, 1, /w\).*unknown dtype "Q4"/],
-		["span mismatch", { w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } }, 12, /needs 16 bytes but data_offsets span 12/],
+		[
+			"span mismatch",
+			{ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } },
+			12,
+			/needs 16 bytes but data_offsets span 12/,
+		],
 		["past the end", { w: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8, /past the end of the file/],
 		[
 			"overlap",

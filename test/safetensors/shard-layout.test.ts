@@ -19,7 +19,10 @@ describe("shard layout", () => {
 			"model-00002-of-00003.safetensors",
 			"model-00003-of-00003.safetensors",
 		]);
-		const index = JSON.parse(layout.indexJson ?? "{}") as { metadata: { total_size: number }; weight_map: Record<string, string> };
+		const index = JSON.parse(layout.indexJson ?? "{}") as {
+			metadata: { total_size: number };
+			weight_map: Record<string, string>;
+		};
 		expect(index.metadata.total_size).toBe(4 * 125);
 		expect(index.weight_map.c).toBe("model-00002-of-00003.safetensors");
 	});

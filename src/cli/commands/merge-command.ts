@@ -11,10 +11,20 @@ import { parseSize } from "../parse-size.js";
 import { createProgressPrinter, type Output } from "../progress-printer.js";
 import { readRecipeFile } from "../read-recipe-file.js";
 
-const USAGE = "usage: mergesmith merge RECIPE --out DIR [--random-seed N] [--out-shard-size SIZE] [--dry-run] [--allow-crimes]\n";
+const USAGE =
+	"usage: mergesmith merge RECIPE --out DIR [--random-seed N] [--out-shard-size SIZE] [--dry-run] [--allow-crimes]\n";
 
 /** mergekit-yaml flags that have no meaning here; accepted so that existing scripts keep working. */
-const ACCEPTED_MERGEKIT_FLAGS = ["cuda", "lazy-unpickle", "low-cpu-memory", "clone-tensors", "copy-tokenizer", "write-model-card", "safe-serialization", "trust-remote-code"] as const;
+const ACCEPTED_MERGEKIT_FLAGS = [
+	"cuda",
+	"lazy-unpickle",
+	"low-cpu-memory",
+	"clone-tensors",
+	"copy-tokenizer",
+	"write-model-card",
+	"safe-serialization",
+	"trust-remote-code",
+] as const;
 
 export async function mergeCommand(args: readonly string[], io: CliIo): Promise<number> {
 	const { values, positionals } = parseArgs({
@@ -51,7 +61,9 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 	if (values["out-shard-size"] !== undefined) {
 		maxShardBytes = parseSize(values["out-shard-size"]);
 		if (maxShardBytes === undefined) {
-			io.stderr.write(`mergesmith merge: --out-shard-size ${values["out-shard-size"]} is not a size; use bytes or K/M/B (×10³/10⁶/10⁹), e.g. 5B or 500M\n`);
+			io.stderr.write(
+				`mergesmith merge: --out-shard-size ${values["out-shard-size"]} is not a size; use bytes or K/M/B (×10³/10⁶/10⁹), e.g. 5B or 500M\n`,
+			);
 			return EXIT.usage;
 		}
 	}

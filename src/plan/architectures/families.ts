@@ -48,10 +48,12 @@ function family(
 export const FAMILIES: readonly Architecture[] = [
 	family("llama", ["LlamaForCausalLM", "LLaMaForCausalLM"], ["llama"], LLAMA_LAYER),
 	family("mistral", ["MistralForCausalLM"], ["mistral"], LLAMA_LAYER),
-	family("qwen2", ["Qwen2ForCausalLM"], ["qwen2"], [
-		...LLAMA_LAYER,
-		...layer("self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"),
-	]),
+	family(
+		"qwen2",
+		["Qwen2ForCausalLM"],
+		["qwen2"],
+		[...LLAMA_LAYER, ...layer("self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias")],
+	),
 	family(
 		"gemma2",
 		["Gemma2ForCausalLM"],

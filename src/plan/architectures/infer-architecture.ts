@@ -1,8 +1,9 @@
-import type { Architecture, WeightTemplate } from "./architecture.js";
+import { type Architecture, layerWeightName, type WeightTemplate } from "./architecture.js";
 
 const LAYER_INDEX = /\.(\d+)\./;
 /** Module names transformers uses for input and output embeddings across families. */
-const EMBEDDING_NAME = /(^|\.)(embed_tokens|embed_in|embed_out|wte|word_embeddings|tok_embeddings|lm_head|embeddings)(\.|$)/;
+const EMBEDDING_NAME =
+	/(^|\.)(embed_tokens|embed_in|embed_out|wte|word_embeddings|tok_embeddings|lm_head|embeddings)(\.|$)/;
 
 export interface InferenceInput {
 	/** Tensor names (and 2-D shapes' row counts) of each model. */
@@ -22,7 +23,10 @@ export function inferArchitecture(input: InferenceInput): Architecture {
 	let layerCount = 0;
 	for (const model of input.models) {
 		for (const [name, shape] of model.tensors) {
-			if (EMBEDDING_NAME.test(name) || (shape.length === 2 && model.vocabSize !== undefined && shape[0] === model.vocabSize)) {
+			if (
+				EMBEDDING_NAME.test(name) ||
+				(shape.length === 2 && model.vocabSize !== undefined && shape[0] === model.vocabSize)
+			) {
 				embedNames.add(name);
 			}
 			const match = LAYER_INDEX.exec(name);
@@ -44,10 +48,16 @@ export function inferArchitecture(input: InferenceInput): Architecture {
 		isEmbed: embedNames.has(name),
 		optional: !presentInAll(name),
 	}));
-	const layerWeights: WeightTemplate[] = [...layerTemplates.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([template, layers]) => ({
-		name: template,
-		optional: layers.size < layerCount || !input.models.every((model) => [...layers].every((index) => model.tensors.has(template.replace("${layer_index}", String(index))))),
-	}));
+	const layerWeights: WeightTemplate[] = [...layerTemplates.entries()]
+		.sort(([a], [b]) => (a < b ? -1 : 1))
+		.map(([template, layers]) => ({
+			name: template,
+			optional:
+				layers.size < layerCount ||
+				!input.models.every((model) =>
+					[...layers].every((index) => model.tensors.has(layerWeightName(template, index))),
+				),
+		}));
 	return {
 		family: "generic",
 		architectures: [],

@@ -1,0 +1,76 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { dtypeRounder } from "./kernels/dtype-rounder.js";
+import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import { readBoolean, readNumber } from "./read-param.js";
+
+const WEIGHT: ParameterDef = {
+	name: "weight",
+	scope: "per-model",
+	type: "number",
+	required: true,
+	description: "How much this model counts in the weighted average.",
+};
+
+const NORMALIZE: ParameterDef = {
+	name: "normalize",
+	scope: "global",
+	type: "boolean",
+	default: true,
+	description: "Divide by the sum of the weights, so the weights need not add up to 1.",
+};
+
+/** Y = Σ wᵢXᵢ, divided by Σ wᵢ when normalize is on. The base, if any, is an ordinary weighted input. */
+export const linear: MergeMethod = {
+	name: "linear",
+	displayName: "Linear",
+	paperUrl: "https://arxiv.org/abs/2203.05482",
+	explanation:
+		"Takes a weighted average of the models' weights, element by element. " +
+		"It is the simplest merge and works best for models fine-tuned from the same base.",
+	parameters: [WEIGHT, NORMALIZE],
+	baseRole: "input",
+	requiresBase: false,
+	modelCount: { min: 1, countsBase: true },
+	shapePolicy: "common-submatrix",
+	isRandomized: () => false,
+	merge({ models }, context) {
+		const where = `linear on ${context.tensorName}`;
+		const first = models[0];
+		if (!first) {
+			throw new Error(`${where}: no model has this tensor, so there is nothing to average`);
+		}
+		assertSameShapes(where, models);
+		const weights = models.map((tensor) => {
+			if (tensor.params.weight === undefined) {
+				throw new Error(
+					`${where}: model ${tensor.model} has no weight; in linear every input, the base model included, needs a weight (list the base under models with a weight, or drop base_model)`,
+				);
+			}
+			return readNumber(tensor.params, WEIGHT, `${where}, model ${tensor.model}`);
+		});
+		const normalize = readBoolean(context.params, NORMALIZE, where);
+		// In a bf16/fp16 merge mergekit casts the weights to that dtype and rounds each product, sum and quotient.
+		const round = dtypeRounder(context.computeDtype);
+		const ws = round ? weights.map(round) : weights;
+		const sum = ws.reduce((total, weight) => total + weight, 0);
+		const total = round ? round(sum) : sum;
+		if (normalize && total === 0) {
+			throw new Error(
+				`${where}: the weights sum to 0, so normalizing would divide by zero; change the weights or set normalize: false`,
+			);
+		}
+		const divisor = normalize ? total : 1;
+		const datas = models.map((tensor) => tensor.data);
+		const n = first.data.length;
+		const out = new Float32Array(n);
+		for (let j = 0; j < n; j++) {
+			let acc = 0;
+			for (let i = 0; i < datas.length; i++) {
+				const product = (ws[i] as number) * ((datas[i] as Float32Array)[j] as number);
+				acc += round ? round(product) : product;
+			}
+			out[j] = round ? round(round(acc) / divisor) : acc / divisor;
+		}
+		return { data: out, shape: [...first.shape] };
+	},
+};

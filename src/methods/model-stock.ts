@@ -1,0 +1,100 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
+import { laneLayout } from "./kernels/lane-layout.js";
+import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import { nonBaseModels } from "./non-base-models.js";
+import { readBoolean } from "./read-param.js";
+
+const FILTER_WISE: ParameterDef = {
+	name: "filter_wise",
+	scope: "global",
+	type: "boolean",
+	default: false,
+	description: "Compute the interpolation ratio per row (along the last dimension) instead of once per tensor.",
+};
+
+/**
+ * Model Stock: with offsets oᵢ = Xᵢ − B and cos the mean pairwise cosine between them,
+ * t = N·cos / (1 + (N − 1)·cos) and Y = t·mean(Xᵢ) + (1 − t)·B, per tensor or per row.
+ */
+export const modelStock: MergeMethod = {
+	name: "model_stock",
+	displayName: "Model Stock",
+	paperUrl: "https://arxiv.org/abs/2403.19522",
+	explanation:
+		"Averages several fine-tuned models and then pulls the average back towards the base model by an amount set by " +
+		"how much the models agree (the angle between their changes). It needs a base and at least two other models.",
+	parameters: [FILTER_WISE],
+	baseRole: "reference",
+	requiresBase: true,
+	modelCount: { min: 2, countsBase: false },
+	shapePolicy: "common-submatrix",
+	isRandomized: () => false,
+	merge(inputs, context) {
+		const where = `model_stock on ${context.tensorName}`;
+		const { base } = inputs;
+		const models = nonBaseModels(inputs);
+		if (base && models.length === 0) {
+			return copyTensor(base);
+		}
+		if (models.length + (base ? 1 : 0) < 3) {
+			// Only an optional tensor can have too few inputs here (the recipe itself has enough models), and mergekit drops it.
+			context.warn(
+				`${where}: only ${models.length + (base ? 1 : 0)} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
+			);
+			return undefined;
+		}
+		if (!base) {
+			throw new Error(
+				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
+			);
+		}
+		assertSameShapes(where, [base, ...models]);
+		const filterWise = readBoolean(context.params, FILTER_WISE, where);
+		const n = base.data.length;
+		const lanes = filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0);
+		const { length, stride } = lanes;
+		const count = models.length;
+		const b = base.data;
+		const xs = models.map((tensor) => tensor.data);
+		const norms = new Float64Array(count);
+		const out = new Float32Array(n);
+		for (let lane = 0; lane < lanes.count; lane++) {
+			const start = lanes.start(lane);
+			for (let i = 0; i < count; i++) {
+				const x = xs[i] as Float32Array;
+				let sum = 0;
+				for (let k = 0, j = start; k < length; k++, j += stride) {
+					const o = (x[j] as number) - (b[j] as number);
+					sum += o * o;
+				}
+				norms[i] = Math.sqrt(sum);
+			}
+			let cosSum = 0;
+			let pairs = 0;
+			for (let i = 0; i < count; i++) {
+				const xi = xs[i] as Float32Array;
+				for (let m = i + 1; m < count; m++) {
+					const xm = xs[m] as Float32Array;
+					let sum = 0;
+					for (let k = 0, j = start; k < length; k++, j += stride) {
+						sum += ((xi[j] as number) - (b[j] as number)) * ((xm[j] as number) - (b[j] as number));
+					}
+					const cos = sum / Math.max((norms[i] as number) * (norms[m] as number), 1e-6);
+					cosSum += Math.min(1, Math.max(-1, cos));
+					pairs++;
+				}
+			}
+			const cos = cosSum / pairs;
+			const t = (count * cos) / (1 + (count - 1) * cos);
+			for (let k = 0, j = start; k < length; k++, j += stride) {
+				let sum = 0;
+				for (let i = 0; i < count; i++) {
+					sum += (xs[i] as Float32Array)[j] as number;
+				}
+				out[j] = (t * sum) / count + (1 - t) * (b[j] as number);
+			}
+		}
+		return { data: out, shape: [...base.shape] };
+	},
+};

@@ -1,0 +1,64 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
+import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import { nonBaseModels } from "./non-base-models.js";
+import { readNumber } from "./read-param.js";
+
+const T: ParameterDef = {
+	name: "t",
+	scope: "global",
+	type: "number",
+	required: true,
+	range: { min: 0, minExclusive: true },
+	description: "Distance below which the other model's value is taken outright; farther values move only t towards it.",
+};
+
+/**
+ * Per element, α = clamp(t / max(|B − X|, 1e-6), 0, 1) and Y = αX + (1 − α)B: where the base and the other model
+ * already agree within t the other model's value is taken, elsewhere the base moves by at most t towards it.
+ */
+export const nearswap: MergeMethod = {
+	name: "nearswap",
+	displayName: "NearSwap",
+	paperUrl: "https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001",
+	explanation:
+		"Keeps the base model but swaps in the other model's weights wherever the two are already very close (within t); " +
+		"where they differ more, the base moves only slightly towards the other model.",
+	parameters: [T],
+	baseRole: "reference",
+	requiresBase: true,
+	modelCount: { min: 1, max: 1, countsBase: false },
+	shapePolicy: "strict",
+	isRandomized: () => false,
+	merge(inputs, context) {
+		const where = `nearswap on ${context.tensorName}`;
+		const { base } = inputs;
+		const models = nonBaseModels(inputs);
+		if (!base) {
+			throw new Error(
+				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
+			);
+		}
+		const other = models[0];
+		if (!other) {
+			return copyTensor(base);
+		}
+		if (models.length !== 1) {
+			throw new Error(
+				`${where}: nearswap expects exactly two models, one base and one other, but got ${models.length} besides the base`,
+			);
+		}
+		assertSameShapes(where, [base, other]);
+		const t = readNumber(context.params, T, where);
+		const b = base.data;
+		const x = other.data;
+		const out = new Float32Array(b.length);
+		for (let j = 0; j < out.length; j++) {
+			const bj = b[j] as number;
+			const xj = x[j] as number;
+			const alpha = Math.min(1, Math.max(0, t / Math.max(Math.abs(bj - xj), 1e-6)));
+			out[j] = alpha * xj + (1 - alpha) * bj;
+		}
+		return { data: out, shape: [...base.shape] };
+	},
+};

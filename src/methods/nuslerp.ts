@@ -1,0 +1,122 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
+import { laneLayout } from "./kernels/lane-layout.js";
+import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import { nonBaseModels } from "./non-base-models.js";
+import { readBoolean, readNumber } from "./read-param.js";
+
+const WEIGHT: ParameterDef = {
+	name: "weight",
+	scope: "per-model",
+	type: "number",
+	required: true,
+	description: "This model's share: t = w₂ / (w₁ + w₂) is how far the result moves towards the second model.",
+};
+
+const FLATTEN: ParameterDef = {
+	name: "nuslerp_flatten",
+	scope: "global",
+	type: "boolean",
+	default: true,
+	description: "Treat the whole tensor as one vector; when false, interpolate row or column vectors separately.",
+};
+
+const ROW_WISE: ParameterDef = {
+	name: "nuslerp_row_wise",
+	scope: "global",
+	type: "boolean",
+	default: false,
+	description:
+		"Without flattening: interpolate the vectors along dimension 0 instead of those along the last dimension.",
+};
+
+/** Norms are clamped to at least this before normalising. */
+const NORM_FLOOR = 1e-7;
+/** Below this |sin θ| a vector pair counts as colinear and is lerped. */
+const COLINEAR = 1e-8;
+
+/**
+ * SLERP between two models with t taken from their weights, over the whole tensor or over each row/column vector,
+ * and, with a base model, between the task vectors Xᵢ − B (the base is then added back).
+ */
+export const nuslerp: MergeMethod = {
+	name: "nuslerp",
+	displayName: "NuSLERP",
+	paperUrl: undefined,
+	explanation:
+		"Spherically interpolates between two models, with the mix set by their relative weights. " +
+		"With a base model it interpolates the two models' changes from the base instead, and it can work row by row.",
+	parameters: [WEIGHT, FLATTEN, ROW_WISE],
+	baseRole: "optional-reference",
+	requiresBase: false,
+	modelCount: { min: 2, max: 2, countsBase: false },
+	shapePolicy: "common-submatrix",
+	isRandomized: () => false,
+	merge(inputs, context) {
+		const where = `nuslerp on ${context.tensorName}`;
+		const { base } = inputs;
+		const models = nonBaseModels(inputs);
+		// A lone input (an optional tensor that the other models lack) is returned unchanged.
+		const single = models.length === 0 ? base : base ? undefined : models.length === 1 ? models[0] : undefined;
+		if (single) {
+			return copyTensor(single);
+		}
+		const [first, second] = models;
+		if (models.length !== 2 || !first || !second) {
+			throw new Error(
+				base
+					? `${where}: with a base model, nuslerp needs exactly two other models, got ${models.length}; the base model can not be one of the two models to merge`
+					: `${where}: nuslerp merges exactly two models (plus an optional base model), got ${models.length}`,
+			);
+		}
+		assertSameShapes(where, base ? [first, second, base] : [first, second]);
+		const w1 = readNumber(first.params, WEIGHT, `${where}, model ${first.model}`);
+		const w2 = readNumber(second.params, WEIGHT, `${where}, model ${second.model}`);
+		const t = Math.abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
+		const flatten = readBoolean(context.params, FLATTEN, where);
+		const rowWise = readBoolean(context.params, ROW_WISE, where);
+		const n = first.data.length;
+		let v0 = first.data;
+		let v1 = second.data;
+		if (base) {
+			v0 = new Float32Array(n);
+			v1 = new Float32Array(n);
+			for (let j = 0; j < n; j++) {
+				v0[j] = (first.data[j] as number) - (base.data[j] as number);
+				v1[j] = (second.data[j] as number) - (base.data[j] as number);
+			}
+		}
+		const lanes = flatten ? laneLayout([n], 0) : laneLayout(first.shape, rowWise ? 0 : -1);
+		const { length, stride } = lanes;
+		const out = new Float32Array(n);
+		for (let lane = 0; lane < lanes.count; lane++) {
+			const start = lanes.start(lane);
+			let aa = 0;
+			let bb = 0;
+			let ab = 0;
+			for (let k = 0, j = start; k < length; k++, j += stride) {
+				const a = v0[j] as number;
+				const b = v1[j] as number;
+				aa += a * a;
+				bb += b * b;
+				ab += a * b;
+			}
+			const cos = ab / (Math.max(Math.sqrt(aa), NORM_FLOOR) * Math.max(Math.sqrt(bb), NORM_FLOOR));
+			const theta = Math.acos(Math.min(1, Math.max(-1, cos)));
+			const sinTheta = Math.sin(theta);
+			let s0: number;
+			let s1: number;
+			if (Math.abs(sinTheta) < COLINEAR) {
+				s0 = 1 - t;
+				s1 = t;
+			} else {
+				s0 = Math.sin((1 - t) * theta) / sinTheta;
+				s1 = Math.sin(t * theta) / sinTheta;
+			}
+			for (let k = 0, j = start; k < length; k++, j += stride) {
+				out[j] = s0 * (v0[j] as number) + s1 * (v1[j] as number) + (base ? (base.data[j] as number) : 0);
+			}
+		}
+		return { data: out, shape: [...first.shape] };
+	},
+};

@@ -1,0 +1,130 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
+import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
+import { signConsensus } from "./kernels/sign-consensus.js";
+import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import { nonBaseModels } from "./non-base-models.js";
+import { readNumber } from "./read-param.js";
+
+const SELECT_TOPK: ParameterDef = {
+	name: "select_topk",
+	scope: "global",
+	type: "number",
+	default: 1,
+	range: { min: 0, max: 1, minExclusive: true },
+	description:
+		"Share of the elements, those where the models disagree most (highest variance), that take part in the merge.",
+};
+
+const INT8_MASK: ParameterDef = {
+	name: "int8_mask",
+	scope: "global",
+	type: "boolean",
+	default: false,
+	description: "Store masks as int8 to save memory in mergekit; it does not change the result.",
+};
+
+/**
+ * SCE (FuseChat): Select the top-variance elements of the task vectors τᵢ = Xᵢ − B, Calculate per-model weights
+ * sᵢ ∝ mean(τᵢ²), Erase the elements whose sign disagrees with the elected one, and add the weighted mean to B.
+ */
+export const sce: MergeMethod = {
+	name: "sce",
+	displayName: "SCE",
+	paperUrl: "https://arxiv.org/abs/2408.07990",
+	explanation:
+		"Merges the models' changes from the base, keeping only the elements where the models differ most, weighting each model " +
+		"by how large its changes are, and dropping changes that point against the majority sign. Per-model weights are not used.",
+	parameters: [SELECT_TOPK, INT8_MASK],
+	baseRole: "reference",
+	requiresBase: true,
+	modelCount: { min: 1, countsBase: false },
+	shapePolicy: "strict",
+	isRandomized: () => false,
+	merge(inputs, context) {
+		const where = `sce on ${context.tensorName}`;
+		const { base } = inputs;
+		const models = nonBaseModels(inputs);
+		if (!base) {
+			throw new Error(
+				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
+			);
+		}
+		if (models.length === 0) {
+			return copyTensor(base);
+		}
+		assertSameShapes(where, [base, ...models]);
+		const selectTopk = readNumber(context.params, SELECT_TOPK, where);
+		const b = base.data;
+		const n = b.length;
+		const count = models.length;
+		const deltas = models.map((tensor) => {
+			const delta = new Float32Array(n);
+			for (let j = 0; j < n; j++) {
+				delta[j] = (tensor.data[j] as number) - (b[j] as number);
+			}
+			return delta;
+		});
+		if (selectTopk < 1) {
+			selectByVariance(deltas, selectTopk);
+		}
+		const energies = deltas.map((delta) => {
+			let sum = 0;
+			for (let j = 0; j < n; j++) {
+				sum += (delta[j] as number) ** 2;
+			}
+			return sum / n;
+		});
+		const total = energies.reduce((sum, energy) => sum + energy, 0);
+		const weights = Math.abs(total) < 1e-6 ? energies.map(() => 1 / count) : energies.map((energy) => energy / total);
+		const numerator = new Float32Array(n);
+		const divisor = new Float32Array(n);
+		signConsensus(
+			deltas,
+			weights.map(() => 1),
+			weights,
+			weights,
+			numerator,
+			divisor,
+		);
+		const out = numerator;
+		for (let j = 0; j < n; j++) {
+			out[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
+		}
+		return { data: out, shape: [...base.shape] };
+	},
+};
+
+/** Zeroes, in every task vector, the elements outside the floor(nonzero · topk) highest population variances. */
+function selectByVariance(deltas: readonly Float32Array[], topk: number): void {
+	const count = deltas.length;
+	const n = (deltas[0] as Float32Array).length;
+	const variance = new Float32Array(n);
+	let nonzero = 0;
+	for (let j = 0; j < n; j++) {
+		let mean = 0;
+		for (let i = 0; i < count; i++) {
+			mean += (deltas[i] as Float32Array)[j] as number;
+		}
+		mean /= count;
+		let sum = 0;
+		for (let i = 0; i < count; i++) {
+			const d = ((deltas[i] as Float32Array)[j] as number) - mean;
+			sum += d * d;
+		}
+		variance[j] = sum / count;
+		if (variance[j] !== 0) {
+			nonzero++;
+		}
+	}
+	// mergekit computes k from a float32 product (an int64 count times a Python float).
+	const k = Math.floor(Math.fround(Math.fround(nonzero) * Math.fround(topk)));
+	keepMagnitudeRanks(variance, 0, k);
+	for (let j = 0; j < n; j++) {
+		if (variance[j] === 0) {
+			for (let i = 0; i < count; i++) {
+				(deltas[i] as Float32Array)[j] = 0;
+			}
+		}
+	}
+}

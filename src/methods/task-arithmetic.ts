@@ -1,0 +1,361 @@
+import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
+import { dtypeRounder } from "./kernels/dtype-rounder.js";
+import { signConsensus } from "./kernels/sign-consensus.js";
+import { sparsifyDella } from "./kernels/sparsify-della.js";
+import { sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
+import { sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
+import { sparsifyRandom } from "./kernels/sparsify-random.js";
+import type {
+	MergeContext,
+	MergeInputs,
+	MergeMethod,
+	MergeResult,
+	ParameterDef,
+	ParameterValue,
+} from "./merge-method.js";
+import { nonBaseModels } from "./non-base-models.js";
+import { readBoolean, readNumber } from "./read-param.js";
+
+/** How a family member prunes each task vector (mergekit's sparsification methods). */
+type Sparsification = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
+
+interface FamilyMember {
+	name: string;
+	displayName: string;
+	paperUrl: string;
+	explanation: string;
+	/** TIES-style sign election ("sum"), or a plain weighted sum. */
+	consensus: boolean;
+	sparsification: Sparsification | undefined;
+	normalize: boolean;
+	rescale: boolean;
+}
+
+const WEIGHT: ParameterDef = {
+	name: "weight",
+	scope: "per-model",
+	type: "number",
+	required: true,
+	description: "How much of this model's task vector (its change from the base) is added.",
+};
+
+const DENSITY: ParameterDef = {
+	name: "density",
+	scope: "per-model",
+	type: "number",
+	default: 1,
+	range: { min: 0, max: 1, minExclusive: true },
+	description: "Share of this model's task vector kept by pruning (1 keeps everything).",
+};
+
+const GAMMA: ParameterDef = {
+	name: "gamma",
+	scope: "per-model",
+	type: "number",
+	default: 0.01,
+	range: { min: 0, max: 1, maxExclusive: true },
+	description: "Share of the largest changes dropped as outliers before the smallest are pruned to reach density.",
+};
+
+const EPSILON: ParameterDef = {
+	name: "epsilon",
+	scope: "per-model",
+	type: "number",
+	default: 0.15,
+	range: { min: 0, max: 1, maxExclusive: true },
+	description:
+		"Spread of the keep probabilities: from density − epsilon for the smallest change to density + epsilon for the largest.",
+};
+
+const INT8_MASK: ParameterDef = {
+	name: "int8_mask",
+	scope: "global",
+	type: "boolean",
+	default: false,
+	description: "Store masks as int8 to save memory in mergekit; it does not change the result.",
+};
+
+const LAMBDA: ParameterDef = {
+	name: "lambda",
+	scope: "global",
+	type: "number",
+	default: 1,
+	description: "Factor applied to the merged task vector before it is added to the base.",
+};
+
+function normalizeParameter(fallback: boolean): ParameterDef {
+	return {
+		name: "normalize",
+		scope: "global",
+		type: "boolean",
+		default: fallback,
+		description:
+			"Divide the merged task vector by the sum of the weights (of the agreeing models, with sign election).",
+	};
+}
+
+function rescaleParameter(fallback: boolean): ParameterDef {
+	return {
+		name: "rescale",
+		scope: "global",
+		type: "boolean",
+		default: fallback,
+		description: "After pruning, scale each task vector back to its original L1 norm.",
+	};
+}
+
+const DARE_URL = "https://arxiv.org/abs/2311.03099";
+const BREADCRUMBS_URL = "https://arxiv.org/abs/2312.06795";
+const DELLA_URL = "https://arxiv.org/abs/2406.11617";
+
+const MEMBERS: readonly FamilyMember[] = [
+	{
+		name: "task_arithmetic",
+		displayName: "Task Arithmetic",
+		paperUrl: "https://arxiv.org/abs/2212.04089",
+		explanation:
+			"Adds each model's change from the base model (its task vector), scaled by its weight, back onto the base. " +
+			"Use it to combine skills of models fine-tuned from the same base.",
+		consensus: false,
+		sparsification: undefined,
+		normalize: false,
+		rescale: false,
+	},
+	{
+		name: "ties",
+		displayName: "TIES",
+		paperUrl: "https://arxiv.org/abs/2306.01708",
+		explanation:
+			"Keeps only each model's largest changes from the base, lets the models vote on the sign of every weight, " +
+			"and averages the changes that agree with the vote. It reduces interference when merging several fine-tunes.",
+		consensus: true,
+		sparsification: "magnitude",
+		normalize: true,
+		rescale: false,
+	},
+	{
+		name: "dare_ties",
+		displayName: "DARE TIES",
+		paperUrl: DARE_URL,
+		explanation:
+			"Randomly drops most of each model's changes from the base and scales the rest up to compensate, then merges " +
+			"them with TIES sign voting. The randomness depends on the seed.",
+		consensus: true,
+		sparsification: "random",
+		normalize: false,
+		rescale: true,
+	},
+	{
+		name: "dare_linear",
+		displayName: "Linear DARE",
+		paperUrl: DARE_URL,
+		explanation:
+			"Randomly drops most of each model's changes from the base and scales the rest up to compensate, then adds " +
+			"them to the base by weight. The randomness depends on the seed.",
+		consensus: false,
+		sparsification: "random",
+		normalize: false,
+		rescale: true,
+	},
+	{
+		name: "breadcrumbs",
+		displayName: "Model Breadcrumbs",
+		paperUrl: BREADCRUMBS_URL,
+		explanation:
+			"Drops both the smallest changes from the base and a few extreme outliers in each model, then adds the rest to " +
+			"the base by weight.",
+		consensus: false,
+		sparsification: "magnitude_outliers",
+		normalize: false,
+		rescale: false,
+	},
+	{
+		name: "breadcrumbs_ties",
+		displayName: "Model Breadcrumbs with TIES",
+		paperUrl: BREADCRUMBS_URL,
+		explanation:
+			"Drops both the smallest changes from the base and a few extreme outliers in each model, then merges the rest " +
+			"with TIES sign voting.",
+		consensus: true,
+		sparsification: "magnitude_outliers",
+		normalize: false,
+		rescale: false,
+	},
+	{
+		name: "della",
+		displayName: "DELLA",
+		paperUrl: DELLA_URL,
+		explanation:
+			"Randomly drops changes from the base, giving larger changes a better chance to survive, rescales the rest and " +
+			"merges them with TIES sign voting. The randomness depends on the seed.",
+		consensus: true,
+		sparsification: "della_magprune",
+		normalize: true,
+		rescale: true,
+	},
+	{
+		name: "della_linear",
+		displayName: "Linear DELLA",
+		paperUrl: DELLA_URL,
+		explanation:
+			"Randomly drops changes from the base, giving larger changes a better chance to survive, rescales the rest and " +
+			"adds them to the base by weight. The randomness depends on the seed.",
+		consensus: false,
+		sparsification: "della_magprune",
+		normalize: false,
+		rescale: true,
+	},
+];
+
+function makeMember(member: FamilyMember): MergeMethod {
+	const parameters: ParameterDef[] = [WEIGHT, DENSITY];
+	if (member.sparsification === "magnitude_outliers") {
+		parameters.push(GAMMA);
+	}
+	if (member.sparsification === "della_magprune") {
+		parameters.push(EPSILON);
+	}
+	parameters.push(normalizeParameter(member.normalize), rescaleParameter(member.rescale), INT8_MASK, LAMBDA);
+	const random = member.sparsification === "random" || member.sparsification === "della_magprune";
+	return {
+		name: member.name,
+		displayName: member.displayName,
+		paperUrl: member.paperUrl,
+		explanation: member.explanation,
+		parameters,
+		baseRole: "reference",
+		requiresBase: true,
+		modelCount: { min: 1, countsBase: false },
+		shapePolicy: "crop-to-base",
+		isRandomized: ({ perModel }) => random && perModel.some((params) => prunesAtRandom(params.density)),
+		merge: (inputs, context) => mergeFamily(member, parameters, inputs, context),
+	};
+}
+
+function prunesAtRandom(density: ParameterValue | undefined): boolean {
+	return typeof density === "number" && density > 0 && density < 1;
+}
+
+function mergeFamily(
+	member: FamilyMember,
+	parameters: readonly ParameterDef[],
+	inputs: MergeInputs,
+	context: MergeContext,
+): MergeResult {
+	const where = `${member.name} on ${context.tensorName}`;
+	const { base } = inputs;
+	if (!base) {
+		throw new Error(
+			`${where}: the base model's tensor is required but not present; ${member.name} subtracts the base from every model, so base_model must be a model that has this tensor`,
+		);
+	}
+	// The base's own task vector is zero: it is skipped, whatever weight or density it was given.
+	const models = nonBaseModels(inputs);
+	if (models.length === 0) {
+		return copyTensor(base);
+	}
+	assertSameShapes(where, [base, ...models]);
+	const def = (name: string): ParameterDef => parameters.find((p) => p.name === name) as ParameterDef;
+	const normalize = readBoolean(context.params, def("normalize"), where);
+	const rescale = readBoolean(context.params, def("rescale"), where);
+	const lambda = readNumber(context.params, LAMBDA, where);
+	// In a bf16/fp16 merge mergekit rounds the task vectors, the weights and every intermediate to that dtype.
+	const round = dtypeRounder(context.computeDtype);
+	const b = base.data;
+	const n = b.length;
+	const weights: number[] = [];
+	// Each model's weighted, pruned task vector uᵢ = wᵢ · sparsify(Xᵢ − B), in float32 like mergekit's tensors.
+	const weighted = models.map((tensor) => {
+		const at = `${where}, model ${tensor.model}`;
+		const weight = readNumber(tensor.params, WEIGHT, at);
+		const w = round ? round(weight) : weight;
+		weights.push(w);
+		const delta = new Float32Array(n);
+		for (let j = 0; j < n; j++) {
+			const d = (tensor.data[j] as number) - (b[j] as number);
+			delta[j] = round ? round(d) : d;
+		}
+		sparsify(member.sparsification, delta, tensor.params, base.shape, rescale, context, tensor.model, at);
+		for (let j = 0; j < n; j++) {
+			const u = w * (delta[j] as number);
+			delta[j] = round ? round(u) : u;
+		}
+		return delta;
+	});
+	const out = new Float32Array(n);
+	const finish = (j: number, mixed: number, divisor: number): void => {
+		let m = normalize ? mixed / divisor : mixed;
+		if (round) {
+			m = round(m);
+		}
+		if (lambda !== 1) {
+			m *= lambda;
+			if (round) {
+				m = round(m);
+			}
+		}
+		out[j] = (b[j] as number) + m;
+	};
+	if (member.consensus) {
+		// The weighted task vectors vote; the divisor is the per-element sum of the agreeing models' weights.
+		const ones = weights.map(() => 1);
+		const divisor = new Float32Array(n);
+		signConsensus(weighted, ones, ones, weights, out, divisor);
+		for (let j = 0; j < n; j++) {
+			const mixed = out[j] as number;
+			const z = divisor[j] as number;
+			const zr = round ? round(z) : z;
+			finish(j, round ? round(mixed) : mixed, zr === 0 ? 1 : zr);
+		}
+		return { data: out, shape: [...base.shape] };
+	}
+	const sum = weights.reduce((total, weight) => total + weight, 0);
+	const total = round ? round(sum) : sum;
+	const divisor = Math.abs(total) < 1e-8 ? 1 : total;
+	for (let j = 0; j < n; j++) {
+		let mixed = 0;
+		for (let i = 0; i < weighted.length; i++) {
+			mixed += (weighted[i] as Float32Array)[j] as number;
+		}
+		finish(j, round ? round(mixed) : mixed, divisor);
+	}
+	return { data: out, shape: [...base.shape] };
+}
+
+function sparsify(
+	method: Sparsification | undefined,
+	delta: Float32Array,
+	params: Readonly<Record<string, ParameterValue>>,
+	shape: readonly number[],
+	rescale: boolean,
+	context: MergeContext,
+	model: string,
+	where: string,
+): void {
+	if (method === undefined) {
+		return;
+	}
+	const density = readNumber(params, DENSITY, where);
+	switch (method) {
+		case "magnitude":
+			sparsifyMagnitude(delta, density, rescale, where);
+			return;
+		case "random":
+			sparsifyRandom(delta, density, rescale, context.uniform(model));
+			return;
+		case "magnitude_outliers": {
+			const warning = sparsifyMagnitudeOutliers(delta, density, readNumber(params, GAMMA, where), rescale);
+			if (warning) {
+				context.warn(`${where}: ${warning}`);
+			}
+			return;
+		}
+		case "della_magprune":
+			sparsifyDella(delta, shape, density, readNumber(params, EPSILON, where), rescale, context.uniform(model), where);
+			return;
+	}
+}
+
+/** The eight task-arithmetic methods, in mergekit's registry order. */
+export const TASK_ARITHMETIC_FAMILY: readonly MergeMethod[] = MEMBERS.map(makeMember);

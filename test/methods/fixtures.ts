@@ -1,0 +1,46 @@
+import { counterUniform } from "../../src/execute/counter-random.js";
+import type { MergeContext, ModelTensor, ParameterValue } from "../../src/methods/merge-method.js";
+
+type Params = Record<string, ParameterValue>;
+
+/** Deterministic test data: values uniform in [lo, hi) from a counter-based stream. */
+export function uniformTensor(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+	const u = counterUniform(seed, "fixture", "data");
+	const out = new Float32Array(n);
+	for (let i = 0; i < n; i++) {
+		out[i] = lo + (hi - lo) * u(i);
+	}
+	return out;
+}
+
+export function tensor(model: string, data: Float32Array, shape: readonly number[], params: Params = {}): ModelTensor {
+	return { model, data, shape, params };
+}
+
+export interface TestContext extends MergeContext {
+	warnings: string[];
+}
+
+export function context(params: Params = {}, seed = 1, tensorName = "model.layers.0.mlp.up_proj.weight"): TestContext {
+	const warnings: string[] = [];
+	return {
+		tensorName,
+		isEmbed: false,
+		params,
+		uniform: (model) => counterUniform(seed, tensorName, model),
+		warn: (message) => {
+			warnings.push(message);
+		},
+		warnings,
+	};
+}
+
+export function countNonzero(values: Float32Array): number {
+	let count = 0;
+	for (const value of values) {
+		if (value !== 0) {
+			count++;
+		}
+	}
+	return count;
+}
