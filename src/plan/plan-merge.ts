@@ -574,11 +574,12 @@ function warnUnknownTensors(models: readonly LoadedModel[], architecture: Archit
 	if (architecture.inferred) {
 		return;
 	}
-	const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-	const known = [...architecture.preWeights, ...architecture.layerWeights, ...architecture.postWeights].flatMap((template) =>
-		[template.name, ...(template.aliases ?? []), ...(template.tiedNames ?? [])].map(
-			(name) => new RegExp(`^${escape(name).replace(escape("${layer_index}"), "\\d+")}$`),
-		),
+	const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+	const known = [...architecture.preWeights, ...architecture.layerWeights, ...architecture.postWeights].flatMap(
+		(template) =>
+			[template.name, ...(template.aliases ?? []), ...(template.tiedNames ?? [])].map(
+				(name) => new RegExp(`^${escapeRegExp(name).replace(escapeRegExp("${layer_index}"), "\\d+")}$`),
+			),
 	);
 	for (const model of models) {
 		const unknown = [...model.tensors.keys()].filter((name) => !known.some((pattern) => pattern.test(name)));
