@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { findRecipeInText } from "../recipe/find-recipe-in-text.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
 import type { Recipe } from "../recipe/recipe.js";
 import { validateRecipe } from "../recipe/validate-recipe.js";
@@ -19,7 +20,18 @@ export async function readRecipeFile(file: string, stderr: Output): Promise<Reci
 		);
 		return undefined;
 	}
-	const { recipe, diagnostics } = parseRecipe(text, { file });
+	let lineOffset = 0;
+	if (/^(```|~~~)/m.test(text)) {
+		// A recipe saved from a chat or a model card, inside a code fence with prose around it.
+		const found = findRecipeInText(text);
+		if (!found.ok) {
+			stderr.write(`${formatDiagnostic(file, found.error)}\n`);
+			return undefined;
+		}
+		text = found.text;
+		lineOffset = found.lineOffset;
+	}
+	const { recipe, diagnostics } = parseRecipe(text, { file, lineOffset });
 	const all = recipe ? [...diagnostics, ...validateRecipe(recipe)] : diagnostics;
 	for (const diagnostic of all) {
 		stderr.write(`${formatDiagnostic(file, diagnostic)}\n`);
