@@ -5,6 +5,7 @@ import type { ParameterDef } from "../methods/merge-method.js";
 import type { LoadedModel } from "../models/load-model.js";
 import type { MergePlan } from "../plan/merge-plan.js";
 import type { ParameterSetting, Parameters } from "../recipe/recipe.js";
+import { torchDtypeName } from "../safetensors/dtype.js";
 import { deriveLicense } from "./derive-license.js";
 
 const TEMPLATE = new URL("../../templates/model-card.md", import.meta.url);
@@ -41,7 +42,8 @@ export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string
 		seed: plan.randomized
 			? `${plan.seed} (${plan.seedOrigin}); this method draws random numbers, and the same seed gives the same weights`
 			: `${plan.seed} (${plan.seedOrigin}); this merge draws no random numbers`,
-		dtype: [...new Set(plan.tensors.map((tensor) => tensor.dtype))].join(", "),
+		dtype: [...new Set(plan.tensors.map((tensor) => torchDtypeName(tensor.dtype)))].join(", "),
+		precision: precisionNote(plan),
 		architecture: plan.architecture.inferred
 			? "inferred from tensor names (no family table matched)"
 			: `${plan.architecture.family} family table`,
@@ -115,4 +117,16 @@ function parametersTable(plan: MergePlan): string {
 
 function scopeLabel(def: ParameterDef): string {
 	return def.scope === "global" ? "whole merge" : "each model";
+}
+
+function precisionNote(plan: MergePlan): string {
+	const narrow = [
+		...new Set(
+			plan.tensors.map((tensor) => tensor.computeDtype).filter((dtype) => dtype === "BF16" || dtype === "F16"),
+		),
+	];
+	if (narrow.length === 0) {
+		return "Arithmetic ran in float32 (float64 accumulators), rounded once to the output dtype.";
+	}
+	return `Inputs were cast to ${narrow.map(torchDtypeName).join(", ")} as mergekit casts them; weights and task vectors of linear and task-arithmetic methods were rounded to it as mergekit rounds them (the sign election of TIES depends on that rounding), and everything else ran in float32.`;
 }

@@ -21,16 +21,36 @@ async function recipeFile(name: string, text: string): Promise<string> {
 
 // None of these models exist: every recipe must be refused on its own text, before any model is looked up.
 const invalid: [string, string, RegExp][] = [
-	["unknown-method.yml", "merge_method: dare-ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters: {weight: 1}\n", /:1:\d+: error: unknown merge method `dare-ties` at line 1: did you mean `dare_ties`\?/],
-	["tabs.yml", "merge_method: linear\nmodels:\n\t- model: org/a\n", /:3:\d+: error: line 3 has a tab in its indentation/],
-	["missing-base.yml", "merge_method: ties\nmodels:\n  - model: org/a\n    parameters: {weight: 1, density: 0.5}\n  - model: org/b\n    parameters: {weight: 1, density: 0.5}\n", /error: ties needs a base_model/],
-	["density-53.yml", "merge_method: ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters:\n      weight: 1\n      density: 53\n", /:7:\d+: error: `density: 53` at line 7 is out of range: `density` must be in \(0, 1\]/],
+	[
+		"unknown-method.yml",
+		"merge_method: dare-ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters: {weight: 1}\n",
+		/:1:\d+: error: unknown merge method `dare-ties` at line 1: did you mean `dare_ties`\?/,
+	],
+	[
+		"tabs.yml",
+		"merge_method: linear\nmodels:\n\t- model: org/a\n",
+		/:3:\d+: error: line 3 has a tab in its indentation/,
+	],
+	[
+		"missing-base.yml",
+		"merge_method: ties\nmodels:\n  - model: org/a\n    parameters: {weight: 1, density: 0.5}\n  - model: org/b\n    parameters: {weight: 1, density: 0.5}\n",
+		/error: ties needs a base_model/,
+	],
+	[
+		"density-53.yml",
+		"merge_method: ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters:\n      weight: 1\n      density: 53\n",
+		/:7:\d+: error: `density: 53` at line 7 is out of range: `density` must be in \(0, 1\]/,
+	],
 	[
 		"slice-lengths.yml",
 		"merge_method: slerp\nbase_model: org/a\nslices:\n  - sources:\n      - model: org/a\n        layer_range: [0, 32]\n      - model: org/b\n        layer_range: [0, 30]\nparameters:\n  t: 0.5\n",
 		/:4:\d+: error: slice 1 \(line 4\): sources cover 32 and 30 layers/,
 	],
-	["duplicate-keys.yml", "merge_method: linear\nmodels:\n  - model: org/a\n    parameters: {weight: 1}\nmerge_method: ties\n", /`merge_method` appears twice, at lines 1 and 5/],
+	[
+		"duplicate-keys.yml",
+		"merge_method: linear\nmodels:\n  - model: org/a\n    parameters: {weight: 1}\nmerge_method: ties\n",
+		/`merge_method` appears twice, at lines 1 and 5/,
+	],
 	[
 		"chat.md",
 		"Could you run this?\n\n```yaml\nmerge_method: ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters: {weight: 1, density: 1.5}\n```\n\nThanks!\n",
@@ -51,7 +71,10 @@ describe("mergesmith validate", () => {
 	it("warns about misspelt parameters but accepts the recipe", async () => {
 		const result = await runCli([
 			"validate",
-			await recipeFile("desnity.yml", "merge_method: ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters:\n      weight: 1\n      desnity: 0.5\n"),
+			await recipeFile(
+				"desnity.yml",
+				"merge_method: ties\nbase_model: org/base\nmodels:\n  - model: org/a\n    parameters:\n      weight: 1\n      desnity: 0.5\n",
+			),
 		]);
 		expect(result.code).toBe(0);
 		expect(result.stderr).toMatch(/:7:\d+: warning: .*`desnity`.*did you mean `density`/);

@@ -329,3 +329,54 @@ dtype: float16
 		);
 	});
 });
+
+describe("the model card and carried files", () => {
+	it("asks a person to confirm the licence when the parents disagree, and lists every parameter", async () => {
+		const models = join(dir, "licence-models");
+		await makeTinyModel(join(models, "llama"), { family: "llama", layers: 2, seed: 1, license: "llama3.1" });
+		await makeTinyModel(join(models, "apache"), { family: "llama", layers: 2, seed: 2, license: "apache-2.0" });
+		await makeTinyModel(join(models, "none"), { family: "llama", layers: 2, seed: 3 });
+		const result = await merge(
+			"licence",
+			`merge_method: model_stock
+base_model: ${join(models, "llama")}
+models:
+  - model: ${join(models, "apache")}
+  - model: ${join(models, "none")}
+`,
+		);
+		expect(result.code).toBe(0);
+		const card = await readFile(join(result.out, "README.md"), "utf8");
+		expect(card).toContain("license: other");
+		expect(card).toMatch(/Licence to confirm.*: llama3\.1.*none declared/s);
+		expect(card).toMatch(/Licence to confirm.*: apache-2\.0/s);
+		expect(card).toContain("[Model Stock](https://arxiv.org/abs/2403.19522)");
+		expect(card).toContain("| `filter_wise` | whole merge | false (default) |");
+		expect(await readFile(join(result.out, "mergekit_config.yml"), "utf8")).toContain("merge_method: model_stock");
+	});
+
+	it("merges tied and untied embeddings: tied models give their embedding matrix as lm_head", async () => {
+		const models = join(dir, "tied-models");
+		await makeTinyModel(join(models, "tied"), { family: "llama", layers: 2, seed: 1, tieEmbeddings: true });
+		await makeTinyModel(join(models, "untied"), { family: "llama", layers: 2, seed: 2 });
+		const result = await merge(
+			"tied",
+			`merge_method: linear
+models:
+  - model: ${join(models, "tied")}
+    parameters: {weight: 0.5}
+  - model: ${join(models, "untied")}
+    parameters: {weight: 0.5}
+`,
+		);
+		expect(result.code).toBe(0);
+		const merged = await readAll(result.out);
+		const tied = await readAll(join(models, "tied"));
+		const untied = await readAll(join(models, "untied"));
+		const head = merged.get("lm_head.weight");
+		const embed = tied.get("model.embed_tokens.weight");
+		const otherHead = untied.get("lm_head.weight");
+		expect(head && embed && otherHead).toBeTruthy();
+		expect(head?.[3]).toBeCloseTo(0.5 * (embed?.[3] ?? 0) + 0.5 * (otherHead?.[3] ?? 0), 6);
+	});
+});
