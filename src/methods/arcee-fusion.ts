@@ -1,10 +1,10 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { atenLaneSum } from "./kernels/aten-lane-sum.js";
 import { laneLayout } from "./kernels/lane-layout.js";
 import { sampleWithoutReplacement } from "./kernels/sample-without-replacement.js";
 import type { MergeMethod } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import { requireBase } from "./require-base.js";
 
 /** mergekit estimates the quantiles from a sample of this many elements on larger tensors. */
 const SAMPLE_SIZE = 1_000_000;
@@ -32,24 +32,25 @@ export const arceeFusion: MergeMethod = {
 	isRandomized: () => false,
 	merge(inputs, context) {
 		const where = `arcee_fusion on ${context.tensorName}`;
-		const { base } = inputs;
-		const models = nonBaseModels(inputs);
-		const other = models[0];
-		if (!base || !other) {
-			const only = base ?? other;
-			if (only && models.length <= 1) {
-				return copyTensor(only);
-			}
+		const others = nonBaseModels(inputs);
+		// Checked before the shapes, as a count error is the more useful one.
+		if (inputs.base && others.length > 1) {
 			throw new Error(
-				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
+				`${where}: arcee_fusion merges exactly two models, the base and one other, but got ${others.length} besides the base`,
 			);
 		}
-		if (models.length !== 1) {
-			throw new Error(
-				`${where}: arcee_fusion merges exactly two models, the base and one other, but got ${models.length} besides the base`,
-			);
+		// A lone input is copied: the other model when the base's tensor is missing, or the base.
+		const [single] = others;
+		if (!inputs.base && single && others.length === 1) {
+			return copyTensor(single);
 		}
-		assertSameShapes(where, [base, other]);
+		const {
+			base,
+			models: [other],
+		} = requireBase(inputs, where);
+		if (!other) {
+			return copyTensor(base);
+		}
 		const a = base.data;
 		const x = other.data;
 		const n = a.length;

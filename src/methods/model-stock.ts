@@ -1,9 +1,9 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { laneLayout } from "./kernels/lane-layout.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean } from "./read-param.js";
+import { requireBase } from "./require-base.js";
 
 const FILTER_WISE: ParameterDef = {
 	name: "filter_wise",
@@ -32,24 +32,19 @@ export const modelStock: MergeMethod = {
 	isRandomized: () => false,
 	merge(inputs, context) {
 		const where = `model_stock on ${context.tensorName}`;
-		const { base } = inputs;
-		const models = nonBaseModels(inputs);
-		if (base && models.length === 0) {
-			return copyTensor(base);
+		const others = nonBaseModels(inputs);
+		if (inputs.base && others.length === 0) {
+			return copyTensor(inputs.base);
 		}
-		if (models.length + (base ? 1 : 0) < 3) {
+		const present = others.length + (inputs.base ? 1 : 0);
+		if (present < 3) {
 			// Only an optional tensor can have too few inputs here (the recipe itself has enough models), and mergekit drops it.
 			context.warn(
-				`${where}: only ${models.length + (base ? 1 : 0)} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
+				`${where}: only ${present} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
 			);
 			return undefined;
 		}
-		if (!base) {
-			throw new Error(
-				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
-			);
-		}
-		assertSameShapes(where, [base, ...models]);
+		const { base, models } = requireBase(inputs, where);
 		const filterWise = readBoolean(context.params, FILTER_WISE, where);
 		const n = base.data.length;
 		const lanes = filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0);

@@ -1,8 +1,8 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
+import { requireBase } from "./require-base.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -32,23 +32,20 @@ export const nearswap: MergeMethod = {
 	isRandomized: () => false,
 	merge(inputs, context) {
 		const where = `nearswap on ${context.tensorName}`;
-		const { base } = inputs;
-		const models = nonBaseModels(inputs);
-		if (!base) {
+		const others = nonBaseModels(inputs);
+		// Checked before the shapes, as a count error is the more useful one.
+		if (inputs.base && others.length > 1) {
 			throw new Error(
-				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
+				`${where}: nearswap expects exactly two models, one base and one other, but got ${others.length} besides the base`,
 			);
 		}
-		const other = models[0];
+		const {
+			base,
+			models: [other],
+		} = requireBase(inputs, where);
 		if (!other) {
 			return copyTensor(base);
 		}
-		if (models.length !== 1) {
-			throw new Error(
-				`${where}: nearswap expects exactly two models, one base and one other, but got ${models.length} besides the base`,
-			);
-		}
-		assertSameShapes(where, [base, other]);
 		const t = readNumber(context.params, T, where);
 		const b = base.data;
 		const x = other.data;

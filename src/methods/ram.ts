@@ -1,8 +1,7 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ParameterDef } from "./merge-method.js";
-import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
+import { requireBase } from "./require-base.js";
 
 const EPSILON: ParameterDef = {
 	name: "epsilon",
@@ -82,17 +81,10 @@ export const ramplusTl: MergeMethod = {
 function mergeRam(inputs: MergeInputs, context: MergeContext, plus: boolean): MergeResult {
 	const name = plus ? "ramplus_tl" : "ram";
 	const where = `${name} on ${context.tensorName}`;
-	const { base } = inputs;
-	const models = nonBaseModels(inputs);
-	if (!base) {
-		throw new Error(
-			`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
-		);
-	}
+	const { base, models } = requireBase(inputs, where);
 	if (models.length === 0) {
 		return copyTensor(base);
 	}
-	assertSameShapes(where, [base, ...models]);
 	const epsilon = readNumber(context.params, plus ? RAM_PLUS_EPSILON : EPSILON, where);
 	const b = base.data;
 	const n = b.length;

@@ -1,10 +1,10 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
 import { signConsensus } from "./kernels/sign-consensus.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
-import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
+import { requireBase } from "./require-base.js";
+import { INT8_MASK } from "./task-arithmetic.js";
 
 const SELECT_TOPK: ParameterDef = {
 	name: "select_topk",
@@ -14,14 +14,6 @@ const SELECT_TOPK: ParameterDef = {
 	range: { min: 0, max: 1, minExclusive: true },
 	description:
 		"Share of the elements, those where the models disagree most (highest variance), that take part in the merge.",
-};
-
-const INT8_MASK: ParameterDef = {
-	name: "int8_mask",
-	scope: "global",
-	type: "boolean",
-	default: false,
-	description: "Store masks as int8 to save memory in mergekit; it does not change the result.",
 };
 
 /**
@@ -43,17 +35,10 @@ export const sce: MergeMethod = {
 	isRandomized: () => false,
 	merge(inputs, context) {
 		const where = `sce on ${context.tensorName}`;
-		const { base } = inputs;
-		const models = nonBaseModels(inputs);
-		if (!base) {
-			throw new Error(
-				`${where}: the base model's tensor is required but not present; set base_model to a model that has it`,
-			);
-		}
+		const { base, models } = requireBase(inputs, where);
 		if (models.length === 0) {
 			return copyTensor(base);
 		}
-		assertSameShapes(where, [base, ...models]);
 		const selectTopk = readNumber(context.params, SELECT_TOPK, where);
 		const b = base.data;
 		const n = b.length;

@@ -1,4 +1,3 @@
-import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder } from "./kernels/dtype-rounder.js";
 import { signConsensus } from "./kernels/sign-consensus.js";
@@ -14,8 +13,8 @@ import type {
 	ParameterDef,
 	ParameterValue,
 } from "./merge-method.js";
-import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { requireBase } from "./require-base.js";
 
 /** How a family member prunes each task vector (mergekit's sparsification methods). */
 type Sparsification = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
@@ -68,7 +67,8 @@ const EPSILON: ParameterDef = {
 		"Spread of the keep probabilities: from density − epsilon for the smallest change to density + epsilon for the largest.",
 };
 
-const INT8_MASK: ParameterDef = {
+/** Shared with sce, which takes the same flag. */
+export const INT8_MASK: ParameterDef = {
 	name: "int8_mask",
 	scope: "global",
 	type: "boolean",
@@ -244,18 +244,15 @@ function mergeFamily(
 	context: MergeContext,
 ): MergeResult {
 	const where = `${member.name} on ${context.tensorName}`;
-	const { base } = inputs;
-	if (!base) {
-		throw new Error(
-			`${where}: the base model's tensor is required but not present; ${member.name} subtracts the base from every model, so base_model must be a model that has this tensor`,
-		);
-	}
 	// The base's own task vector is zero: it is skipped, whatever weight or density it was given.
-	const models = nonBaseModels(inputs);
+	const { base, models } = requireBase(
+		inputs,
+		where,
+		`${member.name} subtracts the base from every model, so base_model must be a model that has this tensor`,
+	);
 	if (models.length === 0) {
 		return copyTensor(base);
 	}
-	assertSameShapes(where, [base, ...models]);
 	const def = (name: string): ParameterDef => parameters.find((p) => p.name === name) as ParameterDef;
 	const normalize = readBoolean(context.params, def("normalize"), where);
 	const rescale = readBoolean(context.params, def("rescale"), where);
