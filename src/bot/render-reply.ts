@@ -1,0 +1,129 @@
+import { formatBytes, formatDuration } from "../cli/format-bytes.js";
+import { MERGE_METHODS } from "../methods/registry.js";
+import type { Diagnostic } from "../recipe/recipe.js";
+
+/** Every bot comment carries this marker, so the bot never answers itself even if author ids were to differ. */
+export const BOT_MARKER = "<!-- mergesmith-bot -->";
+
+function withMarker(body: string, jobId?: string): string {
+	return `${body.trimEnd()}\n\n${BOT_MARKER}${jobId ? `\n<!-- mergesmith-job: ${jobId} -->` : ""}\n`;
+}
+
+export function renderDiagnostics(diagnostics: readonly Diagnostic[]): string {
+	const errors = diagnostics.filter((d) => d.severity === "error");
+	const warnings = diagnostics.filter((d) => d.severity === "warning");
+	const line = (d: Diagnostic): string => `- ${d.span ? `**line ${d.span.line}**: ` : ""}${d.message}`;
+	return [
+		errors.length > 0
+			? `**${errors.length} error${errors.length === 1 ? "" : "s"}** in the recipe:\n\n${errors.map(line).join("\n")}`
+			: "",
+		warnings.length > 0 ? `${errors.length > 0 ? "\n" : ""}Warnings:\n\n${warnings.map(line).join("\n")}` : "",
+	]
+		.filter(Boolean)
+		.join("\n");
+}
+
+export function renderInvalidRecipe(diagnostics: readonly Diagnostic[]): string {
+	return withMarker(
+		`❌ I can't run this recipe yet.\n\n${renderDiagnostics(diagnostics)}\n\nLine numbers count from the top of your comment. Fix the recipe and comment again.`,
+	);
+}
+
+export function renderValid(diagnostics: readonly Diagnostic[], summary: string): string {
+	return withMarker(
+		`✅ The recipe is valid.\n\n${summary}${diagnostics.length > 0 ? `\n\n${renderDiagnostics(diagnostics)}` : ""}`,
+	);
+}
+
+export interface JobView {
+	id: string;
+	outputRepo: string;
+	method: string;
+	queuePosition?: number;
+	phase: "queued" | "preparing" | "downloading" | "merging" | "uploading" | "succeeded" | "failed" | "cancelled";
+	tensorsDone?: number;
+	tensorsTotal?: number;
+	bytesDone?: number;
+	bytesTotal?: number;
+	etaSeconds?: number;
+	note?: string;
+	error?: string;
+	url?: string;
+	summary?: string;
+}
+
+export function renderJob(view: JobView): string {
+	const head = `**mergesmith** · \`${view.method}\` → \`${view.outputRepo}\``;
+	const lines: string[] = [head, ""];
+	switch (view.phase) {
+		case "queued":
+			lines.push(`⏳ Queued${view.queuePosition ? ` (position ${view.queuePosition})` : ""}.`);
+			break;
+		case "preparing":
+			lines.push("⚙️ Checking the models on the Hub…");
+			break;
+		case "downloading":
+			lines.push(`⬇️ Downloading: ${formatBytes(view.bytesDone ?? 0)} of ${formatBytes(view.bytesTotal ?? 0)}.`);
+			break;
+		case "merging":
+			lines.push(
+				`🔧 Merging: ${view.tensorsDone ?? 0}/${view.tensorsTotal ?? "?"} tensors${view.etaSeconds === undefined ? "" : `, about ${formatDuration(view.etaSeconds)} left`}.`,
+			);
+			break;
+		case "uploading":
+			lines.push(
+				`⬆️ Uploading to \`${view.outputRepo}\`: ${formatBytes(view.bytesDone ?? 0)} of ${formatBytes(view.bytesTotal ?? 0)}.`,
+			);
+			break;
+		case "succeeded":
+			lines.push(`✅ Done: **[${view.outputRepo}](${view.url ?? "#"})**`);
+			if (view.summary) {
+				lines.push("", view.summary);
+			}
+			break;
+		case "failed":
+			lines.push(
+				`❌ The merge failed: ${view.error ?? "unknown error"}`,
+				"",
+				"Nothing was published. Fix what the message says and comment `/merge` again.",
+			);
+			break;
+		case "cancelled":
+			lines.push("🛑 Cancelled. Nothing was published.");
+			break;
+	}
+	if (view.note) {
+		lines.push("", `_${view.note}_`);
+	}
+	lines.push("", `<sub>job \`${view.id}\` · \`/status\` · \`/cancel\`</sub>`);
+	return withMarker(lines.join("\n"), view.id);
+}
+
+export function renderHelp(botName: string): string {
+	const methods = MERGE_METHODS.map((method) => `\`${method.name}\``).join(", ");
+	return withMarker(`**mergesmith** merges models from mergekit-style YAML recipes.
+
+- \`/merge [OWNER/NAME] [--private]\` with a recipe in a \`\`\`yaml block: check it, merge, and publish to OWNER/NAME (default: a name in @${botName}'s namespace from the base model, the method and the recipe).
+- \`/validate\` with a recipe: only the checks, no merge.
+- \`/status\`: the jobs of this thread. \`/cancel\`: cancel them.
+- \`/help\`: this message.
+
+Methods: ${methods}.`);
+}
+
+export function renderStatus(jobs: readonly { id: string; state: string; outputRepo: string }[]): string {
+	if (jobs.length === 0) {
+		return withMarker("No merge jobs in this thread.");
+	}
+	return withMarker(
+		[
+			"| job | state | output |",
+			"| --- | --- | --- |",
+			...jobs.map((job) => `| \`${job.id}\` | ${job.state} | \`${job.outputRepo}\` |`),
+		].join("\n"),
+	);
+}
+
+export function renderMessage(text: string): string {
+	return withMarker(text);
+}
