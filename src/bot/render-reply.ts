@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration } from "../cli/format-bytes.js";
 import { MERGE_METHODS } from "../methods/registry.js";
+import type { MergePlan } from "../plan/merge-plan.js";
 import type { Diagnostic } from "../recipe/recipe.js";
 
 /** Every bot comment carries this marker, so the bot never answers itself even if author ids were to differ. */
@@ -126,4 +127,19 @@ export function renderStatus(jobs: readonly { id: string; state: string; outputR
 
 export function renderMessage(text: string): string {
 	return withMarker(text);
+}
+
+/** The card's key facts for the bot's final answer: method, inputs with revisions, seed, licence, size. */
+export function renderMergeSummary(plan: MergePlan, license: string): string {
+	const rows = plan.models.map((model) => {
+		const role = model.reference.key === plan.baseModel?.reference.key ? "base" : "merged";
+		return `| \`${model.reference.model.path}\` | ${role} | ${model.commit ? `\`${model.commit.slice(0, 12)}\`` : "local"} |`;
+	});
+	return [
+		`**${plan.method.displayName}** · ${plan.tensors.length} tensors · ${formatBytes(plan.bytesToWrite)} · seed ${plan.seed} · licence \`${license}\``,
+		"",
+		"| input | role | revision |",
+		"| --- | --- | --- |",
+		...rows,
+	].join("\n");
 }
