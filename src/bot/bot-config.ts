@@ -5,6 +5,11 @@ import { z } from "zod";
 const BotConfigSchema = z.object({
 	/** Hub user names allowed to request merges, or "*" for everyone. */
 	allowedUsers: z.union([z.literal("*"), z.array(z.string())]).default("*"),
+	/**
+	 * Accounts for which the bot may read private or gated models with its own token; for anyone else such recipes
+	 * are refused in the preflight.
+	 */
+	trustedUsers: z.array(z.string()).default([]),
 	/** Repos (`owner/name`) or namespaces (`owner`) whose discussions the bot answers; empty means all it receives. */
 	watched: z.array(z.string()).default([]),
 	/** Namespace for outputs when a request names none (default: the bot's own account). */

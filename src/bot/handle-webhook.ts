@@ -1,8 +1,18 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { formatBytes } from "../cli/format-bytes.js";
+import { estimateResources } from "../models/estimate-resources.js";
+import type { ModelSourceOptions } from "../models/load-model.js";
+import { ModelError } from "../models/model-error.js";
+import { preflightModels } from "../models/preflight-models.js";
+import type { MergePlan } from "../plan/merge-plan.js";
+import { PlanError } from "../plan/plan-error.js";
+import { planMerge } from "../plan/plan-merge.js";
+import { referencedModels } from "../plan/referenced-models.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
 import type { Diagnostic, Recipe } from "../recipe/recipe.js";
 import { validateRecipe } from "../recipe/validate-recipe.js";
+import { SafetensorsError } from "../safetensors/safetensors-error.js";
 import type { BotConfig } from "./bot-config.js";
 import type { BotHub } from "./bot-hub.js";
 import type { JobStore } from "./job-store.js";
@@ -13,6 +23,8 @@ import {
 	renderInvalidRecipe,
 	renderJob,
 	renderMessage,
+	renderPreflight,
+	renderRefusal,
 	renderStatus,
 	renderValid,
 } from "./render-reply.js";
@@ -21,6 +33,8 @@ import type { WebhookPayload } from "./webhook-payload.js";
 export interface BotContext {
 	store: JobStore;
 	hub: BotHub;
+	/** How the preflight reads models: the Hub with the bot's token, and the bot's cache folder. */
+	models: ModelSourceOptions;
 	config: BotConfig;
 	log: Logger;
 	/** Tells the worker a job was queued or cancelled. */
@@ -29,6 +43,41 @@ export interface BotContext {
 
 /** What the bot did with an event, for logs and tests. */
 export type HandleOutcome = "ignored" | "duplicate" | "own-comment" | "unauthorised" | "answered" | "queued";
+
+/**
+ * The preflight the first answer reports, from Hub metadata only: every input resolved to a commit, its access
+ * checked against who asks, and the plan with its size and estimates. A string is a refusal to show as it is.
+ */
+async function preflight(recipe: Recipe, requester: string, bot: BotContext): Promise<MergePlan | string> {
+	const references = referencedModels(recipe);
+	const local = references.find(
+		(reference) =>
+			!HUB_REPO_ID.test(reference.model.path) ||
+			(reference.lora !== undefined && !HUB_REPO_ID.test(reference.lora.path)),
+	);
+	if (local) {
+		return `line ${local.span.line}: \`${local.key}\` is not a Hub repo id (owner/name); the bot merges models from the Hub only.`;
+	}
+	try {
+		const loaded = await preflightModels(references, bot.models);
+		for (const model of loaded.values()) {
+			const restricted = model.hub?.private ? "private" : model.hub?.gated ? "gated" : undefined;
+			if (restricted && !bot.config.trustedUsers.includes(requester)) {
+				return `line ${model.reference.span.line}: ${model.reference.model.path} is ${restricted}. The bot reads ${restricted} models with its own token only for trusted accounts, and @${requester} is not one; run this merge yourself with \`mergesmith merge\` and your own token.`;
+			}
+		}
+		const plan = planMerge(recipe, loaded);
+		if (plan.bytesToRead > bot.config.maxInputBytes) {
+			return `this merge reads ${formatBytes(plan.bytesToRead)} of weights, more than this bot accepts (${formatBytes(bot.config.maxInputBytes)}).`;
+		}
+		return plan;
+	} catch (error) {
+		if (error instanceof ModelError || error instanceof PlanError || error instanceof SafetensorsError) {
+			return error.message;
+		}
+		throw error;
+	}
+}
 
 function checkRecipe(recipe: RecipeText): { recipe: Recipe | undefined; diagnostics: Diagnostic[] } {
 	const parsed = parseRecipe(recipe.text, { lineOffset: recipe.lineOffset });
@@ -47,6 +96,8 @@ export function defaultOutputRepo(recipe: Recipe, namespace: string): string {
 	const hash = createHash("sha256").update(recipe.source).digest("hex").slice(0, 6);
 	return `${namespace}/${short}-${recipe.mergeMethod.replaceAll("_", "-")}-${hash}`;
 }
+
+const HUB_REPO_ID = /^[\w.-]+\/[\w.-]+$/;
 
 function isWatched(config: BotConfig, repo: string): boolean {
 	return config.watched.length === 0 || config.watched.some((entry) => entry === repo || repo.startsWith(`${entry}/`));
@@ -144,13 +195,15 @@ async function respond(
 		}
 		case "validate": {
 			const { recipe, diagnostics } = checkRecipe(command.recipe);
+			if (!recipe) {
+				await reply(renderInvalidRecipe(diagnostics));
+				return "answered";
+			}
+			const plan = await preflight(recipe, thread.author.name, bot);
 			await reply(
-				recipe
-					? renderValid(
-							diagnostics,
-							`Method \`${recipe.mergeMethod}\`, ${recipe.models?.length ?? recipe.slices?.length ?? 0} entries.`,
-						)
-					: renderInvalidRecipe(diagnostics),
+				typeof plan === "string"
+					? renderRefusal(plan)
+					: renderValid(diagnostics, renderPreflight(plan, estimateResources(plan))),
 			);
 			return "answered";
 		}
@@ -171,6 +224,19 @@ async function respond(
 				);
 				return "answered";
 			}
+			if (bot.store.requestsSince(thread.author.id, Date.now() - 3_600_000) >= bot.config.requestsPerHour) {
+				await reply(
+					renderMessage(
+						`You have asked for ${bot.config.requestsPerHour} merges in the last hour, the most this bot takes; try again later.`,
+					),
+				);
+				return "answered";
+			}
+			const plan = await preflight(recipe, thread.author.name, bot);
+			if (typeof plan === "string") {
+				await reply(renderRefusal(plan));
+				return "answered";
+			}
 			const outputRepo = command.outputRepo ?? defaultOutputRepo(recipe, bot.config.outputNamespace ?? bot.hub.me.name);
 			const job = bot.store.createJob({
 				repo: thread.repo,
@@ -188,10 +254,12 @@ async function respond(
 				outputRepo,
 				method: recipe.mergeMethod,
 				phase: "queued" as const,
+				preflight: renderPreflight(plan, estimateResources(plan)),
 				...(diagnostics.length > 0
 					? { note: `${diagnostics.length} warning(s): ${diagnostics.map((d) => d.message).join(" · ")}` }
 					: {}),
 			};
+			bot.store.addEvent(job.id, "preflight", { markdown: view.preflight });
 			const position = bot.store.queuePosition(job.id);
 			const posted = await reply(renderJob(position === undefined ? view : { ...view, queuePosition: position }));
 			bot.store.setReplyComment(job.id, posted.commentId);

@@ -35,7 +35,14 @@ export interface JobRunnerOptions {
 	maxAttempts?: number;
 }
 
-const MERGE_PROCESS = fileURLToPath(new URL("./merge-job-process.js", import.meta.url));
+// The merge process always runs compiled code; when this module runs from its TypeScript source (tests), that is
+// the build in dist/.
+const MERGE_PROCESS = fileURLToPath(
+	new URL(
+		import.meta.url.endsWith(".ts") ? "../../dist/bot/merge-job-process.js" : "./merge-job-process.js",
+		import.meta.url,
+	),
+);
 
 /**
  * Takes jobs from the store one at a time and runs each merge in a child process, so the webhook endpoint keeps
@@ -104,11 +111,15 @@ export class JobRunner {
 		const log = parentLog.child({ job: job.id });
 		const abort = new AbortController();
 		this.#current = { job, abort };
+		const preflight = store.events(job.id).find((event) => event.type === "preflight")?.data as
+			| { markdown?: string }
+			| undefined;
 		let view: JobView = {
 			id: job.id,
 			outputRepo: job.outputRepo,
 			method: "merge",
 			phase: "preparing",
+			...(preflight?.markdown ? { preflight: preflight.markdown } : {}),
 			...(job.attempts > 1
 				? {
 						note: `Attempt ${job.attempts}: the previous run was interrupted, so the merge starts again from a clean state.`,
@@ -204,7 +215,7 @@ export class JobRunner {
 			if (code !== 0 && !signal.aborted && !queue.some((p) => p.type === "published" || p.type === "failed")) {
 				queue.push({
 					type: "failed",
-					error: `the merge process exited with ${sig ?? `code ${code}`}: ${stderr.trim().split("\n").pop() ?? ""}`,
+					error: `the merge process exited with ${sig ?? `code ${code}`}: ${stderr.trim().split("\n").slice(-6).join(" | ")}`,
 					transient: true,
 				});
 			}

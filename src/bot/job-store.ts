@@ -192,10 +192,19 @@ export class JobStore {
 		return rows.map(toJob);
 	}
 
+	/** How many jobs a user asked for since `since` (ms epoch), for the hourly rate limit. */
+	requestsSince(requesterId: string, since: number): number {
+		return (
+			this.#db
+				.prepare("select count(*) as n from jobs where requester_id = ? and created_at >= ?")
+				.get(requesterId, since) as { n: number }
+		).n;
+	}
+
 	/** 1 for the next job to run; undefined when the job is not waiting. */
 	queuePosition(id: string): number | undefined {
 		const job = this.getJob(id);
-		if (!job || job.state !== "queued") {
+		if (job?.state !== "queued") {
 			return undefined;
 		}
 		const ahead = this.#db

@@ -1,12 +1,12 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { deriveLicense } from "../publish/derive-license.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
 import { runMerge } from "../run-merge.js";
 import type { JobProgress } from "./job-runner.js";
 import type { Job } from "./job-store.js";
 import { outputRepoState, publishJob } from "./publish-job.js";
 import { renderMergeSummary } from "./render-reply.js";
-import { deriveLicense } from "../publish/derive-license.js";
 
 /**
  * The merge of one bot job, in its own process: the bot's event loop never computes tensors. It reports
@@ -27,7 +27,12 @@ async function runJob(job: Job, workDir: string, send: (progress: JobProgress) =
 	send({ type: "phase", phase: "preparing", method: parsed.recipe.mergeMethod });
 	if ((await outputRepoState(job, hub)) === "published") {
 		// An earlier attempt published and died before it could say so: report that commit, publish nothing.
-		send({ type: "published", url: `${(hub.hubUrl ?? "https://huggingface.co").replace(/\/$/, "")}/${job.outputRepo}`, commit: "", summary: "Published by an earlier attempt of this job." });
+		send({
+			type: "published",
+			url: `${(hub.hubUrl ?? "https://huggingface.co").replace(/\/$/, "")}/${job.outputRepo}`,
+			commit: "",
+			summary: "Published by an earlier attempt of this job.",
+		});
 		return;
 	}
 	let merging = false;
@@ -83,7 +88,8 @@ process.once("message", (message: { job: Job; workDir: string }) => {
 
 /** Network failures and Hub 5xx/429 answers are worth a retry; recipe and model errors are not. */
 function isTransient(error: unknown): boolean {
-	const status = (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status;
+	const status =
+		(error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status;
 	if (typeof status === "number") {
 		return status >= 500 || status === 429;
 	}

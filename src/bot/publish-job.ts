@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { downloadFile, listFiles } from "@huggingface/hub";
 import type { HubParams } from "../hub/hub-params.js";
 import { pushToHub } from "../publish/push-to-hub.js";
-import type { Job } from "./job-store.js";
 import type { JobProgress } from "./job-runner.js";
+import type { Job } from "./job-store.js";
 
 /** Written into every repo the bot publishes: which job made it, so a retried job never publishes twice. */
 export const JOB_RECORD = "mergesmith-job.json";
@@ -76,12 +76,18 @@ export async function publishJob(
 	for (;;) {
 		const next = await push.next();
 		if (next.done) {
-			return { url: `${(hub.hubUrl ?? "https://huggingface.co").replace(/\/$/, "")}/${job.outputRepo}`, commit: next.value.commit };
+			return {
+				url: `${(hub.hubUrl ?? "https://huggingface.co").replace(/\/$/, "")}/${job.outputRepo}`,
+				commit: next.value.commit,
+			};
 		}
 		const event = next.value;
 		if (event.type === "upload") {
 			bytes.set(event.file, { done: event.bytesDone, total: event.bytesTotal });
-			const totals = [...bytes.values()].reduce((sum, file) => ({ done: sum.done + file.done, total: sum.total + file.total }), { done: 0, total: 0 });
+			const totals = [...bytes.values()].reduce(
+				(sum, file) => ({ done: sum.done + file.done, total: sum.total + file.total }),
+				{ done: 0, total: 0 },
+			);
 			send({ type: "progress", bytesDone: totals.done, bytesTotal: totals.total });
 		}
 	}

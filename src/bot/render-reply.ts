@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration } from "../cli/format-bytes.js";
 import { MERGE_METHODS } from "../methods/registry.js";
+import type { ResourceEstimate } from "../models/estimate-resources.js";
 import type { MergePlan } from "../plan/merge-plan.js";
 import type { Diagnostic } from "../recipe/recipe.js";
 
@@ -51,6 +52,8 @@ export interface JobView {
 	error?: string;
 	url?: string;
 	summary?: string;
+	/** The preflight's plan summary, shown until the job finishes. */
+	preflight?: string;
 }
 
 export function renderJob(view: JobView): string {
@@ -92,6 +95,9 @@ export function renderJob(view: JobView): string {
 		case "cancelled":
 			lines.push("🛑 Cancelled. Nothing was published.");
 			break;
+	}
+	if (view.preflight && view.phase !== "succeeded") {
+		lines.push("", view.preflight);
 	}
 	if (view.note) {
 		lines.push("", `_${view.note}_`);
@@ -141,5 +147,24 @@ export function renderMergeSummary(plan: MergePlan, license: string): string {
 		"| input | role | revision |",
 		"| --- | --- | --- |",
 		...rows,
+	].join("\n");
+}
+
+export function renderRefusal(reason: string): string {
+	return withMarker(`❌ I can't run this merge: ${reason}`);
+}
+
+/** The preflight in the first answer: inputs with commits and licences, sizes and estimates. */
+export function renderPreflight(plan: MergePlan, estimate: ResourceEstimate): string {
+	const rows = plan.models.map((model) => {
+		const role = model.reference.key === plan.baseModel?.reference.key ? "base" : "merged";
+		return `| \`${model.reference.model.path}\` | ${role} | ${model.commit ? `\`${model.commit.slice(0, 12)}\`` : "-"} | ${model.license ?? "not declared"} |`;
+	});
+	return [
+		"| input | role | revision | licence |",
+		"| --- | --- | --- | --- |",
+		...rows,
+		"",
+		`${plan.tensors.length} tensors · ${formatBytes(estimate.downloadBytes)} to download · ${formatBytes(plan.bytesToWrite)} to write · peak memory about ${formatBytes(estimate.peakMemoryBytes)} · about ${formatDuration(estimate.seconds)}`,
 	].join("\n");
 }

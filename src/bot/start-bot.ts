@@ -41,7 +41,9 @@ export interface RunningBot {
 /** Wires the bot: job store, Hub access, webhook server and the worker that runs merges. */
 export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 	if (options.secret === undefined && !options.allowNoSecret) {
-		throw new Error("the bot needs a webhook secret (WEBHOOK_SECRET): without one anyone could make it merge; pass --insecure-no-secret for local development only");
+		throw new Error(
+			"the bot needs a webhook secret (WEBHOOK_SECRET): without one anyone could make it merge; pass --insecure-no-secret for local development only",
+		);
 	}
 	const log = options.log ?? pino({ name: "mergesmith-bot" });
 	const { config } = options;
@@ -63,9 +65,15 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 		progressEditMs: options.progressEditMs ?? config.progressEditSeconds * 1000,
 		...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
 	});
-	const { app, idle } = createBotApp({ store, hub, config, log, notify: () => runner.notify() }, { secret: options.secret });
+	const models = { cacheDir: join(config.dataDir, "hf-cache"), offline: false, hub: options.hub };
+	const { app, idle } = createBotApp(
+		{ store, hub, models, config, log, notify: () => runner.notify() },
+		{ secret: options.secret },
+	);
 	const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-		const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
+		const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () =>
+			resolve(started),
+		);
 		started.once("error", reject);
 	});
 	runner.start();

@@ -15,7 +15,17 @@ const untouchableHub: BotHub = {
 
 function app() {
 	const store = new JobStore(":memory:");
-	return createBotApp({ store, hub: untouchableHub, config: loadBotConfig(), log: pino({ level: "silent" }), notify: () => undefined }, { secret: "s3cret" });
+	return createBotApp(
+		{
+			store,
+			hub: untouchableHub,
+			models: { offline: true },
+			config: loadBotConfig(),
+			log: pino({ level: "silent" }),
+			notify: () => undefined,
+		},
+		{ secret: "s3cret" },
+	);
 }
 
 const repoEvent = {
@@ -33,7 +43,10 @@ describe("the bot's webhook endpoint", () => {
 	it("refuses a missing secret with 401 and a forged one with 403, before reading the body", async () => {
 		const { app: server } = app();
 		expect((await server.request("/webhooks/hub", post("{}", {}))).status).toBe(401);
-		const forged = await server.request("/webhooks/hub", post(JSON.stringify(repoEvent), { "x-webhook-secret": "guess" }));
+		const forged = await server.request(
+			"/webhooks/hub",
+			post(JSON.stringify(repoEvent), { "x-webhook-secret": "guess" }),
+		);
 		expect(forged.status).toBe(403);
 		expect(await forged.json()).toEqual({ error: "Invalid webhook secret" });
 	});
@@ -41,17 +54,35 @@ describe("the bot's webhook endpoint", () => {
 	it("accepts JSON only, within the size limit, in the v3 shape", async () => {
 		const { app: server } = app();
 		const headers = { "x-webhook-secret": "s3cret" };
-		expect((await server.request("/webhooks/hub", { method: "POST", body: "x=1", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" } })).status).toBe(415);
+		expect(
+			(
+				await server.request("/webhooks/hub", {
+					method: "POST",
+					body: "x=1",
+					headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+				})
+			).status,
+		).toBe(415);
 		expect((await server.request("/webhooks/hub", post("{not json", headers))).status).toBe(400);
 		const wrongShape = await server.request("/webhooks/hub", post(JSON.stringify({ event: {} }), headers));
 		expect(wrongShape.status).toBe(400);
 		expect(((await wrongShape.json()) as { error: string }).error).toMatch(/not a v3 Hub webhook payload/);
-		expect((await server.request("/webhooks/hub", post(JSON.stringify({ ...repoEvent, padding: "x".repeat(300_000) }), headers))).status).toBe(413);
+		expect(
+			(
+				await server.request(
+					"/webhooks/hub",
+					post(JSON.stringify({ ...repoEvent, padding: "x".repeat(300_000) }), headers),
+				)
+			).status,
+		).toBe(413);
 	});
 
 	it("acknowledges a valid event at once with 202 and ignores events that are not comments", async () => {
 		const { app: server, idle } = app();
-		const response = await server.request("/webhooks/hub", post(JSON.stringify(repoEvent), { "x-webhook-secret": "s3cret" }));
+		const response = await server.request(
+			"/webhooks/hub",
+			post(JSON.stringify(repoEvent), { "x-webhook-secret": "s3cret" }),
+		);
 		expect(response.status).toBe(202);
 		await idle();
 	});
