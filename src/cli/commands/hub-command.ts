@@ -5,25 +5,13 @@ import { defaultHubSeed, seedHub } from "../../hub-server/seed-hub.js";
 import { startHubServer } from "../../hub-server/start-hub-server.js";
 import { EXIT } from "../exit-codes.js";
 import type { CliIo } from "../main.js";
+import { untilSignal } from "../until-signal.js";
 
 const USAGE = "usage: mergesmith hub [--data DIR] [--port N] [--seed]\n";
 export const DEFAULT_HUB_PORT = 5050;
 
 function defaultDataDir(env: NodeJS.ProcessEnv): string {
 	return join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "mergesmith", "hub");
-}
-
-/** Resolves at SIGINT or SIGTERM, so that the server runs until the user stops it. */
-function untilSignal(): Promise<void> {
-	return new Promise((resolve) => {
-		const stop = (): void => {
-			process.off("SIGINT", stop);
-			process.off("SIGTERM", stop);
-			resolve();
-		};
-		process.on("SIGINT", stop);
-		process.on("SIGTERM", stop);
-	});
 }
 
 /**

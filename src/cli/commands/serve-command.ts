@@ -8,22 +8,11 @@ import { defaultHubSeed, seedHub } from "../../hub-server/seed-hub.js";
 import { type RunningHubServer, startHubServer } from "../../hub-server/start-hub-server.js";
 import { EXIT } from "../exit-codes.js";
 import type { CliIo } from "../main.js";
+import { untilSignal } from "../until-signal.js";
 
 const USAGE = "usage: mergesmith serve [--config FILE] [--port N] [--host ADDR] [--data DIR] [--insecure-no-secret]\n";
 const LOCAL_BOT_TOKEN = "hf_mergebot_local_write";
 const LOCAL_USER_TOKEN = "hf_alice_local_write";
-
-function untilSignal(): Promise<void> {
-	return new Promise((resolve) => {
-		const stop = (): void => {
-			process.off("SIGINT", stop);
-			process.off("SIGTERM", stop);
-			resolve();
-		};
-		process.on("SIGINT", stop);
-		process.on("SIGTERM", stop);
-	});
-}
 
 /**
  * `mergesmith serve`: the merge bot. With HF_TOKEN it serves the Hub at HF_ENDPOINT (default huggingface.co) and
