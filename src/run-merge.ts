@@ -1,11 +1,17 @@
 import { mkdir } from "node:fs/promises";
 import { executePlan } from "./execute/execute-plan.js";
 import type { MergeEvent } from "./execute/merge-events.js";
-import { type LoadedModel, loadModel, type ModelSourceOptions } from "./models/load-model.js";
+import { createMergeMeasurer } from "./insight/create-merge-measurer.js";
+import { downloadHubModels } from "./models/download-hub-model.js";
+import type { LoadedModel, ModelSourceOptions } from "./models/load-model.js";
+import { preflightModels } from "./models/preflight-models.js";
+import type { StageSummary } from "./plan/merge-plan.js";
 import { type PlanOptions, planMerge } from "./plan/plan-merge.js";
 import { referencedModels } from "./plan/referenced-models.js";
+import { writeMergeReport } from "./publish/write-merge-report.js";
 import { writeModelFiles } from "./publish/write-model-files.js";
 import type { Recipe } from "./recipe/recipe.js";
+import { readMergeTokenizers } from "./tokenizer/read-merge-tokenizers.js";
 
 export interface RunMergeParams extends PlanOptions {
 	recipe: Recipe;
@@ -14,19 +20,27 @@ export interface RunMergeParams extends PlanOptions {
 	maxShardBytes?: number;
 	/** Plan only: read configs and headers, write nothing. */
 	dryRun?: boolean;
+	/** The Hub repo the merge is for (`--push`), which the card's usage snippet names. */
+	repoId?: string;
+	/** The final merge of a multi-stage recipe: the earlier stages, which its card lists. */
+	stages?: readonly StageSummary[];
 }
 
-/** Opens every model a recipe names (configs and safetensors headers only), reporting each. */
+/**
+ * Opens every model a recipe names (configs and safetensors headers only; Hub models from metadata, all at once),
+ * reporting each.
+ */
 export async function* loadRecipeModels(
 	recipe: Recipe,
 	options: ModelSourceOptions = {},
 ): AsyncGenerator<MergeEvent, Map<string, LoadedModel>> {
-	const loaded = new Map<string, LoadedModel>();
-	for (const reference of referencedModels(recipe)) {
+	const references = referencedModels(recipe);
+	for (const reference of references) {
 		yield { type: "model-loading", model: reference.key };
-		const model = await loadModel(reference, options);
-		loaded.set(reference.key, model);
-		yield { type: "model-loaded", model: reference.key, origin: model.origin, commit: model.commit, dir: model.dir };
+	}
+	const loaded = await preflightModels(references, options);
+	for (const [key, model] of loaded) {
+		yield { type: "model-loaded", model: key, origin: model.origin, commit: model.commit, dir: model.dir };
 	}
 	return loaded;
 }
@@ -38,7 +52,11 @@ export async function* loadRecipeModels(
 export async function* runMerge(params: RunMergeParams): AsyncGenerator<MergeEvent> {
 	const started = performance.now();
 	const loaded = yield* loadRecipeModels(params.recipe, params.models);
-	const plan = planMerge(params.recipe, loaded, params);
+	const tokenizers = await readMergeTokenizers(params.recipe, loaded, params.models);
+	const plan = planMerge(params.recipe, loaded, tokenizers === undefined ? params : { ...params, tokenizers });
+	if (params.stages !== undefined) {
+		plan.stages = params.stages;
+	}
 	yield { type: "planned", plan };
 	for (const diagnostic of plan.warnings) {
 		yield { type: "warning", diagnostic };
@@ -46,23 +64,32 @@ export async function* runMerge(params: RunMergeParams): AsyncGenerator<MergeEve
 	if (params.dryRun) {
 		return;
 	}
+	// Weights are fetched only once the plan has passed: a recipe error never costs a download.
+	yield* downloadHubModels(plan.models, params.models);
 	await mkdir(params.outDir, { recursive: true });
 	let weightFiles: string[] = [];
-	for await (const event of executePlan(
-		plan,
-		params.outDir,
-		params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes },
-	)) {
+	// Measured in the merge's own pass over each tensor: merge-report.json, the charts and the card's summary.
+	const measurer = createMergeMeasurer(plan);
+	for await (const event of executePlan(plan, params.outDir, {
+		...(params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes }),
+		observe: measurer.observe,
+	})) {
 		if (event.type === "weights-written") {
 			weightFiles = event.files;
 		}
 		yield event;
 	}
-	const otherFiles = await writeModelFiles(plan, params.outDir);
+	const report = measurer.report();
+	const reportFiles = await writeMergeReport(report, params.outDir);
+	const otherFiles = await writeModelFiles(plan, params.outDir, {
+		...(params.repoId === undefined ? {} : { repoId: params.repoId }),
+		report: { report, charts: reportFiles.charts },
+	});
 	yield {
 		type: "done",
 		outDir: params.outDir,
-		files: [...weightFiles, ...otherFiles],
+		files: [...weightFiles, ...otherFiles, ...reportFiles.files],
 		seconds: (performance.now() - started) / 1000,
+		report: { file: "merge-report.json", charts: reportFiles.charts, headline: report.headline },
 	};
 }

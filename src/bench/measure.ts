@@ -13,6 +13,12 @@ export function quantile(values: readonly number[], q: number): number {
 
 export function printTable(title: string, header: readonly string[], rows: readonly (readonly string[])[]): void {
 	const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
-	const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] as number)).join("  ").trimEnd();
-	console.log(`\n${title}\n${line(header)}\n${line(widths.map((width) => "-".repeat(width)))}\n${rows.map(line).join("\n")}`);
+	const line = (cells: readonly string[]): string =>
+		cells
+			.map((cell, column) => cell.padEnd(widths[column] as number))
+			.join("  ")
+			.trimEnd();
+	console.log(
+		`\n${title}\n${line(header)}\n${line(widths.map((width) => "-".repeat(width)))}\n${rows.map(line).join("\n")}`,
+	);
 }

@@ -25,7 +25,15 @@ export async function benchWebhookLatency(options: { deliveries?: number } = {})
 			{ name: "alice", tokens: [{ token: "hf_alice", role: "write" }] },
 			{ name: "bot", tokens: [{ token: "hf_bot", role: "write" }] },
 		],
-		orgs: [{ name: "bench", members: [{ user: "alice", role: "admin" }, { user: "bot", role: "write" }] }],
+		orgs: [
+			{
+				name: "bench",
+				members: [
+					{ user: "alice", role: "admin" },
+					{ user: "bot", role: "write" },
+				],
+			},
+		],
 		repos: [
 			{ id: "bench/base", tinyModel: big },
 			{ id: "bench/a", tinyModel: { ...big, drift: { seed: 2, scale: 0.02 } } },
@@ -49,7 +57,11 @@ export async function benchWebhookLatency(options: { deliveries?: number } = {})
 		Promise.all(
 			Array.from({ length: deliveries }, async () => {
 				const started = performance.now();
-				const response = await fetch(`${bot.url}/webhooks/hub`, { method: "POST", body: payload, headers: { "content-type": "application/json", "x-webhook-secret": SECRET } });
+				const response = await fetch(`${bot.url}/webhooks/hub`, {
+					method: "POST",
+					body: payload,
+					headers: { "content-type": "application/json", "x-webhook-secret": SECRET },
+				});
 				await response.arrayBuffer();
 				if (response.status !== 202) {
 					throw new Error(`the bot answered ${response.status}`);
@@ -64,9 +76,11 @@ export async function benchWebhookLatency(options: { deliveries?: number } = {})
 		accessToken: "hf_alice",
 		repo: "bench/base",
 		title: "merge",
-		description: "/merge bench/out\n```yaml\nmerge_method: ties\nbase_model: bench/base\nmodels:\n  - model: bench/a\n    parameters: {weight: 0.5, density: 0.5}\n  - model: bench/b\n    parameters: {weight: 0.5, density: 0.5}\n```",
+		description:
+			"/merge bench/out\n```yaml\nmerge_method: ties\nbase_model: bench/base\nmodels:\n  - model: bench/a\n    parameters: {weight: 0.5, density: 0.5}\n  - model: bench/b\n    parameters: {weight: 0.5, density: 0.5}\n```",
 	});
-	const running = async (): Promise<boolean> => bot.store.jobsInThread("bench/base", 1).some((job) => job.state === "running");
+	const running = async (): Promise<boolean> =>
+		bot.store.jobsInThread("bench/base", 1).some((job) => job.state === "running");
 	const deadline = Date.now() + 60_000;
 	while (!(await running()) && Date.now() < deadline) {
 		await new Promise((resolve) => setTimeout(resolve, 20));
@@ -79,7 +93,12 @@ export async function benchWebhookLatency(options: { deliveries?: number } = {})
 		["while", "median", "p99", "max"],
 		[
 			["idle", quantile(idle, 0.5).toFixed(1), quantile(idle, 0.99).toFixed(1), Math.max(...idle).toFixed(1)],
-			[`a TIES merge computes${stillRunning ? "" : " (it finished during the burst)"}`, quantile(busy, 0.5).toFixed(1), quantile(busy, 0.99).toFixed(1), Math.max(...busy).toFixed(1)],
+			[
+				`a TIES merge computes${stillRunning ? "" : " (it finished during the burst)"}`,
+				quantile(busy, 0.5).toFixed(1),
+				quantile(busy, 0.99).toFixed(1),
+				Math.max(...busy).toFixed(1),
+			],
 		],
 	);
 	await bot.close({ abortRunning: true });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { formatBytes } from "../cli/format-bytes.js";
 import { estimateResources } from "../models/estimate-resources.js";
@@ -13,6 +13,9 @@ import { parseRecipe } from "../recipe/parse-recipe.js";
 import type { Diagnostic, Recipe } from "../recipe/recipe.js";
 import { validateRecipe } from "../recipe/validate-recipe.js";
 import { SafetensorsError } from "../safetensors/safetensors-error.js";
+import { defineSchedule } from "../schedule/define-schedule.js";
+import type { ScheduleStore } from "../schedule/schedule-store.js";
+import type { Scheduler } from "../schedule/scheduler.js";
 import type { BotConfig } from "./bot-config.js";
 import type { BotHub } from "./bot-hub.js";
 import type { JobStore } from "./job-store.js";
@@ -25,6 +28,7 @@ import {
 	renderMessage,
 	renderPreflight,
 	renderRefusal,
+	renderScheduled,
 	renderStatus,
 	renderValid,
 } from "./render-reply.js";
@@ -39,10 +43,19 @@ export interface BotContext {
 	log: Logger;
 	/** Tells the worker a job was queued or cancelled. */
 	notify(): void;
+	/** Scheduled and followed merges; without them `/schedule` and `--follow` are refused, parent changes ignored. */
+	schedules?: { store: ScheduleStore; scheduler: Scheduler };
 }
 
 /** What the bot did with an event, for logs and tests. */
-export type HandleOutcome = "ignored" | "duplicate" | "own-comment" | "unauthorised" | "answered" | "queued";
+export type HandleOutcome =
+	| "ignored"
+	| "duplicate"
+	| "own-comment"
+	| "unauthorised"
+	| "answered"
+	| "queued"
+	| "parent-changed";
 
 /**
  * The preflight the first answer reports, from Hub metadata only: every input resolved to a commit, its access
@@ -99,6 +112,17 @@ export function defaultOutputRepo(recipe: Recipe, namespace: string): string {
 
 const HUB_REPO_ID = /^[\w.-]+\/[\w.-]+$/;
 
+/** Why a user may not define another schedule from a thread, if they may not. */
+function scheduleRefusal(bot: BotContext, author: { id: string }): string | undefined {
+	if (!bot.schedules) {
+		return "This bot does not keep merges current: its operator has not enabled schedules.";
+	}
+	const theirs = bot.schedules.store.list().filter((schedule) => schedule.requester.id === author.id).length;
+	return theirs >= bot.config.maxSchedulesPerUser
+		? `You already have ${theirs} schedules, the most this bot keeps per user; \`/unschedule\` one first.`
+		: undefined;
+}
+
 function isWatched(config: BotConfig, repo: string): boolean {
 	return config.watched.length === 0 || config.watched.some((entry) => entry === repo || repo.startsWith(`${entry}/`));
 }
@@ -109,6 +133,18 @@ function isWatched(config: BotConfig, repo: string): boolean {
  */
 export async function handleWebhook(payload: WebhookPayload, bot: BotContext): Promise<HandleOutcome> {
 	const { event, repo, discussion, comment } = payload;
+	if (event.scope === "repo.content" && bot.schedules) {
+		// A commit on a parent of followed merges; replays of the same change are dropped.
+		const key = `content:${repo.type}:${repo.name}:${(payload.updatedRefs ?? []).map((ref) => `${ref.ref}=${ref.newSha}`).join(",") || repo.headSha}`;
+		if (repo.type !== "model" || !bot.store.recordDelivery(key)) {
+			return "ignored";
+		}
+		const marked = bot.schedules.scheduler.parentChanged(repo.name, payload.updatedRefs);
+		if (marked.length > 0) {
+			bot.log.info({ repo: repo.name, schedules: marked }, "a followed parent changed");
+		}
+		return marked.length > 0 ? "parent-changed" : "ignored";
+	}
 	const isNewComment =
 		(event.scope === "discussion.comment" && event.action === "create") ||
 		(event.scope === "discussion" && event.action === "create");
@@ -174,8 +210,77 @@ async function respond(
 			await reply(renderMessage(command.message));
 			return "answered";
 		case "status":
-			await reply(renderStatus(bot.store.jobsInThread(thread.repo, thread.discussion)));
+			await reply(
+				renderStatus(
+					bot.store.jobsInThread(thread.repo, thread.discussion),
+					(bot.schedules?.store.list() ?? []).filter(
+						(schedule) => schedule.thread?.repo === thread.repo && schedule.thread.discussion === thread.discussion,
+					),
+				),
+			);
 			return "answered";
+		case "unschedule": {
+			const mine = (bot.schedules?.store.list() ?? []).filter(
+				(schedule) =>
+					schedule.thread?.repo === thread.repo &&
+					schedule.thread.discussion === thread.discussion &&
+					schedule.requester.id === thread.author.id &&
+					(command.id === undefined || schedule.id === command.id),
+			);
+			for (const schedule of mine) {
+				bot.schedules?.store.remove(schedule.id);
+			}
+			await reply(
+				renderMessage(
+					mine.length === 0
+						? `You have no schedules${command.id === undefined ? "" : ` with id \`${command.id}\``} in this thread.`
+						: `Removed ${mine.length} schedule(s): ${mine.map((schedule) => `\`${schedule.id}\``).join(", ")}. What they published stays as it is.`,
+				),
+			);
+			return "answered";
+		}
+		case "schedule": {
+			const { recipe, diagnostics } = checkRecipe(command.recipe);
+			if (!recipe) {
+				await reply(renderInvalidRecipe(diagnostics));
+				return "answered";
+			}
+			const refusal = scheduleRefusal(bot, thread.author);
+			if (refusal) {
+				await reply(renderMessage(refusal));
+				return "answered";
+			}
+			const plan = await preflight(recipe, thread.author.name, bot);
+			if (typeof plan === "string") {
+				await reply(renderRefusal(plan));
+				return "answered";
+			}
+			const defined = defineSchedule(
+				{
+					source: "thread",
+					recipe: command.recipe,
+					target: command.outputRepo ?? defaultOutputRepo(recipe, bot.config.outputNamespace ?? bot.hub.me.name),
+					private: command.private,
+					publish: command.pullRequest ? "pull-request" : "commit",
+					...(command.cron === undefined ? {} : { cron: command.cron }),
+					...(command.timezone === undefined ? {} : { timezone: command.timezone }),
+					follow: command.follow,
+					thread: { repo: thread.repo, discussion: thread.discussion },
+					requester: thread.author,
+				},
+				bot.config,
+			);
+			if (!defined.ok) {
+				await reply(renderRefusal(defined.errors.join(" ")));
+				return "answered";
+			}
+			const schedule = bot.schedules?.scheduler.add(defined.definition);
+			if (schedule) {
+				await reply(renderScheduled(schedule, bot.config.followDebounceSeconds));
+				log.info({ schedule: schedule.id, target: schedule.target }, "merge scheduled");
+			}
+			return "answered";
+		}
 		case "cancel": {
 			const mine = bot.store
 				.jobsInThread(thread.repo, thread.discussion)
@@ -232,12 +337,37 @@ async function respond(
 				);
 				return "answered";
 			}
+			const refusal = command.follow ? scheduleRefusal(bot, thread.author) : undefined;
+			if (refusal) {
+				await reply(renderMessage(refusal));
+				return "answered";
+			}
 			const plan = await preflight(recipe, thread.author.name, bot);
 			if (typeof plan === "string") {
 				await reply(renderRefusal(plan));
 				return "answered";
 			}
 			const outputRepo = command.outputRepo ?? defaultOutputRepo(recipe, bot.config.outputNamespace ?? bot.hub.me.name);
+			const follow = command.follow
+				? defineSchedule(
+						{
+							source: "thread",
+							recipe: command.recipe,
+							target: outputRepo,
+							private: command.private,
+							follow: true,
+							thread: { repo: thread.repo, discussion: thread.discussion },
+							requester: thread.author,
+						},
+						bot.config,
+					)
+				: undefined;
+			if (follow && !follow.ok) {
+				await reply(renderRefusal(follow.errors.join(" ")));
+				return "answered";
+			}
+			// The job first, then its schedule: a scheduler tick in between sees the job and waits for it.
+			const scheduleId = follow ? randomBytes(4).toString("hex") : undefined;
 			const job = bot.store.createJob({
 				repo: thread.repo,
 				discussion: thread.discussion,
@@ -248,18 +378,46 @@ async function respond(
 				outputRepo,
 				private: command.private,
 				replyCommentId: undefined,
+				...(scheduleId === undefined
+					? {}
+					: {
+							schedule: {
+								scheduleId,
+								triggers: ["first merge"],
+								previous: undefined,
+								publish: "commit" as const,
+								runner: "local" as const,
+							},
+						}),
 			});
+			if (follow?.ok && scheduleId !== undefined) {
+				bot.schedules?.scheduler.add(follow.definition, { id: scheduleId, checked: true });
+			}
 			const view = {
 				id: job.id,
 				outputRepo,
 				method: recipe.mergeMethod,
 				phase: "queued" as const,
 				preflight: renderPreflight(plan, estimateResources(plan)),
-				...(diagnostics.length > 0
-					? { note: `${diagnostics.length} warning(s): ${diagnostics.map((d) => d.message).join(" · ")}` }
+				...(diagnostics.length > 0 || scheduleId !== undefined
+					? {
+							note: [
+								...(diagnostics.length > 0
+									? [`${diagnostics.length} warning(s): ${diagnostics.map((d) => d.message).join(" · ")}`]
+									: []),
+								...(scheduleId === undefined
+									? []
+									: [
+											`This merge follows its parents (schedule \`${scheduleId}\`): it is merged and published again when one of them changes. \`/unschedule ${scheduleId}\` stops that.`,
+										]),
+							].join(" "),
+						}
 					: {}),
 			};
-			bot.store.addEvent(job.id, "preflight", { markdown: view.preflight });
+			bot.store.addEvent(job.id, "preflight", {
+				markdown: view.preflight,
+				...(view.note === undefined ? {} : { note: view.note }),
+			});
 			const position = bot.store.queuePosition(job.id);
 			const posted = await reply(renderJob(position === undefined ? view : { ...view, queuePosition: position }));
 			bot.store.setReplyComment(job.id, posted.commentId);

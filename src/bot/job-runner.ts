@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { BotHub } from "./bot-hub.js";
-import type { Job, JobStore } from "./job-store.js";
+import type { Job, JobEvent, JobStore } from "./job-store.js";
+import type { JobRecord } from "./read-job-record.js";
 import { type JobView, renderJob } from "./render-reply.js";
 
 /** What the merge process reports to the bot (a serialisable digest of the merge's progress events). */
@@ -17,8 +18,10 @@ export type JobProgress =
 			bytesTotal?: number;
 			etaSeconds?: number;
 	  }
-	| { type: "published"; url: string; commit: string; summary: string }
-	| { type: "failed"; error: string; transient: boolean };
+	| { type: "published"; url: string; commit: string; summary: string; record?: JobRecord }
+	| { type: "failed"; error: string; transient: boolean }
+	/** The run went to another machine (a Hugging Face Job); kept in the events so that a retry follows it there. */
+	| { type: "submitted"; runner: "hf-jobs"; id: string; url: string };
 
 export interface JobRunnerOptions {
 	store: JobStore;
@@ -33,6 +36,11 @@ export interface JobRunnerOptions {
 	/** Backoff before retrying a job that hit a transient error, by attempt number. */
 	retryDelayMs?: (attempt: number) => number;
 	maxAttempts?: number;
+	/**
+	 * Runs a job somewhere other than a local child process (scheduled jobs with `runner: hf-jobs`), given the job's
+	 * events so far; undefined runs it locally.
+	 */
+	execute?: (job: Job, signal: AbortSignal, events: JobEvent[]) => AsyncIterable<JobProgress> | undefined;
 }
 
 // The merge process always runs compiled code; when this module runs from its TypeScript source (tests), that is
@@ -50,7 +58,8 @@ const MERGE_PROCESS = fileURLToPath(
  * the next start takes the job again from a clean folder.
  */
 export class JobRunner {
-	readonly #options: Required<Omit<JobRunnerOptions, "env" | "workDir" | "store" | "hub" | "log">> & JobRunnerOptions;
+	readonly #options: Required<Omit<JobRunnerOptions, "env" | "workDir" | "store" | "hub" | "log" | "execute">> &
+		JobRunnerOptions;
 	readonly #owner = `${hostname()}:${process.pid}:${Date.now()}`;
 	#stopping = false;
 	#wake: (() => void) | undefined;
@@ -111,8 +120,9 @@ export class JobRunner {
 		const log = parentLog.child({ job: job.id });
 		const abort = new AbortController();
 		this.#current = { job, abort };
+		// What the first answer showed (the preflight, and a note such as "this merge follows its parents") stays.
 		const preflight = store.events(job.id).find((event) => event.type === "preflight")?.data as
-			| { markdown?: string }
+			| { markdown?: string; note?: string }
 			| undefined;
 		let view: JobView = {
 			id: job.id,
@@ -124,11 +134,13 @@ export class JobRunner {
 				? {
 						note: `Attempt ${job.attempts}: the previous run was interrupted, so the merge starts again from a clean state.`,
 					}
-				: {}),
+				: preflight?.note
+					? { note: preflight.note }
+					: {}),
 		};
 		let lastEdit = 0;
 		const edit = async (force: boolean): Promise<void> => {
-			if (!job.replyCommentId || (!force && Date.now() - lastEdit < progressEditMs)) {
+			if (!job.replyCommentId || job.discussion === undefined || (!force && Date.now() - lastEdit < progressEditMs)) {
 				return;
 			}
 			lastEdit = Date.now();
@@ -146,7 +158,8 @@ export class JobRunner {
 		heartbeat.unref();
 		await edit(true);
 		try {
-			for await (const progress of this.#spawn(job, abort.signal)) {
+			const run = this.#options.execute?.(job, abort.signal, store.events(job.id)) ?? this.#spawn(job, abort.signal);
+			for await (const progress of run) {
 				store.addEvent(job.id, progress.type, progress);
 				if (progress.type === "phase") {
 					view = { ...view, phase: progress.phase, ...(progress.method ? { method: progress.method } : {}) };
@@ -158,9 +171,16 @@ export class JobRunner {
 					view = { ...view, phase: "succeeded", url: progress.url, summary: progress.summary };
 					store.finish(job.id, this.#owner, {
 						state: "succeeded",
-						result: { url: progress.url, commit: progress.commit },
+						// The record says what the merge was made from: a schedule's next run compares against it.
+						result: {
+							url: progress.url,
+							commit: progress.commit,
+							...(progress.record ? { record: progress.record } : {}),
+						},
 					});
 					log.info({ url: progress.url }, "merge published");
+				} else if (progress.type === "submitted") {
+					log.info({ runner: progress.runner, id: progress.id, url: progress.url }, "merge submitted");
 				} else {
 					if (progress.transient && job.attempts < this.#options.maxAttempts) {
 						const delay = this.#options.retryDelayMs(job.attempts);

@@ -2,13 +2,15 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import type { ScheduledRun } from "../schedule/schedule.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
 export interface JobRequest {
-	/** `owner/name` of the repo whose discussion holds the request. */
+	/** `owner/name` of the repo whose discussion holds the request (a scheduled job without one: its target). */
 	repo: string;
-	discussion: number;
+	/** Undefined for a scheduled job that reports in no discussion. */
+	discussion: number | undefined;
 	requestCommentId: string;
 	requester: { id: string; name: string };
 	recipe: string;
@@ -17,6 +19,8 @@ export interface JobRequest {
 	private: boolean;
 	/** The bot's answer in the thread, edited as the job moves. */
 	replyCommentId: string | undefined;
+	/** Set on jobs that a schedule made (`/merge --follow` included): why it runs and how it publishes. */
+	schedule?: ScheduledRun;
 }
 
 export interface Job extends JobRequest {
@@ -51,6 +55,8 @@ interface JobRow {
 	output_repo: string;
 	private: number;
 	reply_comment_id: string | null;
+	schedule_id: string | null;
+	schedule_run: string | null;
 	attempts: number;
 	lease_owner: string | null;
 	lease_until: number | null;
@@ -75,6 +81,8 @@ create table if not exists jobs (
 	output_repo text not null,
 	private integer not null,
 	reply_comment_id text,
+	schedule_id text,
+	schedule_run text,
 	attempts integer not null default 0,
 	lease_owner text,
 	lease_until integer,
@@ -101,7 +109,8 @@ function toJob(row: JobRow): Job {
 		id: row.id,
 		state: row.state,
 		repo: row.repo,
-		discussion: row.discussion,
+		// 0 is "no discussion": the column is NOT NULL in existing databases, and Hub discussions count from 1.
+		discussion: row.discussion === 0 ? undefined : row.discussion,
 		requestCommentId: row.request_comment_id,
 		requester: { id: row.requester_id, name: row.requester_name },
 		recipe: row.recipe,
@@ -109,6 +118,7 @@ function toJob(row: JobRow): Job {
 		outputRepo: row.output_repo,
 		private: row.private === 1,
 		replyCommentId: row.reply_comment_id ?? undefined,
+		...(row.schedule_run === null ? {} : { schedule: JSON.parse(row.schedule_run) as ScheduledRun }),
 		attempts: row.attempts,
 		leaseOwner: row.lease_owner ?? undefined,
 		leaseUntil: row.lease_until ?? undefined,
@@ -136,6 +146,16 @@ export class JobStore {
 		this.#db.pragma("journal_mode = WAL");
 		this.#db.pragma("busy_timeout = 5000");
 		this.#db.exec(SCHEMA);
+		// Databases made before scheduled merges lack their columns.
+		const columns = new Set(
+			(this.#db.prepare("pragma table_info(jobs)").all() as { name: string }[]).map((column) => column.name),
+		);
+		for (const column of ["schedule_id", "schedule_run"]) {
+			if (!columns.has(column)) {
+				this.#db.exec(`alter table jobs add column ${column} text`);
+			}
+		}
+		this.#db.exec("create index if not exists jobs_by_schedule on jobs (schedule_id, created_at)");
 		this.#now = options.now ?? Date.now;
 	}
 
@@ -158,13 +178,13 @@ export class JobStore {
 		this.#db
 			.prepare(
 				`insert into jobs (id, state, repo, discussion, request_comment_id, requester_id, requester_name, recipe,
-				recipe_line_offset, output_repo, private, reply_comment_id, created_at, updated_at)
-				values (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				recipe_line_offset, output_repo, private, reply_comment_id, schedule_id, schedule_run, created_at, updated_at)
+				values (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			)
 			.run(
 				id,
 				request.repo,
-				request.discussion,
+				request.discussion ?? 0,
 				request.requestCommentId,
 				request.requester.id,
 				request.requester.name,
@@ -173,6 +193,8 @@ export class JobStore {
 				request.outputRepo,
 				request.private ? 1 : 0,
 				request.replyCommentId ?? null,
+				request.schedule?.scheduleId ?? null,
+				request.schedule === undefined ? null : JSON.stringify(request.schedule),
 				now,
 				now,
 			);
@@ -189,6 +211,14 @@ export class JobStore {
 		const rows = this.#db
 			.prepare("select * from jobs where repo = ? and discussion = ? order by created_at")
 			.all(repo, discussion) as JobRow[];
+		return rows.map(toJob);
+	}
+
+	/** The jobs a schedule made, oldest first. */
+	jobsOfSchedule(scheduleId: string): Job[] {
+		const rows = this.#db
+			.prepare("select * from jobs where schedule_id = ? order by created_at")
+			.all(scheduleId) as JobRow[];
 		return rows.map(toJob);
 	}
 

@@ -3,6 +3,7 @@ import { MERGE_METHODS } from "../methods/registry.js";
 import type { ResourceEstimate } from "../models/estimate-resources.js";
 import type { MergePlan } from "../plan/merge-plan.js";
 import type { Diagnostic } from "../recipe/recipe.js";
+import type { Schedule } from "../schedule/schedule.js";
 
 /** Every bot comment carries this marker, so the bot never answers itself even if author ids were to differ. */
 export const BOT_MARKER = "<!-- mergesmith-bot -->";
@@ -110,7 +111,8 @@ export function renderHelp(botName: string): string {
 	const methods = MERGE_METHODS.map((method) => `\`${method.name}\``).join(", ");
 	return withMarker(`**mergesmith** merges models from mergekit-style YAML recipes.
 
-- \`/merge [OWNER/NAME] [--private]\` with a recipe in a \`\`\`yaml block: check it, merge, and publish to OWNER/NAME (default: a name in @${botName}'s namespace from the base model, the method and the recipe).
+- \`/merge [OWNER/NAME] [--private] [--follow]\` with a recipe in a \`\`\`yaml block: check it, merge, and publish to OWNER/NAME (default: a name in @${botName}'s namespace from the base model, the method and the recipe). With \`--follow\` the merge is published again whenever one of its models gets a new commit.
+- \`/schedule "0 3 * * *" [OWNER/NAME] [--tz ZONE] [--follow] [--pr]\` with a recipe: check the models on that schedule and merge again when one changed (\`--pr\`: as a pull request). \`/unschedule [ID]\`: stop.
 - \`/validate\` with a recipe: only the checks, no merge.
 - \`/status\`: the jobs of this thread. \`/cancel\`: cancel them.
 - \`/help\`: this message.
@@ -118,15 +120,65 @@ export function renderHelp(botName: string): string {
 Methods: ${methods}.`);
 }
 
-export function renderStatus(jobs: readonly { id: string; state: string; outputRepo: string }[]): string {
+export function renderStatus(
+	jobs: readonly { id: string; state: string; outputRepo: string }[],
+	schedules: readonly Schedule[] = [],
+): string {
+	const parts: string[] = [];
 	if (jobs.length === 0) {
-		return withMarker("No merge jobs in this thread.");
+		parts.push("No merge jobs in this thread.");
+	} else {
+		parts.push(
+			[
+				"| job | state | output |",
+				"| --- | --- | --- |",
+				...jobs.map((job) => `| \`${job.id}\` | ${job.state} | \`${job.outputRepo}\` |`),
+			].join("\n"),
+		);
 	}
+	if (schedules.length > 0) {
+		parts.push(
+			[
+				"| schedule | triggers | output | last run |",
+				"| --- | --- | --- | --- |",
+				...schedules.map(
+					(schedule) =>
+						`| \`${schedule.id}\` | ${describeTriggers(schedule)} | \`${schedule.target}\` | ${schedule.lastRun ? `${schedule.lastRun.outcome}, ${new Date(schedule.lastRun.at).toISOString().slice(0, 16).replace("T", " ")} UTC` : "not yet"} |`,
+				),
+			].join("\n"),
+		);
+	}
+	return withMarker(parts.join("\n\n"));
+}
+
+function describeTriggers(schedule: Schedule): string {
+	return [
+		schedule.cron === undefined ? "" : `cron \`${schedule.cron}\` (${schedule.timezone ?? "UTC"})`,
+		schedule.follow ? "follows its parents" : "",
+	]
+		.filter(Boolean)
+		.join(" and ");
+}
+
+/** The answer to `/schedule`: what will be merged, when, and how to stop it. */
+export function renderScheduled(schedule: Schedule, debounceSeconds: number): string {
+	const when = [
+		schedule.nextCronAt === undefined
+			? ""
+			: `- on cron \`${schedule.cron}\` (${schedule.timezone ?? "UTC"}); next: ${new Date(schedule.nextCronAt).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+		schedule.follow
+			? `- when one of ${schedule.parents.map((parent) => `\`${parent}\``).join(", ")} gets a new commit (once commits have paused for ${debounceSeconds} s), and now for a first publication`
+			: "",
+	].filter(Boolean);
 	return withMarker(
 		[
-			"| job | state | output |",
-			"| --- | --- | --- |",
-			...jobs.map((job) => `| \`${job.id}\` | ${job.state} | \`${job.outputRepo}\` |`),
+			`🔁 Scheduled \`${schedule.id}\` → \`${schedule.target}\`${schedule.publish === "pull-request" ? " (as pull requests)" : ""}. It runs:`,
+			"",
+			...when,
+			"",
+			"Each run checks the models' revisions first and publishes only if something changed, with a changelog in the commit and the card. `/status` shows its runs; `/unschedule " +
+				schedule.id +
+				"` stops it.",
 		].join("\n"),
 	);
 }

@@ -3,6 +3,10 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import type { HubParams } from "../hub/hub-params.js";
+import { runOnHfJobs } from "../schedule/run-on-hf-jobs.js";
+import { ScheduleStore } from "../schedule/schedule-store.js";
+import { Scheduler } from "../schedule/scheduler.js";
+import { syncConfigSchedules } from "../schedule/sync-config-schedules.js";
 import type { BotConfig } from "./bot-config.js";
 import type { BotHub } from "./bot-hub.js";
 import { createBotApp } from "./create-bot-app.js";
@@ -25,6 +29,8 @@ export interface StartBotOptions {
 	mergeEnv?: NodeJS.ProcessEnv;
 	leaseMs?: number;
 	progressEditMs?: number;
+	/** How often the scheduler looks for due schedules (default 1 s). */
+	scheduleTickMs?: number;
 }
 
 export interface RunningBot {
@@ -32,6 +38,8 @@ export interface RunningBot {
 	hub: BotHub;
 	store: JobStore;
 	runner: JobRunner;
+	/** Scheduled and followed merges. */
+	schedules: { store: ScheduleStore; scheduler: Scheduler };
 	/** Waits until every webhook accepted so far has been handled. */
 	idle(): Promise<void>;
 	/** Graceful shutdown: stop answering, let the running merge finish (or abandon it to its lease), close the store. */
@@ -64,10 +72,53 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 		},
 		progressEditMs: options.progressEditMs ?? config.progressEditSeconds * 1000,
 		...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+		// Schedules with `runner: hf-jobs` run on Hugging Face's hardware; everything else in a local child process.
+		execute: (job, signal, events) =>
+			job.schedule?.runner === "hf-jobs"
+				? runOnHfJobs(job, {
+						hub: options.hub,
+						image: job.schedule.hfJobs?.image ?? config.hfJobs.image,
+						flavor: job.schedule.hfJobs?.flavor ?? config.hfJobs.flavor,
+						timeoutSeconds: job.schedule.hfJobs?.timeoutSeconds ?? config.hfJobs.timeoutSeconds,
+						namespace: job.schedule.hfJobs?.namespace ?? config.hfJobs.namespace ?? hub.me.name,
+						events,
+						signal,
+						cancelled: () => store.getJob(job.id)?.state === "cancelled",
+					})
+				: undefined,
 	});
 	const models = { cacheDir: join(config.dataDir, "hf-cache"), offline: false, hub: options.hub };
+	const scheduleStore = new ScheduleStore(join(config.dataDir, "bot.db"));
+	const scheduler = new Scheduler({
+		schedules: scheduleStore,
+		jobs: store,
+		models,
+		log: log.child({ component: "scheduler" }),
+		notify: () => runner.notify(),
+		debounceMs: config.followDebounceSeconds * 1000,
+		pollMs: config.followPollSeconds * 1000,
+		timezone: config.timezone,
+		...(options.scheduleTickMs === undefined ? {} : { tickMs: options.scheduleTickMs }),
+		postComment: (repo, discussion, markdown) => hub.postComment(repo, discussion, markdown),
+	});
+	let synced: ReturnType<typeof syncConfigSchedules>;
+	try {
+		synced = syncConfigSchedules(config.schedules, scheduleStore, scheduler, {
+			timezone: config.timezone,
+			pollMs: config.followPollSeconds * 1000,
+			now: Date.now(),
+		});
+	} catch (error) {
+		scheduleStore.close();
+		store.close();
+		throw error;
+	}
+	if (synced.added.length + synced.updated.length + synced.removed.length > 0) {
+		log.info(synced, "schedules from the config file");
+	}
+	const schedules = { store: scheduleStore, scheduler };
 	const { app, idle } = createBotApp(
-		{ store, hub, models, config, log, notify: () => runner.notify() },
+		{ store, hub, models, config, log, notify: () => runner.notify(), schedules },
 		{ secret: options.secret },
 	);
 	const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -77,6 +128,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 		started.once("error", reject);
 	});
 	runner.start();
+	scheduler.start();
 	const address = server.address() as AddressInfo;
 	log.info({ account: hub.me.name, port: address.port }, "bot listening");
 	return {
@@ -84,6 +136,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 		hub,
 		store,
 		runner,
+		schedules,
 		idle,
 		close: async (closeOptions = {}) => {
 			await new Promise<void>((resolve) => {
@@ -93,7 +146,9 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 				}
 			});
 			await idle();
+			await scheduler.stop();
 			await runner.stop(closeOptions);
+			scheduleStore.close();
 			store.close();
 		},
 	};

@@ -1,5 +1,11 @@
+import { commentCommand } from "./commands/comment-command.js";
+import { compareCommand } from "./commands/compare-command.js";
+import { explainCommand } from "./commands/explain-command.js";
+import { hubCommand } from "./commands/hub-command.js";
 import { mergeCommand } from "./commands/merge-command.js";
 import { methodsCommand } from "./commands/methods-command.js";
+import { scheduleCommand } from "./commands/schedule-command.js";
+import { serveCommand } from "./commands/serve-command.js";
 import { validateCommand } from "./commands/validate-command.js";
 import { EXIT } from "./exit-codes.js";
 import type { Output } from "./progress-printer.js";
@@ -15,7 +21,13 @@ const USAGE = `mergesmith: merge language models from mergekit-style YAML recipe
 Usage:
   mergesmith merge RECIPE --out DIR [options]   merge (also: mergesmith merge RECIPE DIR)
   mergesmith validate RECIPE                    check a recipe without reading any weights
+  mergesmith explain RECIPE [--measure] [--json]  what the recipe will do, in plain words (--measure: on the weights)
+  mergesmith compare DIR_A DIR_B [--json]       how two merged models differ, per layer and module
   mergesmith methods                            list the merge methods and their parameters
+  mergesmith hub [--data DIR] [--port N] [--seed]  a local Hub emulator for development (HF_ENDPOINT=its URL)
+  mergesmith serve [--config FILE] [--port N]   the merge bot (without HF_TOKEN: the whole loop on a local Hub)
+  mergesmith comment REPO --recipe FILE [--follow]  post a /merge request in a discussion and follow the bot's answer
+  mergesmith schedule add|list|remove|run-now    merges kept current by cron or by following their parents (serve runs them)
 
 Merge options:
   --out DIR                output folder
@@ -23,6 +35,11 @@ Merge options:
   --out-shard-size SIZE    largest output shard in bytes: 5B (default, 5×10⁹), 500M, 2G
   --dry-run                print the plan (inputs, revisions, tensors, bytes, memory) and read no weights
   --allow-crimes           allow merging models of different architecture families
+  --intermediate-dir DIR   multi-stage recipes: keep each stage's output here, and reuse it on the next run
+  --push OWNER/NAME        publish the merged model to the Hub in one commit (needs HF_TOKEN)
+  --private                create that repo private
+  --pr                     open a pull request on an existing repo instead
+  --overwrite              replace the files of an existing repo (mergesmith never does so unasked)
 
 Environment: HF_HUB_CACHE / HF_HOME (model cache), HF_HUB_OFFLINE=1 (cache only), HF_ENDPOINT, HF_TOKEN.
 
@@ -39,6 +56,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 				return await validateCommand(rest, io);
 			case "methods":
 				return methodsCommand(rest, io);
+			case "explain":
+				return await explainCommand(rest, io);
+			case "compare":
+				return await compareCommand(rest, io);
+			case "serve":
+				return await serveCommand(rest, io);
+			case "comment":
+				return await commentCommand(rest, io);
+			case "hub":
+				return await hubCommand(rest, io);
+			case "schedule":
+				return await scheduleCommand(rest, io);
 			case undefined:
 			case "help":
 			case "--help":

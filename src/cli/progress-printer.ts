@@ -1,4 +1,5 @@
 import type { MergeEvent } from "../execute/merge-events.js";
+import { formatHeadline } from "../insight/format-headline.js";
 import { formatBytes, formatDuration } from "./format-bytes.js";
 
 export interface Output {
@@ -65,6 +66,45 @@ export function createProgressPrinter(out: Output, err: Output = out): (event: M
 				break;
 			case "done":
 				out.write(`done in ${event.seconds.toFixed(1)} s: ${event.files.length} files in ${event.outDir}\n`);
+				if (event.report) {
+					out.write(`merge report: ${formatHeadline(event.report.headline)} (${event.report.file})\n`);
+				}
+				break;
+			case "stage":
+				clearStatus();
+				out.write(
+					`stage ${event.index}/${event.total} \`${event.name}\`: ${event.reused ? "reusing the earlier output in" : "merging into"} ${event.outDir}\n`,
+				);
+				break;
+			case "download":
+			case "upload": {
+				const verb = event.type === "download" ? "downloading" : "uploading";
+				const who = event.type === "download" ? event.model : event.repo;
+				const line = `${verb} ${who}: ${event.file}  ${formatBytes(event.bytesDone)}/${formatBytes(event.bytesTotal)}`;
+				if (out.isTTY) {
+					out.write(`\r\u001b[2K${line}`);
+					statusShown = true;
+				} else if (event.bytesDone === event.bytesTotal) {
+					// Logs get one line per file, when it is complete.
+					out.write(
+						`${event.type === "download" ? "downloaded" : "uploaded"} ${who}: ${event.file} (${formatBytes(event.bytesTotal)})\n`,
+					);
+				}
+				break;
+			}
+			case "downloaded":
+				clearStatus();
+				out.write(
+					`model ${event.model}: in the cache at ${event.commit} (${event.files} files, ${formatBytes(event.bytes)} downloaded)\n`,
+				);
+				break;
+			case "published":
+				clearStatus();
+				out.write(
+					event.pullRequestUrl
+						? `opened pull request ${event.pullRequestUrl} on ${event.repo} (commit ${event.commit})\n`
+						: `published ${event.repo}${event.createdRepo ? " (new repo)" : ""} at commit ${event.commit}: ${event.url}\n`,
+				);
 				break;
 		}
 	};

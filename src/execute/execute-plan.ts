@@ -1,17 +1,22 @@
+import type { TensorObserver } from "../insight/tensor-observer.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
-import type { MergeContext, ModelTensor } from "../methods/merge-method.js";
+import type { KernelStats, MergeContext, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
 import { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { layoutShards } from "../safetensors/shard-layout.js";
 import { ShardWriter } from "../safetensors/shard-writer.js";
+import { remapEmbeddingRows } from "../tokenizer/remap-embedding-rows.js";
+import { applyLoraPatch } from "./apply-lora-patch.js";
 import { counterUniform } from "./counter-random.js";
 import type { MergeEvent } from "./merge-events.js";
 
 export interface ExecuteOptions {
 	/** Largest shard in bytes (mergekit's `--out-shard-size`). */
 	maxShardBytes?: number;
+	/** Sees every merged tensor's inputs and result (the merge report); what is written does not change. */
+	observe?: TensorObserver;
 }
 
 /**
@@ -41,7 +46,7 @@ export async function* executePlan(
 			const warnings: string[] = [];
 			const bytes = tensor.copyRaw
 				? await copyTensor(tensor, openFile)
-				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message));
+				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe);
 			await writer.write(tensor.name, bytes);
 			for (const message of warnings) {
 				yield { type: "warning", diagnostic: { severity: "warning", message: `${tensor.name}: ${message}` } };
@@ -81,10 +86,31 @@ async function mergeTensor(
 	tensor: PlannedTensor,
 	openFile: (path: string) => Promise<SafetensorsFile>,
 	warn: (message: string) => void,
+	observe: TensorObserver | undefined,
 ): Promise<Uint8Array> {
-	const load = async (input: PlannedInput): Promise<ModelTensor> => {
+	const data = await mergeTensorValues(plan, tensor, openFile, warn, observe);
+	const out = new Uint8Array(data.length * (tensor.dtype === "F32" ? 4 : 2));
+	encodeFromF32(data, tensor.dtype as FloatDtype, out);
+	return out;
+}
+
+/**
+ * Reads one planned tensor's inputs and merges them in float32, before the cast to the output dtype; shared by the
+ * merge and by `explain --measure`, which discards the values.
+ */
+export async function mergeTensorValues(
+	plan: MergePlan,
+	tensor: PlannedTensor,
+	openFile: (path: string) => Promise<SafetensorsFile>,
+	warn: (message: string) => void,
+	observe?: TensorObserver,
+): Promise<Float32Array> {
+	const read = async (input: PlannedInput): Promise<Float32Array> => {
 		const file = await openFile(input.stored.file);
 		const data = await file.readFloat32(input.stored.name);
+		if (input.lora) {
+			await applyLoraPatch(data, input.stored, input.lora, openFile);
+		}
 		// mergekit casts every input to the recipe's dtype as it loads it; a float32 checkpoint in a bfloat16 merge is rounded first.
 		const round = input.stored.dtype === tensor.computeDtype ? undefined : dtypeRounder(tensor.computeDtype);
 		if (round) {
@@ -92,6 +118,23 @@ async function mergeTensor(
 				data[i] = round(data[i] as number);
 			}
 		}
+		return data;
+	};
+	let remapped: Map<string, Float32Array> | undefined;
+	if (tensor.embeddings) {
+		// Onto the output vocabulary first, all inputs at once: a model lacking a token takes another's row (spec §4.3).
+		const raw = new Map<string, { data: Float32Array; shape: readonly number[] }>();
+		for (const input of tensor.base ? [tensor.base, ...tensor.models] : tensor.models) {
+			raw.set(input.model, { data: await read(input), shape: input.stored.shape });
+		}
+		remapped = remapEmbeddingRows(tensor.embeddings, raw, dtypeRounder(tensor.computeDtype));
+	}
+	const load = async (input: PlannedInput): Promise<ModelTensor> => {
+		const own = remapped?.get(input.model);
+		if (own) {
+			return { model: input.model, data: own, shape: tensor.shape, params: input.params };
+		}
+		const data = await read(input);
 		const same = input.stored.shape.every((dim, d) => dim === tensor.shape[d]);
 		// The plan's shape policy decided the output shape; embeddings of a larger vocabulary are cut to it here.
 		const cropped = same
@@ -104,6 +147,7 @@ async function mergeTensor(
 		models.push(await load(input));
 	}
 	const base = tensor.base ? await load(tensor.base) : undefined;
+	const kernelStats: KernelStats[] = [];
 	const context: MergeContext = {
 		tensorName: tensor.name,
 		isEmbed: tensor.isEmbed,
@@ -111,6 +155,7 @@ async function mergeTensor(
 		uniform: (model) => counterUniform(plan.seed, tensor.name, model),
 		warn,
 		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
+		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
 	};
 	const result = plan.method.merge({ models, base }, context);
 	if (!result) {
@@ -122,7 +167,6 @@ async function mergeTensor(
 			`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
 		);
 	}
-	const out = new Uint8Array(result.data.length * (tensor.dtype === "F32" ? 4 : 2));
-	encodeFromF32(result.data, tensor.dtype as FloatDtype, out);
-	return out;
+	observe?.({ tensor, inputs: { models, base }, result, kernelStats });
+	return result.data;
 }

@@ -1,5 +1,7 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { dtypeRounder } from "./kernels/dtype-rounder.js";
+import { runRange } from "./kernels/run-range.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { readBoolean, readNumber } from "./read-param.js";
 
@@ -62,15 +64,15 @@ export const linear: MergeMethod = {
 		const divisor = normalize ? total : 1;
 		const datas = models.map((tensor) => tensor.data);
 		const n = first.data.length;
-		const out = new Float32Array(n);
-		for (let j = 0; j < n; j++) {
-			let acc = 0;
-			for (let i = 0; i < datas.length; i++) {
-				const product = (ws[i] as number) * ((datas[i] as Float32Array)[j] as number);
-				acc += round ? round(product) : product;
-			}
-			out[j] = round ? round(round(acc) / divisor) : acc / divisor;
-		}
+		const out = (context.alloc ?? HEAP_SCRATCH).f32(n);
+		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient
+		// are rounded as mergekit rounds them.
+		runRange(
+			context,
+			"linear-mix",
+			{ arrays: [out, ...datas], numbers: [divisor, ...ws], dtype: round ? context.computeDtype : undefined },
+			n,
+		);
 		return { data: out, shape: [...first.shape] };
 	},
 };

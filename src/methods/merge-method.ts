@@ -1,4 +1,6 @@
 import type { FloatDtype } from "../safetensors/dtype.js";
+import type { RangeArgs, RangeKernelName } from "./kernels/range-kernels.js";
+import type { ScratchAllocator } from "./kernels/scratch.js";
 
 /**
  * What a merge method is: one registry entry that the validator, the planner, the executor,
@@ -69,6 +71,37 @@ export interface MergeContext {
 	 * task-arithmetic family) they round those intermediates to this dtype. Absent means float32.
 	 */
 	computeDtype?: FloatDtype;
+	/**
+	 * Where a kernel reports what only it sees (the merge report, src/insight): absent when nobody measures, so
+	 * kernels skip the counting then.
+	 */
+	record?(stats: KernelStats): void;
+	/**
+	 * The executor's pooled working memory for this tensor (see ScratchAllocator); absent: plain allocations. The
+	 * result may live in it: it stays valid until the executor has encoded the tensor.
+	 */
+	alloc?: ScratchAllocator;
+	/**
+	 * Runs a range kernel over [0, length) split across the executor's worker threads (arrays from `alloc` are shared
+	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts.
+	 */
+	parallel?(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array;
+}
+
+/** What a kernel saw of one model while merging one tensor; counts, so that they add up over tensors and layers. */
+export interface KernelModelStats {
+	/** The model reference, as in ModelTensor.model. */
+	model: string;
+	/** Elements of the model's task vector still nonzero after sparsification. */
+	kept: number;
+	/** Of those, how many had the sign the election chose (methods with sign election only). */
+	agreed?: number;
+}
+
+export interface KernelStats {
+	/** Elements of the tensor. */
+	elements: number;
+	models: KernelModelStats[];
 }
 
 export interface MergeInputs {

@@ -4,6 +4,7 @@ import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean } from "./read-param.js";
 import { requireBase } from "./require-base.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const FILTER_WISE: ParameterDef = {
 	name: "filter_wise",
@@ -53,7 +54,7 @@ export const modelStock: MergeMethod = {
 		const b = base.data;
 		const xs = models.map((tensor) => tensor.data);
 		const norms = new Float64Array(count);
-		const out = new Float32Array(n);
+		const out = (context.alloc ?? HEAP_SCRATCH).f32(n);
 		for (let lane = 0; lane < lanes.count; lane++) {
 			const start = lanes.start(lane);
 			for (let i = 0; i < count; i++) {

@@ -3,6 +3,7 @@ import { copyTensor } from "./copy-tensor.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -73,13 +74,14 @@ export const multislerp: MergeMethod = {
 			weights = weights.map((weight) => weight / total);
 		}
 		const n = first.data.length;
+		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const count = models.length;
 		// The (task) vectors xᵢ = Xᵢ − B, rounded to float32 as the tensors would be.
 		const vectors = models.map((tensor) => {
 			if (!base) {
 				return tensor.data;
 			}
-			const x = new Float32Array(n);
+			const x = scratch.f32(n);
 			for (let j = 0; j < n; j++) {
 				x[j] = (tensor.data[j] as number) - (base.data[j] as number);
 			}
@@ -93,7 +95,7 @@ export const multislerp: MergeMethod = {
 			return Math.sqrt(sum);
 		});
 		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
-		const mean = new Float64Array(n);
+		const mean = scratch.f64(n);
 		let meanSquare = 0;
 		for (let j = 0; j < n; j++) {
 			let m = 0;
@@ -104,7 +106,7 @@ export const multislerp: MergeMethod = {
 			meanSquare += m * m;
 		}
 		const meanNorm = Math.sqrt(meanSquare);
-		const out = new Float32Array(n);
+		const out = scratch.f32(n);
 		if (meanNorm < eps) {
 			if (count !== 2) {
 				throw new Error(
@@ -130,7 +132,7 @@ export const multislerp: MergeMethod = {
 			return sum / ((norms[i] as number) + eps);
 		});
 		const tangentWeight = dots.reduce((sum, d, i) => sum + (weights[i] as number) * d, 0);
-		const tangent = new Float64Array(n);
+		const tangent = scratch.f64(n);
 		let tangentSquare = 0;
 		for (let j = 0; j < n; j++) {
 			let r = -tangentWeight * (mean[j] as number);

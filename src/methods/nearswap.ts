@@ -3,6 +3,7 @@ import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -49,7 +50,7 @@ export const nearswap: MergeMethod = {
 		const t = readNumber(context.params, T, where);
 		const b = base.data;
 		const x = other.data;
-		const out = new Float32Array(b.length);
+		const out = (context.alloc ?? HEAP_SCRATCH).f32(b.length);
 		for (let j = 0; j < out.length; j++) {
 			const bj = b[j] as number;
 			const xj = x[j] as number;

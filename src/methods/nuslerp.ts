@@ -4,6 +4,7 @@ import { laneLayout } from "./kernels/lane-layout.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -76,11 +77,12 @@ export const nuslerp: MergeMethod = {
 		const flatten = readBoolean(context.params, FLATTEN, where);
 		const rowWise = readBoolean(context.params, ROW_WISE, where);
 		const n = first.data.length;
+		const scratch = context.alloc ?? HEAP_SCRATCH;
 		let v0 = first.data;
 		let v1 = second.data;
 		if (base) {
-			v0 = new Float32Array(n);
-			v1 = new Float32Array(n);
+			v0 = scratch.f32(n);
+			v1 = scratch.f32(n);
 			for (let j = 0; j < n; j++) {
 				v0[j] = (first.data[j] as number) - (base.data[j] as number);
 				v1[j] = (second.data[j] as number) - (base.data[j] as number);
@@ -88,7 +90,7 @@ export const nuslerp: MergeMethod = {
 		}
 		const lanes = flatten ? laneLayout([n], 0) : laneLayout(first.shape, rowWise ? 0 : -1);
 		const { length, stride } = lanes;
-		const out = new Float32Array(n);
+		const out = scratch.f32(n);
 		for (let lane = 0; lane < lanes.count; lane++) {
 			const start = lanes.start(lane);
 			let aa = 0;

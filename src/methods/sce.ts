@@ -5,6 +5,7 @@ import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 import { INT8_MASK } from "./task-arithmetic.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const SELECT_TOPK: ParameterDef = {
 	name: "select_topk",
@@ -43,15 +44,16 @@ export const sce: MergeMethod = {
 		const b = base.data;
 		const n = b.length;
 		const count = models.length;
+		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const deltas = models.map((tensor) => {
-			const delta = new Float32Array(n);
+			const delta = scratch.f32(n);
 			for (let j = 0; j < n; j++) {
 				delta[j] = (tensor.data[j] as number) - (b[j] as number);
 			}
 			return delta;
 		});
 		if (selectTopk < 1) {
-			selectByVariance(deltas, selectTopk);
+			selectByVariance(deltas, selectTopk, scratch.f32(n));
 		}
 		const energies = deltas.map((delta) => {
 			let sum = 0;
@@ -62,8 +64,8 @@ export const sce: MergeMethod = {
 		});
 		const total = energies.reduce((sum, energy) => sum + energy, 0);
 		const weights = Math.abs(total) < 1e-6 ? energies.map(() => 1 / count) : energies.map((energy) => energy / total);
-		const numerator = new Float32Array(n);
-		const divisor = new Float32Array(n);
+		const numerator = scratch.f32(n);
+		const divisor = scratch.f32(n);
 		signConsensus(
 			deltas,
 			weights.map(() => 1),
@@ -71,6 +73,8 @@ export const sce: MergeMethod = {
 			weights,
 			numerator,
 			divisor,
+			undefined,
+			scratch,
 		);
 		const out = numerator;
 		for (let j = 0; j < n; j++) {
@@ -81,10 +85,9 @@ export const sce: MergeMethod = {
 };
 
 /** Zeroes, in every task vector, the elements outside the floor(nonzero · topk) highest population variances. */
-function selectByVariance(deltas: readonly Float32Array[], topk: number): void {
+function selectByVariance(deltas: readonly Float32Array[], topk: number, variance: Float32Array): void {
 	const count = deltas.length;
 	const n = (deltas[0] as Float32Array).length;
-	const variance = new Float32Array(n);
 	let nonzero = 0;
 	for (let j = 0; j < n; j++) {
 		let mean = 0;

@@ -5,6 +5,7 @@ import { l2Norm } from "./kernels/l2-norm.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -73,7 +74,7 @@ export const slerp: MergeMethod = {
 			s0 = Math.sin(theta - theta * t) / sinTheta;
 			s1 = Math.sin(theta * t) / sinTheta;
 		}
-		const out = new Float32Array(v0.length);
+		const out = (context.alloc ?? HEAP_SCRATCH).f32(v0.length);
 		for (let j = 0; j < out.length; j++) {
 			out[j] = s0 * (v0[j] as number) + s1 * (v1[j] as number);
 		}

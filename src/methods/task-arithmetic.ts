@@ -1,6 +1,7 @@
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder } from "./kernels/dtype-rounder.js";
-import { signConsensus } from "./kernels/sign-consensus.js";
+import { runRange } from "./kernels/run-range.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { sparsifyDella } from "./kernels/sparsify-della.js";
 import { sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
@@ -259,64 +260,68 @@ function mergeFamily(
 	const lambda = readNumber(context.params, LAMBDA, where);
 	// In a bf16/fp16 merge mergekit rounds the task vectors, the weights and every intermediate to that dtype.
 	const round = dtypeRounder(context.computeDtype);
+	// Whole arrays are rounded in one pass each (roundArray), which rounds exactly as `round` does value by value.
+	const dtype = round ? context.computeDtype : undefined;
+	const scratch = context.alloc ?? HEAP_SCRATCH;
 	const b = base.data;
 	const n = b.length;
 	const weights: number[] = [];
+	// Nonzero elements of each pruned task vector, for the merge report's kept fraction.
+	const kept: number[] = [];
 	// Each model's weighted, pruned task vector uᵢ = wᵢ · sparsify(Xᵢ − B), in float32 like mergekit's tensors.
 	const weighted = models.map((tensor) => {
 		const at = `${where}, model ${tensor.model}`;
 		const weight = readNumber(tensor.params, WEIGHT, at);
 		const w = round ? round(weight) : weight;
 		weights.push(w);
-		const delta = new Float32Array(n);
-		for (let j = 0; j < n; j++) {
-			const d = (tensor.data[j] as number) - (b[j] as number);
-			delta[j] = round ? round(d) : d;
-		}
+		const delta = scratch.f32(n);
+		runRange(context, "task-vector", { arrays: [tensor.data, b, delta], numbers: [], dtype }, n);
 		sparsify(member.sparsification, delta, tensor.params, base.shape, rescale, context, tensor.model, at);
-		for (let j = 0; j < n; j++) {
-			const u = w * (delta[j] as number);
-			delta[j] = round ? round(u) : u;
-		}
+		const [nonzero] = runRange(context, "scale-and-count", { arrays: [delta], numbers: [w], dtype }, n, 1);
+		kept.push(nonzero as number);
 		return delta;
 	});
-	const out = new Float32Array(n);
-	const finish = (j: number, mixed: number, divisor: number): void => {
-		let m = normalize ? mixed / divisor : mixed;
-		if (round) {
-			m = round(m);
-		}
-		if (lambda !== 1) {
-			m *= lambda;
-			if (round) {
-				m = round(m);
-			}
-		}
-		out[j] = (b[j] as number) + m;
-	};
+	const out = scratch.f32(n);
+	let divisors = out;
+	let divisor = 1;
 	if (member.consensus) {
 		// The weighted task vectors vote; the divisor is the per-element sum of the agreeing models' weights.
 		const ones = weights.map(() => 1);
-		const divisor = new Float32Array(n);
-		signConsensus(weighted, ones, ones, weights, out, divisor);
-		for (let j = 0; j < n; j++) {
-			const mixed = out[j] as number;
-			const z = divisor[j] as number;
-			const zr = round ? round(z) : z;
-			finish(j, round ? round(mixed) : mixed, zr === 0 ? 1 : zr);
-		}
-		return { data: out, shape: [...base.shape] };
+		divisors = scratch.f32(n);
+		const agreed = runRange(
+			context,
+			"sign-election",
+			{ arrays: [out, divisors, ...weighted], numbers: [...ones, ...ones, ...weights] },
+			n,
+			models.length,
+		);
+		context.record?.({
+			elements: n,
+			models: models.map((tensor, i) => ({
+				model: tensor.model,
+				kept: kept[i] as number,
+				agreed: agreed[i] as number,
+			})),
+		});
+	} else {
+		context.record?.({
+			elements: n,
+			models: models.map((tensor, i) => ({ model: tensor.model, kept: kept[i] as number })),
+		});
+		const sum = weights.reduce((total, weight) => total + weight, 0);
+		const total = round ? round(sum) : sum;
+		divisor = Math.abs(total) < 1e-8 ? 1 : total;
 	}
-	const sum = weights.reduce((total, weight) => total + weight, 0);
-	const total = round ? round(sum) : sum;
-	const divisor = Math.abs(total) < 1e-8 ? 1 : total;
-	for (let j = 0; j < n; j++) {
-		let mixed = 0;
-		for (let i = 0; i < weighted.length; i++) {
-			mixed += (weighted[i] as Float32Array)[j] as number;
-		}
-		finish(j, round ? round(mixed) : mixed, divisor);
-	}
+	runRange(
+		context,
+		"task-finish",
+		{
+			arrays: [out, b, divisors, ...weighted],
+			numbers: [+member.consensus, +normalize, divisor, lambda],
+			dtype,
+		},
+		n,
+	);
 	return { data: out, shape: [...base.shape] };
 }
 
@@ -356,3 +361,17 @@ function sparsify(
 
 /** The eight task-arithmetic methods, in mergekit's registry order. */
 export const TASK_ARITHMETIC_FAMILY: readonly MergeMethod[] = MEMBERS.map(makeMember);
+
+/** How a family member treats the task vectors, for `mergesmith explain`. */
+export interface TaskArithmeticTraits {
+	/** TIES sign election. */
+	consensus: boolean;
+	/** How each task vector is pruned; undefined: not at all, so `density` does nothing. */
+	sparsification: Sparsification | undefined;
+}
+
+/** The traits of a task-arithmetic method by its name; undefined for methods outside the family. */
+export function taskArithmeticTraits(name: string): TaskArithmeticTraits | undefined {
+	const member = MEMBERS.find((candidate) => candidate.name === name);
+	return member ? { consensus: member.consensus, sparsification: member.sparsification } : undefined;
+}

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
@@ -46,4 +46,36 @@ export function findCachedSnapshot(cacheDir: string, repoId: string, revision = 
 	}
 	const dir = join(repoDir, "snapshots", commit);
 	return existsSync(dir) ? { dir, commit } : undefined;
+}
+
+/**
+ * Whether a snapshot folder holds what a merge reads: config.json and every weight file (each shard the index
+ * names). An interrupted download leaves a snapshot with some files linked and others missing; such a snapshot is
+ * not used as it is.
+ */
+export function isCompleteSnapshot(dir: string): boolean {
+	if (!existsSync(join(dir, "config.json"))) {
+		return false;
+	}
+	const index = join(dir, "model.safetensors.index.json");
+	if (!existsSync(index)) {
+		return existsSync(join(dir, "model.safetensors"));
+	}
+	try {
+		const parsed = JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, unknown> };
+		const files = new Set(Object.values(parsed.weight_map ?? {}));
+		return files.size > 0 && [...files].every((file) => typeof file === "string" && existsSync(join(dir, file)));
+	} catch {
+		return false;
+	}
+}
+
+/** Records `refs/<revision>` → commit, so that offline runs find a branch or tag's snapshot. */
+export function writeCacheRef(cacheDir: string, repoId: string, revision: string, commit: string): void {
+	if (COMMIT_SHA.test(revision)) {
+		return;
+	}
+	const refFile = join(repoCacheDir(cacheDir, repoId), "refs", ...revision.split("/"));
+	mkdirSync(dirname(refFile), { recursive: true });
+	writeFileSync(refFile, commit);
 }

@@ -1,5 +1,6 @@
 import type { LoadedModel } from "../models/load-model.js";
 import type { Architecture } from "./architectures/architecture.js";
+import { expandExperts } from "./architectures/expand-experts.js";
 import { findFamily } from "./architectures/families.js";
 import { inferArchitecture } from "./architectures/infer-architecture.js";
 import { PlanError } from "./plan-error.js";
@@ -25,7 +26,7 @@ export function chooseArchitecture(models: readonly LoadedModel[], allowCrimes =
 				model.reference.span,
 			);
 		}
-		return first;
+		return first.expertCountConfigKey === undefined ? first : withExperts(first, first.expertCountConfigKey, models);
 	}
 	return inferArchitecture({
 		models: models.map((model) => ({
@@ -47,4 +48,26 @@ function architectureName(model: LoadedModel): string | undefined {
 		);
 	}
 	return typeof architectures[0] === "string" ? architectures[0] : undefined;
+}
+
+/** Repeats the per-expert templates for the models' expert count, which every model must share. */
+function withExperts(family: Architecture, key: string, models: readonly LoadedModel[]): Architecture {
+	const counts = models.map((model) => model.config[key]);
+	const [first] = models;
+	const count = counts[0];
+	if (first === undefined || typeof count !== "number" || !Number.isInteger(count) || count < 1) {
+		throw new PlanError(
+			`${first?.reference.key ?? "the first model"}: config.json has no whole-number \`${key}\`, the number of experts a ${family.family} layer has`,
+			first?.reference.span,
+		);
+	}
+	const other = counts.findIndex((value) => value !== count);
+	if (other >= 0) {
+		const model = models[other] as LoadedModel;
+		throw new PlanError(
+			`${model.reference.key} has ${String(counts[other])} experts per layer (${key}) but ${first.reference.key} has ${count}; experts are merged one to one, so the counts must match`,
+			model.reference.span,
+		);
+	}
+	return expandExperts(family, count);
 }

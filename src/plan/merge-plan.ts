@@ -1,7 +1,9 @@
 import type { MergeMethod, ParameterValue } from "../methods/merge-method.js";
 import type { LoadedModel, StoredTensor } from "../models/load-model.js";
+import type { LoraPatch } from "../models/lora-adapter.js";
 import type { Diagnostic, Recipe } from "../recipe/recipe.js";
 import type { FloatDtype, SafetensorsDtype } from "../safetensors/dtype.js";
+import type { EmbeddingRows, TokenizerPlan } from "../tokenizer/tokenizer-plan.js";
 import type { Architecture } from "./architectures/architecture.js";
 
 /** One model's contribution to one output tensor. */
@@ -12,6 +14,8 @@ export interface PlannedInput {
 	stored: StoredTensor;
 	/** Per-model parameters for this tensor, precedence and defaults applied. */
 	params: Record<string, ParameterValue>;
+	/** The change a `model+adapter` reference's LoRA adapter makes to this tensor, applied as it is read. */
+	lora?: LoraPatch;
 }
 
 export interface PlannedTensor {
@@ -33,6 +37,8 @@ export interface PlannedTensor {
 	computeDtype: FloatDtype | undefined;
 	/** Copy the single input's stored bytes untouched (passthrough without scale, or non-float data). */
 	copyRaw: boolean;
+	/** For embeddings under a tokenizer option: how each input is remapped onto the output vocabulary first. */
+	embeddings?: EmbeddingRows;
 	/** Where a layer tensor sits: output slice, layer offset within it, and the gradient position t. */
 	layer: { slice: number; offset: number; t: number } | undefined;
 }
@@ -50,6 +56,8 @@ export interface MergePlan {
 	outputConfig: Record<string, unknown>;
 	/** The model whose config, tokenizer and generation config are carried over. */
 	donor: LoadedModel;
+	/** The output vocabulary and tokenizer files, when the recipe sets tokenizer_source, tokenizer or chat_template. */
+	tokenizer?: TokenizerPlan;
 	seed: number;
 	seedOrigin: "command line" | "recipe" | "chosen";
 	randomized: boolean;
@@ -60,4 +68,15 @@ export interface MergePlan {
 	bytesToWrite: number;
 	/** Largest working set of one tensor's merge, in bytes (inputs and output as float32). */
 	peakTensorBytes: number;
+	/** The final merge of a multi-stage recipe: the earlier stages that made its intermediate inputs, in run order. */
+	stages?: readonly StageSummary[];
+}
+
+/** One earlier stage of a multi-stage recipe, for the final model's card. */
+export interface StageSummary {
+	name: string;
+	/** The method's card label with its link, e.g. `[TIES](https://arxiv.org/abs/2306.01708)`. */
+	method: string;
+	models: readonly LoadedModel[];
+	baseKey: string | undefined;
 }

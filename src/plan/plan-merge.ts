@@ -3,7 +3,16 @@ import type { MergeMethod, ParameterDef, ParameterValue } from "../methods/merge
 import { findMergeMethod } from "../methods/registry.js";
 import type { LoadedModel, StoredTensor } from "../models/load-model.js";
 import { coerceParameterValue } from "../recipe/coerce-parameter-value.js";
-import type { Diagnostic, ModelReference, Parameters, Recipe, SourceSpan } from "../recipe/recipe.js";
+import type {
+	Diagnostic,
+	InputModel,
+	ModelReference,
+	OutputSlice,
+	Parameters,
+	Recipe,
+	SourceSpan,
+} from "../recipe/recipe.js";
+import { suggestName } from "../recipe/suggest-name.js";
 import {
 	dtypeFromRecipeName,
 	type FloatDtype,
@@ -12,7 +21,18 @@ import {
 	torchDtypeName,
 } from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
-import { type Architecture, layerWeightName, type WeightTemplate } from "./architectures/architecture.js";
+import { planEmbeddingRows } from "../tokenizer/plan-embedding-rows.js";
+import { planTokenizer } from "../tokenizer/plan-tokenizer.js";
+import { setConfigValue } from "../tokenizer/set-config-value.js";
+import type { TokenizerInputs } from "../tokenizer/tokenizer-data.js";
+import type { EmbeddingRemap, TokenDefaults, TokenizerPlan } from "../tokenizer/tokenizer-plan.js";
+import {
+	type Architecture,
+	type ArchitectureModule,
+	layerWeightName,
+	type WeightTemplate,
+} from "./architectures/architecture.js";
+import { architectureModules } from "./architectures/architecture-modules.js";
 import { chooseArchitecture } from "./choose-architecture.js";
 import { evaluateSetting } from "./evaluate-setting.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "./merge-plan.js";
@@ -22,6 +42,8 @@ export interface PlanOptions {
 	/** `--random-seed`; takes precedence over the recipe's `random_seed`. */
 	seed?: number;
 	allowCrimes?: boolean;
+	/** Tokenizer files read beforehand (`readMergeTokenizers`); needed when the recipe sets a tokenizer option. */
+	tokenizers?: TokenizerInputs;
 }
 
 interface PlanSource {
@@ -65,7 +87,6 @@ export function planMerge(
 	if (!method) {
 		throw new PlanError(`unknown merge method \`${recipe.mergeMethod}\``, recipe.mergeMethodSpan);
 	}
-	refuseUnsupported(recipe);
 	const warnings: Diagnostic[] = [];
 	const models = [...loaded.values()];
 	const model = (reference: ModelReference): LoadedModel => {
@@ -83,9 +104,18 @@ export function planMerge(
 				"no family table matches these models, so the generic rule lays out their tensors: names with `.N.` are layers, everything else is merged as a whole",
 		});
 	}
-	checkCompatibleConfigs(models, warnings);
-	const slices = buildSlices(recipe, architecture, model);
-	const sites = tensorSites(architecture, slices);
+	const remapsVocabulary = recipe.tokenizer !== undefined || recipe.tokenizerSource !== undefined;
+	checkCompatibleConfigs(models, warnings, remapsVocabulary);
+	for (const loaded of models) {
+		for (const message of loaded.adapter?.warnings ?? []) {
+			warnings.push({ severity: "warning", message, span: loaded.reference.span });
+		}
+	}
+	const moduleSlices = moduleForms(recipe, architecture).map((form) => ({
+		form,
+		slices: buildSlices(recipe, form, model),
+	}));
+	const sites = moduleSlices.flatMap(({ form, slices }) => tensorSites(form.module, slices));
 	const baseReference = recipe.baseModel;
 	const seed = options.seed ?? recipe.randomSeed ?? chooseSeed();
 	const seedOrigin =
@@ -101,10 +131,14 @@ export function planMerge(
 
 	const recipeDtype = recipe.dtype === undefined ? undefined : dtypeFromRecipeName(recipe.dtype);
 	const computeDtype = recipeDtype !== undefined && isFloatDtype(recipeDtype) ? recipeDtype : undefined;
+	const donor = baseReference ? model(baseReference) : (models[0] as LoadedModel);
+	const vocabSizeKey = architecture.vocabSizeConfigKey ?? "vocab_size";
+	const tokenizer = planRecipeTokenizer(recipe, models, donor, vocabSizeKey, options.tokenizers, warnings);
+	const embeddings = tokenizer?.remap ? { remap: tokenizer.remap, cache: new Map<string, TokenDefaults>() } : undefined;
 	const tensors: PlannedTensor[] = [];
 	let randomized = false;
 	for (const site of sites) {
-		const planned = planTensor(method, site, { output: forcedDtype, compute: computeDtype }, warnings);
+		const planned = planTensor(method, site, { output: forcedDtype, compute: computeDtype }, warnings, embeddings);
 		if (planned) {
 			tensors.push(planned);
 			randomized ||= method.isRandomized({
@@ -116,8 +150,10 @@ export function planMerge(
 	warnUnknownTensors(models, architecture, warnings);
 	tensors.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-	const donor = baseReference ? model(baseReference) : (models[0] as LoadedModel);
-	const outputConfig = buildOutputConfig(recipe, donor, architecture, slices, forcedDtype, warnings);
+	const outputConfig = buildOutputConfig(donor, moduleSlices, forcedDtype, warnings);
+	if (tokenizer?.remap) {
+		setConfigValue(outputConfig, vocabSizeKey, tokenizer.remap.rows);
+	}
 	let bytesToRead = 0;
 	let bytesToWrite = 0;
 	let peakTensorBytes = 0;
@@ -140,6 +176,7 @@ export function planMerge(
 		tensors,
 		outputConfig,
 		donor,
+		...(tokenizer ? { tokenizer } : {}),
 		seed,
 		seedOrigin,
 		randomized,
@@ -160,36 +197,30 @@ function dtypeSize(dtype: SafetensorsDtype): number {
 				: 1;
 }
 
-function refuseUnsupported(recipe: Recipe): void {
-	const notYet = (what: string, key: string): never => {
-		throw new PlanError(
-			`${what} is not supported yet; remove \`${key}\` to merge with the base model's tokenizer files copied as they are`,
-			recipe.keySpans[key],
-		);
-	};
-	if (recipe.modules) {
-		throw new PlanError(
-			"the `modules:` form is not supported yet; use `models:` or `slices:`",
-			recipe.keySpans.modules,
-		);
+/**
+ * The recipe's tokenizer plan, from the files `readMergeTokenizers` read. Without them (a preliminary plan of a stage
+ * whose inputs are not merged yet) the tokenizer options are left out of the plan.
+ */
+function planRecipeTokenizer(
+	recipe: Recipe,
+	models: readonly LoadedModel[],
+	donor: LoadedModel,
+	vocabSizeKey: string,
+	inputs: TokenizerInputs | undefined,
+	warnings: Diagnostic[],
+): TokenizerPlan | undefined {
+	if (inputs === undefined) {
+		return undefined;
 	}
-	if (recipe.tokenizerSource !== undefined) {
-		notYet("`tokenizer_source`", "tokenizer_source");
-	}
-	if (recipe.tokenizer !== undefined) {
-		notYet("the `tokenizer:` block", "tokenizer");
-	}
-	if (recipe.chatTemplate !== undefined) {
-		notYet("`chat_template`", "chat_template");
-	}
+	return planTokenizer({ recipe, models, donor, vocabSizeKey, inputs, warnings });
 }
 
-function layerCount(model: LoadedModel, architecture: Architecture): number {
-	if (architecture.numLayersConfigKey !== undefined) {
-		const count = model.config[architecture.numLayersConfigKey];
+function layerCount(model: LoadedModel, module: ArchitectureModule): number {
+	if (module.numLayersConfigKey !== undefined) {
+		const count = model.config[module.numLayersConfigKey];
 		if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
 			throw new PlanError(
-				`${model.reference.key}: config.json has no integer ${architecture.numLayersConfigKey}`,
+				`${model.reference.key}: config.json has no integer ${module.numLayersConfigKey}`,
 				model.reference.span,
 			);
 		}
@@ -198,14 +229,86 @@ function layerCount(model: LoadedModel, architecture: Architecture): number {
 	let count = 0;
 	for (const name of model.tensors.keys()) {
 		const match = /\.(\d+)\./.exec(name);
-		if (match) {
+		if (match && (module.layerPrefix === undefined || name.slice(0, match.index) === module.layerPrefix)) {
 			count = Math.max(count, Number(match[1]) + 1);
 		}
 	}
 	return count;
 }
 
-function checkCompatibleConfigs(models: readonly LoadedModel[], warnings: Diagnostic[]): void {
+/** What one module merges: its models or slices, and the parameter levels below the sources' (spec §1.4–§1.6). */
+interface ModuleForm {
+	module: ArchitectureModule;
+	models: readonly InputModel[] | undefined;
+	slices: readonly OutputSlice[] | undefined;
+	/** Module and top-level parameters, highest precedence first. */
+	levels: readonly Parameters[];
+	span: SourceSpan;
+	/** For messages: `` (one module) or ` of module `vision_tower`` */
+	label: string;
+}
+
+/**
+ * Pairs each module of the layout with what the recipe merges there: `models:` goes to every module, `slices:` only
+ * to a one-module layout, and `modules:` must name every module and nothing else.
+ */
+function moduleForms(recipe: Recipe, architecture: Architecture): ModuleForm[] {
+	const modules = architectureModules(architecture);
+	const names = modules.map((module) => `\`${module.name}\``).join(", ");
+	const span = recipe.keySpans.models ?? recipe.keySpans.slices ?? recipe.mergeMethodSpan;
+	if (recipe.modules === undefined) {
+		if (recipe.slices !== undefined && modules.length > 1) {
+			throw new PlanError(
+				`these models have ${modules.length} modules (${names}), each with its own layers, so \`slices:\` cannot say which one it stacks; write the slices under \`modules: {<name>: {slices: [...]}}\`, with \`models:\` for the modules you merge whole`,
+				recipe.keySpans.slices,
+			);
+		}
+		return modules.map((module) => ({
+			module,
+			models: recipe.models,
+			slices: recipe.slices,
+			levels: [recipe.parameters],
+			span,
+			label: modules.length > 1 ? ` of module \`${module.name}\`` : "",
+		}));
+	}
+	const written = recipe.modules;
+	for (const [name, definition] of Object.entries(written)) {
+		if (!modules.some((module) => module.name === name)) {
+			const suggestion = suggestName(
+				name,
+				modules.map((module) => module.name),
+			);
+			throw new PlanError(
+				`\`modules.${name}\` is not a module of these models${suggestion === undefined ? "" : `: did you mean \`${suggestion}\`?`} (${architecture.inferred ? "modules of models no family table knows are the tensor-name prefixes before the layer number" : `a ${architecture.family} model has one module`}: ${names})`,
+				definition.span,
+			);
+		}
+	}
+	return modules.map((module) => {
+		const definition = written[module.name];
+		if (definition === undefined) {
+			throw new PlanError(
+				`\`modules:\` has no entry for module \`${module.name}\`; these models have ${names}, and each needs \`models:\` or \`slices:\``,
+				recipe.keySpans.modules,
+			);
+		}
+		return {
+			module,
+			models: definition.models,
+			slices: definition.slices,
+			levels: [definition.parameters, recipe.parameters],
+			span: definition.span,
+			label: ` of module \`${module.name}\``,
+		};
+	});
+}
+
+function checkCompatibleConfigs(
+	models: readonly LoadedModel[],
+	warnings: Diagnostic[],
+	remapsVocabulary: boolean,
+): void {
 	const first = models[0];
 	if (!first) {
 		return;
@@ -221,7 +324,7 @@ function checkCompatibleConfigs(models: readonly LoadedModel[], warnings: Diagno
 		}
 		const va = first.config.vocab_size;
 		const vb = model.config.vocab_size;
-		if (typeof va === "number" && typeof vb === "number" && va !== vb) {
+		if (!remapsVocabulary && typeof va === "number" && typeof vb === "number" && va !== vb) {
 			warnings.push({
 				severity: "warning",
 				span: model.reference.span,
@@ -231,45 +334,42 @@ function checkCompatibleConfigs(models: readonly LoadedModel[], warnings: Diagno
 	}
 }
 
-function buildSlices(
-	recipe: Recipe,
-	architecture: Architecture,
-	model: (reference: ModelReference) => LoadedModel,
-): PlanSlice[] {
-	if (recipe.models) {
-		const sources: PlanSource[] = recipe.models.map((input) => {
+function buildSlices(recipe: Recipe, form: ModuleForm, model: (reference: ModelReference) => LoadedModel): PlanSlice[] {
+	const { module } = form;
+	if (form.models) {
+		const sources: PlanSource[] = form.models.map((input) => {
 			const loaded = model(input.model);
 			return {
 				model: loaded,
 				start: 0,
-				end: layerCount(loaded, architecture),
+				end: layerCount(loaded, module),
 				parameters: input.parameters,
 				span: input.span,
 			};
 		});
 		const base = recipe.baseModel;
-		if (base && !recipe.models.some((input) => input.model.key === base.key)) {
+		if (base && !form.models.some((input) => input.model.key === base.key)) {
 			const loaded = model(base);
-			sources.push({ model: loaded, start: 0, end: layerCount(loaded, architecture), parameters: {}, span: base.span });
+			sources.push({ model: loaded, start: 0, end: layerCount(loaded, module), parameters: {}, span: base.span });
 		}
 		const counts = new Set(sources.map((source) => source.end));
 		if (counts.size > 1) {
 			const detail = sources.map((source) => `${source.model.reference.key} has ${source.end}`).join(", ");
 			throw new PlanError(
-				`every model of a \`models:\` merge must have the same number of layers (${detail}); use \`slices:\` with layer_range to combine models of different depths`,
-				recipe.models[0]?.span,
+				`every model of a \`models:\` merge must have the same number of layers${form.label} (${detail}); use \`slices:\` with layer_range to combine models of different depths`,
+				form.models[0]?.span,
 			);
 		}
-		return [{ sources, base, levels: [recipe.parameters], span: recipe.keySpans.models ?? recipe.mergeMethodSpan }];
+		return [{ sources, base, levels: form.levels, span: form.span }];
 	}
-	return (recipe.slices ?? []).map((slice, index) => {
+	return (form.slices ?? []).map((slice, index) => {
 		const sources = slice.sources.map((source) => {
 			const loaded = model(source.model);
-			const available = layerCount(loaded, architecture);
+			const available = layerCount(loaded, module);
 			const [start, end] = source.layerRange ?? [0, available];
 			if (end > available) {
 				throw new PlanError(
-					`slice ${index + 1}: layer_range [${start}, ${end}] of ${loaded.reference.key} reaches past its ${available} layers (layer_range is half-open: [0, ${available}] takes them all)`,
+					`slice ${index + 1}${form.label}: layer_range [${start}, ${end}] of ${loaded.reference.key} reaches past its ${available} layers (layer_range is half-open: [0, ${available}] takes them all)`,
 					source.span,
 				);
 			}
@@ -278,20 +378,20 @@ function buildSlices(
 		const lengths = new Set(sources.map((source) => source.end - source.start));
 		if (lengths.size > 1) {
 			throw new PlanError(
-				`slice ${index + 1}: its sources cover ${[...lengths].join(" and ")} layers; every source of a slice must cover the same number of layers`,
+				`slice ${index + 1}${form.label}: its sources cover ${[...lengths].join(" and ")} layers; every source of a slice must cover the same number of layers`,
 				slice.span,
 			);
 		}
 		return {
 			sources,
 			base: slice.baseModel ?? recipe.baseModel,
-			levels: [slice.parameters, recipe.parameters],
+			levels: [slice.parameters, ...form.levels],
 			span: slice.span,
 		};
 	});
 }
 
-function tensorSites(architecture: Architecture, slices: readonly PlanSlice[]): TensorSite[] {
+function tensorSites(architecture: ArchitectureModule, slices: readonly PlanSlice[]): TensorSite[] {
 	const sites: TensorSite[] = [];
 	const first = slices[0];
 	const last = slices[slices.length - 1];
@@ -378,6 +478,7 @@ function planTensor(
 	site: TensorSite,
 	dtypes: { output: SafetensorsDtype | undefined; compute: FloatDtype | undefined },
 	warnings: Diagnostic[],
+	embeddings?: { remap: EmbeddingRemap; cache: Map<string, TokenDefaults> },
 ): PlannedTensor | undefined {
 	const { template, slice } = site;
 	// Later sources of the same model replace earlier ones, keeping the first one's position (mergekit keys inputs by model).
@@ -446,7 +547,8 @@ function planTensor(
 				params[def.name] = value;
 			}
 		}
-		const input: PlannedInput = { model: key, stored, params };
+		const lora = source.model.adapter?.patches.get(stored.name);
+		const input: PlannedInput = { model: key, stored, params, ...(lora === undefined ? {} : { lora }) };
 		if (isBase && useBaseAsReference) {
 			base = input;
 		} else {
@@ -469,7 +571,19 @@ function planTensor(
 		});
 		return undefined;
 	}
-	const shape = outputShape(method, site, base, inputs, warnings);
+	// With a tokenizer option every embedding is remapped onto the output vocabulary, so the shapes agree (spec §4.3).
+	const remapped =
+		embeddings && template.isEmbed
+			? planEmbeddingRows({
+					remap: embeddings.remap,
+					tensorName: site.outputName,
+					inputs: base ? [base, ...inputs] : inputs,
+					base: slice.base?.key,
+					cache: embeddings.cache,
+					span: slice.span,
+				})
+			: undefined;
+	const shape = remapped ? remapped.shape : outputShape(method, site, base, inputs, warnings);
 	const first = base ?? inputs[0];
 	if (!first) {
 		return undefined;
@@ -479,7 +593,8 @@ function planTensor(
 	let copyRaw = false;
 	if (nonFloat !== undefined) {
 		// Only a plain one-input copy can carry integer or 8-bit data through; any arithmetic needs floats.
-		if (method.baseRole === "ignored" && inputs.length === 1 && inputs[0]?.params.scale === undefined) {
+		const plain = inputs[0]?.params.scale === undefined && inputs[0]?.lora === undefined;
+		if (method.baseRole === "ignored" && inputs.length === 1 && plain && !remapped) {
 			copyRaw = true;
 		} else {
 			throw new PlanError(
@@ -499,6 +614,7 @@ function planTensor(
 		computeDtype: dtypes.compute ?? (isFloatDtype(first.stored.dtype) ? first.stored.dtype : undefined),
 		copyRaw,
 		layer: site.layer,
+		...(remapped ? { embeddings: remapped.rows } : {}),
 	};
 }
 
@@ -594,10 +710,8 @@ function warnUnknownTensors(models: readonly LoadedModel[], architecture: Archit
 }
 
 function buildOutputConfig(
-	recipe: Recipe,
 	donor: LoadedModel,
-	architecture: Architecture,
-	slices: readonly PlanSlice[],
+	moduleSlices: readonly { form: ModuleForm; slices: readonly PlanSlice[] }[],
 	forcedDtype: SafetensorsDtype | undefined,
 	warnings: Diagnostic[],
 ): Record<string, unknown> {
@@ -608,16 +722,22 @@ function buildOutputConfig(
 			config.dtype = torchDtypeName(forcedDtype);
 		}
 	}
-	if (recipe.slices) {
+	// Only stacked slices change a module's depth; the models form keeps the donor's layer count (spec §5.3).
+	for (const { form, slices } of moduleSlices) {
+		if (form.slices === undefined) {
+			continue;
+		}
 		const total = slices.reduce(
 			(sum, slice) => sum + ((slice.sources[0]?.end ?? 0) - (slice.sources[0]?.start ?? 0)),
 			0,
 		);
-		const key = architecture.numLayersConfigKey ?? ("num_hidden_layers" in config ? "num_hidden_layers" : undefined);
+		const key =
+			form.module.numLayersConfigKey ??
+			(moduleSlices.length === 1 && "num_hidden_layers" in config ? "num_hidden_layers" : undefined);
 		if (key === undefined) {
 			warnings.push({
 				severity: "warning",
-				message: `the output has ${total} layers but its config.json has no layer-count key to record that in`,
+				message: `the output has ${total} layers${form.label} but its config.json has no layer-count key to record that in`,
 			});
 		} else {
 			config[key] = total;

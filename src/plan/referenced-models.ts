@@ -25,6 +25,7 @@ export function referencedModels(recipe: Recipe): ModelReference[] {
 			for (const source of slice.sources) {
 				add(source.model);
 			}
+			add(slice.baseModel);
 		}
 	}
 	add(recipe.baseModel);

@@ -15,11 +15,16 @@ export interface DerivedLicense {
 export function deriveLicense(models: readonly LoadedModel[]): DerivedLicense {
 	const declared = new Map<string, string[]>();
 	const unknown: string[] = [];
-	for (const model of models) {
-		if (model.license === undefined) {
-			unknown.push(model.reference.key);
+	// A LoRA adapter is a parent too: its terms bind the merge as much as its model's.
+	const parents = models.flatMap((model) => [
+		{ key: model.reference.key, license: model.license },
+		...(model.adapter ? [{ key: model.adapter.path.path, license: model.adapter.license }] : []),
+	]);
+	for (const parent of parents) {
+		if (parent.license === undefined) {
+			unknown.push(parent.key);
 		} else {
-			declared.set(model.license, [...(declared.get(model.license) ?? []), model.reference.key]);
+			declared.set(parent.license, [...(declared.get(parent.license) ?? []), parent.key]);
 		}
 	}
 	if (unknown.length === 0 && declared.size === 1) {

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { stringify } from "yaml";
+import type { MergeReport } from "../insight/merge-report.js";
+import { renderReportMarkdown } from "../insight/render-report-markdown.js";
 import type { ParameterDef } from "../methods/merge-method.js";
 import type { LoadedModel } from "../models/load-model.js";
 import type { MergePlan } from "../plan/merge-plan.js";
@@ -12,13 +14,26 @@ const TEMPLATE = new URL("../../templates/model-card.md", import.meta.url);
 
 /** Hub repo ids among the inputs: what the card's `base_model` lists so the Hub's model tree shows the parents. */
 export function hubParents(models: readonly LoadedModel[]): string[] {
+	// LoRA adapters from the Hub are parents too, as mergekit lists them.
+	const adapters = models.flatMap((model) =>
+		model.adapter && model.adapter.origin !== "local" ? [model.adapter.path.path] : [],
+	);
 	return [
-		...new Set(models.filter((model) => model.origin !== "local").map((model) => model.reference.model.path)),
+		...new Set([
+			...models.filter((model) => model.origin !== "local").map((model) => model.reference.model.path),
+			...adapters,
+		]),
 	].sort();
 }
 
+/** The merge report and the chart files written beside the card, for its "What the merge did" section. */
+export interface CardReport {
+	report: MergeReport;
+	charts: readonly string[];
+}
+
 /** The merged model's README.md, from `templates/model-card.md`. */
-export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string): string {
+export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string, insight?: CardReport): string {
 	const { method, recipe } = plan;
 	const license = deriveLicense(plan.models);
 	const parents = hubParents(plan.models);
@@ -33,12 +48,14 @@ export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string
 	const baseKey = plan.baseModel?.reference.key;
 	const values: Record<string, string> = {
 		front_matter: stringify(front).trimEnd(),
-		name: basename(outDir.replace(/[\\/]+$/, "")) || "Untitled merge",
+		// A published merge is named after its repo; a local one after its folder.
+		name: repoId?.split("/")[1] ?? (basename(outDir.replace(/[\\/]+$/, "")) || "Untitled merge"),
 		method_link: method.paperUrl ? `[${method.displayName}](${method.paperUrl})` : method.displayName,
 		base_clause: baseKey ? `, with ${modelLink(plan.baseModel as LoadedModel)} as the base` : "",
 		method_explanation: method.explanation,
-		models_table: modelsTable(plan),
+		models_table: modelsTable(plan) + stagesTable(plan),
 		parameters_table: parametersTable(plan),
+		merge_report: insight ? `\n## What the merge did\n\n${renderReportMarkdown(insight.report, insight.charts)}\n` : "",
 		seed: plan.randomized
 			? `${plan.seed} (${plan.seedOrigin}); this method draws random numbers, and the same seed gives the same weights`
 			: `${plan.seed} (${plan.seedOrigin}); this merge draws no random numbers`,
@@ -55,17 +72,57 @@ export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string
 }
 
 function modelLink(model: LoadedModel): string {
-	const path = model.reference.model.path;
-	return model.origin === "local" ? `\`${path}\`` : `[${path}](https://huggingface.co/${path})`;
+	const link = (path: string, local: boolean): string =>
+		local ? `\`${path}\`` : `[${path}](https://huggingface.co/${path})`;
+	const own = link(model.reference.model.path, model.origin === "local");
+	return model.adapter ? `${own} + ${link(model.adapter.path.path, model.adapter.origin === "local")}` : own;
+}
+
+function revisionCell(model: LoadedModel): string {
+	const own = model.stage
+		? `output of stage \`${model.stage}\` above`
+		: model.commit
+			? `\`${model.commit}\``
+			: "local folder";
+	if (!model.adapter) {
+		return own;
+	}
+	const adapter = model.adapter.commit ? `\`${model.adapter.commit}\`` : "local folder";
+	return `${own}; LoRA adapter: ${adapter}`;
 }
 
 function modelsTable(plan: MergePlan): string {
 	const rows = plan.models.map((model) => {
 		const role = model.reference.key === plan.baseModel?.reference.key ? "base" : "merged";
-		const revision = model.commit ? `\`${model.commit}\`` : "local folder";
-		return `| ${modelLink(model)} | ${role} | ${revision} | ${model.license ?? "not declared"} |`;
+		return `| ${modelLink(model)} | ${role} | ${revisionCell(model)} | ${model.license ?? "not declared"} |`;
 	});
 	return ["| Model | Role | Revision | Licence |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+/** Multi-stage recipes: what each earlier stage merged, since its output was an intermediate nobody can download. */
+function stagesTable(plan: MergePlan): string {
+	const stages = plan.stages ?? [];
+	if (stages.length === 0) {
+		return "";
+	}
+	const rows = stages.map((stage) => {
+		const models = stage.models
+			.map((model) => {
+				const role = model.reference.key === stage.baseKey ? " (base)" : "";
+				return `${modelLink(model)}${role}: ${revisionCell(model)}`;
+			})
+			.join("<br>");
+		return `| \`${stage.name}\` | ${stage.method} | ${models} |`;
+	});
+	return [
+		"",
+		"",
+		`The recipe below has ${stages.length + 1} stages: ${stages.length === 1 ? "an earlier merge" : "earlier merges"} made the intermediate model${stages.length === 1 ? "" : "s"} named above, which ${stages.length === 1 ? "was" : "were"} not kept:`,
+		"",
+		"| Stage | Method | Models |",
+		"| --- | --- | --- |",
+		...rows,
+	].join("\n");
 }
 
 function describeSetting(setting: ParameterSetting): string {

@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import { copyFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { MergePlan } from "../plan/merge-plan.js";
-import { renderModelCard } from "./render-model-card.js";
+import { writeTokenizerFiles } from "../tokenizer/write-tokenizer-files.js";
+import { type CardReport, renderModelCard } from "./render-model-card.js";
 
 /**
- * Files carried over from the donor (the base model, else the first model): the tokenizer as mergekit copies it,
- * plus `generation_config.json` and `chat_template.jinja`, without which merged chat models often never stop.
+ * Files carried over from the tokenizer donor (the tokenizer source model, else the base model, else the first model):
+ * the tokenizer as mergekit copies it, plus `generation_config.json` and `chat_template.jinja`, without which merged
+ * chat models often never stop.
  */
 export const CARRIED_FILES = [
 	"tokenizer_config.json",
@@ -26,21 +28,26 @@ export const CARRIED_FILES = [
 export async function writeModelFiles(
 	plan: MergePlan,
 	outDir: string,
-	options: { repoId?: string } = {},
+	options: { repoId?: string; report?: CardReport } = {},
 ): Promise<string[]> {
 	const written: string[] = [];
 	await writeFile(join(outDir, "config.json"), `${JSON.stringify(plan.outputConfig, null, 2)}\n`);
 	written.push("config.json");
-	for (const name of CARRIED_FILES) {
-		const source = join(plan.donor.dir, name);
-		if (existsSync(source)) {
-			await copyFile(source, join(outDir, name));
-			written.push(name);
+	if (plan.tokenizer) {
+		// A tokenizer option or chat template: the tokenizer donor's files, rebuilt or updated where the plan says.
+		written.push(...(await writeTokenizerFiles(plan.tokenizer.output, outDir, CARRIED_FILES)));
+	} else {
+		for (const name of CARRIED_FILES) {
+			const source = join(plan.donor.dir, name);
+			if (existsSync(source)) {
+				await copyFile(source, join(outDir, name));
+				written.push(name);
+			}
 		}
 	}
 	await writeFile(join(outDir, "mergekit_config.yml"), plan.recipe.source);
 	written.push("mergekit_config.yml");
-	await writeFile(join(outDir, "README.md"), renderModelCard(plan, outDir, options.repoId));
+	await writeFile(join(outDir, "README.md"), renderModelCard(plan, outDir, options.repoId, options.report));
 	written.push("README.md");
 	return written;
 }

@@ -13,6 +13,9 @@ import type {
 	Recipe,
 	SliceSource,
 	SourceSpan,
+	TokenEmbeddingSource,
+	TokenizerSettings,
+	TokenSetting,
 } from "./recipe.js";
 import { suggestName } from "./suggest-name.js";
 
@@ -36,6 +39,7 @@ const SLICE_KEYS = ["sources", "base_model", "parameters", "residual_weight"];
 const SOURCE_KEYS = ["model", "layer_range", "parameters"];
 const MODULE_KEYS = ["models", "slices", "parameters"];
 const TOKENIZER_KEYS = ["source", "tokens", "pad_to_multiple_of"];
+const TOKEN_KEYS = ["source", "force"];
 
 /** `dtype_from_name` accepts exactly these, each optionally prefixed with `torch.` (spec §1.2). */
 const DTYPES = ["bfloat16", "float16", "float32", "int64"];
@@ -524,7 +528,7 @@ function readTokenizerSource(context: Context, entry: YamlEntry, what: string): 
 	return result.reference?.key;
 }
 
-function readTokenizer(context: Context, entry: YamlEntry): unknown {
+function readTokenizer(context: Context, entry: YamlEntry): TokenizerSettings | undefined {
 	const { reader } = context;
 	if (entry.value === null || !isMap(entry.value)) {
 		reader.error(
@@ -535,10 +539,10 @@ function readTokenizer(context: Context, entry: YamlEntry): unknown {
 	}
 	const byKey = entriesOf(context, entry.value, "tokenizer", TOKENIZER_KEYS);
 	const sourceEntry = byKey.get("source");
-	if (sourceEntry !== undefined) {
-		readTokenizerSource(context, sourceEntry, "tokenizer.source");
-	}
+	// mergekit's default when the block is given without a source.
+	const source = sourceEntry === undefined ? "union" : readTokenizerSource(context, sourceEntry, "tokenizer.source");
 	const padEntry = byKey.get("pad_to_multiple_of");
+	let padToMultipleOf: number | undefined;
 	if (padEntry !== undefined && padEntry.value !== null) {
 		const pad = isScalar(padEntry.value) ? layerNumber(padEntry.value.value) : undefined;
 		if (pad === undefined || pad < 1) {
@@ -546,16 +550,138 @@ function readTokenizer(context: Context, entry: YamlEntry): unknown {
 				`\`tokenizer.pad_to_multiple_of\` at line ${padEntry.valueSpan.line} must be a whole number of at least 1, such as 64`,
 				padEntry.valueSpan,
 			);
+		} else {
+			padToMultipleOf = pad;
 		}
 	}
 	const tokensEntry = byKey.get("tokens");
-	if (tokensEntry !== undefined && tokensEntry.value !== null && !isMap(tokensEntry.value)) {
-		reader.error(
-			`\`tokenizer.tokens\` at line ${tokensEntry.valueSpan.line} must be a map from token text to its source`,
-			tokensEntry.valueSpan,
-		);
+	const tokens: TokenSetting[] = [];
+	if (tokensEntry !== undefined && tokensEntry.value !== null) {
+		if (isMap(tokensEntry.value)) {
+			for (const tokenEntry of reader.entries(tokensEntry.value, "tokenizer.tokens")) {
+				const setting = readTokenSetting(context, tokenEntry);
+				if (setting !== undefined) {
+					tokens.push(setting);
+				}
+			}
+		} else {
+			reader.error(
+				`\`tokenizer.tokens\` at line ${tokensEntry.keySpan.line} must be a map from token text to its source`,
+				tokensEntry.keySpan,
+			);
+		}
 	}
-	return reader.toPlain(entry.value);
+	return source === undefined ? undefined : { source, tokens, padToMultipleOf, span: entry.keySpan };
+}
+
+/** `"<tok>": {source: <model> | {kind: model_token, model, token | token_id} | {kind: zero}, force: bool}`. */
+function readTokenSetting(context: Context, entry: YamlEntry): TokenSetting | undefined {
+	const { reader } = context;
+	const here = `tokenizer.tokens[${JSON.stringify(entry.key)}]`;
+	const line = entry.keySpan.line;
+	if (entry.value === null) {
+		return { token: entry.key, source: undefined, force: false, span: entry.keySpan };
+	}
+	if (!isMap(entry.value)) {
+		reader.error(
+			`${here} at line ${line} must be a map such as \`{source: org/model}\` (keys: ${TOKEN_KEYS.join(", ")})`,
+			entry.valueSpan,
+		);
+		return undefined;
+	}
+	const byKey = entriesOf(context, entry.value, here, TOKEN_KEYS);
+	let force = false;
+	const forceEntry = byKey.get("force");
+	if (forceEntry !== undefined && forceEntry.value !== null) {
+		const raw = isScalar(forceEntry.value) ? forceEntry.value.value : undefined;
+		if (typeof raw === "boolean") {
+			force = raw;
+		} else {
+			reader.error(
+				`${here}.force at line ${forceEntry.valueSpan.line} must be \`true\` or \`false\``,
+				forceEntry.valueSpan,
+			);
+		}
+	}
+	const sourceEntry = byKey.get("source");
+	let source: TokenEmbeddingSource | undefined;
+	if (sourceEntry !== undefined && sourceEntry.value !== null) {
+		const node = sourceEntry.value;
+		const entries = isMap(node) ? reader.entries(node, `${here}.source`) : [];
+		const kindEntry = entries.find((candidate) => candidate.key === "kind");
+		if (kindEntry !== undefined) {
+			source = readTokenSource(context, entries, kindEntry, `${here}.source`, sourceEntry.valueSpan);
+			if (source === undefined) {
+				return undefined;
+			}
+		} else {
+			const model = readModelReference(context, sourceEntry, `${here}.source`);
+			if (model === undefined) {
+				return undefined;
+			}
+			source = { kind: "model", model };
+		}
+	}
+	return { token: entry.key, source, force, span: entry.keySpan };
+}
+
+function readTokenSource(
+	context: Context,
+	entries: readonly YamlEntry[],
+	kindEntry: YamlEntry,
+	here: string,
+	span: SourceSpan,
+): TokenEmbeddingSource | undefined {
+	const { reader } = context;
+	const kind = kindEntry.value !== null && isScalar(kindEntry.value) ? kindEntry.value.value : undefined;
+	const allowed = kind === "zero" ? ["kind"] : ["kind", "model", "token", "token_id"];
+	for (const entry of entries) {
+		if (!allowed.includes(entry.key)) {
+			warnUnknownKey(context, entry, allowed, here);
+		}
+	}
+	if (kind === "zero") {
+		return { kind: "zero" };
+	}
+	if (kind !== "model_token") {
+		reader.error(
+			`${here}.kind at line ${kindEntry.valueSpan.line} must be \`model_token\` or \`zero\` (or give \`source\` a model reference)`,
+			kindEntry.valueSpan,
+		);
+		return undefined;
+	}
+	const byKey = new Map(entries.map((entry) => [entry.key, entry]));
+	const modelEntry = requireEntry(context, byKey, "model", here, span);
+	const model = modelEntry === undefined ? undefined : readModelReference(context, modelEntry, `${here}.model`);
+	const tokenEntry = byKey.get("token");
+	const idEntry = byKey.get("token_id");
+	if ((tokenEntry === undefined) === (idEntry === undefined)) {
+		reader.error(
+			`${here} at line ${span.line} needs exactly one of \`token\` (the token text in that model) and \`token_id\` (its row)`,
+			span,
+		);
+		return undefined;
+	}
+	if (model === undefined) {
+		return undefined;
+	}
+	if (idEntry !== undefined) {
+		const id = idEntry.value !== null && isScalar(idEntry.value) ? layerNumber(idEntry.value.value) : undefined;
+		if (id === undefined || id < 0) {
+			reader.error(
+				`${here}.token_id at line ${idEntry.valueSpan.line} must be a whole number of at least 0`,
+				idEntry.valueSpan,
+			);
+			return undefined;
+		}
+		return { kind: "model_token", model, tokenId: id, span: idEntry.valueSpan };
+	}
+	const text = tokenEntry?.value !== null && isScalar(tokenEntry?.value) ? tokenEntry.value.value : undefined;
+	if (tokenEntry === undefined || (typeof text !== "string" && typeof text !== "number")) {
+		reader.error(`${here}.token at line ${tokenEntry?.valueSpan.line ?? span.line} must be the token's text`, span);
+		return undefined;
+	}
+	return { kind: "model_token", model, token: String(text), span: tokenEntry.valueSpan };
 }
 
 function readSeed(context: Context, entry: YamlEntry): number | undefined {

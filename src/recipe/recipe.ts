@@ -80,6 +80,32 @@ export interface ModuleDefinition {
 	span: SourceSpan;
 }
 
+/** Where one token's embedding comes from (`tokenizer.tokens.<token>.source`, spec §4.3). */
+export type TokenEmbeddingSource =
+	| { kind: "model"; model: ModelReference }
+	| { kind: "model_token"; model: ModelReference; token: string; span: SourceSpan }
+	| { kind: "model_token"; model: ModelReference; tokenId: number; span: SourceSpan }
+	| { kind: "zero" };
+
+export interface TokenSetting {
+	token: string;
+	/** Undefined: the token is added and takes the automatic default embedding. */
+	source: TokenEmbeddingSource | undefined;
+	/** Every model carries this embedding, even those that have the token. */
+	force: boolean;
+	span: SourceSpan;
+}
+
+/** The `tokenizer:` block. */
+export interface TokenizerSettings {
+	/** `union` (the default), `base`, or a model reference's key. */
+	source: string;
+	/** In the order written. */
+	tokens: TokenSetting[];
+	padToMultipleOf: number | undefined;
+	span: SourceSpan;
+}
+
 export interface Recipe {
 	mergeMethod: string;
 	mergeMethodSpan: SourceSpan;
@@ -91,9 +117,10 @@ export interface Recipe {
 	/** The recipe's dtype name as written (`bfloat16`, `torch.float16`, ...). */
 	dtype: string | undefined;
 	outDtype: string | undefined;
+	/** `union`, `base`, or a model reference's key (a legacy `model:` prefix already stripped). */
 	tokenizerSource: string | undefined;
-	/** The `tokenizer:` block, kept as plain data until tokenizer support reads it. */
-	tokenizer: unknown;
+	/** The `tokenizer:` block (spec §4.3). */
+	tokenizer: TokenizerSettings | undefined;
 	chatTemplate: string | undefined;
 	/** mergekit ignores a `random_seed` key; mergesmith honours it. */
 	randomSeed: number | undefined;

@@ -1,5 +1,7 @@
+import { Template } from "@huggingface/jinja";
 import type { MergeMethod, ParameterDef } from "../methods/merge-method.js";
 import { findMergeMethod, MERGE_METHODS } from "../methods/registry.js";
+import { referencedModels } from "../plan/referenced-models.js";
 import { coerceParameterValue } from "./coerce-parameter-value.js";
 import { collectMergeGroups, type GroupMember, type MergeGroup, type ParameterLevel } from "./collect-merge-groups.js";
 import type { Diagnostic, ParameterSetting, Parameters, Recipe, Scalar, SourceSpan } from "./recipe.js";
@@ -71,6 +73,7 @@ export function validateRecipe(recipe: Recipe): Diagnostic[] {
 		reportUnknownMethod(recipe, out);
 	}
 	checkChatTemplate(recipe, out);
+	checkTokenizer(recipe, out);
 	const groups = collectMergeGroups(recipe);
 	for (const group of groups) {
 		checkSliceLengths(group, out);
@@ -119,17 +122,55 @@ function checkChatTemplate(recipe: Recipe, out: DiagnosticList): void {
 	if (template === undefined || CHAT_TEMPLATE_NAMES.includes(template)) {
 		return;
 	}
+	const span = recipe.keySpans.chat_template;
 	// mergekit's own test for a literal template; it fails only after the merge is written.
 	if (template.length >= 20 && template.includes("{")) {
+		const problem = jinjaSyntaxError(template);
+		if (problem !== undefined) {
+			out.error(
+				`the Jinja template in \`chat_template\` at line ${span?.line ?? "?"} does not parse: ${problem}`,
+				span,
+			);
+		}
 		return;
 	}
-	const span = recipe.keySpans.chat_template;
 	const suggestion = suggestName(template, CHAT_TEMPLATE_NAMES);
 	const names = CHAT_TEMPLATE_NAMES.map((name) => `\`${name}\``).join(", ");
 	out.error(
 		`\`chat_template: ${template}\` at line ${span?.line ?? "?"} is neither a built-in template (${names}) nor a Jinja template (at least 20 characters, containing \`{\`)${suggestion === undefined ? "" : `: did you mean \`${suggestion}\`?`}`,
 		span,
 	);
+}
+
+/** The parser's message for a template @huggingface/jinja cannot read (the engine transformers.js uses), else undefined. */
+function jinjaSyntaxError(template: string): string | undefined {
+	try {
+		new Template(template);
+		return undefined;
+	} catch (error) {
+		// The parser runs off the end of an unclosed block with a TypeError rather than a message of its own.
+		return error instanceof TypeError
+			? "it ends inside an unclosed block (a `{% for %}` or `{% if %}` without its `{% endfor %}` / `{% endif %}`?)"
+			: (error as Error).message;
+	}
+}
+
+/** Tokens whose embedding comes from a model need that model in the merge (mergekit asserts it mid-merge). */
+function checkTokenizer(recipe: Recipe, out: DiagnosticList): void {
+	const settings = recipe.tokenizer;
+	if (settings === undefined) {
+		return;
+	}
+	const merged = new Set(referencedModels(recipe).map((reference) => reference.key));
+	for (const setting of settings.tokens) {
+		const source = setting.source;
+		if ((source?.kind === "model" || source?.kind === "model_token") && !merged.has(source.model.key)) {
+			out.error(
+				`the embedding of token ${JSON.stringify(setting.token)} (line ${setting.span.line}) comes from ${source.model.key}, which is not one of the models merged; name a model from \`models:\`, \`slices:\` or \`base_model\``,
+				source.model.span,
+			);
+		}
+	}
 }
 
 function checkSliceLengths(group: MergeGroup, out: DiagnosticList): void {

@@ -176,8 +176,11 @@ export function encodeFromF32(values: Float32Array, dtype: FloatDtype, out: Uint
 	}
 	const halves = new Uint16Array(out.buffer, out.byteOffset, count);
 	if (dtype === "BF16") {
+		// f32ToBf16 on the bit patterns, inline: one pass with no calls.
+		const bits = new Uint32Array(values.buffer, values.byteOffset, count);
 		for (let i = 0; i < count; i++) {
-			halves[i] = f32ToBf16(values[i] as number);
+			const b = bits[i] as number;
+			halves[i] = (b & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
 		}
 	} else {
 		for (let i = 0; i < count; i++) {

@@ -78,8 +78,10 @@ dtype: bfloat16
 		expect(files).toEqual(
 			[
 				"README.md",
+				"charts",
 				"config.json",
 				"generation_config.json",
+				"merge-report.json",
 				"mergekit_config.yml",
 				"model.safetensors",
 				"tokenizer.json",

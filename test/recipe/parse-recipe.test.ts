@@ -258,10 +258,10 @@ name: stage-one
 			`${linear}tokenizer:\n  source: union\n  pad_to_multiple_of: 64\n  tokens:\n    "<|im_start|>":\n      source: org/a\n`,
 		);
 		expect(tokenizer.diagnostics).toEqual([]);
-		expect(tokenizer.recipe?.tokenizer).toEqual({
+		expect(tokenizer.recipe?.tokenizer).toMatchObject({
 			source: "union",
-			pad_to_multiple_of: 64,
-			tokens: { "<|im_start|>": { source: "org/a" } },
+			padToMultipleOf: 64,
+			tokens: [{ token: "<|im_start|>", source: { kind: "model", model: { key: "org/a" } }, force: false }],
 		});
 		const both = parseRecipe(`${linear}tokenizer_source: union\ntokenizer:\n  source: base\n`);
 		expect(errors(both.diagnostics)[0]).toContain("sets both `tokenizer_source` (line 10) and `tokenizer` (line 11)");
@@ -344,7 +344,7 @@ base_model: org/a
 					.join(", ")}]`,
 			);
 		}
-		const bomb = `${ladder.join("\n")}\nmerge_method: linear\nmodels:\n  - model: org/a\ntokenizer:\n  source: union\n  tokens: *i\n`;
+		const bomb = `${ladder.join("\n")}\nmerge_method: linear\nmodels:\n  - model: org/a\ntokenizer:\n  source: *i\n`;
 		const started = performance.now();
 		const { recipe, diagnostics } = parseRecipe(bomb);
 		expect(performance.now() - started).toBeLessThan(1000);
@@ -357,6 +357,12 @@ base_model: org/a
 			`${ladder.join("\n")}\nmerge_method: linear\nmodels:\n  - model: org/a\nparameters:\n  weight: *i\n`,
 		);
 		expect(errors(inParameter.diagnostics)).toEqual([expect.stringContaining("gradient value 1 (not a number)")]);
+		const inTokens = parseRecipe(
+			`${ladder.join("\n")}\nmerge_method: linear\nmodels:\n  - model: org/a\ntokenizer:\n  tokens: *i\n`,
+		);
+		expect(errors(inTokens.diagnostics)).toEqual([
+			expect.stringContaining("`tokenizer.tokens` at line 14 must be a map"),
+		]);
 	});
 
 	it("follows ordinary aliases and merge keys", () => {

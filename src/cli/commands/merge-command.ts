@@ -1,18 +1,32 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { HubParams } from "../../hub/hub-params.js";
+import {
+	ASSUMED_DOWNLOAD_BYTES_PER_SECOND,
+	ASSUMED_MERGE_BYTES_PER_SECOND,
+	estimateResources,
+} from "../../models/estimate-resources.js";
 import { ModelError } from "../../models/model-error.js";
 import type { MergePlan } from "../../plan/merge-plan.js";
 import { PlanError } from "../../plan/plan-error.js";
-import { runMerge } from "../../run-merge.js";
+import { checkPushTarget } from "../../publish/check-push-target.js";
+import { PushError } from "../../publish/push-error.js";
+import { pushToHub } from "../../publish/push-to-hub.js";
+import { runStages } from "../../run-stages.js";
 import { SafetensorsError } from "../../safetensors/safetensors-error.js";
 import { EXIT } from "../exit-codes.js";
-import { formatBytes } from "../format-bytes.js";
+import { formatBytes, formatDuration } from "../format-bytes.js";
 import type { CliIo } from "../main.js";
 import { parseSize } from "../parse-size.js";
 import { createProgressPrinter, type Output } from "../progress-printer.js";
-import { readRecipeFile } from "../read-recipe-file.js";
+import { readRecipeStages } from "../read-recipe-stages.js";
 
 const USAGE =
-	"usage: mergesmith merge RECIPE --out DIR [--random-seed N] [--out-shard-size SIZE] [--dry-run] [--allow-crimes]\n";
+	"usage: mergesmith merge RECIPE --out DIR [--random-seed N] [--out-shard-size SIZE] [--dry-run] [--allow-crimes]\n" +
+	"                        [--intermediate-dir DIR]\n" +
+	"                        [--push OWNER/NAME [--private] [--pr | --overwrite]]\n";
 
 /** mergekit-yaml flags that have no meaning here; accepted so that existing scripts keep working. */
 const ACCEPTED_MERGEKIT_FLAGS = [
@@ -36,6 +50,11 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			"out-shard-size": { type: "string" },
 			"dry-run": { type: "boolean" },
 			"allow-crimes": { type: "boolean" },
+			"intermediate-dir": { type: "string" },
+			push: { type: "string" },
+			private: { type: "boolean" },
+			pr: { type: "boolean" },
+			overwrite: { type: "boolean" },
 			...Object.fromEntries(ACCEPTED_MERGEKIT_FLAGS.map((flag) => [flag, { type: "boolean" as const }])),
 		},
 	});
@@ -45,8 +64,14 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 		io.stderr.write(USAGE);
 		return EXIT.usage;
 	}
-	if (outDir === undefined && !values["dry-run"]) {
+	const push = values.push;
+	if (outDir === undefined && !values["dry-run"] && push === undefined) {
 		io.stderr.write(`mergesmith merge: --out DIR is required (where the merged model goes)\n${USAGE}`);
+		return EXIT.usage;
+	}
+	const pushUsage = checkPushFlags(values);
+	if (pushUsage !== undefined) {
+		io.stderr.write(`mergesmith merge: ${pushUsage}\n${USAGE}`);
 		return EXIT.usage;
 	}
 	let seed: number | undefined;
@@ -72,45 +97,150 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			io.stderr.write(`note: --${flag} is a mergekit option with no effect in mergesmith\n`);
 		}
 	}
-	const recipe = await readRecipeFile(file, io.stderr);
-	if (!recipe) {
+	const recipeStages = await readRecipeStages(file, io.stderr);
+	if (!recipeStages) {
 		return EXIT.invalid;
 	}
+	const hub = hubAccess(io.env);
+	const offline = isTruthy(io.env.HF_HUB_OFFLINE);
+	const pushTarget =
+		push === undefined
+			? undefined
+			: {
+					repoId: push,
+					...(values.pr ? { pullRequest: true } : {}),
+					...(values.overwrite ? { overwrite: true } : {}),
+				};
+	if (pushTarget) {
+		if (offline) {
+			io.stderr.write("mergesmith merge: --push needs the Hub, and HF_HUB_OFFLINE is set\n");
+			return EXIT.usage;
+		}
+		// Fail before merging (hours, for big models) when the push could not happen anyway.
+		try {
+			await checkPushTarget(pushTarget, hub);
+		} catch (error) {
+			if (error instanceof PushError) {
+				io.stderr.write(`mergesmith merge: --push ${push}: ${error.message}\n`);
+				return EXIT.invalid;
+			}
+			throw error;
+		}
+	}
 	const print = createProgressPrinter(io.stdout, io.stderr);
+	// --push without --out merges into a temporary folder, removed once published.
+	const workDir =
+		outDir === undefined && push !== undefined && !values["dry-run"]
+			? await mkdtemp(join(tmpdir(), "mergesmith-push-"))
+			: undefined;
 	let wrote = false;
+	let keepWorkDir = false;
+	let files: string[] | undefined;
+	let plan: MergePlan | undefined;
 	try {
-		for await (const event of runMerge({
-			recipe,
-			outDir: outDir ?? "",
+		for await (const event of runStages({
+			...recipeStages,
+			...(values["intermediate-dir"] === undefined ? {} : { intermediateDir: values["intermediate-dir"] }),
+			outDir: workDir ?? outDir ?? "",
 			dryRun: values["dry-run"] === true,
 			...(seed === undefined ? {} : { seed }),
 			...(maxShardBytes === undefined ? {} : { maxShardBytes }),
 			...(values["allow-crimes"] ? { allowCrimes: true } : {}),
-			models: { offline: isTruthy(io.env.HF_HUB_OFFLINE), hub: hubAccess(io.env) },
+			...(push === undefined ? {} : { repoId: push }),
+			models: { offline, hub },
 		})) {
-			if (event.type === "planned" && values["dry-run"]) {
-				printPlan(event.plan, io.stdout);
-				continue;
+			if (event.type === "planned") {
+				plan = event.plan;
+				if (values["dry-run"]) {
+					printPlan(event.plan, io.stdout);
+					continue;
+				}
+			}
+			if (event.type === "done") {
+				files = event.files;
 			}
 			wrote ||= event.type === "tensor";
 			print(event);
+		}
+		if (pushTarget && files && plan) {
+			for await (const event of pushToHub({
+				...pushTarget,
+				hub,
+				outDir: workDir ?? outDir ?? "",
+				files,
+				...(values.private ? { private: true } : {}),
+				...commitMessage(plan),
+			})) {
+				print(event);
+			}
+		} else if (pushTarget && plan) {
+			io.stdout.write(
+				`would publish to ${push}: ${values.pr ? "a pull request on the existing repo" : values.overwrite ? "one commit replacing the existing repo's files" : `a new ${values.private ? "private" : "public"} repo`}\n`,
+			);
 		}
 	} catch (error) {
 		if (error instanceof PlanError || error instanceof ModelError || error instanceof SafetensorsError) {
 			io.stderr.write(`${file}: error: ${error.message}\n`);
 			return wrote ? EXIT.failed : EXIT.invalid;
 		}
+		if (error instanceof PushError) {
+			io.stderr.write(`mergesmith merge: --push ${push}: ${error.message}\n`);
+			if (workDir !== undefined && files !== undefined) {
+				// The merge itself succeeded: keep it rather than make the user run it again.
+				keepWorkDir = true;
+				io.stderr.write(`the merged model is kept in ${workDir}\n`);
+			}
+			return EXIT.failed;
+		}
 		io.stderr.write(`mergesmith merge: the merge failed: ${(error as Error).message}\n`);
 		return EXIT.failed;
+	} finally {
+		if (workDir !== undefined && !keepWorkDir) {
+			await rm(workDir, { recursive: true, force: true });
+		}
 	}
 	return EXIT.ok;
+}
+
+/** Usage errors among the publishing flags, or undefined. */
+function checkPushFlags(values: {
+	push?: string | undefined;
+	private?: boolean | undefined;
+	pr?: boolean | undefined;
+	overwrite?: boolean | undefined;
+}): string | undefined {
+	if (values.push === undefined) {
+		const stray = (["private", "pr", "overwrite"] as const).find((flag) => values[flag]);
+		return stray === undefined ? undefined : `--${stray} goes with --push OWNER/NAME`;
+	}
+	if (!/^[\w.-]+\/[\w.-]+$/.test(values.push)) {
+		return `--push takes a Hub repo id, OWNER/NAME; got ${values.push}`;
+	}
+	if (values.pr && values.overwrite) {
+		return "--pr and --overwrite exclude each other: a pull request leaves the main branch alone";
+	}
+	if (values.private && (values.pr || values.overwrite)) {
+		return "--private applies to a repo that --push creates; an existing repo keeps its visibility";
+	}
+	return undefined;
+}
+
+/** The commit's title and description: the method and each input at its revision. */
+function commitMessage(plan: MergePlan): { title: string; description: string } {
+	const inputs = plan.models.map(
+		(model) => `- ${model.reference.key}${model.commit ? ` @ ${model.commit}` : " (local folder)"}`,
+	);
+	return {
+		title: `Merge ${plan.models.length} models with ${plan.method.name} (mergesmith)`,
+		description: ["Made with mergesmith from the recipe in mergekit_config.yml.", "", "Inputs:", ...inputs].join("\n"),
+	};
 }
 
 function isTruthy(value: string | undefined): boolean {
 	return ["1", "true", "yes", "on"].includes((value ?? "").toLowerCase());
 }
 
-function hubAccess(env: NodeJS.ProcessEnv): { hubUrl?: string; accessToken?: string } {
+function hubAccess(env: NodeJS.ProcessEnv): HubParams {
 	return {
 		...(env.HF_ENDPOINT ? { hubUrl: env.HF_ENDPOINT } : {}),
 		...(env.HF_TOKEN ? { accessToken: env.HF_TOKEN } : {}),
@@ -128,10 +258,37 @@ function printPlan(plan: MergePlan, out: Output): void {
 		}),
 		`tensors: ${plan.tensors.length}`,
 		`layers: ${String(plan.outputConfig.num_hidden_layers ?? "?")}`,
+		...(plan.tokenizer?.output.summary === undefined ? [] : [`tokenizer: ${plan.tokenizer.output.summary}`]),
 		`bytes to read: ${formatBytes(plan.bytesToRead)}`,
 		`bytes to write: ${formatBytes(plan.bytesToWrite)}`,
 		`estimated peak memory: ${formatBytes(plan.peakTensorBytes)} (one tensor's inputs and output in float32)`,
+		...resourceLines(plan),
 		`seed: ${plan.seed} (${plan.seedOrigin})${plan.randomized ? "" : ", unused: this merge draws no random numbers"}`,
 	];
 	out.write(`${lines.join("\n")}\n`);
+}
+
+/** Hub inputs' sources and what the run will cost beyond the plan: downloads, disk, time. */
+function resourceLines(plan: MergePlan): string[] {
+	const estimate = estimateResources(plan);
+	const lines: string[] = [];
+	for (const model of plan.models) {
+		if (model.hub) {
+			const access = [model.hub.private ? "private" : "", model.hub.gated ? "gated" : ""].filter(Boolean);
+			const state =
+				model.hub.pending.length === 0
+					? "all in the cache"
+					: `${formatBytes(model.hub.pendingBytes)} in ${model.hub.pending.length} files to download`;
+			lines.push(`  ${model.reference.key}: ${access.length > 0 ? `${access.join(", ")}, ` : ""}${state}`);
+		}
+	}
+	if (lines.length > 0) {
+		lines.unshift("hub inputs:");
+	}
+	lines.push(
+		`download: ${formatBytes(estimate.downloadBytes)} in ${estimate.downloadFiles} files`,
+		`disk: ${formatBytes(estimate.diskBytes)} (downloads and merged weights)`,
+		`estimated time: ${formatDuration(estimate.seconds)} (at ${formatBytes(ASSUMED_DOWNLOAD_BYTES_PER_SECOND)}/s download, ${formatBytes(ASSUMED_MERGE_BYTES_PER_SECOND)}/s merging)`,
+	);
+	return lines;
 }

@@ -54,7 +54,7 @@ export async function serveCommand(
 			host: values.host ?? "0.0.0.0",
 		});
 		io.stdout.write(
-			`mergesmith bot as ${bot.hub.me.name} on port ${port}: point a Hub webhook (domains: discussion) at http://YOUR-HOST:${port}/webhooks/hub with WEBHOOK_SECRET as its secret\n`,
+			`mergesmith bot as ${bot.hub.me.name} on port ${port}: point a Hub webhook (domains: discussion, and repo for followed merges) at http://YOUR-HOST:${port}/webhooks/hub with WEBHOOK_SECRET as its secret\n`,
 		);
 	} else {
 		localHub = await startHubServer({ dataDir: join(config.dataDir, "local-hub") });
@@ -72,7 +72,8 @@ export async function serveCommand(
 			accessToken: LOCAL_BOT_TOKEN,
 			url: `${bot.url}/webhooks/hub`,
 			watched: [{ type: "org", name: "tiny-models" }],
-			domains: ["discussion"],
+			// "repo" too: commits on followed parents re-merge the schedules that follow them.
+			domains: ["discussion", "repo"],
 			secret,
 		});
 		io.stdout.write(

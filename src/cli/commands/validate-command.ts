@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { EXIT } from "../exit-codes.js";
 import type { CliIo } from "../main.js";
-import { readRecipeFile } from "../read-recipe-file.js";
+import { readRecipeStages } from "../read-recipe-stages.js";
 
 export async function validateCommand(args: readonly string[], io: CliIo): Promise<number> {
 	const { positionals } = parseArgs({ args: [...args], allowPositionals: true, options: {} });
@@ -10,10 +10,17 @@ export async function validateCommand(args: readonly string[], io: CliIo): Promi
 		io.stderr.write("usage: mergesmith validate RECIPE\n");
 		return EXIT.usage;
 	}
-	const recipe = await readRecipeFile(file, io.stderr);
-	if (!recipe) {
+	const read = await readRecipeStages(file, io.stderr);
+	if (!read) {
 		return EXIT.invalid;
 	}
-	io.stdout.write(`${file}: valid ${recipe.mergeMethod} recipe\n`);
+	const { stages } = read;
+	const [only] = stages;
+	if (stages.length === 1 && only !== undefined) {
+		io.stdout.write(`${file}: valid ${only.recipe.mergeMethod} recipe\n`);
+	} else {
+		const order = stages.map((stage) => `${stage.name ?? "final"} (${stage.recipe.mergeMethod})`).join(" → ");
+		io.stdout.write(`${file}: valid ${stages.length}-stage recipe: ${order}\n`);
+	}
 	return EXIT.ok;
 }

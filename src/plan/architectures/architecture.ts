@@ -27,6 +27,31 @@ export interface Architecture {
 	numLayersConfigKey: string | undefined;
 	/** True for layouts inferred from tensor names rather than a family table (spec §3.3). */
 	inferred: boolean;
+	/** config.json key holding the vocabulary size (the rows of the `isEmbed` tensors). */
+	vocabSizeConfigKey?: string;
+	/**
+	 * Mixture-of-experts families: the config key with the number of experts per layer. Templates with
+	 * `${expert_index}` are repeated once per expert (`expandExperts`) before planning.
+	 */
+	expertCountConfigKey?: string;
+	/**
+	 * Several modules, each with its own layers (spec §1.6, §3.3): set for inferred layouts whose layer tensors
+	 * have more than one prefix (a vision tower beside a language model). Undefined means one module, `default`,
+	 * made of the fields above.
+	 */
+	modules?: readonly ArchitectureModule[];
+}
+
+/** One module of a multi-module layout: a tensor-name prefix with its own layers. */
+export interface ArchitectureModule {
+	/** The name a recipe's `modules:` uses: the layer prefix (`vision_tower.vision_model.encoder.layers`), or `default`. */
+	name: string;
+	/** The text before `.N.` in this module's layer tensors; undefined for `default` in a one-prefix layout. */
+	layerPrefix: string | undefined;
+	preWeights: readonly WeightTemplate[];
+	layerWeights: readonly WeightTemplate[];
+	postWeights: readonly WeightTemplate[];
+	numLayersConfigKey: string | undefined;
 }
 
 export function layerWeightName(template: string, layerIndex: number): string {

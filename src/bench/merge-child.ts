@@ -1,0 +1,25 @@
+import { main } from "../cli/main.js";
+
+/**
+ * One merge run by the bench in a process of its own, so that its peak resident memory is its own:
+ * `node merge-child.js ARGS…` runs `mergesmith merge ARGS…` silently and prints one JSON line with the exit code,
+ * the wall time and the peak RSS.
+ */
+const quiet = { write: (): boolean => true };
+const errors: string[] = [];
+const started = performance.now();
+const code = await main(["merge", ...process.argv.slice(2)], {
+	stdout: quiet,
+	stderr: {
+		write: (text: string): boolean => {
+			errors.push(text);
+			return true;
+		},
+	},
+	env: { ...process.env, HF_HUB_OFFLINE: "1" },
+});
+const seconds = (performance.now() - started) / 1000;
+// resourceUsage().maxRSS is in kilobytes.
+const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+process.stdout.write(`${JSON.stringify({ code, seconds, maxRssBytes, stderr: errors.join("") })}\n`);
+process.exitCode = code;

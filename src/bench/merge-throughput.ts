@@ -1,0 +1,151 @@
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BenchModels, benchModels } from "./bench-models.js";
+import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
+import { ioFloor } from "./io-floor.js";
+import { printTable } from "./measure.js";
+import { runMergeChild } from "./run-merge-child.js";
+import { torchAvailable } from "./torch-available.js";
+
+export interface MergeBenchOptions {
+	/** 2-layer models instead of 3 × 1.1 B. */
+	small: boolean;
+	/** Methods to run (default: all). */
+	methods?: readonly string[];
+	/** Extra `mergesmith merge` arguments (e.g. `--device cpu`). */
+	mergeArgs?: readonly string[];
+	/** Where the synthetic models are kept between runs. */
+	cacheDir?: string;
+}
+
+const GB = 1e9;
+const TARGETS = {
+	elementwise: "≥ 2 GB/s, ≤ 1.5× floor",
+	selection: "≥ 1 GB/s",
+	della: "≥ 0.5 GB/s",
+} as const;
+
+async function weightFiles(dir: string): Promise<string[]> {
+	return (await readdir(dir)).filter((name) => name.endsWith(".safetensors")).map((name) => join(dir, name));
+}
+
+async function totalSize(paths: readonly string[]): Promise<number> {
+	let total = 0;
+	for (const path of paths) {
+		total += (await stat(path)).size;
+	}
+	return total;
+}
+
+interface Measured {
+	recipe: BenchRecipe;
+	inputBytes: number;
+	seconds: number;
+	floor: number;
+	maxRssBytes: number;
+}
+
+async function measure(
+	recipe: BenchRecipe,
+	models: BenchModels,
+	work: string,
+	mergeArgs: readonly string[],
+): Promise<Measured> {
+	const inputs = (await Promise.all(recipe.inputs.map((key) => weightFiles(models[key])))).flat();
+	const inputBytes = await totalSize(inputs);
+	const recipeFile = join(work, `${recipe.method}.yml`);
+	await writeFile(recipeFile, recipe.yaml);
+	const out = join(work, "out");
+	await rm(out, { recursive: true, force: true });
+	const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs]);
+	if (result.code !== 0) {
+		throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
+	}
+	const outBytes = await totalSize(await weightFiles(out));
+	await rm(out, { recursive: true, force: true });
+	// Measured right after the merge, on the same files in the same state of the page cache.
+	const floor = await ioFloor(inputs, outBytes, join(work, "floor.bin"));
+	return { recipe, inputBytes, seconds: result.seconds, floor, maxRssBytes: result.maxRssBytes };
+}
+
+function target(recipe: BenchRecipe): string {
+	return recipe.method === "della" ? TARGETS.della : TARGETS[recipe.kind];
+}
+
+function row(m: Measured): string[] {
+	return [
+		m.recipe.method,
+		(m.inputBytes / GB).toFixed(2),
+		m.seconds.toFixed(2),
+		(m.inputBytes / GB / m.seconds).toFixed(2),
+		m.floor.toFixed(2),
+		`${(m.seconds / m.floor).toFixed(2)}×`,
+		(m.maxRssBytes / GB).toFixed(2),
+		target(m.recipe),
+	];
+}
+
+/**
+ * Merge throughput: every method over synthetic bf16 models, each merge in a child process (`mergesmith merge`,
+ * the whole command), beside the I/O floor measured right after it on the same files; then a model twice as deep,
+ * to show that peak memory does not grow with depth. Prints tables; asserts nothing.
+ */
+export async function benchMergeThroughput(options: MergeBenchOptions): Promise<void> {
+	const cacheDir = options.cacheDir ?? join(tmpdir(), "mergesmith-bench-models");
+	const mergeArgs = options.mergeArgs ?? [];
+	const work = join(cacheDir, "work");
+	await mkdir(work, { recursive: true });
+	const models = await benchModels(cacheDir, options.small, 1);
+	const chosen = benchRecipes(models).filter(
+		(recipe) => options.methods === undefined || options.methods.includes(recipe.method),
+	);
+	// Bring every input into the page cache first, as it is for all but the first merge of a real session.
+	await ioFloor(
+		(await Promise.all([models.base, models.a, models.b].map(weightFiles))).flat(),
+		0,
+		join(work, "warm.bin"),
+	);
+	const header = ["method", "input GB", "wall s", "input GB/s", "I/O floor s", "÷ floor", "peak RSS GB", "target"];
+	const rows: string[][] = [];
+	for (const recipe of chosen) {
+		const measured = await measure(recipe, models, work, mergeArgs);
+		rows.push(row(measured));
+		process.stderr.write(`${row(measured).join("  ")}\n`);
+	}
+	const size = `${options.small ? "2-layer" : "22-layer"} Llama widths, ${(models.parameters / GB).toFixed(2)} B parameters per model`;
+	printTable(
+		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"})`,
+		header,
+		rows,
+	);
+	const deep = await benchModels(cacheDir, options.small, 2);
+	const depthRows: string[][] = [];
+	for (const method of ["task_arithmetic", "ties"]) {
+		const shallowRecipe = benchRecipes(models).find((recipe) => recipe.method === method);
+		const deepRecipe = benchRecipes(deep).find((recipe) => recipe.method === method);
+		if (!shallowRecipe || !deepRecipe) {
+			continue;
+		}
+		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs);
+		const deepRun = await measure(deepRecipe, deep, work, mergeArgs);
+		depthRows.push([
+			method,
+			(shallowRun.maxRssBytes / GB).toFixed(2),
+			(deepRun.maxRssBytes / GB).toFixed(2),
+			`${((deepRun.maxRssBytes / shallowRun.maxRssBytes - 1) * 100).toFixed(1)}%`,
+			(deepRun.inputBytes / GB / deepRun.seconds).toFixed(2),
+			"< 1.5 GB, 2× depth within 10%",
+		]);
+	}
+	printTable(
+		"Peak resident memory against depth (same widths, 2× the layers)",
+		["method", "peak RSS GB (1×)", "peak RSS GB (2×)", "growth", "2× input GB/s", "target"],
+		depthRows,
+	);
+	console.log(
+		(await torchAvailable())
+			? "\nPyTorch is installed, but the mergekit-style torch reference is not wired into this bench yet."
+			: "\nPyTorch reference: not available (python3 cannot import torch), so no ratio against mergekit's math is reported.",
+	);
+}

@@ -1,0 +1,25 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export interface ChildMerge {
+	code: number;
+	seconds: number;
+	maxRssBytes: number;
+	stderr: string;
+}
+
+const CHILD = fileURLToPath(new URL("./merge-child.js", import.meta.url));
+
+/** Runs `mergesmith merge ARGS…` in a fresh Node process and returns what it measured of itself. */
+export function runMergeChild(args: readonly string[]): Promise<ChildMerge> {
+	return new Promise((resolve, reject) => {
+		execFile(process.execPath, [CHILD, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+			const line = stdout.trim().split("\n").at(-1) ?? "";
+			try {
+				resolve(JSON.parse(line) as ChildMerge);
+			} catch {
+				reject(new Error(`the merge child failed (${error?.message ?? "no result"}): ${stderr}`));
+			}
+		});
+	});
+}

@@ -1,0 +1,97 @@
+import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
+import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
+import { elementCount } from "../safetensors/parse-header.js";
+import type { SafetensorsFile } from "../safetensors/safetensors-file.js";
+import { SafetensorsError } from "../safetensors/safetensors-error.js";
+import type { PoolArena } from "./buffer-pool.js";
+import type { WorkerPool } from "./worker-pool.js";
+
+/** Prefetch no more than this many bytes ahead: the next tensor's reads must not double the peak memory. */
+const PREFETCH_LIMIT = 512 * 1024 * 1024;
+
+interface Pending {
+	bytes: Promise<Uint8Array>;
+}
+
+/**
+ * Reads input tensors with positional reads straight into pooled buffers, and starts the next tensor's reads while
+ * the current one computes (the reads run on libuv's threads, so they overlap the arithmetic).
+ */
+export class TensorReader {
+	readonly #openFile: (path: string) => Promise<SafetensorsFile>;
+	readonly #pending = new Map<string, Pending>();
+
+	constructor(openFile: (path: string) => Promise<SafetensorsFile>) {
+		this.#openFile = openFile;
+	}
+
+	/** Starts reading the raw bytes of a tensor's plain inputs into `arena` (LoRA and remapped inputs are read later). */
+	prefetch(tensor: PlannedTensor, arena: PoolArena): void {
+		if (tensor.copyRaw || tensor.embeddings) {
+			return;
+		}
+		const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
+		const total = inputs.reduce((sum, input) => sum + input.stored.byteLength, 0);
+		if (total > PREFETCH_LIMIT) {
+			return;
+		}
+		for (const input of inputs) {
+			const key = keyOf(input);
+			if (!input.lora && !this.#pending.has(key)) {
+				const bytes = this.#readBytes(input, arena);
+				// A failed prefetch is reported when the tensor is read, not as an unhandled rejection now.
+				bytes.catch(() => undefined);
+				this.#pending.set(key, { bytes });
+			}
+		}
+	}
+
+	#readBytes(input: PlannedInput, arena: PoolArena): Promise<Uint8Array> {
+		return this.#openFile(input.stored.file).then((file) =>
+			file.readBytes(input.stored.name, arena.bytes(input.stored.byteLength)),
+		);
+	}
+
+	/** An input's raw bytes: the prefetched ones where they were started, else read now into `arena`. */
+	async readBytes(input: PlannedInput, arena: PoolArena): Promise<Uint8Array> {
+		const key = keyOf(input);
+		const pending = this.#pending.get(key);
+		if (pending) {
+			this.#pending.delete(key);
+			return pending.bytes;
+		}
+		return this.#readBytes(input, arena);
+	}
+
+	/** An input as float32 values in `arena`; bfloat16 is decoded across the worker threads where there are any. */
+	async readFloat32(input: PlannedInput, arena: PoolArena, workers?: WorkerPool): Promise<Float32Array> {
+		const { stored } = input;
+		if (!isFloatDtype(stored.dtype)) {
+			throw new SafetensorsError(
+				stored.file,
+				`dtype ${stored.dtype} cannot take part in merge arithmetic (only F32, F16 and BF16 can)`,
+				stored.name,
+			);
+		}
+		const bytes = await this.readBytes(input, arena);
+		const count = elementCount(stored.shape);
+		const out = arena.f32Uninitialised(count);
+		if (workers && stored.dtype === "BF16") {
+			const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+			workers.run("decode-bf16", { arrays: [halves, out], numbers: [] }, count, 0);
+		} else {
+			decodeToF32(bytes, stored.dtype, out);
+		}
+		return out;
+	}
+
+	/** Waits for reads nobody asked for (a tensor that failed), so no read outlives its file. */
+	async settle(): Promise<void> {
+		await Promise.allSettled([...this.#pending.values()].map((pending) => pending.bytes));
+		this.#pending.clear();
+	}
+}
+
+function keyOf(input: PlannedInput): string {
+	return `${input.stored.file}\u0000${input.stored.name}`;
+}

@@ -1,0 +1,95 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
+import type { RangeTask } from "./range-worker.js";
+
+/** Below this many elements a kernel runs on the calling thread: handing it over costs more than it saves. */
+const MIN_PARALLEL = 1 << 18;
+/** Split points are multiples of this, so parts never share a cache line. */
+const ALIGN = 64;
+/** A worker that has not answered in this long is taken as lost. */
+const TIMEOUT_MS = 10 * 60 * 1000;
+
+const WORKER = new URL("./range-worker.js", import.meta.url);
+
+/**
+ * Worker threads that share the arithmetic of large tensors. `run` is synchronous, so the merge methods stay
+ * synchronous: the calling thread posts each worker its part of the range, runs the first part itself, then waits on
+ * shared flags (Atomics.wait) for the others. Kernels touch element j only at j, so results do not depend on the split.
+ */
+export class WorkerPool {
+	readonly #workers: Worker[];
+	readonly #flags: Int32Array;
+	readonly #ready: Int32Array;
+
+	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array) {
+		this.#workers = workers;
+		this.#flags = flags;
+		this.#ready = ready;
+	}
+
+	/**
+	 * A pool of `threads − 1` workers beside the calling thread; undefined where the compiled worker is missing
+	 * (sources run directly, as under the test runner), and the merge then runs on one thread.
+	 */
+	static create(threads: number): WorkerPool | undefined {
+		if (threads < 2 || !existsSync(fileURLToPath(WORKER))) {
+			return undefined;
+		}
+		const count = threads - 1;
+		const flags = new Int32Array(new SharedArrayBuffer(4 * count));
+		const ready = new Int32Array(new SharedArrayBuffer(4 * count));
+		const workers = Array.from({ length: count }, (_, slot) => {
+			const worker = new Worker(WORKER, { workerData: { flags, ready, slot } });
+			worker.unref();
+			return worker;
+		});
+		return new WorkerPool(workers, flags, ready);
+	}
+
+	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
+		const sums = new Float64Array(sumCount);
+		// Only workers that have started take part; until then (the first tensors) this thread does it all.
+		const ready = this.#workers.filter((_, slot) => Atomics.load(this.#ready, slot) === 1);
+		const shared = args.arrays.every((array) => array.buffer instanceof SharedArrayBuffer);
+		if (length < MIN_PARALLEL || ready.length === 0 || !shared) {
+			RANGE_KERNELS[kernel](args, 0, length, sums);
+			return sums;
+		}
+		const parts = ready.length + 1;
+		const step = Math.ceil(length / parts / ALIGN) * ALIGN;
+		const workerSums = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, sumCount * this.#workers.length)));
+		const posted: number[] = [];
+		ready.forEach((worker, index) => {
+			const slot = this.#workers.indexOf(worker);
+			const start = Math.min(length, step * (index + 1));
+			const end = Math.min(length, step * (index + 2));
+			Atomics.store(this.#flags, slot, 0);
+			const task: RangeTask = { kernel, args, start, end, slot, sums: workerSums, sumCount };
+			worker.postMessage(task);
+			posted.push(slot);
+		});
+		RANGE_KERNELS[kernel](args, 0, Math.min(length, step), sums);
+		const deadline = Date.now() + TIMEOUT_MS;
+		for (const slot of posted) {
+			while (Atomics.load(this.#flags, slot) === 0) {
+				if (Date.now() > deadline) {
+					throw new Error(`a worker thread did not finish ${kernel} within ${TIMEOUT_MS / 1000} s`);
+				}
+				Atomics.wait(this.#flags, slot, 0, 1000);
+			}
+			if (Atomics.load(this.#flags, slot) !== 1) {
+				throw new Error(`a worker thread failed while running ${kernel}`);
+			}
+			for (let k = 0; k < sumCount; k++) {
+				sums[k] = (sums[k] as number) + (workerSums[slot * sumCount + k] as number);
+			}
+		}
+		return sums;
+	}
+
+	async close(): Promise<void> {
+		await Promise.all(this.#workers.map((worker) => worker.terminate()));
+	}
+}

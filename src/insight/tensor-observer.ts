@@ -1,0 +1,14 @@
+import type { KernelStats, MergeInputs, MergeResult } from "../methods/merge-method.js";
+import type { PlannedTensor } from "../plan/merge-plan.js";
+
+/** One tensor as the executor merged it: the data it already holds, and what the kernel reported. */
+export interface MergedTensor {
+	tensor: PlannedTensor;
+	inputs: MergeInputs;
+	/** In float32, before the cast to the output dtype. */
+	result: MergeResult;
+	kernelStats: readonly KernelStats[];
+}
+
+/** Called once per merged tensor, after the kernel and before the values are encoded. */
+export type TensorObserver = (merged: MergedTensor) => void;

@@ -1,0 +1,5 @@
+/** Rows of cells under a header, rendered as markdown or aligned text. */
+export interface TextTable {
+	header: string[];
+	rows: string[][];
+}

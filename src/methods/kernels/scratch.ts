@@ -1,0 +1,16 @@
+/**
+ * Where a kernel gets its working arrays. The executor passes one backed by its buffer pool, because on these
+ * machines writing into freshly allocated memory is about a hundred times slower than into memory already touched;
+ * without one, plain allocations. Arrays come zero-filled and stay valid until the executor has written the tensor.
+ */
+export interface ScratchAllocator {
+	f32(length: number): Float32Array;
+	f64(length: number): Float64Array;
+	i8(length: number): Int8Array;
+}
+
+export const HEAP_SCRATCH: ScratchAllocator = {
+	f32: (length) => new Float32Array(length),
+	f64: (length) => new Float64Array(length),
+	i8: (length) => new Int8Array(length),
+};
