@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { formatBytes } from "../cli/format-bytes.js";
 import { estimateResources } from "../models/estimate-resources.js";
+import { isHubRepoId } from "../models/is-hub-repo-id.js";
 import type { ModelSourceOptions } from "../models/load-model.js";
 import { ModelError } from "../models/model-error.js";
 import { preflightModels } from "../models/preflight-models.js";
@@ -65,8 +66,7 @@ async function preflight(recipe: Recipe, requester: string, bot: BotContext): Pr
 	const references = referencedModels(recipe);
 	const local = references.find(
 		(reference) =>
-			!HUB_REPO_ID.test(reference.model.path) ||
-			(reference.lora !== undefined && !HUB_REPO_ID.test(reference.lora.path)),
+			!isHubRepoId(reference.model.path) || (reference.lora !== undefined && !isHubRepoId(reference.lora.path)),
 	);
 	if (local) {
 		return `line ${local.span.line}: \`${local.key}\` is not a Hub repo id (owner/name); the bot merges models from the Hub only.`;
@@ -109,8 +109,6 @@ export function defaultOutputRepo(recipe: Recipe, namespace: string): string {
 	const hash = createHash("sha256").update(recipe.source).digest("hex").slice(0, 6);
 	return `${namespace}/${short}-${recipe.mergeMethod.replaceAll("_", "-")}-${hash}`;
 }
-
-const HUB_REPO_ID = /^[\w.-]+\/[\w.-]+$/;
 
 /** Why a user may not define another schedule from a thread, if they may not. */
 function scheduleRefusal(bot: BotContext, author: { id: string }): string | undefined {

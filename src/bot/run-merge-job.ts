@@ -65,7 +65,7 @@ async function run(job: Job, workDir: string, hub: HubParams, send: (progress: J
 	let summary = "";
 	const inputs: Record<string, string> = {};
 	const started = performance.now();
-	for await (const event of runMerge({ recipe: parsed.recipe, outDir, models: { hub } })) {
+	for await (const event of runMerge({ recipe: parsed.recipe, outDir, models: { hub, hubOnly: true } })) {
 		if (event.type === "done") {
 			files = event.files;
 		} else if (event.type === "planned") {

@@ -87,7 +87,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
 					})
 				: undefined,
 	});
-	const models = { cacheDir: join(config.dataDir, "hf-cache"), offline: false, hub: options.hub };
+	const models = { cacheDir: join(config.dataDir, "hf-cache"), offline: false, hubOnly: true, hub: options.hub };
 	const scheduleStore = new ScheduleStore(join(config.dataDir, "bot.db"));
 	const scheduler = new Scheduler({
 		schedules: scheduleStore,

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import type { ModelReference } from "../recipe/recipe.js";
 import { findCachedSnapshot, hubCacheDir, isOffline } from "./hf-cache.js";
+import { isHubRepoId } from "./is-hub-repo-id.js";
 import { loadHubAdapter } from "./load-hub-adapter.js";
 import type { ModelSourceOptions } from "./load-model.js";
 import type { LoadedAdapter } from "./lora-adapter.js";
@@ -17,7 +18,14 @@ export async function loadAdapter(reference: ModelReference, options: ModelSourc
 		throw new Error(`${reference.key} has no LoRA adapter`);
 	}
 	const { path, revision } = lora;
-	if (existsSync(path) && statSync(path).isDirectory()) {
+	if (options.hubOnly && !isHubRepoId(path)) {
+		throw new ModelError(
+			reference.key,
+			`LoRA adapter ${path} is not a Hub repo id (owner/name); only Hub adapters can be used here`,
+			reference.span,
+		);
+	}
+	if (!options.hubOnly && existsSync(path) && statSync(path).isDirectory()) {
 		return readAdapterFolder(reference, lora, path, { origin: "local", commit: undefined });
 	}
 	if (!/^[\w.-]+(\/[\w.-]+)?$/.test(path)) {

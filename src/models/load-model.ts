@@ -5,6 +5,7 @@ import { stageReferenceName } from "../recipe/stage-reference-name.js";
 import type { TensorInfo } from "../safetensors/parse-header.js";
 import { attachAdapter } from "./attach-adapter.js";
 import { findCachedSnapshot, hubCacheDir, isCompleteSnapshot, isOffline } from "./hf-cache.js";
+import { isHubRepoId } from "./is-hub-repo-id.js";
 import { loadAdapter } from "./load-adapter.js";
 import { loadModelFolder } from "./load-model-folder.js";
 import type { AttachedAdapter } from "./lora-adapter.js";
@@ -15,6 +16,11 @@ export interface ModelSourceOptions {
 	cacheDir?: string;
 	offline?: boolean;
 	hub?: HubParams;
+	/**
+	 * Never open local folders: the bot merges recipes from strangers, and a path in one must not read the bot's
+	 * own disk. References must then be Hub repo ids.
+	 */
+	hubOnly?: boolean;
 	/** Multi-stage recipes: how a reference to an earlier stage (by its name) is opened. */
 	stages?: ReadonlyMap<string, (reference: ModelReference) => Promise<LoadedModel>>;
 }
@@ -90,7 +96,10 @@ export async function loadModel(reference: ModelReference, options: ModelSourceO
 	if (stage) {
 		return stage(reference);
 	}
-	if (existsSync(path) && statSync(path).isDirectory()) {
+	if (options.hubOnly && !isHubRepoId(path)) {
+		throw new ModelError(name, "is not a Hub repo id (owner/name); only Hub models can be merged here", reference.span);
+	}
+	if (!options.hubOnly && existsSync(path) && statSync(path).isDirectory()) {
 		return loadModelFolder(reference, path, { origin: "local", commit: undefined });
 	}
 	if (!/^[\w.-]+(\/[\w.-]+)?$/.test(path)) {

@@ -1,3 +1,4 @@
+import { isHubRepoId } from "../models/is-hub-repo-id.js";
 import { referencedModels } from "../plan/referenced-models.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
 import { validateRecipe } from "../recipe/validate-recipe.js";
@@ -21,7 +22,6 @@ export interface ScheduleInput {
 }
 
 /** `owner/name`; a leading dot would be a relative folder (`./models`), never a Hub id. */
-const HUB_REPO_ID = /^\w[\w.-]*\/\w[\w.-]*$/;
 
 /**
  * Checks a schedule as the CLI, a thread or the config file gives it, before anything is stored: a valid recipe
@@ -46,7 +46,7 @@ export function defineSchedule(
 				if (path === undefined) {
 					continue;
 				}
-				if (!HUB_REPO_ID.test(path)) {
+				if (!isHubRepoId(path)) {
 					errors.push(
 						`line ${reference.span.line}: \`${path}\` is not a Hub repo id (owner/name); a schedule reads its models from the Hub.`,
 					);
@@ -56,7 +56,7 @@ export function defineSchedule(
 			}
 		}
 	}
-	if (!HUB_REPO_ID.test(input.target)) {
+	if (!isHubRepoId(input.target)) {
 		errors.push(`the target \`${input.target}\` is not a Hub repo id (owner/name).`);
 	} else if (parents.includes(input.target)) {
 		errors.push(`the target ${input.target} is also an input of the recipe; a merge cannot follow itself.`);
