@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { HubParams } from "../hub/hub-params.js";
+import { renderHeadlineMarkdown } from "../insight/render-headline-markdown.js";
 import { MERGE_MATH_VERSION } from "../merge-math-version.js";
 import { deriveLicense } from "../publish/derive-license.js";
 import { parseRecipe } from "../recipe/parse-recipe.js";
@@ -68,6 +69,10 @@ async function run(job: Job, workDir: string, hub: HubParams, send: (progress: J
 	for await (const event of runMerge({ recipe: parsed.recipe, outDir, models: { hub, hubOnly: true } })) {
 		if (event.type === "done") {
 			files = event.files;
+			if (event.report) {
+				const repoUrl = `${(hub.hubUrl ?? "https://huggingface.co").replace(/\/$/, "")}/${job.outputRepo}`;
+				summary += `\n\n${renderHeadlineMarkdown(event.report, (path) => `${repoUrl}/blob/main/${path}`)}`;
+			}
 		} else if (event.type === "planned") {
 			summary = renderMergeSummary(event.plan, deriveLicense(event.plan.models).license);
 			for (const model of event.plan.models) {
