@@ -1,4 +1,6 @@
 import { formatBytes, formatDuration } from "../cli/format-bytes.js";
+import { explainPlan } from "../insight/explain-plan.js";
+import { renderExplanationMarkdown } from "../insight/render-explanation-markdown.js";
 import { MERGE_METHODS } from "../methods/registry.js";
 import type { ResourceEstimate } from "../models/estimate-resources.js";
 import type { MergePlan } from "../plan/merge-plan.js";
@@ -218,5 +220,7 @@ export function renderPreflight(plan: MergePlan, estimate: ResourceEstimate): st
 		...rows,
 		"",
 		`${plan.tensors.length} tensors · ${formatBytes(estimate.downloadBytes)} to download · ${formatBytes(plan.bytesToWrite)} to write · peak memory about ${formatBytes(estimate.peakMemoryBytes)} · about ${formatDuration(estimate.seconds)}`,
+		"",
+		renderExplanationMarkdown(explainPlan(plan), { details: true }),
 	].join("\n");
 }

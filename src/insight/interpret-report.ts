@@ -24,7 +24,10 @@ export function interpretReport(report: MergeReport): string[] {
 	if (largest && smallest && largest !== smallest) {
 		change += `: most in the ${largest.module} tensors (${formatPercent(largest.relativeChange)}), least in the ${smallest.module} tensors (${formatPercent(smallest.relativeChange)})`;
 	}
-	if (layer && report.layers.length > 1) {
+	// A layer is worth naming only when it stands out from the others.
+	const changes = report.layers.map((group) => group.relativeChange ?? 0).sort((x, y) => x - y);
+	const median = changes[Math.floor(changes.length / 2)] ?? 0;
+	if (layer && report.layers.length > 1 && (layer.relativeChange ?? 0) > 1.2 * median) {
 		change += `; layer ${layer.layer} changed most (${formatPercent(layer.relativeChange)})`;
 	}
 	sentences.push(`${change}.`);

@@ -1,5 +1,7 @@
+import { runRange } from "../methods/kernels/run-range.js";
 import type { ModelTensor } from "../methods/merge-method.js";
 import { leastSquaresShares } from "./least-squares-shares.js";
+import { measureSumLayout } from "./measure-sum-layout.js";
 import { createMeasureSums, type MeasureSums } from "./measure-sums.js";
 import type { MergedTensor } from "./tensor-observer.js";
 
@@ -30,25 +32,35 @@ export function measureTensor(
 		}
 	}
 	const count = others.length;
-	const xs = others.map((other) => other.tensor.data);
-	const pass = createPass(count);
-	// Most merges have two or three models: unrolled loops keep every sum in a register and run several times faster
-	// than the general loop (about 5 and 10 ns per element against 30 and 50).
-	if (count <= 2) {
-		passTwo(base.data, xs[0] ?? base.data, xs[1] ?? base.data, y, pass);
-	} else if (count === 3) {
-		passThree(base.data, xs[0] as Float32Array, xs[1] as Float32Array, xs[2] as Float32Array, y, pass);
-	} else {
-		passAny(base.data, xs, y, pass);
-	}
-	const { normSq, dotDelta, gram, wins, contested } = pass;
+	const layout = measureSumLayout(count);
 	const n = y.length;
+	// One pass, split across the executor's worker threads when it has them, as the merge's own kernels are.
+	const pass = runRange(
+		merged,
+		"measure-task-vectors",
+		{ arrays: [base.data, y, ...others.map((other) => other.tensor.data)], numbers: [] },
+		n,
+		layout.length,
+	);
+	const normSq = pass.subarray(layout.normSq, layout.normSq + count);
+	const dotDelta = pass.subarray(layout.dotDelta, layout.dotDelta + count);
+	const wins = pass.subarray(layout.wins, layout.wins + count);
+	const contested = pass.subarray(layout.contested, layout.contested + count);
+	const gram = new Float64Array(count * count);
+	let pair = layout.gram;
+	for (let i = 0; i < count; i++) {
+		gram[i * count + i] = normSq[i] as number;
+		for (let k = i + 1; k < count; k++, pair++) {
+			gram[i * count + k] = pass[pair] as number;
+			gram[k * count + i] = pass[pair] as number;
+		}
+	}
 	const explained = leastSquaresShares(gram, dotDelta, count);
 	sums.elements = n;
-	sums.baseSq = pass.baseSq;
-	sums.deltaSq = pass.deltaSq;
-	sums.conflicts = pass.conflicts;
-	sums.conflictsAtBase = pass.conflictsAtBase;
+	sums.baseSq = pass[0] as number;
+	sums.deltaSq = pass[1] as number;
+	sums.conflicts = pass[2] as number;
+	sums.conflictsAtBase = pass[3] as number;
 	const size = sums.count;
 	others.forEach(({ index }, i) => {
 		sums.present[index] = n;
@@ -76,194 +88,4 @@ export function measureTensor(
 		}
 	}
 	return sums;
-}
-
-/** One pass's sums; per-model arrays sized for the models present (at least 2, so that passTwo can fill them). */
-interface Pass {
-	baseSq: number;
-	deltaSq: number;
-	conflicts: number;
-	conflictsAtBase: number;
-	normSq: Float64Array;
-	dotDelta: Float64Array;
-	/** count × count, both triangles filled. */
-	gram: Float64Array;
-	wins: Float64Array;
-	contested: Float64Array;
-}
-
-function createPass(count: number): Pass {
-	return {
-		baseSq: 0,
-		deltaSq: 0,
-		conflicts: 0,
-		conflictsAtBase: 0,
-		normSq: new Float64Array(count),
-		dotDelta: new Float64Array(count),
-		gram: new Float64Array(count * count),
-		wins: new Float64Array(count),
-		contested: new Float64Array(count),
-	};
-}
-
-/** Up to two models; a missing one is passed as the base itself (a zero task vector, which never conflicts). */
-function passTwo(b: Float32Array, x0: Float32Array, x1: Float32Array, y: Float32Array, pass: Pass): void {
-	let baseSq = 0;
-	let deltaSq = 0;
-	let conflicts = 0;
-	let n0 = 0;
-	let n1 = 0;
-	let d0 = 0;
-	let d1 = 0;
-	let g01 = 0;
-	let w0 = 0;
-	let w1 = 0;
-	const n = y.length;
-	for (let j = 0; j < n; j++) {
-		const bj = b[j] as number;
-		const d = (y[j] as number) - bj;
-		const t0 = (x0[j] as number) - bj;
-		const t1 = (x1[j] as number) - bj;
-		baseSq += bj * bj;
-		deltaSq += d * d;
-		n0 += t0 * t0;
-		n1 += t1 * t1;
-		d0 += t0 * d;
-		d1 += t1 * d;
-		g01 += t0 * t1;
-		// Branch-free: conflicting signs are as good as random, which a branch would mispredict half the time.
-		const conflict = +(t0 * t1 < 0);
-		conflicts += conflict;
-		w0 += conflict & +(t0 * d > 0);
-		w1 += conflict & +(t1 * d > 0);
-	}
-	// With two opposite signs, a nonzero Δ sides with exactly one model: the other conflicts stayed at the base.
-	Object.assign(pass, { baseSq, deltaSq, conflicts, conflictsAtBase: conflicts - w0 - w1 });
-	const k = pass.normSq.length;
-	const set = (array: Float64Array, values: readonly number[]): void => {
-		for (let i = 0; i < k; i++) {
-			array[i] = values[i] as number;
-		}
-	};
-	set(pass.normSq, [n0, n1]);
-	set(pass.dotDelta, [d0, d1]);
-	set(pass.wins, [w0, w1]);
-	set(pass.contested, [conflicts, conflicts]);
-	pass.gram[0] = n0;
-	if (k === 2) {
-		pass.gram[1] = g01;
-		pass.gram[2] = g01;
-		pass.gram[3] = n1;
-	}
-}
-
-function passThree(
-	b: Float32Array,
-	x0: Float32Array,
-	x1: Float32Array,
-	x2: Float32Array,
-	y: Float32Array,
-	pass: Pass,
-): void {
-	let baseSq = 0;
-	let deltaSq = 0;
-	let conflicts = 0;
-	let atBase = 0;
-	let n0 = 0;
-	let n1 = 0;
-	let n2 = 0;
-	let d0 = 0;
-	let d1 = 0;
-	let d2 = 0;
-	let g01 = 0;
-	let g02 = 0;
-	let g12 = 0;
-	let w0 = 0;
-	let w1 = 0;
-	let w2 = 0;
-	let c0 = 0;
-	let c1 = 0;
-	let c2 = 0;
-	const n = y.length;
-	for (let j = 0; j < n; j++) {
-		const bj = b[j] as number;
-		const d = (y[j] as number) - bj;
-		const t0 = (x0[j] as number) - bj;
-		const t1 = (x1[j] as number) - bj;
-		const t2 = (x2[j] as number) - bj;
-		baseSq += bj * bj;
-		deltaSq += d * d;
-		n0 += t0 * t0;
-		n1 += t1 * t1;
-		n2 += t2 * t2;
-		d0 += t0 * d;
-		d1 += t1 * d;
-		d2 += t2 * d;
-		g01 += t0 * t1;
-		g02 += t0 * t2;
-		g12 += t1 * t2;
-		const conflict = (+(t0 > 0) | +(t1 > 0) | +(t2 > 0)) & (+(t0 < 0) | +(t1 < 0) | +(t2 < 0));
-		conflicts += conflict;
-		atBase += conflict & +(d === 0);
-		w0 += conflict & +(t0 * d > 0);
-		w1 += conflict & +(t1 * d > 0);
-		w2 += conflict & +(t2 * d > 0);
-		c0 += conflict & +(t0 !== 0);
-		c1 += conflict & +(t1 !== 0);
-		c2 += conflict & +(t2 !== 0);
-	}
-	Object.assign(pass, { baseSq, deltaSq, conflicts, conflictsAtBase: atBase });
-	pass.normSq.set([n0, n1, n2]);
-	pass.dotDelta.set([d0, d1, d2]);
-	pass.wins.set([w0, w1, w2]);
-	pass.contested.set([c0, c1, c2]);
-	pass.gram.set([n0, g01, g02, g01, n1, g12, g02, g12, n2]);
-}
-
-/** Any number of models: the general loop, with one element's task-vector values in a scratch array. */
-function passAny(b: Float32Array, xs: readonly Float32Array[], y: Float32Array, pass: Pass): void {
-	const count = xs.length;
-	const { normSq, dotDelta, gram, wins, contested } = pass;
-	const tau = new Float64Array(count);
-	let baseSq = 0;
-	let deltaSq = 0;
-	let conflicts = 0;
-	let atBase = 0;
-	const n = y.length;
-	for (let j = 0; j < n; j++) {
-		const bj = b[j] as number;
-		const d = (y[j] as number) - bj;
-		baseSq += bj * bj;
-		deltaSq += d * d;
-		let positive = 0;
-		let negative = 0;
-		for (let i = 0; i < count; i++) {
-			const v = ((xs[i] as Float32Array)[j] as number) - bj;
-			tau[i] = v;
-			positive |= +(v > 0);
-			negative |= +(v < 0);
-			normSq[i] = (normSq[i] as number) + v * v;
-			dotDelta[i] = (dotDelta[i] as number) + v * d;
-			const row = i * count;
-			for (let k = 0; k < i; k++) {
-				gram[row + k] = (gram[row + k] as number) + v * (tau[k] as number);
-			}
-		}
-		if (positive & negative) {
-			conflicts++;
-			atBase += +(d === 0);
-			for (let i = 0; i < count; i++) {
-				const v = tau[i] as number;
-				contested[i] = (contested[i] as number) + +(v !== 0);
-				wins[i] = (wins[i] as number) + +(v * d > 0);
-			}
-		}
-	}
-	for (let i = 0; i < count; i++) {
-		gram[i * count + i] = normSq[i] as number;
-		for (let k = 0; k < i; k++) {
-			gram[k * count + i] = gram[i * count + k] as number;
-		}
-	}
-	Object.assign(pass, { baseSq, deltaSq, conflicts, conflictsAtBase: atBase });
 }

@@ -1,8 +1,11 @@
-import type { KernelStats, MergeInputs, MergeResult } from "../methods/merge-method.js";
+import type { KernelStats, MergeContext, MergeInputs, MergeResult } from "../methods/merge-method.js";
 import type { PlannedTensor } from "../plan/merge-plan.js";
 
-/** One tensor as the executor merged it: the data it already holds, and what the kernel reported. */
-export interface MergedTensor {
+/**
+ * One tensor as the executor merged it: the data it already holds, what the kernel reported, and the executor's
+ * worker threads (`parallel`), which the measurements share as the merge does.
+ */
+export interface MergedTensor extends Pick<MergeContext, "parallel"> {
 	tensor: PlannedTensor;
 	inputs: MergeInputs;
 	/** In float32, before the cast to the output dtype. */

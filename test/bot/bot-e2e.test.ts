@@ -167,6 +167,20 @@ describe("the merge bot through the local Hub", () => {
 		expect(running.store.jobsInThread("tiny-models/tiny-llama", num)).toHaveLength(0);
 	});
 
+	it("answers /validate with the preflight: revisions, licences, sizes and what the recipe will do", async () => {
+		const running = bot ?? (await launchBot());
+		const num = await ask(ALICE, `/validate\n\`\`\`yaml\n${recipe()}\`\`\``);
+		const [answer] = await until("the answer", async () => {
+			const comments = await botComments(num);
+			return comments.length > 0 ? comments : undefined;
+		});
+		expect(answer).toMatch(/✅ The recipe is valid/);
+		expect(answer).toMatch(/\| `tiny-models\/tiny-llama-math` \| merged \| `[0-9a-f]{12}` \| apache-2.0 \|/);
+		expect(answer).toMatch(/\d+ tensors · .* to download · .* to write · peak memory about/);
+		expect(answer).toMatch(/<details>[\s\S]*base[\s\S]*<\/details>/);
+		expect(running.store.jobsInThread("tiny-models/tiny-llama", num)).toHaveLength(0);
+	});
+
 	it("never answers a replayed delivery twice, nor its own comments", async () => {
 		const running = bot ?? (await launchBot());
 		const num = await ask(ALICE, "/help");

@@ -372,3 +372,44 @@ models:
 		expect(renderExplanationMarkdown(explanation, { details: false })).not.toContain("<details>");
 	});
 });
+
+describe("measurements split across worker threads", () => {
+	it("give the same report with one thread and with several", async () => {
+		const wide = { family: "llama", layers: 2, hidden: 512, intermediate: 1024, vocab: 64, seed: 61 } as const;
+		const models = join(dir, "wide");
+		await makeTinyModel(join(models, "base"), wide);
+		await makeTinyModel(join(models, "a"), { ...wide, drift: { seed: 62, scale: 0.05 } });
+		await makeTinyModel(join(models, "b"), { ...wide, drift: { seed: 63, scale: 0.05 } });
+		await makeTinyModel(join(models, "c"), { ...wide, drift: { seed: 64, scale: 0.05 } });
+		const recipe = (others: string[]) => `merge_method: ties
+base_model: ${join(models, "base")}
+models:
+${others.map((name) => `  - model: ${join(models, name)}\n    parameters: {weight: 0.5, density: 0.5}\n`).join("")}`;
+		// Two models take the unrolled loop for two, three the one for three.
+		for (const others of [
+			["a", "b"],
+			["a", "b", "c"],
+		]) {
+			const path = join(dir, `wide-${others.length}.yml`);
+			await writeFile(path, recipe(others));
+			const run = async (threads: string) => {
+				const result = await runCli(["explain", path, "--measure", "--json"], { MERGESMITH_THREADS: threads });
+				expect(result.code).toBe(0);
+				return (JSON.parse(result.stdout) as { report: MergeReport }).report;
+			};
+			const one = await run("1");
+			const four = await run("4");
+			expect(four.overall.elements).toBe(one.overall.elements);
+			expect(four.overall.signConflict).toBe(one.overall.signConflict);
+			for (const key of ["relativeChange", "meanTaskVectorCosine", "explained"] as const) {
+				expect(four.overall[key]).toBeCloseTo(one.overall[key] ?? Number.NaN, 5);
+			}
+			four.overall.models.forEach((model, i) => {
+				expect(model.share).toBeCloseTo(one.overall.models[i]?.share ?? Number.NaN, 5);
+				expect(model.keptFraction).toBe(one.overall.models[i]?.keptFraction);
+				expect(model.signAgreement).toBe(one.overall.models[i]?.signAgreement);
+				expect(model.conflictWins).toBe(one.overall.models[i]?.conflictWins);
+			});
+		}
+	});
+});
