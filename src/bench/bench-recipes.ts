@@ -35,7 +35,12 @@ export function benchRecipes(models: BenchModels): BenchRecipe[] {
 			inputs: all,
 			yaml: head("dare_linear") + two("weight: 0.5, density: 0.5"),
 		},
-		{ method: "slerp", kind: "elementwise", inputs: pair, yaml: head("slerp", "parameters: {t: 0.4}\n") + entry(a, "") },
+		{
+			method: "slerp",
+			kind: "elementwise",
+			inputs: pair,
+			yaml: head("slerp", "parameters: {t: 0.4}\n") + entry(a, ""),
+		},
 		{ method: "nuslerp", kind: "elementwise", inputs: all, yaml: head("nuslerp") + two("weight: 0.5") },
 		{ method: "multislerp", kind: "elementwise", inputs: all, yaml: head("multislerp") + two("weight: 0.5") },
 		{

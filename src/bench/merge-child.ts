@@ -20,6 +20,8 @@ const code = await main(["merge", ...process.argv.slice(2)], {
 });
 const seconds = (performance.now() - started) / 1000;
 // resourceUsage().maxRSS is in kilobytes.
-const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-process.stdout.write(`${JSON.stringify({ code, seconds, maxRssBytes, stderr: errors.join("") })}\n`);
+const usage = process.resourceUsage();
+const maxRssBytes = usage.maxRSS * 1024;
+const pageFaults = usage.minorPageFault + usage.majorPageFault;
+process.stdout.write(`${JSON.stringify({ code, seconds, maxRssBytes, pageFaults, stderr: errors.join("") })}\n`);
 process.exitCode = code;

@@ -87,6 +87,15 @@ export class PoolArena implements ScratchAllocator {
 		return new Int8Array(this.#take(length), 0, length).fill(0);
 	}
 
+	/** Gives one view's buffer back early (raw bytes once decoded), so that later requests of this tensor reuse it. */
+	free(view: ArrayBufferView): void {
+		const at = this.#held.indexOf(view.buffer as Backing);
+		if (at >= 0) {
+			this.#held.splice(at, 1);
+			this.#pool.give(view.buffer as Backing);
+		}
+	}
+
 	/** Gives every buffer back to the pool; views taken from this arena must not be used afterwards. */
 	release(): void {
 		for (const buffer of this.#held.splice(0)) {

@@ -30,3 +30,4 @@ parentPort?.on("message", (task: RangeTask) => {
 	Atomics.notify(flags, task.slot);
 });
 Atomics.store(ready, me, 1);
+Atomics.notify(ready, me);

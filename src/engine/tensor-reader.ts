@@ -1,13 +1,16 @@
 import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
-import type { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { SafetensorsError } from "../safetensors/safetensors-error.js";
+import type { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import type { PoolArena } from "./buffer-pool.js";
 import type { WorkerPool } from "./worker-pool.js";
 
-/** Prefetch no more than this many bytes ahead: the next tensor's reads must not double the peak memory. */
-const PREFETCH_LIMIT = 512 * 1024 * 1024;
+/**
+ * Prefetch no more than this many bytes ahead: the layer tensors of a 1 B model fit, but embeddings (hundreds of
+ * MB) are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
+ */
+const PREFETCH_LIMIT = 160 * 1024 * 1024;
 
 interface Pending {
 	bytes: Promise<Uint8Array>;
@@ -81,6 +84,9 @@ export class TensorReader {
 			workers.run("decode-bf16", { arrays: [halves, out], numbers: [] }, count, 0);
 		} else {
 			decodeToF32(bytes, stored.dtype, out);
+		}
+		if (out.buffer !== bytes.buffer) {
+			arena.free(bytes);
 		}
 		return out;
 	}

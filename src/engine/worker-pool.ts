@@ -11,6 +11,9 @@ const ALIGN = 64;
 /** A worker that has not answered in this long is taken as lost. */
 const TIMEOUT_MS = 10 * 60 * 1000;
 
+/** How long the first large kernel waits for the workers to have loaded. */
+const STARTUP_MS = 5000;
+
 const WORKER = new URL("./range-worker.js", import.meta.url);
 
 /**
@@ -22,6 +25,7 @@ export class WorkerPool {
 	readonly #workers: Worker[];
 	readonly #flags: Int32Array;
 	readonly #ready: Int32Array;
+	#started = false;
 
 	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array) {
 		this.#workers = workers;
@@ -50,7 +54,13 @@ export class WorkerPool {
 
 	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
 		const sums = new Float64Array(sumCount);
-		// Only workers that have started take part; until then (the first tensors) this thread does it all.
+		if (!this.#started && length >= MIN_PARALLEL) {
+			// The first large kernel waits (briefly, once) for the workers to load; a worker that never does is left out.
+			this.#started = true;
+			for (let slot = 0; slot < this.#workers.length; slot++) {
+				Atomics.wait(this.#ready, slot, 0, STARTUP_MS);
+			}
+		}
 		const ready = this.#workers.filter((_, slot) => Atomics.load(this.#ready, slot) === 1);
 		const shared = args.arrays.every((array) => array.buffer instanceof SharedArrayBuffer);
 		if (length < MIN_PARALLEL || ready.length === 0 || !shared) {

@@ -1,6 +1,12 @@
+import { availableParallelism } from "node:os";
+import { BufferPool, type PoolArena } from "../engine/buffer-pool.js";
+import { TensorReader } from "../engine/tensor-reader.js";
+import { WorkerPool } from "../engine/worker-pool.js";
 import type { TensorObserver } from "../insight/tensor-observer.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
+import { roundArray } from "../methods/kernels/round-array.js";
+import { runRange } from "../methods/kernels/run-range.js";
 import type { KernelStats, MergeContext, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
@@ -17,12 +23,16 @@ export interface ExecuteOptions {
 	maxShardBytes?: number;
 	/** Sees every merged tensor's inputs and result (the merge report); what is written does not change. */
 	observe?: TensorObserver;
+	/** Threads that share the arithmetic of large tensors (default: MERGESMITH_THREADS, else every core). */
+	threads?: number;
 }
 
 /**
  * Runs a plan tensor by tensor: reads each input tensor with positional reads, merges it in float32, casts it to
  * the output dtype and writes it into its place in the output shards. Only one tensor's inputs are in memory at a
- * time, so memory does not grow with the number of layers.
+ * time, so memory does not grow with the number of layers. Reads go straight into pooled buffers (no allocation
+ * after the first layer), the next tensor's reads start while the current one computes, and a tensor's write runs
+ * while the next one computes.
  */
 export async function* executePlan(
 	plan: MergePlan,
@@ -31,23 +41,43 @@ export async function* executePlan(
 ): AsyncGenerator<MergeEvent> {
 	const layout = layoutShards(plan.tensors, options.maxShardBytes);
 	const writer = await ShardWriter.create(outDir, layout);
-	const files = new Map<string, SafetensorsFile>();
-	const openFile = async (path: string): Promise<SafetensorsFile> => {
+	// Promises, not files: a prefetch and a read may ask for the same file at once, and it must be opened once.
+	const files = new Map<string, Promise<SafetensorsFile>>();
+	const openFile = (path: string): Promise<SafetensorsFile> => {
 		let file = files.get(path);
 		if (!file) {
-			file = await SafetensorsFile.open(path);
+			file = SafetensorsFile.open(path);
 			files.set(path, file);
 		}
 		return file;
 	};
+	const threads = options.threads ?? defaultThreads();
+	const workers = threads > 1 ? WorkerPool.create(threads) : undefined;
+	const pool = new BufferPool(workers !== undefined);
+	const reader = new TensorReader(openFile);
 	let bytesRead = 0;
+	// The tensor being written while the next one computes, and its buffers, released once it is on disk.
+	let writing: Promise<void> = Promise.resolve();
+	let arena = pool.arena();
 	try {
 		for (const [index, tensor] of plan.tensors.entries()) {
 			const warnings: string[] = [];
+			const next = plan.tensors[index + 1];
+			const nextArena = pool.arena();
+			if (next) {
+				reader.prefetch(next, nextArena);
+			}
+			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
+			// encoded: only the bytes being written are held while the next tensor computes.
+			const output = pool.arena();
+			const io = { reader, arena, output, ...(workers ? { workers } : {}) };
 			const bytes = tensor.copyRaw
-				? await copyTensor(tensor, openFile)
-				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe);
-			await writer.write(tensor.name, bytes);
+				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output)
+				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
+			arena.release();
+			await writing;
+			writing = writer.write(tensor.name, bytes).then(() => output.release());
+			arena = nextArena;
 			for (const message of warnings) {
 				yield { type: "warning", diagnostic: { severity: "warning", message: `${tensor.name}: ${message}` } };
 			}
@@ -61,24 +91,41 @@ export async function* executePlan(
 				bytesToRead: plan.bytesToRead,
 			};
 		}
+		await writing;
 		yield { type: "weights-written", files: await writer.finish() };
 	} catch (error) {
+		await writing.catch(() => undefined);
+		await reader.settle();
 		await writer.abort();
 		throw error;
 	} finally {
+		await workers?.close();
 		for (const file of files.values()) {
-			await file.close();
+			await file.then(
+				(opened) => opened.close(),
+				() => undefined,
+			);
 		}
 	}
 }
 
-async function copyTensor(
-	tensor: PlannedTensor,
-	openFile: (path: string) => Promise<SafetensorsFile>,
-): Promise<Uint8Array> {
-	const input = (tensor.base ?? tensor.models[0]) as PlannedInput;
-	const file = await openFile(input.stored.file);
-	return file.readBytes(input.stored.name);
+function parallelOf(io: TensorIo): Pick<MergeContext, "parallel"> {
+	return io.workers ? { parallel: io.workers.run.bind(io.workers) } : {};
+}
+
+function defaultThreads(): number {
+	const fromEnv = Number(process.env.MERGESMITH_THREADS);
+	return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
+}
+
+/** Where a tensor's reads and working memory come from in the executor; absent, plain reads and allocations. */
+interface TensorIo {
+	reader: TensorReader;
+	/** Inputs and scratch of the tensor. */
+	arena: PoolArena;
+	/** The encoded result, held until it has been written. */
+	output: PoolArena;
+	workers?: WorkerPool;
 }
 
 async function mergeTensor(
@@ -87,10 +134,16 @@ async function mergeTensor(
 	openFile: (path: string) => Promise<SafetensorsFile>,
 	warn: (message: string) => void,
 	observe: TensorObserver | undefined,
+	io: TensorIo,
 ): Promise<Uint8Array> {
-	const data = await mergeTensorValues(plan, tensor, openFile, warn, observe);
-	const out = new Uint8Array(data.length * (tensor.dtype === "F32" ? 4 : 2));
-	encodeFromF32(data, tensor.dtype as FloatDtype, out);
+	const data = await mergeTensorValues(plan, tensor, openFile, warn, observe, io);
+	const out = io.output.bytes(data.length * (tensor.dtype === "F32" ? 4 : 2));
+	if (tensor.dtype === "BF16") {
+		const halves = new Uint16Array(out.buffer, out.byteOffset, data.length);
+		runRange(parallelOf(io), "encode-bf16", { arrays: [data, halves], numbers: [] }, data.length);
+	} else {
+		encodeFromF32(data, tensor.dtype as FloatDtype, out);
+	}
 	return out;
 }
 
@@ -104,19 +157,20 @@ export async function mergeTensorValues(
 	openFile: (path: string) => Promise<SafetensorsFile>,
 	warn: (message: string) => void,
 	observe?: TensorObserver,
+	io?: TensorIo,
 ): Promise<Float32Array> {
 	const read = async (input: PlannedInput): Promise<Float32Array> => {
 		const file = await openFile(input.stored.file);
-		const data = await file.readFloat32(input.stored.name);
+		const data = io
+			? await io.reader.readFloat32(input, io.arena, io.workers)
+			: await file.readFloat32(input.stored.name);
 		if (input.lora) {
 			await applyLoraPatch(data, input.stored, input.lora, openFile);
 		}
 		// mergekit casts every input to the recipe's dtype as it loads it; a float32 checkpoint in a bfloat16 merge is rounded first.
 		const round = input.stored.dtype === tensor.computeDtype ? undefined : dtypeRounder(tensor.computeDtype);
 		if (round) {
-			for (let i = 0; i < data.length; i++) {
-				data[i] = round(data[i] as number);
-			}
+			roundArray(data, tensor.computeDtype);
 		}
 		return data;
 	};
@@ -156,6 +210,8 @@ export async function mergeTensorValues(
 		warn,
 		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
 		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
+		...(io ? { alloc: io.arena } : {}),
+		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
 	};
 	const result = plan.method.merge({ models, base }, context);
 	if (!result) {
@@ -167,6 +223,12 @@ export async function mergeTensorValues(
 			`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
 		);
 	}
-	observe?.({ tensor, inputs: { models, base }, result, kernelStats });
+	observe?.({
+		tensor,
+		inputs: { models, base },
+		result,
+		kernelStats,
+		...(context.parallel ? { parallel: context.parallel } : {}),
+	});
 	return result.data;
 }

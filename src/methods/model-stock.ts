@@ -1,10 +1,10 @@
 import { copyTensor } from "./copy-tensor.js";
 import { laneLayout } from "./kernels/lane-layout.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean } from "./read-param.js";
 import { requireBase } from "./require-base.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const FILTER_WISE: ParameterDef = {
 	name: "filter_wise",

@@ -1,9 +1,9 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",

@@ -1,9 +1,9 @@
 import { copyTensor } from "./copy-tensor.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const T: ParameterDef = {
 	name: "t",

@@ -1,11 +1,11 @@
 import { copyTensor } from "./copy-tensor.js";
 import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { signConsensus } from "./kernels/sign-consensus.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 import { INT8_MASK } from "./task-arithmetic.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const SELECT_TOPK: ParameterDef = {
 	name: "select_topk",

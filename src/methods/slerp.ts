@@ -2,10 +2,10 @@ import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dot } from "./kernels/dot.js";
 import { l2Norm } from "./kernels/l2-norm.js";
+import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readNumber } from "./read-param.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 
 const T: ParameterDef = {
 	name: "t",

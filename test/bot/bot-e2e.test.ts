@@ -124,7 +124,9 @@ describe("the merge bot through the local Hub", () => {
 		expect(replies).toHaveLength(1);
 		expect(replies[0]).toMatch(/\[tiny-models\/e2e-merge\]\(http:\/\/127\.0\.0\.1:\d+\/tiny-models\/e2e-merge\)/);
 		expect(replies[0]).toMatch(/\| `tiny-models\/tiny-llama` \| base \| `[0-9a-f]{12}` \|/);
-		expect(replies[0]).toMatch(/\*\*What the merge did:\*\* .*charts: \[.*\]\(http:\/\/127\.0\.0\.1:\d+\/tiny-models\/e2e-merge\/blob\/main\/charts\/[\w-]+\.svg\)/);
+		expect(replies[0]).toMatch(
+			/\*\*What the merge did:\*\* .*charts: \[.*\]\(http:\/\/127\.0\.0\.1:\d+\/tiny-models\/e2e-merge\/blob\/main\/charts\/[\w-]+\.svg\)/,
+		);
 
 		const repo = { type: "model" as const, name: "tiny-models/e2e-merge" };
 		const files: string[] = [];

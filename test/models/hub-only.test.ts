@@ -22,8 +22,12 @@ describe("Hub-only model lookup (the bot)", () => {
 	});
 
 	it("never opens a local folder, even one that exists, when only Hub models are allowed", async () => {
-		await expect(loadModel(reference("./test"), { hubOnly: true, offline: true })).rejects.toThrow(/line 3: model \.\/test: is not a Hub repo id/);
+		await expect(loadModel(reference("./test"), { hubOnly: true, offline: true })).rejects.toThrow(
+			/line 3: model \.\/test: is not a Hub repo id/,
+		);
 		// `test/fixtures` exists in this checkout; hubOnly must look it up on the Hub (here: the offline cache), not on disk.
-		await expect(loadModel(reference("test/fixtures"), { hubOnly: true, offline: true, cacheDir: "/nonexistent-cache" })).rejects.toThrow(/not found locally or in the Hugging Face cache/);
+		await expect(
+			loadModel(reference("test/fixtures"), { hubOnly: true, offline: true, cacheDir: "/nonexistent-cache" }),
+		).rejects.toThrow(/not found locally or in the Hugging Face cache/);
 	});
 });

@@ -39,24 +39,29 @@ export function keepMagnitudeRanks(values: Float32Array, from: number, to: numbe
 	let seenUpper = 0;
 	let seenLower = 0;
 	for (let i = 0; i < n; i++) {
-		const b = (bits[i] as number) & 0x7fffffff;
-		let keep = true;
-		if (b === upperBits) {
-			keep = seenUpper >= upperSkip;
-			seenUpper++;
-		} else if (b > upperBits) {
-			keep = false;
-		}
-		if (b === lowerBits) {
-			if (seenLower >= lowerKeep) {
-				keep = false;
+		const raw = bits[i] as number;
+		const b = raw & 0x7fffffff;
+		if (b === upperBits || b === lowerBits) {
+			// The boundary magnitudes: rare, so this branch is predictable; ties there go by index.
+			let keep = true;
+			if (b === upperBits) {
+				keep = seenUpper >= upperSkip;
+				seenUpper++;
 			}
-			seenLower++;
-		} else if (b < lowerBits) {
-			keep = false;
+			if (b === lowerBits) {
+				if (seenLower >= lowerKeep) {
+					keep = false;
+				}
+				seenLower++;
+			}
+			if (!keep) {
+				values[i] = 0;
+			}
+			continue;
 		}
-		if (!keep) {
-			values[i] = 0;
-		}
+		// Strictly between the boundaries: kept. Computed on the bits without a branch, since whether a random element
+		// survives is unpredictable. `upperBits − b` and `b − lowerBits` are positive exactly when b lies inside.
+		const inside = ((b - upperBits) >>> 31) & ((lowerBits - b) >>> 31);
+		bits[i] = raw & -inside;
 	}
 }

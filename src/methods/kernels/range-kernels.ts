@@ -1,3 +1,4 @@
+import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
 import { roundArray } from "./round-array.js";
 
@@ -36,12 +37,13 @@ const taskVector: RangeKernel = (args, start, end) => {
 /** Counts the nonzero elements of δ (sums[0]), then δ = round(w·δ): arrays [delta], numbers [w]. */
 const scaleAndCount: RangeKernel = (args, start, end, sums) => {
 	const delta = f32(args, 0);
+	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	const w = args.numbers[0] as number;
 	let nonzero = 0;
 	for (let j = start; j < end; j++) {
-		const d = delta[j] as number;
-		nonzero += +(d !== 0);
-		delta[j] = w * d;
+		// 1 for a nonzero magnitude (NaN included, as d !== 0 counts it), without a branch on pruned or not.
+		nonzero += (((bits[j] as number) & 0x7fffffff) + 0x7fffffff) >>> 31;
+		delta[j] = w * (delta[j] as number);
 	}
 	roundArray(delta, args.dtype, start, end);
 	sums[0] = (sums[0] as number) + nonzero;
@@ -50,7 +52,8 @@ const scaleAndCount: RangeKernel = (args, start, end, sums) => {
 /**
  * TIES sign election per element (see signConsensus, whose float32 partial sums it repeats exactly): arrays
  * [numerator, divisor, ...vectors], numbers [...voteScale, ...numeratorScale, ...divisorScale]; sums[i] counts
- * vector i's agreeing elements.
+ * vector i's agreeing elements. Signs are random, so the comparisons are done on the float bits without branches: a
+ * mispredicted branch per element costs more than all the arithmetic.
  */
 const signElection: RangeKernel = (args, start, end, sums) => {
 	const numerator = f32(args, 0);
@@ -60,8 +63,60 @@ const signElection: RangeKernel = (args, start, end, sums) => {
 	const vote = args.numbers.slice(0, count);
 	const scaleA = args.numbers.slice(count, 2 * count);
 	const scaleD = args.numbers.slice(2 * count, 3 * count);
+	if (!vote.every((scale) => scale === 1)) {
+		signElectionAnyScale(numerator, divisor, vectors, vote, scaleA, scaleD, start, end, sums);
+		return;
+	}
 	const fround = Math.fround;
+	const bits = vectors.map((x) => new Uint32Array(x.buffer, x.byteOffset, x.length));
+	const total = new Float32Array(1);
+	const totalBits = new Uint32Array(total.buffer);
 	const agreed = new Float64Array(count);
+	for (let j = start; j < end; j++) {
+		let sum = 0;
+		for (let i = 0; i < count; i++) {
+			sum = fround(sum + (vote[i] as number) * ((vectors[i] as Float32Array)[j] as number));
+		}
+		total[0] = sum;
+		const tb = totalBits[0] as number;
+		// The elected sign is − unless the sum is ≥ 0: a set sign bit, or NaN (rare, so a branch is fine). The sum starts
+		// at +0, so it is never −0.
+		const negative = (tb & 0x7fffffff) > 0x7f800000 ? 1 : tb >>> 31;
+		let num = 0;
+		let div = 0;
+		for (let i = 0; i < count; i++) {
+			const xb = (bits[i] as Uint32Array)[j] as number;
+			const magnitude = xb & 0x7fffffff;
+			// With a vote scale of 1, x agrees where it is nonzero, not NaN, and has the elected sign.
+			const agrees =
+				((magnitude + 0x7fffffff) >>> 31) & (((0x7f800000 - magnitude) >>> 31) ^ 1) & ((xb >>> 31) ^ negative ^ 1);
+			const value = (vectors[i] as Float32Array)[j] as number;
+			num = fround(num + agrees * (scaleA[i] as number) * value);
+			div = fround(div + agrees * (scaleD[i] as number));
+			agreed[i] = (agreed[i] as number) + agrees;
+		}
+		numerator[j] = num;
+		divisor[j] = div;
+	}
+	for (let i = 0; i < count; i++) {
+		sums[i] = (sums[i] as number) + (agreed[i] as number);
+	}
+};
+
+/** The sign election with any vote scales (zero or negative ones included), element by element as signConsensus. */
+function signElectionAnyScale(
+	numerator: Float32Array,
+	divisor: Float32Array,
+	vectors: readonly Float32Array[],
+	vote: readonly number[],
+	scaleA: readonly number[],
+	scaleD: readonly number[],
+	start: number,
+	end: number,
+	sums: Float64Array,
+): void {
+	const fround = Math.fround;
+	const count = vectors.length;
 	for (let j = start; j < end; j++) {
 		let total = 0;
 		for (let i = 0; i < count; i++) {
@@ -75,15 +130,12 @@ const signElection: RangeKernel = (args, start, end, sums) => {
 			const agrees = +((vote[i] as number) * value * elected > 0);
 			num = fround(num + agrees * (scaleA[i] as number) * value);
 			div = fround(div + agrees * (scaleD[i] as number));
-			agreed[i] = (agreed[i] as number) + agrees;
+			sums[i] = (sums[i] as number) + agrees;
 		}
 		numerator[j] = num;
 		divisor[j] = div;
 	}
-	for (let i = 0; i < count; i++) {
-		sums[i] = (sums[i] as number) + (agreed[i] as number);
-	}
-};
+}
 
 /**
  * The task-arithmetic family's last step, fused: the mix m (the elected numerator over the per-element divisor, or
@@ -122,6 +174,7 @@ const taskFinish: RangeKernel = (args, start, end) => {
 	}
 	const m = new Float32Array(BLOCK);
 	const z = new Float32Array(BLOCK);
+	const zBits = new Uint32Array(z.buffer);
 	for (let from = start; from < end; from += BLOCK) {
 		const length = Math.min(BLOCK, end - from);
 		if (consensus) {
@@ -133,8 +186,9 @@ const taskFinish: RangeKernel = (args, start, end) => {
 			roundArray(z, dtype, 0, length);
 			if (normalize) {
 				for (let k = 0; k < length; k++) {
+					// A zero divisor (no model agreed) becomes 1; the test is on the bits, without a branch.
 					const zk = z[k] as number;
-					m[k] = (m[k] as number) / (zk === 0 ? 1 : zk);
+					m[k] = (m[k] as number) / (zk + ((((zBits[k] as number) & 0x7fffffff) - 1) >>> 31));
 				}
 				roundArray(m, dtype, 0, length);
 			}
@@ -243,6 +297,8 @@ export const RANGE_KERNELS = {
 	"linear-mix": linearMix,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
+	// The merge report's measurements (src/insight), shared by the worker threads like the merge.
+	"measure-task-vectors": measureRange,
 } satisfies Record<string, RangeKernel>;
 
 export type RangeKernelName = keyof typeof RANGE_KERNELS;

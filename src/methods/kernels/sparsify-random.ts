@@ -14,11 +14,13 @@ export function sparsifyRandom(
 		return;
 	}
 	let before = 0;
+	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	for (let i = 0; i < delta.length; i++) {
 		before += Math.abs(delta[i] as number);
-		if (!(uniform(i) < density)) {
-			delta[i] = 0;
-		}
+		// floor(u − density) is −1 exactly when u < density: the element survives; 0 zeroes it. No branch, since the
+		// draw is unpredictable by design.
+		const keep = -Math.floor(uniform(i) - density);
+		bits[i] = (bits[i] as number) & -keep;
 	}
 	if (rescale) {
 		rescaleL1(delta, before);
