@@ -193,6 +193,52 @@ export async function handleWebhook(payload: WebhookPayload, bot: BotContext): P
 	);
 }
 
+/**
+ * The checks every recipe command shares, in order: the recipe's own errors, a refusal that needs no models (limits),
+ * then the preflight on the Hub. When the request stops at one of them, the answer is posted and undefined returned.
+ */
+async function admitRecipe(
+	text: RecipeText,
+	refusal: string | undefined,
+	requester: { name: string },
+	bot: BotContext,
+	reply: (markdown: string) => Promise<{ commentId: string }>,
+): Promise<{ recipe: Recipe; diagnostics: Diagnostic[]; plan: MergePlan } | undefined> {
+	const { recipe, diagnostics } = checkRecipe(text);
+	if (!recipe) {
+		await reply(renderInvalidRecipe(diagnostics));
+		return undefined;
+	}
+	if (refusal) {
+		await reply(renderMessage(refusal));
+		return undefined;
+	}
+	const plan = await preflight(recipe, requester.name, bot);
+	if (typeof plan === "string") {
+		await reply(renderRefusal(plan));
+		return undefined;
+	}
+	return { recipe, diagnostics, plan };
+}
+
+/** Why a user may not queue another merge now (concurrent jobs, hourly requests, schedules), if they may not. */
+function mergeLimitRefusal(
+	bot: BotContext,
+	thread: { repo: string; discussion: number; author: { id: string; name: string } },
+	follow: boolean,
+): string | undefined {
+	const active = bot.store
+		.jobsInThread(thread.repo, thread.discussion)
+		.filter((job) => job.requester.id === thread.author.id && (job.state === "queued" || job.state === "running"));
+	if (active.length >= bot.config.maxJobsPerUser) {
+		return `You already have ${active.length} merges queued or running here; wait for them or \`/cancel\` first.`;
+	}
+	if (bot.store.requestsSince(thread.author.id, Date.now() - 3_600_000) >= bot.config.requestsPerHour) {
+		return `You have asked for ${bot.config.requestsPerHour} merges in the last hour, the most this bot takes; try again later.`;
+	}
+	return follow ? scheduleRefusal(bot, thread.author) : undefined;
+}
+
 async function respond(
 	command: BotCommand,
 	thread: { repo: string; discussion: number; commentId: string; author: { id: string; name: string } },
@@ -238,21 +284,17 @@ async function respond(
 			return "answered";
 		}
 		case "schedule": {
-			const { recipe, diagnostics } = checkRecipe(command.recipe);
-			if (!recipe) {
-				await reply(renderInvalidRecipe(diagnostics));
+			const admitted = await admitRecipe(
+				command.recipe,
+				scheduleRefusal(bot, thread.author),
+				thread.author,
+				bot,
+				reply,
+			);
+			if (!admitted) {
 				return "answered";
 			}
-			const refusal = scheduleRefusal(bot, thread.author);
-			if (refusal) {
-				await reply(renderMessage(refusal));
-				return "answered";
-			}
-			const plan = await preflight(recipe, thread.author.name, bot);
-			if (typeof plan === "string") {
-				await reply(renderRefusal(plan));
-				return "answered";
-			}
+			const { recipe } = admitted;
 			const defined = defineSchedule(
 				{
 					source: "thread",
@@ -297,54 +339,26 @@ async function respond(
 			return "answered";
 		}
 		case "validate": {
-			const { recipe, diagnostics } = checkRecipe(command.recipe);
-			if (!recipe) {
-				await reply(renderInvalidRecipe(diagnostics));
-				return "answered";
+			const admitted = await admitRecipe(command.recipe, undefined, thread.author, bot, reply);
+			if (admitted) {
+				await reply(
+					renderValid(admitted.diagnostics, renderPreflight(admitted.plan, estimateResources(admitted.plan))),
+				);
 			}
-			const plan = await preflight(recipe, thread.author.name, bot);
-			await reply(
-				typeof plan === "string"
-					? renderRefusal(plan)
-					: renderValid(diagnostics, renderPreflight(plan, estimateResources(plan))),
-			);
 			return "answered";
 		}
 		case "merge": {
-			const { recipe, diagnostics } = checkRecipe(command.recipe);
-			if (!recipe) {
-				await reply(renderInvalidRecipe(diagnostics));
+			const admitted = await admitRecipe(
+				command.recipe,
+				mergeLimitRefusal(bot, thread, command.follow),
+				thread.author,
+				bot,
+				reply,
+			);
+			if (!admitted) {
 				return "answered";
 			}
-			const active = bot.store
-				.jobsInThread(thread.repo, thread.discussion)
-				.filter((job) => job.requester.id === thread.author.id && (job.state === "queued" || job.state === "running"));
-			if (active.length >= bot.config.maxJobsPerUser) {
-				await reply(
-					renderMessage(
-						`You already have ${active.length} merges queued or running here; wait for them or \`/cancel\` first.`,
-					),
-				);
-				return "answered";
-			}
-			if (bot.store.requestsSince(thread.author.id, Date.now() - 3_600_000) >= bot.config.requestsPerHour) {
-				await reply(
-					renderMessage(
-						`You have asked for ${bot.config.requestsPerHour} merges in the last hour, the most this bot takes; try again later.`,
-					),
-				);
-				return "answered";
-			}
-			const refusal = command.follow ? scheduleRefusal(bot, thread.author) : undefined;
-			if (refusal) {
-				await reply(renderMessage(refusal));
-				return "answered";
-			}
-			const plan = await preflight(recipe, thread.author.name, bot);
-			if (typeof plan === "string") {
-				await reply(renderRefusal(plan));
-				return "answered";
-			}
+			const { recipe, diagnostics, plan } = admitted;
 			const outputRepo = command.outputRepo ?? defaultOutputRepo(recipe, bot.config.outputNamespace ?? bot.hub.me.name);
 			const follow = command.follow
 				? defineSchedule(
