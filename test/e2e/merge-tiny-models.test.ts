@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTinyModel, type TinyFamily } from "../../src/fixtures/make-tiny-model.js";
-import { SafetensorsFile } from "../../src/safetensors/safetensors-file.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
 import { runCli } from "../helpers/run-cli.js";
 
 let dir: string;
@@ -14,28 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await rm(dir, { recursive: true, force: true });
 });
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-	const out = new Map<string, Float32Array>();
-	const index = join(path, "model.safetensors.index.json");
-	const files = existsSync(index)
-		? [
-				...new Set(
-					Object.values(
-						(JSON.parse(await readFile(index, "utf8")) as { weight_map: Record<string, string> }).weight_map,
-					),
-				),
-			]
-		: ["model.safetensors"];
-	for (const name of files) {
-		const file = await SafetensorsFile.open(join(path, name));
-		for (const tensor of file.tensors.keys()) {
-			out.set(tensor, await file.readFloat32(tensor));
-		}
-		await file.close();
-	}
-	return out;
-}
 
 async function merge(name: string, recipe: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
 	const caseDir = join(dir, name);
@@ -88,8 +66,8 @@ dtype: bfloat16
 				"tokenizer_config.json",
 			].sort(),
 		);
-		const base = await readAll(join(models, "base"));
-		const merged = await readAll(result.out);
+		const base = await readModelTensors(join(models, "base"));
+		const merged = await readModelTensors(result.out);
 		expect([...merged.keys()].sort()).toEqual([...base.keys()].sort());
 		const config = JSON.parse(await readFile(join(result.out, "config.json"), "utf8")) as Record<string, unknown>;
 		expect(config.torch_dtype).toBe("bfloat16");
@@ -124,14 +102,14 @@ ${listed ? `  - model: ${join(models, "base")}\n` : ""}  - model: ${join(models,
 		const added = await merge("base-added", body(false));
 		expect(listed.code).toBe(0);
 		expect(added.code).toBe(0);
-		const x = await readAll(listed.out);
-		const y = await readAll(added.out);
+		const x = await readModelTensors(listed.out);
+		const y = await readModelTensors(added.out);
 		for (const [name, values] of x) {
 			expect([...values], name).toEqual([...(y.get(name) ?? [])]);
 		}
-		const base = await readAll(join(models, "base"));
-		const a = await readAll(join(models, "a"));
-		const b = await readAll(join(models, "b"));
+		const base = await readModelTensors(join(models, "base"));
+		const a = await readModelTensors(join(models, "a"));
+		const b = await readModelTensors(join(models, "b"));
 		const name = "model.layers.2.self_attn.o_proj.weight";
 		const i = 5;
 		const expected =
@@ -159,9 +137,9 @@ dtype: float32
 		expect(result.code).toBe(0);
 		const config = JSON.parse(await readFile(join(result.out, "config.json"), "utf8")) as { num_hidden_layers: number };
 		expect(config.num_hidden_layers).toBe(7);
-		const merged = await readAll(result.out);
-		const a = await readAll(join(models, "a"));
-		const deep = await readAll(join(models, "deep"));
+		const merged = await readModelTensors(result.out);
+		const a = await readModelTensors(join(models, "a"));
+		const deep = await readModelTensors(join(models, "deep"));
 		expect(merged.get("model.layers.6.mlp.up_proj.weight")).toEqual(deep.get("model.layers.5.mlp.up_proj.weight"));
 		expect(merged.get("model.layers.3.mlp.up_proj.weight")).toEqual(deep.get("model.layers.2.mlp.up_proj.weight"));
 		expect(merged.get("model.layers.2.mlp.up_proj.weight")).toEqual(a.get("model.layers.2.mlp.up_proj.weight"));
@@ -189,8 +167,8 @@ models:
 		const index = JSON.parse(await readFile(join(sharded.out, "model.safetensors.index.json"), "utf8")) as {
 			metadata: { total_size: number };
 		};
-		const a = await readAll(whole.out);
-		const b = await readAll(sharded.out);
+		const a = await readModelTensors(whole.out);
+		const b = await readModelTensors(sharded.out);
 		expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
 		let total = 0;
 		for (const [name, values] of a) {
@@ -372,9 +350,9 @@ models:
 `,
 		);
 		expect(result.code).toBe(0);
-		const merged = await readAll(result.out);
-		const tied = await readAll(join(models, "tied"));
-		const untied = await readAll(join(models, "untied"));
+		const merged = await readModelTensors(result.out);
+		const tied = await readModelTensors(join(models, "tied"));
+		const untied = await readModelTensors(join(models, "untied"));
 		const head = merged.get("lm_head.weight");
 		const embed = tied.get("model.embed_tokens.weight");
 		const otherHead = untied.get("lm_head.weight");

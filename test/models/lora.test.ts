@@ -7,21 +7,12 @@ import { makeTinyAdapter } from "../../src/fixtures/make-tiny-adapter.js";
 import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
 import { parseAdapterConfig } from "../../src/models/parse-adapter-config.js";
 import { SafetensorsFile } from "../../src/safetensors/safetensors-file.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
 import { runMain } from "../helpers/run-main.js";
 
 let dir: string;
 let base: string;
 let other: string;
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-	const file = await SafetensorsFile.open(join(path, "model.safetensors"));
-	const out = new Map<string, Float32Array>();
-	for (const name of file.tensors.keys()) {
-		out.set(name, await file.readFloat32(name));
-	}
-	await file.close();
-	return out;
-}
 
 async function tensor(path: string, name: string): Promise<{ data: Float32Array; shape: number[] }> {
 	const file = await SafetensorsFile.open(path);
@@ -114,8 +105,8 @@ describe("model+adapter references", () => {
 		);
 		expect(result.stderr).toBe("");
 		expect(result.code).toBe(0);
-		const merged = await readAll(result.out);
-		const original = await readAll(base);
+		const merged = await readModelTensors(result.out);
+		const original = await readModelTensors(base);
 		const weights = join(adapter, "adapter_model.safetensors");
 		for (const module of ["model.layers.1.self_attn.q_proj", "model.layers.0.mlp.down_proj"]) {
 			const a = await tensor(weights, `base_model.model.${module}.lora_A.weight`);
@@ -142,8 +133,8 @@ describe("model+adapter references", () => {
 		});
 		const result = await mergeRecipe("rslora", `merge_method: passthrough\nmodels:\n  - model: ${base}+${adapter}\n`);
 		expect(result.code, result.stderr).toBe(0);
-		const merged = await readAll(result.out);
-		const original = await readAll(base);
+		const merged = await readModelTensors(result.out);
+		const original = await readModelTensors(base);
 		const weights = join(adapter, "adapter_model.safetensors");
 		const cases: [string, number][] = [
 			["model.layers.0.self_attn.q_proj", 6 / Math.sqrt(4)],
@@ -169,8 +160,8 @@ describe("model+adapter references", () => {
 		});
 		const result = await mergeRecipe("embed", `merge_method: passthrough\nmodels:\n  - model: ${base}+${adapter}\n`);
 		expect(result.code, result.stderr).toBe(0);
-		const merged = await readAll(result.out);
-		const original = await readAll(base);
+		const merged = await readModelTensors(result.out);
+		const original = await readModelTensors(base);
 		const weights = join(adapter, "adapter_model.safetensors");
 		const a = await tensor(weights, "base_model.model.model.embed_tokens.lora_embedding_A");
 		const b = await tensor(weights, "base_model.model.model.embed_tokens.lora_embedding_B");
@@ -188,9 +179,9 @@ describe("model+adapter references", () => {
 			`merge_method: linear\nmodels:\n  - model: ${base}+${adapter}\n    parameters: {weight: 0.5}\n  - model: ${other}\n    parameters: {weight: 0.5}\n`,
 		);
 		expect(result.code, result.stderr).toBe(0);
-		const merged = await readAll(result.out);
-		const original = await readAll(base);
-		const second = await readAll(other);
+		const merged = await readModelTensors(result.out);
+		const original = await readModelTensors(base);
+		const second = await readModelTensors(other);
 		const module = "model.layers.0.self_attn.v_proj";
 		const weights = join(adapter, "adapter_model.safetensors");
 		const a = await tensor(weights, `base_model.model.${module}.lora_A.weight`);

@@ -5,20 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTinyModel, type TinyFamily, type TinyModelOptions } from "../../src/fixtures/make-tiny-model.js";
 import { FAMILIES, findFamily } from "../../src/plan/architectures/families.js";
-import { SafetensorsFile } from "../../src/safetensors/safetensors-file.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
 import { runMain } from "../helpers/run-main.js";
 
 let dir: string;
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-	const file = await SafetensorsFile.open(join(path, "model.safetensors"));
-	const out = new Map<string, Float32Array>();
-	for (const name of file.tensors.keys()) {
-		out.set(name, await file.readFloat32(name));
-	}
-	await file.close();
-	return out;
-}
 
 async function merge(name: string, recipe: string) {
 	const caseDir = join(dir, name);
@@ -81,7 +71,7 @@ models:
 		expect(result.stderr).toBe("");
 		expect(result.code).toBe(0);
 		const [base, a, b, merged] = await Promise.all(
-			["base", "a", "b"].map((name) => readAll(join(models, name))).concat(readAll(result.out)),
+			["base", "a", "b"].map((name) => readModelTensors(join(models, name))).concat(readModelTensors(result.out)),
 		);
 		expect([...(merged?.keys() ?? [])].sort()).toEqual([...(base?.keys() ?? [])].sort());
 		for (const [name, values] of merged ?? []) {
@@ -97,7 +87,7 @@ models:
 	});
 
 	it("keeps each Mixtral expert apart and refuses models with different expert counts", async () => {
-		const merged = await readAll(join(dir, "mixtral", "out"));
+		const merged = await readModelTensors(join(dir, "mixtral", "out"));
 		expect(merged.has("model.layers.2.block_sparse_moe.experts.2.w3.weight")).toBe(true);
 		expect(merged.get("model.layers.0.block_sparse_moe.gate.weight")?.length).toBe(3 * 16);
 		await makeTinyModel(join(dir, "mixtral-4"), { family: "mixtral", layers: 3, seed: 4, experts: 4 });
@@ -112,7 +102,7 @@ models:
 	it("writes no lm_head for families that tie it", async () => {
 		for (const family of ["gemma2", "gemma3", "cohere"]) {
 			expect(existsSync(join(dir, family, "out", "model.safetensors"))).toBe(true);
-			expect((await readAll(join(dir, family, "out"))).has("lm_head.weight"), family).toBe(false);
+			expect((await readModelTensors(join(dir, family, "out"))).has("lm_head.weight"), family).toBe(false);
 		}
 	});
 });

@@ -4,21 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { counterUniform } from "../../src/execute/counter-random.js";
 import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
-import { SafetensorsFile } from "../../src/safetensors/safetensors-file.js";
 import { type InMemoryTensor, writeSafetensorsFile } from "../../src/safetensors/write-safetensors-file.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
 import { runMain } from "../helpers/run-main.js";
 
 let dir: string;
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-	const file = await SafetensorsFile.open(join(path, "model.safetensors"));
-	const out = new Map<string, Float32Array>();
-	for (const name of file.tensors.keys()) {
-		out.set(name, await file.readFloat32(name));
-	}
-	await file.close();
-	return out;
-}
 
 /** A model no family table knows, laid out like Llava: a language model and a vision tower, each with layers. */
 async function makeTinyVlm(path: string, seed: number): Promise<void> {
@@ -91,7 +81,7 @@ parameters:
 		);
 		expect(result.stderr).toBe("");
 		expect(result.code).toBe(0);
-		const [a, b, merged] = await Promise.all([join(dir, "a"), join(dir, "b"), result.out].map(readAll));
+		const [a, b, merged] = await Promise.all([join(dir, "a"), join(dir, "b"), result.out].map(readModelTensors));
 		// a gets the module's weight 1; b gets 3 on MLP tensors (its own) and 1 elsewhere (the module's); normalize is the module's false.
 		for (const [name, wb] of [
 			["model.layers.1.mlp.up_proj.weight", 3],
@@ -126,7 +116,9 @@ parameters:
 `,
 		);
 		expect(result.code, result.stderr).toBe(0);
-		const [a, b, merged] = await Promise.all([join(dir, "vlm-a"), join(dir, "vlm-b"), result.out].map(readAll));
+		const [a, b, merged] = await Promise.all(
+			[join(dir, "vlm-a"), join(dir, "vlm-b"), result.out].map(readModelTensors),
+		);
 		// 2 vision layers: layer 1 sits at t = 1; 3 language layers: layer 2 at t = 1, layer 1 at t = 0.5.
 		const vision = "vision_tower.vision_model.encoder.layers.1.mlp.fc1.weight";
 		expect([...(merged?.get(vision) ?? [])]).toEqual([...(b?.get(vision) ?? [])]);
@@ -163,7 +155,9 @@ modules:
 		expect(result.stderr).toMatch(
 			/the output has 4 layers of module `language_model.model.layers` but its config.json has no layer-count key/,
 		);
-		const [a, b, merged] = await Promise.all([join(dir, "vlm-a"), join(dir, "vlm-b"), result.out].map(readAll));
+		const [a, b, merged] = await Promise.all(
+			[join(dir, "vlm-a"), join(dir, "vlm-b"), result.out].map(readModelTensors),
+		);
 		const layer = (n: number) => `language_model.model.layers.${n}.self_attn.q_proj.weight`;
 		expect([...(merged?.get(layer(3)) ?? [])]).toEqual([...(b?.get(layer(2)) ?? [])]);
 		expect([...(merged?.get(layer(1)) ?? [])]).toEqual([...(a?.get(layer(1)) ?? [])]);

@@ -7,21 +7,11 @@ import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
 import { orderStages } from "../../src/plan/order-stages.js";
 import { parseRecipes } from "../../src/recipe/parse-recipes.js";
 import type { Recipe } from "../../src/recipe/recipe.js";
-import { SafetensorsFile } from "../../src/safetensors/safetensors-file.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
 import { runMain } from "../helpers/run-main.js";
 
 let dir: string;
 const model = (name: string): string => join(dir, "models", name);
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-	const file = await SafetensorsFile.open(join(path, "model.safetensors"));
-	const out = new Map<string, Float32Array>();
-	for (const name of file.tensors.keys()) {
-		out.set(name, await file.readFloat32(name));
-	}
-	await file.close();
-	return out;
-}
 
 function stagesOf(text: string): ReturnType<typeof orderStages> {
 	const recipes = parseRecipes(text).flatMap((document) => (document.recipe ? [document.recipe] : []));
@@ -168,7 +158,7 @@ describe("mergesmith merge with a multi-stage recipe", () => {
 		expect(result.stdout).toMatch(/stage 1\/2 `blend`: merging into .*\.mergesmith-stages-/);
 		expect(result.stdout).toMatch(/stage 2\/2 `final`: merging into .*out/);
 		const [m1, m2, m3, merged] = await Promise.all(
-			[model("m1"), model("m2"), model("m3"), result.out].map((path) => readAll(path)),
+			[model("m1"), model("m2"), model("m3"), result.out].map((path) => readModelTensors(path)),
 		);
 		const name = "model.layers.1.self_attn.q_proj.bias";
 		const values = merged?.get(name) ?? new Float32Array();
