@@ -68,7 +68,8 @@ export class WorkerPool {
 			return sums;
 		}
 		const parts = ready.length + 1;
-		const step = Math.ceil(length / parts / ALIGN) * ALIGN;
+		const align = args.align ?? ALIGN;
+		const step = Math.ceil(length / parts / align) * align;
 		const workerSums = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, sumCount * this.#workers.length)));
 		const posted: number[] = [];
 		ready.forEach((worker, index) => {

@@ -26,17 +26,30 @@ function hashKey(text: string, salt: number): number {
 
 const TWO_POW_32 = 4294967296;
 
-export function counterUniform(seed: number, tensorName: string, model: string): (index: number) => number {
+/**
+ * The 32-bit draw for element `index` of the stream keyed (k0, k1): three rounds of mixing. Range kernels that
+ * draw on worker threads repeat these lines inline, from the stream's `keys`.
+ */
+export function counterDraw(k0: number, k1: number, index: number): number {
+	const low = index >>> 0;
+	const high = Math.floor(index / TWO_POW_32);
+	const a = mix32(low ^ k0);
+	const b = mix32((a + k1 + Math.imul(high, 0x27d4eb2f)) >>> 0);
+	return mix32(b ^ low);
+}
+
+/** A uniform [0, 1) stream: `stream(i)` is draw i over 2^32; `keys` let kernels on other threads draw the same. */
+export interface UniformStream {
+	(index: number): number;
+	readonly keys: readonly [number, number];
+}
+
+export function counterUniform(seed: number, tensorName: string, model: string): UniformStream {
 	const key = `${seed}\u0000${tensorName}\u0000${model}`;
 	const k0 = hashKey(key, 0x9e3779b9);
 	const k1 = hashKey(key, 0x85ebca6b);
-	return (index: number): number => {
-		const low = index >>> 0;
-		const high = Math.floor(index / TWO_POW_32);
-		const a = mix32(low ^ k0);
-		const b = mix32((a + k1 + Math.imul(high, 0x27d4eb2f)) >>> 0);
-		return mix32(b ^ low) / TWO_POW_32;
-	};
+	const stream = (index: number): number => counterDraw(k0, k1, index) / TWO_POW_32;
+	return Object.assign(stream, { keys: [k0, k1] as const });
 }
 
 /** A seed for merges whose recipe and command line give none; it is recorded in the card. */

@@ -64,7 +64,7 @@ export const linear: MergeMethod = {
 		const divisor = normalize ? total : 1;
 		const datas = models.map((tensor) => tensor.data);
 		const n = first.data.length;
-		const out = (context.alloc ?? HEAP_SCRATCH).f32(n);
+		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
 		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient
 		// are rounded as mergekit rounds them.
 		runRange(

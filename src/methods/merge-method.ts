@@ -1,3 +1,4 @@
+import type { UniformStream } from "../execute/counter-random.js";
 import type { FloatDtype } from "../safetensors/dtype.js";
 import type { RangeArgs, RangeKernelName } from "./kernels/range-kernels.js";
 import type { ScratchAllocator } from "./kernels/scratch.js";
@@ -62,7 +63,7 @@ export interface MergeContext {
 	 * A deterministic uniform [0, 1) stream for one model: `uniform(model)(i)` depends only on the seed,
 	 * the tensor name, the model and the element index i, so results do not depend on chunking or threads.
 	 */
-	uniform(model: string): (index: number) => number;
+	uniform(model: string): UniformStream;
 	warn(message: string): void;
 	/**
 	 * The dtype mergekit would do this tensor's arithmetic in: the recipe's `dtype` when set, else the stored dtype

@@ -266,63 +266,95 @@ function mergeFamily(
 	const b = base.data;
 	const n = b.length;
 	const weights: number[] = [];
-	// Nonzero elements of each pruned task vector, for the merge report's kept fraction.
-	const kept: number[] = [];
-	// Each model's weighted, pruned task vector uᵢ = wᵢ · sparsify(Xᵢ − B), in float32 like mergekit's tensors.
-	const weighted = models.map((tensor) => {
+	// Each model's pruned task vector δᵢ = sparsify(Xᵢ − B), in float32 like mergekit's tensors.
+	const deltas = models.map((tensor) => {
 		const at = `${where}, model ${tensor.model}`;
 		const weight = readNumber(tensor.params, WEIGHT, at);
-		const w = round ? round(weight) : weight;
-		weights.push(w);
-		const delta = scratch.f32(n);
+		weights.push(round ? round(weight) : weight);
+		const delta = scratch.f32Uninitialised(n);
 		runRange(context, "task-vector", { arrays: [tensor.data, b, delta], numbers: [], dtype }, n);
 		sparsify(member.sparsification, delta, tensor.params, base.shape, rescale, context, tensor.model, at);
-		const [nonzero] = runRange(context, "scale-and-count", { arrays: [delta], numbers: [w], dtype }, n, 1);
-		kept.push(nonzero as number);
 		return delta;
 	});
-	const out = scratch.f32(n);
-	let divisors = out;
 	let divisor = 1;
-	if (member.consensus) {
-		// The weighted task vectors vote; the divisor is the per-element sum of the agreeing models' weights.
-		const ones = weights.map(() => 1);
-		divisors = scratch.f32(n);
-		const agreed = runRange(
-			context,
-			"sign-election",
-			{ arrays: [out, divisors, ...weighted], numbers: [...ones, ...ones, ...weights] },
-			n,
-			models.length,
-		);
-		context.record?.({
-			elements: n,
-			models: models.map((tensor, i) => ({
-				model: tensor.model,
-				kept: kept[i] as number,
-				agreed: agreed[i] as number,
-			})),
-		});
-	} else {
-		context.record?.({
-			elements: n,
-			models: models.map((tensor, i) => ({ model: tensor.model, kept: kept[i] as number })),
-		});
+	if (!member.consensus) {
 		const sum = weights.reduce((total, weight) => total + weight, 0);
 		const total = round ? round(sum) : sum;
 		divisor = Math.abs(total) < 1e-8 ? 1 : total;
 	}
+	const out = scratch.f32Uninitialised(n);
+	const counts =
+		deltas.length <= 3 && (dtype === undefined || dtype === "BF16")
+			? runRange(
+					context,
+					"task-combine",
+					{
+						arrays: [out, b, ...deltas],
+						numbers: [+member.consensus, +normalize, divisor, lambda, ...weights],
+						dtype,
+					},
+					n,
+					2 * deltas.length,
+				)
+			: combineInPasses(member.consensus, deltas, weights, out, b, [+normalize, divisor, lambda], dtype, context);
+	context.record?.({
+		elements: n,
+		models: models.map((tensor, i) => ({
+			model: tensor.model,
+			kept: counts[i] as number,
+			...(member.consensus ? { agreed: counts[deltas.length + i] as number } : {}),
+		})),
+	});
+	return { data: out, shape: [...base.shape] };
+}
+
+/**
+ * task-combine's work in three passes over whole arrays, for any number of models and float16 merges: each δᵢ
+ * becomes uᵢ = round(wᵢ·δᵢ) in place, then the sign election (consensus) and the finish. Returns the same counts.
+ */
+function combineInPasses(
+	consensus: boolean,
+	deltas: readonly Float32Array[],
+	weights: readonly number[],
+	out: Float32Array,
+	b: Float32Array,
+	[normalize, divisor, lambda]: readonly [number, number, number],
+	dtype: MergeContext["computeDtype"],
+	context: MergeContext,
+): Float64Array {
+	const n = out.length;
+	const counts = new Float64Array(2 * deltas.length);
+	deltas.forEach((delta, i) => {
+		const [nonzero] = runRange(
+			context,
+			"scale-and-count",
+			{ arrays: [delta], numbers: [weights[i] as number], dtype },
+			n,
+			1,
+		);
+		counts[i] = nonzero as number;
+	});
+	let divisors = out;
+	if (consensus) {
+		// The weighted task vectors vote; the divisor is the per-element sum of the agreeing models' weights.
+		const ones = weights.map(() => 1);
+		divisors = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
+		const agreed = runRange(
+			context,
+			"sign-election",
+			{ arrays: [out, divisors, ...deltas], numbers: [...ones, ...ones, ...weights] },
+			n,
+			deltas.length,
+		);
+		counts.set(agreed, deltas.length);
+	}
 	runRange(
 		context,
 		"task-finish",
-		{
-			arrays: [out, b, divisors, ...weighted],
-			numbers: [+member.consensus, +normalize, divisor, lambda],
-			dtype,
-		},
+		{ arrays: [out, b, divisors, ...deltas], numbers: [+consensus, normalize, divisor, lambda], dtype },
 		n,
 	);
-	return { data: out, shape: [...base.shape] };
+	return counts;
 }
 
 function sparsify(
@@ -341,13 +373,13 @@ function sparsify(
 	const density = readNumber(params, DENSITY, where);
 	switch (method) {
 		case "magnitude":
-			sparsifyMagnitude(delta, density, rescale, where);
+			sparsifyMagnitude(delta, density, rescale, where, context);
 			return;
 		case "random":
-			sparsifyRandom(delta, density, rescale, context.uniform(model));
+			sparsifyRandom(delta, density, rescale, context.uniform(model), context);
 			return;
 		case "magnitude_outliers": {
-			const warning = sparsifyMagnitudeOutliers(delta, density, readNumber(params, GAMMA, where), rescale);
+			const warning = sparsifyMagnitudeOutliers(delta, density, readNumber(params, GAMMA, where), rescale, context);
 			if (warning) {
 				context.warn(`${where}: ${warning}`);
 			}

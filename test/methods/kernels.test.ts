@@ -6,10 +6,33 @@ import { dtypeRounder } from "../../src/methods/kernels/dtype-rounder.js";
 import { keepMagnitudeRanks } from "../../src/methods/kernels/keep-magnitude-ranks.js";
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
 import { magnitudeAtRank } from "../../src/methods/kernels/magnitude-at-rank.js";
+import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
 import { signConsensus } from "../../src/methods/kernels/sign-consensus.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
 import { uniformTensor } from "./fixtures.js";
+
+/**
+ * Stands in for the worker pool: runs a kernel in `parts` pieces split where the pool would split them (multiples
+ * of the kernel's alignment), each with its own sums, added afterwards.
+ */
+function splitInto(
+	parts: number,
+): (kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number) => Float64Array {
+	return (kernel, args, length, sumCount) => {
+		const align = args.align ?? 64;
+		const step = Math.ceil(length / parts / align) * align;
+		const sums = new Float64Array(sumCount);
+		for (let start = 0; start < length; start += step) {
+			const part = new Float64Array(sumCount);
+			RANGE_KERNELS[kernel](args, start, Math.min(length, start + step), part);
+			part.forEach((value, k) => {
+				sums[k] = (sums[k] as number) + value;
+			});
+		}
+		return sums;
+	};
+}
 
 /** Descending (|x|, then lowest index) order: the ranking every magnitude kernel uses. */
 function descendingOrder(values: Float32Array): number[] {
@@ -41,6 +64,13 @@ describe("magnitudeAtRank", () => {
 		}
 	});
 
+	it("finds the same rank with its histograms counted in parts", () => {
+		const values = tiedValues(300_000, 5);
+		for (const rank of [0, 4999, 150_000, 299_999]) {
+			expect(magnitudeAtRank(values, rank, { parallel: splitInto(3) })).toEqual(magnitudeAtRank(values, rank));
+		}
+	});
+
 	it("rejects ranks outside the tensor", () => {
 		expect(() => magnitudeAtRank(new Float32Array(3), 3)).toThrow(RangeError);
 	});
@@ -64,6 +94,23 @@ describe("keepMagnitudeRanks", () => {
 			for (let i = 0; i < values.length; i++) {
 				expect(values[i]).toBe(kept.has(i) ? source[i] : 0);
 			}
+		}
+	});
+
+	it("keeps the same elements when its passes run in parts (ties counted per block across the split)", () => {
+		// Seven magnitudes over 400k elements: every boundary has tens of thousands of ties spread over many blocks.
+		const source = tiedValues(400_000, 11);
+		for (const [from, to] of [
+			[0, 123_457],
+			[40_000, 350_001],
+		] as const) {
+			const whole = source.slice();
+			keepMagnitudeRanks(whole, from, to);
+			const inParts = source.slice();
+			keepMagnitudeRanks(inParts, from, to, { parallel: splitInto(3) });
+			expect(inParts).toEqual(whole);
+			const kept = new Set(descendingOrder(source).slice(from, to));
+			expect(inParts.every((v, i) => Object.is(v, kept.has(i) ? source[i] : v === 0 ? v : Number.NaN))).toBe(true);
 		}
 	});
 });

@@ -34,6 +34,19 @@ describe("DARE (random) pruning", () => {
 		expect(Math.abs(countNonzero(delta) - n * density)).toBeLessThanOrEqual(5 * sigma);
 	});
 
+	it("keeps exactly the elements whose draw from the seeded stream is below the density", () => {
+		const delta = taskVector(n, 3);
+		const original = delta.slice();
+		const uniform = counterUniform(9, "t", "m1");
+		sparsifyRandom(delta, density, false, uniform);
+		let wrong = 0;
+		for (let i = 0; i < n; i++) {
+			const expected = (uniform(i) as number) < density ? original[i] : 0;
+			wrong += +!Object.is(delta[i], expected);
+		}
+		expect(wrong).toBe(0);
+	});
+
 	it("rescales the kept task vector so it is unbiased, through dare_linear", () => {
 		const base = new Float32Array(n);
 		const delta = taskVector(n, 2);

@@ -1,4 +1,8 @@
+import type { MergeContext } from "../merge-method.js";
 import { magnitudeAtRank } from "./magnitude-at-rank.js";
+import { KEEP_BLOCK } from "./range-kernels.js";
+import { runRange } from "./run-range.js";
+import { HEAP_SCRATCH } from "./scratch.js";
 
 /** Larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
 const ABOVE_ALL = 0x80000000;
@@ -6,9 +10,17 @@ const ABOVE_ALL = 0x80000000;
 /**
  * Zeroes, in place, every element outside descending magnitude ranks [from, to): rank 0 is the largest |x|,
  * and equal magnitudes are ranked by lowest index first, so exactly `to − from` elements keep their value.
- * Linear time: two radix selections find the boundary magnitudes, one pass applies them.
+ * Linear time: two radix selections find the boundary magnitudes, one pass applies them. Where the context has
+ * worker threads, every pass is split across them: elements equal to a boundary need to know how many equal ones
+ * come before them, so those are first counted per block (the keep-magnitude-ties kernel) and the blocks' running
+ * totals handed to the pass that applies the boundaries.
  */
-export function keepMagnitudeRanks(values: Float32Array, from: number, to: number): void {
+export function keepMagnitudeRanks(
+	values: Float32Array,
+	from: number,
+	to: number,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
+): void {
 	const n = values.length;
 	const lo = Math.max(0, from);
 	const hi = Math.min(n, to);
@@ -22,46 +34,44 @@ export function keepMagnitudeRanks(values: Float32Array, from: number, to: numbe
 	// Upper boundary: of the elements whose magnitude equals `upperBits`, the first `upperSkip` rank above `from`.
 	let upperBits = ABOVE_ALL;
 	let upperSkip = 0;
+	let upperTies = false;
 	if (lo > 0) {
-		const upper = magnitudeAtRank(values, lo);
+		const upper = magnitudeAtRank(values, lo, context);
 		upperBits = upper.bits;
 		upperSkip = lo - upper.greater;
+		upperTies = upperSkip > 0;
 	}
 	// Lower boundary: of the elements whose magnitude equals `lowerBits`, the first `lowerKeep` rank below `to`.
 	let lowerBits = -1;
 	let lowerKeep = 0;
+	let lowerTies = false;
 	if (hi < n) {
-		const lower = magnitudeAtRank(values, hi - 1);
+		const lower = magnitudeAtRank(values, hi - 1, context);
 		lowerBits = lower.bits;
 		lowerKeep = hi - lower.greater;
+		lowerTies = lowerKeep < lower.equal;
 	}
-	const bits = new Uint32Array(values.buffer, values.byteOffset, n);
-	let seenUpper = 0;
-	let seenLower = 0;
-	for (let i = 0; i < n; i++) {
-		const raw = bits[i] as number;
-		const b = raw & 0x7fffffff;
-		if (b === upperBits || b === lowerBits) {
-			// The boundary magnitudes: rare, so this branch is predictable; ties there go by index.
-			let keep = true;
-			if (b === upperBits) {
-				keep = seenUpper >= upperSkip;
-				seenUpper++;
-			}
-			if (b === lowerBits) {
-				if (seenLower >= lowerKeep) {
-					keep = false;
-				}
-				seenLower++;
-			}
-			if (!keep) {
-				values[i] = 0;
-			}
-			continue;
+	const blocks = Math.ceil(n / KEEP_BLOCK);
+	// Per block: how many elements equal the upper and the lower boundary come before it.
+	const before = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
+	if (upperTies || lowerTies) {
+		const args = { arrays: [values, before], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
+		runRange(context, "count-magnitude-ties", args, n);
+		let upperSeen = 0;
+		let lowerSeen = 0;
+		for (let block = 0; block < blocks; block++) {
+			const upperHere = before[2 * block] as number;
+			const lowerHere = before[2 * block + 1] as number;
+			before[2 * block] = upperSeen;
+			before[2 * block + 1] = lowerSeen;
+			upperSeen += upperHere;
+			lowerSeen += lowerHere;
 		}
-		// Strictly between the boundaries: kept. Computed on the bits without a branch, since whether a random element
-		// survives is unpredictable. `upperBits − b` and `b − lowerBits` are positive exactly when b lies inside.
-		const inside = ((b - upperBits) >>> 31) & ((lowerBits - b) >>> 31);
-		bits[i] = raw & -inside;
 	}
+	runRange(
+		context,
+		"keep-magnitude-ranks",
+		{ arrays: [values, before], numbers: [upperBits, upperSkip, lowerBits, lowerKeep], align: KEEP_BLOCK },
+		n,
+	);
 }

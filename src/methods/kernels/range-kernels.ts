@@ -1,6 +1,7 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
 import { roundArray } from "./round-array.js";
+import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
 export type RangeArray = Float32Array | Float64Array | Uint16Array;
@@ -10,6 +11,8 @@ export interface RangeArgs {
 	numbers: readonly number[];
 	/** The dtype intermediates are rounded to (bf16/fp16 merges); undefined for float32. */
 	dtype?: FloatDtype | undefined;
+	/** Split points between threads fall on multiples of this (a kernel with per-block sums needs its blocks whole). */
+	align?: number;
 }
 
 /**
@@ -21,17 +24,30 @@ export type RangeKernel = (args: RangeArgs, start: number, end: number, sums: Fl
 /** Elements per block of the kernels that round intermediates: the block's scratch stays in the first-level cache. */
 const BLOCK = 4096;
 
+const INF = Number.POSITIVE_INFINITY;
+
 const f32 = (args: RangeArgs, index: number): Float32Array => args.arrays[index] as Float32Array;
 
-/** δ = round(x − b): arrays [x, b, delta]. */
+/** δ = round(x − b): arrays [x, b, delta]. bfloat16 rounds inline, as in combineElected. */
 const taskVector: RangeKernel = (args, start, end) => {
 	const x = f32(args, 0);
 	const b = f32(args, 1);
 	const delta = f32(args, 2);
-	for (let j = start; j < end; j++) {
-		delta[j] = (x[j] as number) - (b[j] as number);
+	if (args.dtype !== "BF16") {
+		for (let j = start; j < end; j++) {
+			delta[j] = (x[j] as number) - (b[j] as number);
+		}
+		roundArray(delta, args.dtype, start, end);
+		return;
 	}
-	roundArray(delta, args.dtype, start, end);
+	const fround = Math.fround;
+	const abs = Math.abs;
+	for (let j = start; j < end; j++) {
+		const v = fround((x[j] as number) - (b[j] as number));
+		const m = abs(v);
+		const h = BF16_SPLIT * v;
+		delta[j] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
+	}
 };
 
 /** Counts the nonzero elements of δ (sums[0]), then δ = round(w·δ): arrays [delta], numbers [w]. */
@@ -240,6 +256,10 @@ const linearMix: RangeKernel = (args, start, end) => {
 		}
 		return;
 	}
+	if (dtype === "BF16" && inputs.length <= 3) {
+		linearMixBf16(out, inputs, weights, divisor, start, end);
+		return;
+	}
 	const product = new Float32Array(BLOCK);
 	const acc = new Float64Array(BLOCK);
 	for (let from = start; from < end; from += BLOCK) {
@@ -264,6 +284,449 @@ const linearMix: RangeKernel = (args, start, end) => {
 			out[from + k] = (product[k] as number) / divisor;
 		}
 		roundArray(out, dtype, from, from + length);
+	}
+};
+
+const EMPTY = new Float32Array(0);
+
+/**
+ * linearMix for up to three bf16 inputs in one pass, element by element, with the same roundings as the block loop
+ * (each product is a float32 value first, as storing it made it). Each rounding is written out inline (see
+ * roundBf16Bits): the same five lines, because a function call per value here is more than twice as slow.
+ */
+function linearMixBf16(
+	out: Float32Array,
+	inputs: readonly Float32Array[],
+	weights: readonly number[],
+	divisor: number,
+	start: number,
+	end: number,
+): void {
+	const count = inputs.length;
+	const x0 = inputs[0] ?? EMPTY;
+	const x1 = inputs[1] ?? EMPTY;
+	const x2 = inputs[2] ?? EMPTY;
+	const w0 = weights[0] ?? 0;
+	const w1 = weights[1] ?? 0;
+	const w2 = weights[2] ?? 0;
+	const fround = Math.fround;
+	const abs = Math.abs;
+	for (let j = start; j < end; j++) {
+		let v = fround(w0 * (x0[j] as number));
+		let m = abs(v);
+		let h = BF16_SPLIT * v;
+		let acc = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		if (count > 1) {
+			v = fround(w1 * (x1[j] as number));
+			m = abs(v);
+			h = BF16_SPLIT * v;
+			acc += (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		}
+		if (count > 2) {
+			v = fround(w2 * (x2[j] as number));
+			m = abs(v);
+			h = BF16_SPLIT * v;
+			acc += (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		}
+		v = fround(acc);
+		m = abs(v);
+		h = BF16_SPLIT * v;
+		v = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		v = fround(v / divisor);
+		m = abs(v);
+		h = BF16_SPLIT * v;
+		out[j] = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+	}
+}
+
+/**
+ * The task-arithmetic family's whole combination in one pass, for up to three models in float32 or bf16 merges:
+ * per element, what scale-and-count, sign-election (vote and numerator scales 1) and task-finish do in three passes,
+ * with the same float32 partial sums and the same roundings, so the result is bit-identical to theirs. Arrays
+ * [out, b, ...pruned task vectors δᵢ (unweighted)]; numbers [consensus, normalize, divisor, lambda, ...weights wᵢ];
+ * sums [nonzero δᵢ per model..., agreeing uᵢ = wᵢ·δᵢ per model (consensus only)...].
+ */
+const taskCombine: RangeKernel = (args, start, end, sums) => {
+	const count = args.arrays.length - 2;
+	const [consensus, normalize, divisor, lambda] = args.numbers as [number, number, number, number];
+	const combine = consensus ? combineElected : combineSummed;
+	const counts = combine(
+		f32(args, 0),
+		f32(args, 1),
+		count,
+		(args.arrays[2] ?? EMPTY) as Float32Array,
+		(args.arrays[3] ?? EMPTY) as Float32Array,
+		(args.arrays[4] ?? EMPTY) as Float32Array,
+		args.numbers[4] ?? 0,
+		args.numbers[5] ?? 0,
+		args.numbers[6] ?? 0,
+		args.dtype === "BF16",
+		normalize,
+		divisor,
+		lambda,
+		start,
+		end,
+	);
+	for (let i = 0; i < count; i++) {
+		sums[i] = (sums[i] as number) + (counts[i] as number);
+		if (consensus) {
+			sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
+		}
+	}
+};
+
+/*
+ * The two loops below round inline: `m = |v|; h = BF16_SPLIT·v; v = (subnormal or infinite) ? roundBf16Bits(v) :
+ * fround(h − (h − v))`. A call per value would box its result, and the test is written with `+` and `&` rather
+ * than `||`, whose short-circuit is a branch that zeros (half of a pruned task vector) would mispredict. Flags of
+ * the loop (bf16, count) are tested inside it: they never change, so those branches cost nothing.
+ */
+
+/** taskCombine with TIES sign election: counts [nonzero δ₀..₂, agreeing u₀..₂], each for the first `count` models. */
+function combineElected(
+	out: Float32Array,
+	b: Float32Array,
+	count: number,
+	x0: Float32Array,
+	x1: Float32Array,
+	x2: Float32Array,
+	w0: number,
+	w1: number,
+	w2: number,
+	bf16: boolean,
+	normalize: number,
+	_divisor: number,
+	lambda: number,
+	start: number,
+	end: number,
+): number[] {
+	const fround = Math.fround;
+	const abs = Math.abs;
+	let kept0 = 0;
+	let kept1 = 0;
+	let kept2 = 0;
+	let agreed0 = 0;
+	let agreed1 = 0;
+	let agreed2 = 0;
+	for (let j = start; j < end; j++) {
+		const d0 = x0[j] as number;
+		kept0 += +(d0 !== 0);
+		let u0 = fround(w0 * d0);
+		let m: number;
+		let h: number;
+		if (bf16) {
+			m = abs(u0);
+			h = BF16_SPLIT * u0;
+			u0 = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u0) : fround(h - (h - u0));
+		}
+		// The vote in float32 from +0; NaN or a negative sum elects −.
+		let vote = fround(0 + u0);
+		let u1 = 0;
+		let u2 = 0;
+		if (count > 1) {
+			const d1 = x1[j] as number;
+			kept1 += +(d1 !== 0);
+			u1 = fround(w1 * d1);
+			if (bf16) {
+				m = abs(u1);
+				h = BF16_SPLIT * u1;
+				u1 = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u1) : fround(h - (h - u1));
+			}
+			vote = fround(vote + u1);
+		}
+		if (count > 2) {
+			const d2 = x2[j] as number;
+			kept2 += +(d2 !== 0);
+			u2 = fround(w2 * d2);
+			if (bf16) {
+				m = abs(u2);
+				h = BF16_SPLIT * u2;
+				u2 = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u2) : fround(h - (h - u2));
+			}
+			vote = fround(vote + u2);
+		}
+		// uᵢ agrees where uᵢ·sign > 0: never for 0 or NaN.
+		const sign = 1 - 2 * +!(vote >= 0);
+		const a0 = +(u0 * sign > 0);
+		agreed0 += a0;
+		let mix = fround(0 + a0 * u0);
+		let z = fround(0 + a0 * w0);
+		if (count > 1) {
+			const a1 = +(u1 * sign > 0);
+			agreed1 += a1;
+			mix = fround(mix + a1 * u1);
+			z = fround(z + a1 * w1);
+		}
+		if (count > 2) {
+			const a2 = +(u2 * sign > 0);
+			agreed2 += a2;
+			mix = fround(mix + a2 * u2);
+			z = fround(z + a2 * w2);
+		}
+		if (bf16) {
+			m = abs(mix);
+			h = BF16_SPLIT * mix;
+			mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			m = abs(z);
+			h = BF16_SPLIT * z;
+			z = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(z) : fround(h - (h - z));
+			if (normalize) {
+				// No model agreeing leaves z = 0, which divides as 1.
+				mix = fround(mix / (z + +(z === 0)));
+				m = abs(mix);
+				h = BF16_SPLIT * mix;
+				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			}
+			if (lambda !== 1) {
+				mix = fround(mix * lambda);
+				m = abs(mix);
+				h = BF16_SPLIT * mix;
+				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			}
+		} else {
+			if (normalize) {
+				mix /= z + +(z === 0);
+			}
+			if (lambda !== 1) {
+				mix *= lambda;
+			}
+		}
+		out[j] = (b[j] as number) + mix;
+	}
+	return [kept0, kept1, kept2, agreed0, agreed1, agreed2];
+}
+
+/** taskCombine as a weighted sum: counts [nonzero δ₀..₂]. */
+function combineSummed(
+	out: Float32Array,
+	b: Float32Array,
+	count: number,
+	x0: Float32Array,
+	x1: Float32Array,
+	x2: Float32Array,
+	w0: number,
+	w1: number,
+	w2: number,
+	bf16: boolean,
+	normalize: number,
+	divisor: number,
+	lambda: number,
+	start: number,
+	end: number,
+): number[] {
+	const fround = Math.fround;
+	const abs = Math.abs;
+	let kept0 = 0;
+	let kept1 = 0;
+	let kept2 = 0;
+	for (let j = start; j < end; j++) {
+		const d0 = x0[j] as number;
+		kept0 += +(d0 !== 0);
+		let u = fround(w0 * d0);
+		let m: number;
+		let h: number;
+		if (bf16) {
+			m = abs(u);
+			h = BF16_SPLIT * u;
+			u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
+		}
+		// From 0, as a float64 sum: 0 + (−0) is +0, which decides the sign of a zero result.
+		let mix = 0 + u;
+		if (count > 1) {
+			const d1 = x1[j] as number;
+			kept1 += +(d1 !== 0);
+			u = fround(w1 * d1);
+			if (bf16) {
+				m = abs(u);
+				h = BF16_SPLIT * u;
+				u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
+			}
+			mix += u;
+		}
+		if (count > 2) {
+			const d2 = x2[j] as number;
+			kept2 += +(d2 !== 0);
+			u = fround(w2 * d2);
+			if (bf16) {
+				m = abs(u);
+				h = BF16_SPLIT * u;
+				u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
+			}
+			mix += u;
+		}
+		if (bf16) {
+			mix = fround(mix);
+			m = abs(mix);
+			h = BF16_SPLIT * mix;
+			mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			if (normalize) {
+				mix = fround(mix / divisor);
+				m = abs(mix);
+				h = BF16_SPLIT * mix;
+				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			}
+			if (lambda !== 1) {
+				mix = fround(mix * lambda);
+				m = abs(mix);
+				h = BF16_SPLIT * mix;
+				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
+			}
+		} else {
+			if (normalize) {
+				mix /= divisor;
+			}
+			if (lambda !== 1) {
+				mix *= lambda;
+			}
+		}
+		out[j] = (b[j] as number) + mix;
+	}
+	return [kept0, kept1, kept2];
+}
+
+/** Elements per block of dare-mask's L1 norms: thread split points fall between blocks. */
+export const DARE_BLOCK = 65536;
+
+/** One round of counterDraw's mixing (src/execute/counter-random.ts), on int32 values so that it stays unboxed. */
+function mixRound(value: number): number {
+	let x = value | 0;
+	x ^= x >>> 16;
+	x = Math.imul(x, 0x7feb352d);
+	x ^= x >>> 15;
+	x = Math.imul(x, 0x846ca68b);
+	return x ^ (x >>> 16);
+}
+
+/**
+ * DARE's mask: element j survives iff the counter stream's 32-bit draw for j is below `threshold` (⌈density·2³²⌉,
+ * so exactly when uniform(j) < density); the others become +0. Arrays [delta, norms]; numbers [threshold, k0, k1].
+ * norms[2·block] and norms[2·block + 1] receive each DARE_BLOCK's L1 norm before and after masking.
+ */
+const dareMask: RangeKernel = (args, start, end) => {
+	const delta = f32(args, 0);
+	const norms = args.arrays[1] as Float64Array;
+	const [threshold, k0, k1] = args.numbers as [number, number, number];
+	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
+	const abs = Math.abs;
+	for (let from = start; from < end; from += DARE_BLOCK) {
+		const to = Math.min(end, from + DARE_BLOCK);
+		let before = 0;
+		let after = 0;
+		for (let j = from; j < to; j++) {
+			// counterDraw(k0, k1, j) for j < 2³² (typed arrays are shorter), repeated here so that it is inlined.
+			const a = mixRound(j ^ k0) >>> 0;
+			const b = mixRound((a + k1) | 0) >>> 0;
+			const draw = mixRound(b ^ j) >>> 0;
+			const keep = +(draw < threshold);
+			const value = delta[j] as number;
+			before += abs(value);
+			bits[j] = (bits[j] as number) & -keep;
+			// Read back rather than keep·|value|: a dropped NaN is +0 now and must not count.
+			after += abs(delta[j] as number);
+		}
+		const block = Math.floor(from / DARE_BLOCK);
+		norms[2 * block] = before;
+		norms[2 * block + 1] = after;
+	}
+};
+
+/**
+ * Histogram of magnitudes' bit patterns for the radix select (magnitudeAtRank): numbers [high]. With high −1, sums
+ * receive the counts of the top 16 bits of |x|; else the counts of the low 16 bits among elements whose top 16 bits
+ * are `high`.
+ */
+const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
+	const values = f32(args, 0);
+	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+	const high = args.numbers[0] as number;
+	const counts = new Uint32Array(65536);
+	if (high < 0) {
+		for (let j = start; j < end; j++) {
+			const bucket = ((bits[j] as number) & 0x7fffffff) >>> 16;
+			counts[bucket] = (counts[bucket] as number) + 1;
+		}
+	} else {
+		for (let j = start; j < end; j++) {
+			const b = (bits[j] as number) & 0x7fffffff;
+			if (b >>> 16 === high) {
+				counts[b & 0xffff] = (counts[b & 0xffff] as number) + 1;
+			}
+		}
+	}
+	for (let k = 0; k < 65536; k++) {
+		sums[k] = (sums[k] as number) + (counts[k] as number);
+	}
+};
+
+/** Elements per block of keepMagnitudeRanks' tie counts: thread split points fall between blocks. */
+export const KEEP_BLOCK = 65536;
+
+/**
+ * Counts, per KEEP_BLOCK, the elements whose magnitude equals the upper and the lower boundary: arrays [values,
+ * counts]; numbers [upperBits, lowerBits]; counts[2·block] and counts[2·block + 1] receive them.
+ */
+const countMagnitudeTies: RangeKernel = (args, start, end) => {
+	const values = f32(args, 0);
+	const counts = args.arrays[1] as Float64Array;
+	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+	const [upperBits, lowerBits] = args.numbers as [number, number];
+	for (let from = start; from < end; from += KEEP_BLOCK) {
+		const to = Math.min(end, from + KEEP_BLOCK);
+		let upper = 0;
+		let lower = 0;
+		for (let j = from; j < to; j++) {
+			const b = (bits[j] as number) & 0x7fffffff;
+			upper += +(b === upperBits);
+			lower += +(b === lowerBits);
+		}
+		const block = Math.floor(from / KEEP_BLOCK);
+		counts[2 * block] = upper;
+		counts[2 * block + 1] = lower;
+	}
+};
+
+/**
+ * keepMagnitudeRanks' pass: zeroes the elements outside the boundaries. Arrays [values, before]; numbers [upperBits,
+ * upperSkip, lowerBits, lowerKeep]; before[2·block] and before[2·block + 1] say how many elements equal to the upper
+ * and the lower boundary precede the block. Of the elements equal to the upper boundary, the first upperSkip (by
+ * index) are dropped; of those equal to the lower boundary, only the first lowerKeep are kept.
+ */
+const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
+	const values = f32(args, 0);
+	const before = args.arrays[1] as Float64Array;
+	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+	const [upperBits, upperSkip, lowerBits, lowerKeep] = args.numbers as [number, number, number, number];
+	for (let from = start; from < end; from += KEEP_BLOCK) {
+		const to = Math.min(end, from + KEEP_BLOCK);
+		const block = Math.floor(from / KEEP_BLOCK);
+		let seenUpper = before[2 * block] as number;
+		let seenLower = before[2 * block + 1] as number;
+		for (let j = from; j < to; j++) {
+			const raw = bits[j] as number;
+			const b = raw & 0x7fffffff;
+			if (b === upperBits || b === lowerBits) {
+				// The boundary magnitudes: rare, so this branch is predictable; ties there go by index.
+				let keep = true;
+				if (b === upperBits) {
+					keep = seenUpper >= upperSkip;
+					seenUpper++;
+				}
+				if (b === lowerBits) {
+					if (seenLower >= lowerKeep) {
+						keep = false;
+					}
+					seenLower++;
+				}
+				if (!keep) {
+					values[j] = 0;
+				}
+				continue;
+			}
+			// Strictly between the boundaries: kept. On the bits without a branch, since whether a random element
+			// survives is unpredictable: `upperBits − b` and `b − lowerBits` are positive exactly when b lies inside.
+			const inside = ((b - upperBits) >>> 31) & ((lowerBits - b) >>> 31);
+			bits[j] = raw & -inside;
+		}
 	}
 };
 
@@ -294,6 +757,11 @@ export const RANGE_KERNELS = {
 	"scale-and-count": scaleAndCount,
 	"sign-election": signElection,
 	"task-finish": taskFinish,
+	"task-combine": taskCombine,
+	"dare-mask": dareMask,
+	"magnitude-histogram": magnitudeHistogram,
+	"count-magnitude-ties": countMagnitudeTies,
+	"keep-magnitude-ranks": keepMagnitudeRanksPass,
 	"linear-mix": linearMix,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,

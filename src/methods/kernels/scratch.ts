@@ -5,12 +5,15 @@
  */
 export interface ScratchAllocator {
 	f32(length: number): Float32Array;
+	/** Float32 values the caller overwrites whole before reading any: skips the zero fill. */
+	f32Uninitialised(length: number): Float32Array;
 	f64(length: number): Float64Array;
 	i8(length: number): Int8Array;
 }
 
 export const HEAP_SCRATCH: ScratchAllocator = {
 	f32: (length) => new Float32Array(length),
+	f32Uninitialised: (length) => new Float32Array(length),
 	f64: (length) => new Float64Array(length),
 	i8: (length) => new Int8Array(length),
 };

@@ -1,3 +1,4 @@
+import type { MergeContext } from "../merge-method.js";
 import { keepMagnitudeRanks } from "./keep-magnitude-ranks.js";
 import { l1Norm } from "./l1-norm.js";
 import { rescaleL1 } from "./rescale-l1.js";
@@ -13,6 +14,7 @@ export function sparsifyMagnitudeOutliers(
 	density: number,
 	gamma: number,
 	rescale: boolean,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
 ): string | undefined {
 	if (density >= 1) {
 		return undefined;
@@ -35,7 +37,7 @@ export function sparsifyMagnitudeOutliers(
 	}
 	const before = rescale ? l1Norm(delta) : 0;
 	// Ascending ranks [nBot, n − nTop) are descending ranks [nTop, n − nBot).
-	keepMagnitudeRanks(delta, nTop, n - nBot);
+	keepMagnitudeRanks(delta, nTop, n - nBot, context);
 	if (rescale) {
 		rescaleL1(delta, before);
 	}

@@ -1,3 +1,4 @@
+import type { MergeContext } from "../merge-method.js";
 import { keepMagnitudeRanks } from "./keep-magnitude-ranks.js";
 import { l1Norm } from "./l1-norm.js";
 import { rescaleL1 } from "./rescale-l1.js";
@@ -6,7 +7,13 @@ import { rescaleL1 } from "./rescale-l1.js";
  * TIES pruning, in place: keeps the floor(density·numel) largest |δ| over the whole tensor (ties to the lowest
  * index) and zeroes the rest. `where` names the merge, tensor and model for the error message.
  */
-export function sparsifyMagnitude(delta: Float32Array, density: number, rescale: boolean, where: string): void {
+export function sparsifyMagnitude(
+	delta: Float32Array,
+	density: number,
+	rescale: boolean,
+	where: string,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
+): void {
 	if (density >= 1) {
 		return;
 	}
@@ -18,7 +25,7 @@ export function sparsifyMagnitude(delta: Float32Array, density: number, rescale:
 		);
 	}
 	const before = rescale ? l1Norm(delta) : 0;
-	keepMagnitudeRanks(delta, 0, k);
+	keepMagnitudeRanks(delta, 0, k, context);
 	if (rescale) {
 		rescaleL1(delta, before);
 	}

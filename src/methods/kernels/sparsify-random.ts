@@ -1,28 +1,46 @@
-import { rescaleL1 } from "./rescale-l1.js";
+import type { UniformStream } from "../../execute/counter-random.js";
+import type { MergeContext } from "../merge-method.js";
+import { DARE_BLOCK } from "./range-kernels.js";
+import { runRange } from "./run-range.js";
+import { HEAP_SCRATCH } from "./scratch.js";
+
+/** mergekit skips the rescale when either norm is below this. */
+const MIN_NORM = 1e-7;
 
 /**
  * DARE pruning, in place: element i survives iff uniform(i) < density, independently of the others;
- * the counter-based stream makes the mask depend only on the seed, tensor, model and index.
+ * the counter-based stream makes the mask depend only on the seed, tensor, model and index. With rescale, the kept
+ * elements are scaled by ‖δ‖₁ / ‖mask⊙δ‖₁. The mask is drawn across the worker threads (the dare-mask range kernel);
+ * the norms are added block by block in a fixed order, so the result does not depend on the number of threads.
  */
 export function sparsifyRandom(
 	delta: Float32Array,
 	density: number,
 	rescale: boolean,
-	uniform: (index: number) => number,
+	uniform: UniformStream,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
 ): void {
 	if (density >= 1) {
 		return;
 	}
+	const n = delta.length;
+	const blocks = Math.ceil(n / DARE_BLOCK);
+	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
+	// h/2³² < density exactly when the 32-bit draw h is below ⌈density·2³²⌉.
+	const threshold = Math.ceil(density * 2 ** 32);
+	const [k0, k1] = uniform.keys;
+	runRange(context, "dare-mask", { arrays: [delta, norms], numbers: [threshold, k0, k1], align: DARE_BLOCK }, n);
+	if (!rescale) {
+		return;
+	}
 	let before = 0;
-	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
-	for (let i = 0; i < delta.length; i++) {
-		before += Math.abs(delta[i] as number);
-		// floor(u − density) is −1 exactly when u < density: the element survives; 0 zeroes it. No branch, since the
-		// draw is unpredictable by design.
-		const keep = -Math.floor(uniform(i) - density);
-		bits[i] = (bits[i] as number) & -keep;
+	let after = 0;
+	for (let block = 0; block < blocks; block++) {
+		before += norms[2 * block] as number;
+		after += norms[2 * block + 1] as number;
 	}
-	if (rescale) {
-		rescaleL1(delta, before);
+	if (before < MIN_NORM || after < MIN_NORM) {
+		return;
 	}
+	runRange(context, "scale-and-count", { arrays: [delta], numbers: [before / after] }, n, 1);
 }

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { RANGE_KERNELS } from "../../src/methods/kernels/range-kernels.js";
+import { roundArray } from "../../src/methods/kernels/round-array.js";
+import { BF16_SPLIT, MIN_NORMAL, roundBf16, roundBf16Bits } from "../../src/methods/kernels/round-bf16.js";
+import type { FloatDtype } from "../../src/safetensors/dtype.js";
+
+/** Seeded task vectors with the values that stress the arithmetic: zeros of both signs, ties, tiny and huge ones. */
+function taskVectors(count: number, n: number, seed: number, dtype: FloatDtype | undefined): Float32Array[] {
+	let state = seed >>> 0;
+	const next = (): number => {
+		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+		return state / 2 ** 32;
+	};
+	return Array.from({ length: count }, () => {
+		const values = new Float32Array(n);
+		for (let j = 0; j < n; j++) {
+			const u = next();
+			values[j] =
+				u < 0.2 ? 0 : u < 0.25 ? -0 : u < 0.3 ? 1e-39 * (next() - 0.5) : u < 0.32 ? 3e38 : (next() - 0.5) * 0.02;
+		}
+		roundArray(values, dtype);
+		return values;
+	});
+}
+
+const bitsOf = (values: Float32Array): Uint32Array => new Uint32Array(values.buffer.slice(0));
+
+describe("task-combine (one pass) against scale-and-count, sign-election and task-finish (three passes)", () => {
+	const n = 4099;
+	for (const dtype of [undefined, "BF16"] as const) {
+		for (const count of [1, 2, 3]) {
+			for (const consensus of [0, 1]) {
+				for (const [normalize, lambda] of [
+					[1, 1],
+					[0, 0.7],
+				] as const) {
+					it(`${dtype ?? "F32"}, ${count} models, consensus ${consensus}, normalize ${normalize}, lambda ${lambda}`, () => {
+						const weights = [0.5, -0.3, 1.25].slice(0, count).map((w) => (dtype ? roundBf16(w) : w));
+						const divisor = consensus ? 1 : weights.reduce((a, w) => a + w, 0);
+						const b = taskVectors(1, n, 99, dtype)[0] as Float32Array;
+						const deltas = taskVectors(count, n, 7 + count, dtype);
+						const fused = new Float32Array(n);
+						const fusedSums = new Float64Array(2 * count);
+						RANGE_KERNELS["task-combine"](
+							{ arrays: [fused, b, ...deltas], numbers: [consensus, normalize, divisor, lambda, ...weights], dtype },
+							0,
+							n,
+							fusedSums,
+						);
+						const weighted = deltas.map((delta) => delta.slice());
+						const passSums = new Float64Array(2 * count);
+						weighted.forEach((delta, i) => {
+							const nonzero = new Float64Array(1);
+							RANGE_KERNELS["scale-and-count"](
+								{ arrays: [delta], numbers: [weights[i] as number], dtype },
+								0,
+								n,
+								nonzero,
+							);
+							passSums[i] = nonzero[0] as number;
+						});
+						const out = new Float32Array(n);
+						let divisors = out;
+						if (consensus) {
+							divisors = new Float32Array(n);
+							const ones = weights.map(() => 1);
+							const agreed = new Float64Array(count);
+							RANGE_KERNELS["sign-election"](
+								{ arrays: [out, divisors, ...weighted], numbers: [...ones, ...ones, ...weights] },
+								0,
+								n,
+								agreed,
+							);
+							passSums.set(agreed, count);
+						}
+						RANGE_KERNELS["task-finish"](
+							{ arrays: [out, b, divisors, ...weighted], numbers: [consensus, normalize, divisor, lambda], dtype },
+							0,
+							n,
+							new Float64Array(0),
+						);
+						expect(bitsOf(fused)).toEqual(bitsOf(out));
+						expect([...fusedSums]).toEqual([...passSums]);
+					});
+				}
+			}
+		}
+	}
+});
+
+describe("roundBf16", () => {
+	it("splits normal values exactly as the bit-pattern rounding rounds them (ties, boundaries and a random sample)", () => {
+		const value = new Float32Array(1);
+		const bits = new Uint32Array(value.buffer);
+		const patterns: number[] = [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00001, 0x7f7fffff, 0x7f7f8000, 0x00800000];
+		for (let high = 0; high < 65536; high += 1) {
+			for (const low of [0x0000, 0x7fff, 0x8000, 0x8001, 0xffff]) {
+				patterns.push(((high << 16) | low) >>> 0);
+			}
+		}
+		let state = 12345;
+		for (let i = 0; i < 200_000; i++) {
+			state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+			patterns.push(state);
+		}
+		let mismatches = 0;
+		for (const pattern of patterns) {
+			bits[0] = pattern;
+			const v = value[0] as number;
+			const got = roundBf16(v);
+			const want = roundBf16Bits(v);
+			if (!(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)))) {
+				mismatches++;
+			}
+		}
+		expect(mismatches).toBe(0);
+		// The splitting constant and the normal range are what the inline copies in the kernels use.
+		expect(BF16_SPLIT).toBe(2 ** 45 + 1);
+		expect(MIN_NORMAL).toBe(2 ** -126);
+	});
+});
