@@ -54,7 +54,8 @@ export class WorkerPool {
 
 	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
 		const sums = new Float64Array(sumCount);
-		if (!this.#started && length >= MIN_PARALLEL) {
+		const elements = length * (args.elementsPerIndex ?? 1);
+		if (!this.#started && elements >= MIN_PARALLEL) {
 			// The first large kernel waits (briefly, once) for the workers to load; a worker that never does is left out.
 			this.#started = true;
 			for (let slot = 0; slot < this.#workers.length; slot++) {
@@ -63,12 +64,12 @@ export class WorkerPool {
 		}
 		const ready = this.#workers.filter((_, slot) => Atomics.load(this.#ready, slot) === 1);
 		const shared = args.arrays.every((array) => array.buffer instanceof SharedArrayBuffer);
-		if (length < MIN_PARALLEL || ready.length === 0 || !shared) {
+		if (elements < MIN_PARALLEL || ready.length === 0 || !shared) {
 			RANGE_KERNELS[kernel](args, 0, length, sums);
 			return sums;
 		}
 		const parts = ready.length + 1;
-		const align = args.align ?? ALIGN;
+		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
 		const step = Math.ceil(length / parts / align) * align;
 		const workerSums = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, sumCount * this.#workers.length)));
 		const posted: number[] = [];

@@ -386,7 +386,16 @@ function sparsify(
 			return;
 		}
 		case "della_magprune":
-			sparsifyDella(delta, shape, density, readNumber(params, EPSILON, where), rescale, context.uniform(model), where);
+			sparsifyDella(
+				delta,
+				shape,
+				density,
+				readNumber(params, EPSILON, where),
+				rescale,
+				context.uniform(model),
+				where,
+				context,
+			);
 			return;
 	}
 }

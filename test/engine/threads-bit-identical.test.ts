@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("the CPU backend's threads", () => {
-	for (const method of ["dare_ties", "dare_linear", "ties", "linear"]) {
+	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear"]) {
 		it(`${method}: one thread and two write the same bytes`, async () => {
 			const models = method === "linear" ? ["base", "a", "b"] : ["a", "b"];
 			const recipe = [

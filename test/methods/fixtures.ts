@@ -1,4 +1,5 @@
 import { counterUniform } from "../../src/execute/counter-random.js";
+import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
 import type { MergeContext, ModelTensor, ParameterValue } from "../../src/methods/merge-method.js";
 
 type Params = Record<string, ParameterValue>;
@@ -43,4 +44,26 @@ export function countNonzero(values: Float32Array): number {
 		}
 	}
 	return count;
+}
+
+/**
+ * Stands in for the worker pool: runs a kernel in `parts` pieces split where the pool would split them (multiples
+ * of the kernel's alignment), each with its own sums, added afterwards.
+ */
+export function splitInto(
+	parts: number,
+): (kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number) => Float64Array {
+	return (kernel, args, length, sumCount) => {
+		const align = args.align ?? (args.elementsPerIndex === undefined ? 64 : 1);
+		const step = Math.ceil(length / parts / align) * align;
+		const sums = new Float64Array(sumCount);
+		for (let start = 0; start < length; start += step) {
+			const part = new Float64Array(sumCount);
+			RANGE_KERNELS[kernel](args, start, Math.min(length, start + step), part);
+			part.forEach((value, k) => {
+				sums[k] = (sums[k] as number) + value;
+			});
+		}
+		return sums;
+	};
 }

@@ -6,33 +6,10 @@ import { dtypeRounder } from "../../src/methods/kernels/dtype-rounder.js";
 import { keepMagnitudeRanks } from "../../src/methods/kernels/keep-magnitude-ranks.js";
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
 import { magnitudeAtRank } from "../../src/methods/kernels/magnitude-at-rank.js";
-import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
 import { signConsensus } from "../../src/methods/kernels/sign-consensus.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
-import { uniformTensor } from "./fixtures.js";
-
-/**
- * Stands in for the worker pool: runs a kernel in `parts` pieces split where the pool would split them (multiples
- * of the kernel's alignment), each with its own sums, added afterwards.
- */
-function splitInto(
-	parts: number,
-): (kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number) => Float64Array {
-	return (kernel, args, length, sumCount) => {
-		const align = args.align ?? 64;
-		const step = Math.ceil(length / parts / align) * align;
-		const sums = new Float64Array(sumCount);
-		for (let start = 0; start < length; start += step) {
-			const part = new Float64Array(sumCount);
-			RANGE_KERNELS[kernel](args, start, Math.min(length, start + step), part);
-			part.forEach((value, k) => {
-				sums[k] = (sums[k] as number) + value;
-			});
-		}
-		return sums;
-	};
-}
+import { splitInto, uniformTensor } from "./fixtures.js";
 
 /** Descending (|x|, then lowest index) order: the ranking every magnitude kernel uses. */
 function descendingOrder(values: Float32Array): number[] {

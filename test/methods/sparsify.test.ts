@@ -5,7 +5,7 @@ import { sparsifyMagnitude } from "../../src/methods/kernels/sparsify-magnitude.
 import { sparsifyMagnitudeOutliers } from "../../src/methods/kernels/sparsify-magnitude-outliers.js";
 import { sparsifyRandom } from "../../src/methods/kernels/sparsify-random.js";
 import { findMergeMethod } from "../../src/methods/registry.js";
-import { context, countNonzero, tensor, uniformTensor } from "./fixtures.js";
+import { context, countNonzero, splitInto, tensor, uniformTensor } from "./fixtures.js";
 
 function method(name: string) {
 	const found = findMergeMethod(name);
@@ -166,17 +166,44 @@ describe("DELLA (magnitude-ranked random) pruning", () => {
 		}
 	});
 
+	it("keeps exactly the elements whose draw is below their rank's probability, lanes pruned in parts or whole", () => {
+		const delta = rankedRows(4);
+		const original = delta.slice();
+		const uniform = counterUniform(8, "t", "m2");
+		sparsifyDella(delta, [rows, cols], density, epsilon, false, uniform, "test");
+		let wrong = 0;
+		for (let i = 0; i < delta.length; i++) {
+			const rank = Math.abs(original[i] as number) - 1;
+			const p = density - epsilon + (2 * epsilon * rank) / (cols - 1);
+			wrong += +!Object.is(delta[i], uniform(i) < p ? original[i] : 0);
+		}
+		expect(wrong).toBe(0);
+		const inParts = original.slice();
+		sparsifyDella(inParts, [rows, cols], density, epsilon, true, uniform, "test", { parallel: splitInto(3) });
+		const whole = original.slice();
+		sparsifyDella(whole, [rows, cols], density, epsilon, true, uniform, "test");
+		expect(inParts).toEqual(whole);
+	});
+
 	it("rejects an epsilon that pushes a keep probability out of (0, 1)", () => {
 		expect(() =>
-			sparsifyDella(new Float32Array(10).fill(1), [10], 0.9, 0.15, true, () => 0.5, "della on x, model m0"),
+			sparsifyDella(
+				new Float32Array(10).fill(1),
+				[10],
+				0.9,
+				0.15,
+				true,
+				counterUniform(1, "x", "m0"),
+				"della on x, model m0",
+			),
 		).toThrow(/della on x, model m0: epsilon 0.15 with density 0.9/);
 	});
 
 	it("leaves the task vector alone at density 1 and zeroes it at density 0", () => {
 		const delta = new Float32Array([1, -2, 3]);
-		sparsifyDella(delta, [3], 1, 0.15, true, () => 0.99, "test");
+		sparsifyDella(delta, [3], 1, 0.15, true, counterUniform(1, "t", "m0"), "test");
 		expect([...delta]).toEqual([1, -2, 3]);
-		sparsifyDella(delta, [3], 0, 0.15, true, () => 0, "test");
+		sparsifyDella(delta, [3], 0, 0.15, true, counterUniform(1, "t", "m0"), "test");
 		expect([...delta]).toEqual([0, 0, 0]);
 	});
 });

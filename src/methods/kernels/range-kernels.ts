@@ -1,6 +1,7 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
 import { roundArray } from "./round-array.js";
+import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
@@ -13,6 +14,8 @@ export interface RangeArgs {
 	dtype?: FloatDtype | undefined;
 	/** Split points between threads fall on multiples of this (a kernel with per-block sums needs its blocks whole). */
 	align?: number;
+	/** Elements behind each index of the range (a kernel over lanes): decides whether splitting it pays. */
+	elementsPerIndex?: number;
 }
 
 /**
@@ -631,6 +634,53 @@ const dareMask: RangeKernel = (args, start, end) => {
 };
 
 /**
+ * DELLA's MAGPRUNE over lanes [start, end) (see sparsifyDella): each lane is ranked by magnitude and the element of
+ * rank r survives iff its draw from the counter stream is below low + offset + r·step. Arrays [delta, norms];
+ * numbers [length, stride, low, offset, step, k0, k1]; norms[2·lane] and norms[2·lane + 1] receive the lane's L1
+ * norm before and after. Lanes are independent, so any split across threads gives the same result.
+ */
+const dellaLanes: RangeKernel = (args, start, end) => {
+	const delta = f32(args, 0);
+	const norms = args.arrays[1] as Float64Array;
+	const [length, stride, low, offset, step, k0, k1] = args.numbers as [
+		number,
+		number,
+		number,
+		number,
+		number,
+		number,
+		number,
+	];
+	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
+	const order = new Uint32Array(length);
+	const scratch = magnitudeSortScratch(length);
+	const block = length * stride;
+	const abs = Math.abs;
+	for (let lane = start; lane < end; lane++) {
+		const first = Math.floor(lane / stride) * block + (lane % stride);
+		sortByMagnitude(bits, first, stride, length, order, scratch);
+		let before = 0;
+		let after = 0;
+		for (let r = 0; r < length; r++) {
+			const index = first + (order[r] as number) * stride;
+			// counterDraw(k0, k1, index), inline as in dareMask.
+			const a = mixRound(index ^ k0) >>> 0;
+			const b = mixRound((a + k1) | 0) >>> 0;
+			const draw = mixRound(b ^ index) >>> 0;
+			const value = delta[index] as number;
+			before += abs(value);
+			if (!(draw / 4294967296 < low + offset + r * step)) {
+				delta[index] = 0;
+			} else {
+				after += abs(value);
+			}
+		}
+		norms[2 * lane] = before;
+		norms[2 * lane + 1] = after;
+	}
+};
+
+/**
  * Histogram of magnitudes' bit patterns for the radix select (magnitudeAtRank): numbers [high]. With high −1, sums
  * receive the counts of the top 16 bits of |x|; else the counts of the low 16 bits among elements whose top 16 bits
  * are `high`.
@@ -759,6 +809,7 @@ export const RANGE_KERNELS = {
 	"task-finish": taskFinish,
 	"task-combine": taskCombine,
 	"dare-mask": dareMask,
+	"della-lanes": dellaLanes,
 	"magnitude-histogram": magnitudeHistogram,
 	"count-magnitude-ties": countMagnitudeTies,
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,

@@ -1,12 +1,18 @@
-import { l1Norm } from "./l1-norm.js";
+import type { UniformStream } from "../../execute/counter-random.js";
+import type { MergeContext } from "../merge-method.js";
 import { laneLayout } from "./lane-layout.js";
-import { rescaleL1 } from "./rescale-l1.js";
-import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
+import { runRange } from "./run-range.js";
+import { HEAP_SCRATCH } from "./scratch.js";
+
+/** mergekit skips the rescale when either norm is below this. */
+const MIN_NORM = 1e-7;
 
 /**
  * DELLA's MAGPRUNE, in place: within each lane along dimension 1 (a 1-D tensor is one lane) elements are ranked
  * by |δ|, and the element of normalised rank r̂ ∈ [0, 1] survives with probability (density − ε) + 2ε·r̂,
- * i.e. iff uniform(index) < that probability. Equal magnitudes rank by position.
+ * i.e. iff uniform(index) < that probability. Equal magnitudes rank by position. Lanes are pruned across the worker
+ * threads (the della-lanes range kernel); the rescale's L1 norms are added lane by lane in order, so the result
+ * does not depend on the number of threads.
  */
 export function sparsifyDella(
 	delta: Float32Array,
@@ -14,8 +20,9 @@ export function sparsifyDella(
 	density: number,
 	epsilon: number,
 	rescale: boolean,
-	uniform: (index: number) => number,
+	uniform: UniformStream,
 	where: string,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
 ): void {
 	if (density >= 1) {
 		return;
@@ -31,26 +38,30 @@ export function sparsifyDella(
 		);
 	}
 	const lanes = laneLayout(shape, shape.length < 2 ? -1 : 1);
-	const { length, stride } = lanes;
-	const before = rescale ? l1Norm(delta) : 0;
-	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
+	const { length, stride, count } = lanes;
 	const low = density - epsilon;
 	// A one-element lane has no spread of ranks (mergekit divides 0 by 0 there); give it the mean probability.
 	const step = length > 1 ? (2 * epsilon) / (length - 1) : 0;
 	const offset = length > 1 ? 0 : epsilon;
-	const order = new Uint32Array(length);
-	const scratch = magnitudeSortScratch(length);
-	for (let lane = 0; lane < lanes.count; lane++) {
-		const start = lanes.start(lane);
-		sortByMagnitude(bits, start, stride, length, order, scratch);
-		for (let r = 0; r < length; r++) {
-			const index = start + (order[r] as number) * stride;
-			if (!(uniform(index) < low + offset + r * step)) {
-				delta[index] = 0;
-			}
-		}
+	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * count);
+	const [k0, k1] = uniform.keys;
+	runRange(
+		context,
+		"della-lanes",
+		{ arrays: [delta, norms], numbers: [length, stride, low, offset, step, k0, k1], elementsPerIndex: length },
+		count,
+	);
+	if (!rescale) {
+		return;
 	}
-	if (rescale) {
-		rescaleL1(delta, before);
+	let before = 0;
+	let after = 0;
+	for (let lane = 0; lane < count; lane++) {
+		before += norms[2 * lane] as number;
+		after += norms[2 * lane + 1] as number;
 	}
+	if (before < MIN_NORM || after < MIN_NORM) {
+		return;
+	}
+	runRange(context, "scale-and-count", { arrays: [delta], numbers: [before / after] }, delta.length, 1);
 }
