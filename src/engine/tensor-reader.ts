@@ -1,3 +1,4 @@
+import { RANGE_KERNELS } from "../methods/kernels/range-kernels.js";
 import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
@@ -78,17 +79,23 @@ export class TensorReader {
 		}
 		const bytes = await this.readBytes(input, arena);
 		const count = elementCount(stored.shape);
-		const out = arena.f32Uninitialised(count);
-		if (workers && stored.dtype === "BF16") {
-			const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
-			workers.run("decode-bf16", { arrays: [halves, out], numbers: [] }, count, 0);
-		} else {
-			decodeToF32(bytes, stored.dtype, out);
+		if (stored.dtype === "BF16") {
+			const out = decodeBf16(new Uint16Array(bytes.buffer, bytes.byteOffset, count), arena, workers);
+			arena.free(bytes);
+			return out;
 		}
+		const out = arena.f32Uninitialised(count);
+		decodeToF32(bytes, stored.dtype, out);
 		if (out.buffer !== bytes.buffer) {
 			arena.free(bytes);
 		}
 		return out;
+	}
+
+	/** A bfloat16 input's bit patterns as stored, for kernels that decode as they compute. */
+	async readBf16(input: PlannedInput, arena: PoolArena): Promise<Uint16Array> {
+		const bytes = await this.readBytes(input, arena);
+		return new Uint16Array(bytes.buffer, bytes.byteOffset, elementCount(input.stored.shape));
 	}
 
 	/** Waits for reads nobody asked for (a tensor that failed), so no read outlives its file. */
@@ -100,4 +107,16 @@ export class TensorReader {
 
 function keyOf(input: PlannedInput): string {
 	return `${input.stored.file}\u0000${input.stored.name}`;
+}
+
+/** bfloat16 bit patterns to float32 values in `arena`, across the worker threads where there are any. */
+export function decodeBf16(halves: Uint16Array, arena: PoolArena, workers?: WorkerPool): Float32Array {
+	const out = arena.f32Uninitialised(halves.length);
+	const args = { arrays: [halves, out], numbers: [] };
+	if (workers) {
+		workers.run("decode-bf16", args, halves.length, 0);
+	} else {
+		RANGE_KERNELS["decode-bf16"](args, 0, halves.length, new Float64Array(0));
+	}
+	return out;
 }

@@ -1,3 +1,4 @@
+import { BF16_VALUES, NO_HALVES } from "../methods/kernels/bf16-values.js";
 import type { RangeArgs } from "../methods/kernels/range-kernels.js";
 import { measureSumLayout } from "./measure-sum-layout.js";
 
@@ -9,7 +10,9 @@ import { measureSumLayout } from "./measure-sum-layout.js";
  * depend on how the range is split: fine for a report rounded to 6 digits.
  */
 export function measureRange(args: RangeArgs, start: number, end: number, sums: Float64Array): void {
-	const [b, y, ...xs] = args.arrays as Float32Array[];
+	const [b, y] = args.arrays as Float32Array[];
+	// A model's values are float32, or bfloat16 bit patterns as stored (decoded by lookup).
+	const xs = args.arrays.slice(2) as (Float32Array | Uint16Array)[];
 	if (!b || !y) {
 		return;
 	}
@@ -19,7 +22,7 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 	if (count <= 2) {
 		rangeTwo(b, xs[0] ?? b, xs[1] ?? b, y, start, end, sums, count);
 	} else if (count === 3) {
-		rangeThree(b, xs as [Float32Array, Float32Array, Float32Array], y, start, end, sums);
+		rangeThree(b, xs as [ModelValues, ModelValues, ModelValues], y, start, end, sums);
 	} else {
 		rangeAny(b, xs, y, start, end, sums);
 	}
@@ -28,8 +31,8 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 /** Up to two models; a missing one is passed as B itself (a zero task vector, which never conflicts). */
 function rangeTwo(
 	b: Float32Array,
-	x0: Float32Array,
-	x1: Float32Array,
+	x0: ModelValues,
+	x1: ModelValues,
 	y: Float32Array,
 	start: number,
 	end: number,
@@ -46,11 +49,13 @@ function rangeTwo(
 	let g01 = 0;
 	let w0 = 0;
 	let w1 = 0;
+	const [f0, h0, s0] = split(x0);
+	const [f1, h1, s1] = split(x1);
 	for (let j = start; j < end; j++) {
 		const bj = b[j] as number;
 		const d = (y[j] as number) - bj;
-		const t0 = (x0[j] as number) - bj;
-		const t1 = (x1[j] as number) - bj;
+		const t0 = (s0 ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)) - bj;
+		const t1 = (s1 ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)) - bj;
 		baseSq += bj * bj;
 		deltaSq += d * d;
 		n0 += t0 * t0;
@@ -78,7 +83,7 @@ function rangeTwo(
 
 function rangeThree(
 	b: Float32Array,
-	[x0, x1, x2]: readonly [Float32Array, Float32Array, Float32Array],
+	[x0, x1, x2]: readonly [ModelValues, ModelValues, ModelValues],
 	y: Float32Array,
 	start: number,
 	end: number,
@@ -103,12 +108,15 @@ function rangeThree(
 	let c0 = 0;
 	let c1 = 0;
 	let c2 = 0;
+	const [f0, h0, s0] = split(x0);
+	const [f1, h1, s1] = split(x1);
+	const [f2, h2, s2] = split(x2);
 	for (let j = start; j < end; j++) {
 		const bj = b[j] as number;
 		const d = (y[j] as number) - bj;
-		const t0 = (x0[j] as number) - bj;
-		const t1 = (x1[j] as number) - bj;
-		const t2 = (x2[j] as number) - bj;
+		const t0 = (s0 ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)) - bj;
+		const t1 = (s1 ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)) - bj;
+		const t2 = (s2 ? (BF16_VALUES[h2[j] as number] as number) : (f2[j] as number)) - bj;
 		baseSq += bj * bj;
 		deltaSq += d * d;
 		n0 += t0 * t0;
@@ -142,7 +150,7 @@ function rangeThree(
 /** Any number of models: the general loop, with one element's task-vector values in a scratch array. */
 function rangeAny(
 	b: Float32Array,
-	xs: readonly Float32Array[],
+	xs: readonly ModelValues[],
 	y: Float32Array,
 	start: number,
 	end: number,
@@ -161,7 +169,8 @@ function rangeAny(
 		let negative = 0;
 		let pair = layout.gram;
 		for (let i = 0; i < count; i++) {
-			const v = ((xs[i] as Float32Array)[j] as number) - bj;
+			const x = xs[i] as ModelValues;
+			const v = (x instanceof Uint16Array ? (BF16_VALUES[x[j] as number] as number) : (x[j] as number)) - bj;
 			tau[i] = v;
 			positive |= +(v > 0);
 			negative |= +(v < 0);
@@ -185,6 +194,16 @@ function rangeAny(
 		}
 	}
 	add(sums, 0, local);
+}
+
+/** A model's values: float32, or bfloat16 bit patterns as stored. */
+type ModelValues = Float32Array | Uint16Array;
+
+const NO_VALUES = new Float32Array(0);
+
+/** The two typed views of a model's values, one of them empty, and whether it is the bfloat16 one. */
+function split(x: ModelValues): [Float32Array, Uint16Array, boolean] {
+	return x instanceof Uint16Array ? [NO_VALUES, x, true] : [x, NO_HALVES, false];
 }
 
 function add(sums: Float64Array, offset: number, values: ArrayLike<number>): void {

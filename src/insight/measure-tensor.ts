@@ -27,7 +27,7 @@ export function measureTensor(
 	const others: { tensor: ModelTensor; index: number }[] = [];
 	for (const tensor of inputs.models) {
 		const index = modelIndex.get(tensor.model);
-		if (tensor.model !== base.model && index !== undefined && tensor.data.length === y.length) {
+		if (tensor.model !== base.model && index !== undefined && (tensor.bf16 ?? tensor.data).length === y.length) {
 			others.push({ tensor, index });
 		}
 	}
@@ -38,7 +38,7 @@ export function measureTensor(
 	const pass = runRange(
 		merged,
 		"measure-task-vectors",
-		{ arrays: [base.data, y, ...others.map((other) => other.tensor.data)], numbers: [] },
+		{ arrays: [base.data, y, ...others.map((other) => other.tensor.bf16 ?? other.tensor.data)], numbers: [] },
 		n,
 		layout.length,
 	);

@@ -62,8 +62,10 @@ export const linear: MergeMethod = {
 			);
 		}
 		const divisor = normalize ? total : 1;
-		const datas = models.map((tensor) => tensor.data);
-		const n = first.data.length;
+		// bf16 inputs as stored where every one has them: the bf16 kernel decodes as it goes.
+		const stored = context.computeDtype === "BF16" && models.every((tensor) => tensor.bf16 !== undefined);
+		const datas = models.map((tensor) => (stored ? (tensor.bf16 as Uint16Array) : tensor.data));
+		const n = first.bf16?.length ?? first.data.length;
 		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
 		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient
 		// are rounded as mergekit rounds them.

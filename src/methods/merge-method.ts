@@ -47,7 +47,13 @@ export type ShapePolicy = "crop-to-base" | "common-submatrix" | "strict";
 export interface ModelTensor {
 	/** The model reference as written in the recipe (stable key, used for seeding). */
 	model: string;
-	data: Float32Array;
+	/** The values in float32; for an input read as stored in bfloat16, decoded on first use. */
+	readonly data: Float32Array;
+	/**
+	 * A bfloat16 input's bit patterns as stored (absent otherwise). Kernels that can, read these and decode as they go,
+	 * so that `data` is never made: no decoding pass, no float32 copy of the input.
+	 */
+	bf16?: Uint16Array;
 	shape: readonly number[];
 	/** This model's per-model parameters for this tensor, defaults applied. */
 	params: Readonly<Record<string, ParameterValue>>;

@@ -272,7 +272,8 @@ function mergeFamily(
 		const weight = readNumber(tensor.params, WEIGHT, at);
 		weights.push(round ? round(weight) : weight);
 		const delta = scratch.f32Uninitialised(n);
-		runRange(context, "task-vector", { arrays: [tensor.data, b, delta], numbers: [], dtype }, n);
+		const x = dtype === "BF16" && tensor.bf16 ? tensor.bf16 : tensor.data;
+		runRange(context, "task-vector", { arrays: [x, b, delta], numbers: [], dtype }, n);
 		sparsify(member.sparsification, delta, tensor.params, base.shape, rescale, context, tensor.model, at);
 		return delta;
 	});

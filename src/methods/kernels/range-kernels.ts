@@ -1,8 +1,9 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
+import { BF16_VALUES, NO_HALVES } from "./bf16-values.js";
 import { roundArray } from "./round-array.js";
-import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
+import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
 export type RangeArray = Float32Array | Float64Array | Uint16Array;
@@ -31,9 +32,12 @@ const INF = Number.POSITIVE_INFINITY;
 
 const f32 = (args: RangeArgs, index: number): Float32Array => args.arrays[index] as Float32Array;
 
-/** δ = round(x − b): arrays [x, b, delta]. bfloat16 rounds inline, as in combineElected. */
+/**
+ * δ = round(x − b): arrays [x, b, delta]. In a bf16 merge x may be bfloat16 bit patterns as stored (decoded by
+ * lookup), and the rounding is inline, as in combineElected.
+ */
 const taskVector: RangeKernel = (args, start, end) => {
-	const x = f32(args, 0);
+	const x = args.arrays[0] instanceof Float32Array ? args.arrays[0] : EMPTY;
 	const b = f32(args, 1);
 	const delta = f32(args, 2);
 	if (args.dtype !== "BF16") {
@@ -45,8 +49,11 @@ const taskVector: RangeKernel = (args, start, end) => {
 	}
 	const fround = Math.fround;
 	const abs = Math.abs;
+	const halves = args.arrays[0] instanceof Uint16Array ? (args.arrays[0] as Uint16Array) : NO_HALVES;
+	const stored = halves.length > 0;
 	for (let j = start; j < end; j++) {
-		const v = fround((x[j] as number) - (b[j] as number));
+		const xj = stored ? (BF16_VALUES[halves[j] as number] as number) : (x[j] as number);
+		const v = fround(xj - (b[j] as number));
 		const m = abs(v);
 		const h = BF16_SPLIT * v;
 		delta[j] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
@@ -245,10 +252,14 @@ const taskFinish: RangeKernel = (args, start, end) => {
  */
 const linearMix: RangeKernel = (args, start, end) => {
 	const out = f32(args, 0);
-	const inputs = args.arrays.slice(1) as Float32Array[];
 	const divisor = args.numbers[0] as number;
 	const weights = args.numbers.slice(1);
 	const dtype = args.dtype;
+	if (dtype === "BF16" && args.arrays.length <= 4) {
+		linearMixBf16(out, args.arrays.slice(1), weights, divisor, start, end);
+		return;
+	}
+	const inputs = args.arrays.slice(1) as Float32Array[];
 	if (dtype === undefined) {
 		for (let j = start; j < end; j++) {
 			let acc = 0;
@@ -257,10 +268,6 @@ const linearMix: RangeKernel = (args, start, end) => {
 			}
 			out[j] = acc / divisor;
 		}
-		return;
-	}
-	if (dtype === "BF16" && inputs.length <= 3) {
-		linearMixBf16(out, inputs, weights, divisor, start, end);
 		return;
 	}
 	const product = new Float32Array(BLOCK);
@@ -294,51 +301,55 @@ const EMPTY = new Float32Array(0);
 
 /**
  * linearMix for up to three bf16 inputs in one pass, element by element, with the same roundings as the block loop
- * (each product is a float32 value first, as storing it made it). Each rounding is written out inline (see
- * roundBf16Bits): the same five lines, because a function call per value here is more than twice as slow.
+ * (each product is a float32 value first, as storing it made it). Inputs are float32 values or, all of them, bfloat16
+ * bit patterns as stored (decoded by lookup). Roundings are inline, as in combineElected.
  */
 function linearMixBf16(
 	out: Float32Array,
-	inputs: readonly Float32Array[],
+	inputs: readonly RangeArray[],
 	weights: readonly number[],
 	divisor: number,
 	start: number,
 	end: number,
 ): void {
 	const count = inputs.length;
-	const x0 = inputs[0] ?? EMPTY;
-	const x1 = inputs[1] ?? EMPTY;
-	const x2 = inputs[2] ?? EMPTY;
+	const halves = inputs[0] instanceof Uint16Array;
+	const f0 = halves ? EMPTY : ((inputs[0] ?? EMPTY) as Float32Array);
+	const f1 = halves ? EMPTY : ((inputs[1] ?? EMPTY) as Float32Array);
+	const f2 = halves ? EMPTY : ((inputs[2] ?? EMPTY) as Float32Array);
+	const h0 = halves ? (inputs[0] as Uint16Array) : NO_HALVES;
+	const h1 = halves ? ((inputs[1] ?? NO_HALVES) as Uint16Array) : NO_HALVES;
+	const h2 = halves ? ((inputs[2] ?? NO_HALVES) as Uint16Array) : NO_HALVES;
 	const w0 = weights[0] ?? 0;
 	const w1 = weights[1] ?? 0;
 	const w2 = weights[2] ?? 0;
 	const fround = Math.fround;
 	const abs = Math.abs;
 	for (let j = start; j < end; j++) {
-		let v = fround(w0 * (x0[j] as number));
+		let v = fround(w0 * (halves ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)));
 		let m = abs(v);
 		let h = BF16_SPLIT * v;
-		let acc = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		let acc = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 		if (count > 1) {
-			v = fround(w1 * (x1[j] as number));
+			v = fround(w1 * (halves ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)));
 			m = abs(v);
 			h = BF16_SPLIT * v;
-			acc += (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 		}
 		if (count > 2) {
-			v = fround(w2 * (x2[j] as number));
+			v = fround(w2 * (halves ? (BF16_VALUES[h2[j] as number] as number) : (f2[j] as number)));
 			m = abs(v);
 			h = BF16_SPLIT * v;
-			acc += (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 		}
 		v = fround(acc);
 		m = abs(v);
 		h = BF16_SPLIT * v;
-		v = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		v = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 		v = fround(v / divisor);
 		m = abs(v);
 		h = BF16_SPLIT * v;
-		out[j] = (m >= MIN_NORMAL || m === 0) && m < INF ? fround(h - (h - v)) : roundBf16Bits(v);
+		out[j] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 	}
 }
 
@@ -667,13 +678,11 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 			const a = mixRound(index ^ k0) >>> 0;
 			const b = mixRound((a + k1) | 0) >>> 0;
 			const draw = mixRound(b ^ index) >>> 0;
-			const value = delta[index] as number;
-			before += abs(value);
-			if (!(draw / 4294967296 < low + offset + r * step)) {
-				delta[index] = 0;
-			} else {
-				after += abs(value);
-			}
+			before += abs(delta[index] as number);
+			// Kept or not is a coin flip, so no branch on it: the bits are masked, and the result read back.
+			const keep = +(draw / 4294967296 < low + offset + r * step);
+			bits[index] = (bits[index] as number) & -keep;
+			after += abs(delta[index] as number);
 		}
 		norms[2 * lane] = before;
 		norms[2 * lane + 1] = after;

@@ -33,18 +33,25 @@ export function sortByMagnitude(
 	let positions = order;
 	let positionsOut = scratch.orderSwap;
 	const counts = scratch.counts;
+	// Bits every key shares: where any and all agree. A byte all keys share needs no pass (the low two bytes of
+	// values that came from bfloat16 are zero everywhere).
+	let any = 0;
+	let all = 0x7fffffff;
 	for (let k = 0; k < length; k++) {
-		keys[k] = (bits[start + k * stride] as number) & 0x7fffffff;
+		const key = (bits[start + k * stride] as number) & 0x7fffffff;
+		keys[k] = key;
+		any |= key;
+		all &= key;
 		positions[k] = k;
 	}
 	for (let shift = 0; shift < 32; shift += 8) {
+		if ((((any ^ all) >>> shift) & 0xff) === 0) {
+			continue;
+		}
 		counts.fill(0);
 		for (let k = 0; k < length; k++) {
 			const digit = ((keys[k] as number) >>> shift) & 0xff;
 			counts[digit] = (counts[digit] as number) + 1;
-		}
-		if (counts[((keys[0] as number) >>> shift) & 0xff] === length) {
-			continue;
 		}
 		let total = 0;
 		for (let digit = 0; digit < 256; digit++) {
