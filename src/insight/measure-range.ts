@@ -2,6 +2,9 @@ import { BF16_VALUES, NO_HALVES } from "../methods/kernels/bf16-values.js";
 import type { RangeArgs } from "../methods/kernels/range-kernels.js";
 import { measureSumLayout } from "./measure-sum-layout.js";
 
+/** Elements per block of a sampled measurement (see measureRange's stride). */
+export const MEASURE_BLOCK = 4096;
+
 /**
  * The merge report's pass over elements [start, end) of one tensor, as a range kernel so that the executor's worker
  * threads share it like the merge itself: arrays [B, result, X₁, …, X_K]; adds into `sums` (laid out by
@@ -10,6 +13,19 @@ import { measureSumLayout } from "./measure-sum-layout.js";
  * depend on how the range is split: fine for a report rounded to 6 digits.
  */
 export function measureRange(args: RangeArgs, start: number, end: number, sums: Float64Array): void {
+	// numbers [stride]: only every stride-th MEASURE_BLOCK of the tensor (by absolute position) is measured.
+	const stride = args.numbers[0] ?? 1;
+	if (stride > 1) {
+		for (let from = start; from < end; ) {
+			const block = Math.floor(from / MEASURE_BLOCK);
+			const to = Math.min(end, (block + 1) * MEASURE_BLOCK);
+			if (block % stride === 0) {
+				measureRange({ ...args, numbers: [1] }, from, to, sums);
+			}
+			from = to;
+		}
+		return;
+	}
 	const [b, y] = args.arrays as Float32Array[];
 	// A model's values are float32, or bfloat16 bit patterns as stored (decoded by lookup).
 	const xs = args.arrays.slice(2) as (Float32Array | Uint16Array)[];

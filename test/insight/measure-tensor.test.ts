@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measureTensor } from "../../src/insight/measure-tensor.js";
+import { measureTensor, SAMPLE_FROM } from "../../src/insight/measure-tensor.js";
 import { summarizeSums } from "../../src/insight/summarize-sums.js";
 import type { MergedTensor } from "../../src/insight/tensor-observer.js";
 import type { KernelStats, ModelTensor } from "../../src/methods/merge-method.js";
@@ -177,5 +177,51 @@ describe("measurements of one tensor, checked against the definitions", () => {
 		expect(stats.tensors).toBe(1);
 		expect(stats.relativeChange).toBeNull();
 		expect(stats.signConflict).toBeNull();
+	});
+});
+
+describe("measurements of a large tensor", () => {
+	it("are taken on a sample of its blocks and stay within a fraction of a percent of the whole tensor's", () => {
+		// Above SAMPLE_FROM, not a whole number of blocks, so the partial last block is counted right.
+		const n = SAMPLE_FROM * 2 + 1234;
+		const shape = [n];
+		const b = uniformTensor(n, 1);
+		// Correlated changes (cosine about 0.6), so that every figure is well away from zero.
+		const [u, v] = [uniformTensor(n, 2), uniformTensor(n, 3)];
+		const x = [
+			Float32Array.from(u, (value, i) => (b[i] as number) + 0.1 * value),
+			Float32Array.from(v, (value, i) => (b[i] as number) + 0.1 * (0.6 * (u[i] as number) + 0.8 * value)),
+		];
+		const models = ["a", "b"].map((name, i) => tensor(name, x[i] as Float32Array, shape, { weight: 0.5 }));
+		const merged = run("task_arithmetic", models, tensor("base", b, shape));
+		const stats = summarizeSums(
+			measureTensor(
+				merged,
+				"base",
+				new Map([
+					["a", 0],
+					["b", 1],
+				]),
+			),
+			["a", "b"],
+		);
+		const delta = minus(merged.result.data, b);
+		const taus = x.map((data) => minus(data, b));
+		const within = (got: number | null | undefined, want: number): void => {
+			expect(Math.abs((got as number) / want - 1), `${got} against ${want}`).toBeLessThan(0.005);
+		};
+		within(stats.relativeChange, norm(delta) / norm(b));
+		taus.forEach((tau, i) => {
+			within(stats.models[i]?.taskVectorNorm, norm(tau));
+		});
+		within(
+			stats.similarity[0]?.[1],
+			dot(taus[0] as number[], taus[1] as number[]) / (norm(taus[0] as number[]) * norm(taus[1] as number[])),
+		);
+		let conflicts = 0;
+		for (let j = 0; j < n; j++) {
+			conflicts += +(((taus[0] as number[])[j] as number) * ((taus[1] as number[])[j] as number) < 0);
+		}
+		within(stats.signConflict, conflicts / n);
 	});
 });
