@@ -55,8 +55,7 @@ export function measureTensor(
 	if (stride > 1) {
 		const blocks = Math.ceil(n / MEASURE_BLOCK);
 		const measured =
-			Math.ceil(blocks / stride) * MEASURE_BLOCK -
-			((blocks - 1) % stride === 0 ? blocks * MEASURE_BLOCK - n : 0);
+			Math.ceil(blocks / stride) * MEASURE_BLOCK - ((blocks - 1) % stride === 0 ? blocks * MEASURE_BLOCK - n : 0);
 		const scale = n / measured;
 		for (let k = 0; k < pass.length; k++) {
 			pass[k] = (pass[k] as number) * scale;

@@ -119,3 +119,37 @@ describe("roundBf16", () => {
 		expect(MIN_NORMAL).toBe(2 ** -126);
 	});
 });
+
+describe("linear-mix in a bf16 merge", () => {
+	/** mergekit's roundings, value by value: each product, the float64 sum from 0, the quotient. */
+	function reference(inputs: Float32Array[], weights: number[], divisor: number): Float32Array {
+		const n = (inputs[0] as Float32Array).length;
+		return Float32Array.from({ length: n }, (_, j) => {
+			let acc = 0;
+			inputs.forEach((x, i) => {
+				acc += roundBf16Bits(Math.fround((weights[i] as number) * (x[j] as number)));
+			});
+			return roundBf16Bits(Math.fround(roundBf16Bits(Math.fround(acc)) / divisor));
+		});
+	}
+
+	for (const count of [1, 2, 3, 4]) {
+		it(`${count} input(s): rounds as mergekit does, and a sum of zeros is +0`, () => {
+			const inputs = taskVectors(count, 2000, 21 + count, "BF16");
+			// Every input −0 at the end: +0 must come out, whatever the number of inputs.
+			for (const x of inputs) {
+				x.fill(-0, 1990);
+			}
+			const weights = [0.5, 0.25, 0.75, 1.5].slice(0, count).map(roundBf16);
+			const out = new Float32Array(2000);
+			RANGE_KERNELS["linear-mix"](
+				{ arrays: [out, ...inputs], numbers: [1.5, ...weights], dtype: "BF16" },
+				0,
+				2000,
+				new Float64Array(0),
+			);
+			expect(bitsOf(out)).toEqual(bitsOf(reference(inputs, weights, 1.5)));
+			expect(Object.is(out[1995], 0)).toBe(true);
+		});
+	}
+});

@@ -329,7 +329,8 @@ function linearMixBf16(
 		let v = fround(w0 * (halves ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)));
 		let m = abs(v);
 		let h = BF16_SPLIT * v;
-		let acc = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
+		// From 0, as the block loop sums: 0 + (−0) is +0, which decides the sign of a zero result.
+		let acc = 0 + ((+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v)));
 		if (count > 1) {
 			v = fround(w1 * (halves ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)));
 			m = abs(v);
