@@ -1,10 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { executePlan } from "./execute/execute-plan.js";
 import type { MergeEvent } from "./execute/merge-events.js";
+import { deviceLabel, type TensorBackend } from "./execute/tensor-backend.js";
 import { createMergeMeasurer } from "./insight/create-merge-measurer.js";
 import { downloadHubModels } from "./models/download-hub-model.js";
 import type { LoadedModel, ModelSourceOptions } from "./models/load-model.js";
 import { preflightModels } from "./models/preflight-models.js";
+import { HubWeightStream } from "./models/stream-hub-weights.js";
 import type { StageSummary } from "./plan/merge-plan.js";
 import { type PlanOptions, planMerge } from "./plan/plan-merge.js";
 import { referencedModels } from "./plan/referenced-models.js";
@@ -24,6 +26,13 @@ export interface RunMergeParams extends PlanOptions {
 	repoId?: string;
 	/** The final merge of a multi-stage recipe: the earlier stages, which its card lists. */
 	stages?: readonly StageSummary[];
+	/**
+	 * Download every input file before merging, as mergekit does; by default the weights missing from the cache are
+	 * streamed into the merge tensor by tensor and land in the cache as they arrive.
+	 */
+	downloadFirst?: boolean;
+	/** Computes the methods it has graphs for (`--device`); absent: the CPU kernels. */
+	backend?: TensorBackend;
 }
 
 /**
@@ -64,26 +73,44 @@ export async function* runMerge(params: RunMergeParams): AsyncGenerator<MergeEve
 	if (params.dryRun) {
 		return;
 	}
-	// Weights are fetched only once the plan has passed: a recipe error never costs a download.
-	yield* downloadHubModels(plan.models, params.models);
+	// Weights are fetched only once the plan has passed: a recipe error never costs a download. Safetensors files
+	// still missing from the cache are streamed into the merge tensor by tensor (unless downloadFirst); the rest is
+	// downloaded first.
+	const stream = params.downloadFirst ? undefined : HubWeightStream.create(plan.models, params.models);
+	yield* downloadHubModels(plan.models, {
+		...params.models,
+		...(stream ? { skip: (model, file) => stream.streams(model, file) } : {}),
+	});
 	await mkdir(params.outDir, { recursive: true });
 	let weightFiles: string[] = [];
 	// Measured in the merge's own pass over each tensor: merge-report.json, the charts and the card's summary.
 	const measurer = createMergeMeasurer(plan);
-	for await (const event of executePlan(plan, params.outDir, {
+	const executed = executePlan(plan, params.outDir, {
 		...(params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes }),
 		observe: measurer.observe,
-	})) {
-		if (event.type === "weights-written") {
-			weightFiles = event.files;
+		...(params.backend === undefined ? {} : { backend: params.backend }),
+		...(stream ? { openStreamed: (path: string) => stream.open(path) } : {}),
+	});
+	try {
+		for await (const event of executed) {
+			if (event.type === "weights-written") {
+				weightFiles = event.files;
+			}
+			yield event;
 		}
-		yield event;
+	} catch (error) {
+		await stream?.abort();
+		throw error;
+	}
+	if (stream) {
+		yield* stream.complete();
 	}
 	const report = measurer.report();
 	const reportFiles = await writeMergeReport(report, params.outDir);
 	const otherFiles = await writeModelFiles(plan, params.outDir, {
 		...(params.repoId === undefined ? {} : { repoId: params.repoId }),
 		report: { report, charts: reportFiles.charts },
+		device: deviceLabel(params.backend, plan.method.name),
 	});
 	yield {
 		type: "done",

@@ -36,6 +36,8 @@ Merge options:
   --dry-run                print the plan (inputs, revisions, tensors, bytes, memory) and read no weights
   --allow-crimes           allow merging models of different architecture families
   --intermediate-dir DIR   multi-stage recipes: keep each stage's output here, and reuse it on the next run
+  --device D               where the arithmetic runs: cpu (default, mergesmith's kernels), cuda, webgpu,
+                           onnx-cpu (onnxruntime), or auto (CUDA, else WebGPU, else cpu; it says which and why)
   --push OWNER/NAME        publish the merged model to the Hub in one commit (needs HF_TOKEN)
   --private                create that repo private
   --pr                     open a pull request on an existing repo instead

@@ -3,7 +3,7 @@ import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
 import { SafetensorsError } from "../safetensors/safetensors-error.js";
-import type { SafetensorsFile } from "../safetensors/safetensors-file.js";
+import type { TensorFile } from "../safetensors/safetensors-file.js";
 import type { PoolArena } from "./buffer-pool.js";
 import type { WorkerPool } from "./worker-pool.js";
 
@@ -22,10 +22,10 @@ interface Pending {
  * the current one computes (the reads run on libuv's threads, so they overlap the arithmetic).
  */
 export class TensorReader {
-	readonly #openFile: (path: string) => Promise<SafetensorsFile>;
+	readonly #openFile: (path: string) => Promise<TensorFile>;
 	readonly #pending = new Map<string, Pending>();
 
-	constructor(openFile: (path: string) => Promise<SafetensorsFile>) {
+	constructor(openFile: (path: string) => Promise<TensorFile>) {
 		this.#openFile = openFile;
 	}
 

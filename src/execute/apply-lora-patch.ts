@@ -2,7 +2,7 @@ import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
 import type { StoredTensor } from "../models/load-model.js";
 import type { LoraPatch } from "../models/lora-adapter.js";
 import { isFloatDtype } from "../safetensors/dtype.js";
-import type { SafetensorsFile } from "../safetensors/safetensors-file.js";
+import type { TensorFile } from "../safetensors/safetensors-file.js";
 import { addLowRankProduct } from "./add-low-rank-product.js";
 
 /**
@@ -14,7 +14,7 @@ export async function applyLoraPatch(
 	data: Float32Array,
 	stored: StoredTensor,
 	patch: LoraPatch,
-	openFile: (path: string) => Promise<SafetensorsFile>,
+	openFile: (path: string) => Promise<TensorFile>,
 ): Promise<void> {
 	const read = async (tensor: StoredTensor): Promise<Float32Array> =>
 		(await openFile(tensor.file)).readFloat32(tensor.name);

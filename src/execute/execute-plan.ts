@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { BufferPool, type PoolArena } from "../engine/buffer-pool.js";
-import { TensorReader } from "../engine/tensor-reader.js";
+import { decodeBf16, TensorReader } from "../engine/tensor-reader.js";
 import { WorkerPool } from "../engine/worker-pool.js";
 import type { TensorObserver } from "../insight/tensor-observer.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
@@ -10,13 +10,14 @@ import { runRange } from "../methods/kernels/run-range.js";
 import type { KernelStats, MergeContext, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
-import { SafetensorsFile } from "../safetensors/safetensors-file.js";
+import { SafetensorsFile, type TensorFile } from "../safetensors/safetensors-file.js";
 import { layoutShards } from "../safetensors/shard-layout.js";
 import { ShardWriter } from "../safetensors/shard-writer.js";
 import { remapEmbeddingRows } from "../tokenizer/remap-embedding-rows.js";
 import { applyLoraPatch } from "./apply-lora-patch.js";
 import { counterUniform } from "./counter-random.js";
 import type { MergeEvent } from "./merge-events.js";
+import type { TensorBackend } from "./tensor-backend.js";
 
 export interface ExecuteOptions {
 	/** Largest shard in bytes (mergekit's `--out-shard-size`). */
@@ -25,6 +26,10 @@ export interface ExecuteOptions {
 	observe?: TensorObserver;
 	/** Threads that share the arithmetic of large tensors (default: MERGESMITH_THREADS, else every core). */
 	threads?: number;
+	/** Input files streamed from the Hub during the merge (see HubWeightStream); undefined for files on disk. */
+	openStreamed?: (path: string) => TensorFile | undefined;
+	/** Computes the methods it has graphs for (`--device`); the rest, and everything without it, on the CPU kernels. */
+	backend?: TensorBackend;
 }
 
 /**
@@ -42,11 +47,12 @@ export async function* executePlan(
 	const layout = layoutShards(plan.tensors, options.maxShardBytes);
 	const writer = await ShardWriter.create(outDir, layout);
 	// Promises, not files: a prefetch and a read may ask for the same file at once, and it must be opened once.
-	const files = new Map<string, Promise<SafetensorsFile>>();
-	const openFile = (path: string): Promise<SafetensorsFile> => {
+	const files = new Map<string, Promise<TensorFile>>();
+	const openFile = (path: string): Promise<TensorFile> => {
 		let file = files.get(path);
 		if (!file) {
-			file = SafetensorsFile.open(path);
+			const streamed = options.openStreamed?.(path);
+			file = streamed ? Promise.resolve(streamed) : SafetensorsFile.open(path);
 			files.set(path, file);
 		}
 		return file;
@@ -70,7 +76,7 @@ export async function* executePlan(
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while the next tensor computes.
 			const output = pool.arena();
-			const io = { reader, arena, output, ...(workers ? { workers } : {}) };
+			const io = { reader, arena, output, ...(workers ? { workers } : {}), backend: options.backend };
 			const bytes = tensor.copyRaw
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
@@ -126,12 +132,13 @@ interface TensorIo {
 	/** The encoded result, held until it has been written. */
 	output: PoolArena;
 	workers?: WorkerPool;
+	backend?: TensorBackend | undefined;
 }
 
 async function mergeTensor(
 	plan: MergePlan,
 	tensor: PlannedTensor,
-	openFile: (path: string) => Promise<SafetensorsFile>,
+	openFile: (path: string) => Promise<TensorFile>,
 	warn: (message: string) => void,
 	observe: TensorObserver | undefined,
 	io: TensorIo,
@@ -154,7 +161,7 @@ async function mergeTensor(
 export async function mergeTensorValues(
 	plan: MergePlan,
 	tensor: PlannedTensor,
-	openFile: (path: string) => Promise<SafetensorsFile>,
+	openFile: (path: string) => Promise<TensorFile>,
 	warn: (message: string) => void,
 	observe?: TensorObserver,
 	io?: TensorIo,
@@ -188,8 +195,23 @@ export async function mergeTensorValues(
 		if (own) {
 			return { model: input.model, data: own, shape: tensor.shape, params: input.params };
 		}
-		const data = await read(input);
 		const same = input.stored.shape.every((dim, d) => dim === tensor.shape[d]);
+		if (io && same && !input.lora && input.stored.dtype === "BF16" && tensor.computeDtype !== "F16") {
+			// As stored: kernels that decode as they go read `bf16`; any other reader of `data` decodes it once, then.
+			const halves = await io.reader.readBf16(input, io.arena);
+			let decoded: Float32Array | undefined;
+			return {
+				model: input.model,
+				bf16: halves,
+				get data(): Float32Array {
+					decoded ??= decodeBf16(halves, io.arena, io.workers);
+					return decoded;
+				},
+				shape: input.stored.shape,
+				params: input.params,
+			};
+		}
+		const data = await read(input);
 		// The plan's shape policy decided the output shape; embeddings of a larger vocabulary are cut to it here.
 		const cropped = same
 			? { data, shape: input.stored.shape }
@@ -213,7 +235,9 @@ export async function mergeTensorValues(
 		...(io ? { alloc: io.arena } : {}),
 		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
 	};
-	const result = plan.method.merge({ models, base }, context);
+	const result = io?.backend?.hasGraph(plan.method.name)
+		? await io.backend.merge(plan.method, { models, base }, context)
+		: plan.method.merge({ models, base }, context);
 	if (!result) {
 		// The planner leaves out tensors a method would drop, so that the shard layout is final before writing.
 		throw new Error(`${plan.method.name} produced no value for ${tensor.name}, which the plan did not foresee`);

@@ -52,7 +52,7 @@ export async function downloadToCacheDir(params: DownloadToCacheParams): Promise
 	await mkdir(dirname(blob), { recursive: true });
 	await mkdir(dirname(pointer), { recursive: true });
 	if ((await sizeOf(blob)) === params.size) {
-		await link(blob, pointer);
+		await linkBlob(blob, pointer);
 		return { path: pointer, fetched: 0, resumedFrom: 0 };
 	}
 	const incomplete = `${blob}.incomplete`;
@@ -129,16 +129,21 @@ export async function downloadToCacheDir(params: DownloadToCacheParams): Promise
 		);
 	}
 	await rename(incomplete, blob);
-	await link(blob, pointer);
+	await linkBlob(blob, pointer);
 	return { path: pointer, fetched, resumedFrom };
 }
 
-async function request(params: DownloadToCacheParams, start: number): Promise<Response> {
+/** The `resolve` URL of a file at a commit. */
+export function resolveUrl(params: HubParams & { repoId: string; commit: string; path: string }): string {
 	const hubUrl = (params.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, "");
-	const url = `${hubUrl}/${params.repoId}/resolve/${encodeURIComponent(params.commit)}/${params.path
+	return `${hubUrl}/${params.repoId}/resolve/${encodeURIComponent(params.commit)}/${params.path
 		.split("/")
 		.map(encodeURIComponent)
 		.join("/")}`;
+}
+
+async function request(params: DownloadToCacheParams, start: number): Promise<Response> {
+	const url = resolveUrl(params);
 	const headers: Record<string, string> = {};
 	if (params.accessToken !== undefined) {
 		headers.Authorization = `Bearer ${params.accessToken}`;
@@ -175,7 +180,7 @@ async function sizeOf(path: string): Promise<number | undefined> {
 }
 
 /** Links the snapshot path to its blob the way huggingface_hub does: a relative symlink, else a copy. */
-async function link(blob: string, pointer: string): Promise<void> {
+export async function linkBlob(blob: string, pointer: string): Promise<void> {
 	await rm(pointer, { force: true });
 	try {
 		await symlink(relative(dirname(pointer), blob), pointer);
@@ -185,7 +190,7 @@ async function link(blob: string, pointer: string): Promise<void> {
 }
 
 /** Paths come from the repo's tree and are joined onto the cache folder: nothing may escape it. */
-function checkRelativePath(path: string): void {
+export function checkRelativePath(path: string): void {
 	const segments = path.split("/");
 	if (path.startsWith("/") || path.includes("\\") || segments.some((s) => s === "" || s === "." || s === "..")) {
 		throw new Error(`refusing to download ${JSON.stringify(path)}: not a plain relative path inside the repo`);

@@ -23,7 +23,11 @@ interface Job {
  */
 export async function* downloadHubModels(
 	models: readonly LoadedModel[],
-	options: ModelSourceOptions & { concurrency?: number } = {},
+	options: ModelSourceOptions & {
+		concurrency?: number;
+		/** Files fetched elsewhere (streamed into the merge): left alone here, with their models' header checks. */
+		skip?: (model: LoadedModel, file: RemoteFile) => boolean;
+	} = {},
 ): AsyncGenerator<MergeEvent> {
 	const cacheDir = options.cacheDir ?? hubCacheDir();
 	// Two references may name one repo (`org/x` and `org/x@main`), and commits share blobs: fetch each blob once,
@@ -36,7 +40,7 @@ export async function* downloadHubModels(
 		}
 		for (const file of model.hub.pending) {
 			const key = `${model.hub.repoId}\0${model.commit}\0${file.path}`;
-			if (seen.has(key)) {
+			if (seen.has(key) || options.skip?.(model, file)) {
 				continue;
 			}
 			seen.add(key);
@@ -47,6 +51,8 @@ export async function* downloadHubModels(
 	if (groups.size === 0) {
 		return;
 	}
+	const skipped = (model: LoadedModel): boolean =>
+		model.hub?.pending.some((file) => options.skip?.(model, file) === true) === true;
 	const started = performance.now();
 	const channel = createEventChannel<MergeEvent>();
 	const abort = new AbortController();
@@ -102,7 +108,7 @@ export async function* downloadHubModels(
 	void Promise.all(workers).then(() => (failure ? channel.fail(failure.error) : channel.close()));
 	yield* channel.drain();
 	for (const model of models) {
-		if (!model.hub || model.commit === undefined || model.hub.pending.length === 0) {
+		if (!model.hub || model.commit === undefined || model.hub.pending.length === 0 || skipped(model)) {
 			continue;
 		}
 		await checkHeaders(model);
@@ -119,7 +125,7 @@ export async function* downloadHubModels(
 }
 
 /** The downloaded shards' headers must be the ones the plan was made from (read from the Hub before). */
-async function checkHeaders(model: LoadedModel): Promise<void> {
+export async function checkHeaders(model: LoadedModel): Promise<void> {
 	const byFile = new Map<string, number>();
 	for (const tensor of model.tensors.values()) {
 		byFile.set(tensor.file, (byFile.get(tensor.file) ?? 0) + 1);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { stringify } from "yaml";
+import { CPU_LABEL } from "../execute/tensor-backend.js";
 import type { MergeReport } from "../insight/merge-report.js";
 import { renderReportMarkdown } from "../insight/render-report-markdown.js";
 import type { ParameterDef } from "../methods/merge-method.js";
@@ -33,7 +34,13 @@ export interface CardReport {
 }
 
 /** The merged model's README.md, from `templates/model-card.md`. */
-export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string, insight?: CardReport): string {
+export function renderModelCard(
+	plan: MergePlan,
+	outDir: string,
+	repoId?: string,
+	insight?: CardReport,
+	device = CPU_LABEL,
+): string {
 	const { method, recipe } = plan;
 	const license = deriveLicense(plan.models);
 	const parents = hubParents(plan.models);
@@ -61,6 +68,7 @@ export function renderModelCard(plan: MergePlan, outDir: string, repoId?: string
 			: `${plan.seed} (${plan.seedOrigin}); this merge draws no random numbers`,
 		dtype: [...new Set(plan.tensors.map((tensor) => torchDtypeName(tensor.dtype)))].join(", "),
 		precision: precisionNote(plan),
+		device,
 		architecture: plan.architecture.inferred
 			? "inferred from tensor names (no family table matched)"
 			: `${plan.architecture.family} family table`,

@@ -28,7 +28,7 @@ export const CARRIED_FILES = [
 export async function writeModelFiles(
 	plan: MergePlan,
 	outDir: string,
-	options: { repoId?: string; report?: CardReport } = {},
+	options: { repoId?: string; report?: CardReport; device?: string } = {},
 ): Promise<string[]> {
 	const written: string[] = [];
 	await writeFile(join(outDir, "config.json"), `${JSON.stringify(plan.outputConfig, null, 2)}\n`);
@@ -47,7 +47,10 @@ export async function writeModelFiles(
 	}
 	await writeFile(join(outDir, "mergekit_config.yml"), plan.recipe.source);
 	written.push("mergekit_config.yml");
-	await writeFile(join(outDir, "README.md"), renderModelCard(plan, outDir, options.repoId, options.report));
+	await writeFile(
+		join(outDir, "README.md"),
+		renderModelCard(plan, outDir, options.repoId, options.report, options.device),
+	);
 	written.push("README.md");
 	return written;
 }

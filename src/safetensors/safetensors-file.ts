@@ -9,8 +9,18 @@ import {
 } from "./parse-header.js";
 import { SafetensorsError } from "./safetensors-error.js";
 
+/** What a merge reads tensors through: a safetensors file on disk, or one streamed from the Hub. */
+export interface TensorFile {
+	readonly path: string;
+	info(name: string): TensorInfo;
+	/** A tensor's raw little-endian bytes, into `target` when given (it must be large enough). */
+	readBytes(name: string, target?: Uint8Array): Promise<Uint8Array>;
+	readFloat32(name: string): Promise<Float32Array>;
+	close(): Promise<void>;
+}
+
 /** A safetensors file opened for positional reads of single tensors; the file is never read whole. */
-export class SafetensorsFile {
+export class SafetensorsFile implements TensorFile {
 	readonly path: string;
 	readonly tensors: ReadonlyMap<string, TensorInfo>;
 	readonly metadata: Readonly<Record<string, string>>;

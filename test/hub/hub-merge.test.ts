@@ -405,6 +405,8 @@ describe("an interrupted download", () => {
 				recipe,
 				outDir: out,
 				seed: 1,
+				// Whole-file downloads, as mergekit does them (streamed weights are the next test's subject).
+				downloadFirst: true,
 				models: { cacheDir: cache, offline: false, hub: { hubUrl: server.url, accessToken: ALICE, fetch: hubFetch } },
 			})) {
 				types.push(event.type);
@@ -431,6 +433,108 @@ describe("an interrupted download", () => {
 		// The same weights as the CLI's merge of these models.
 		const reference = join(dir, "published", "model.safetensors");
 		expect((await readFile(join(out, "model.safetensors"))).equals(await readFile(reference))).toBe(true);
+	});
+});
+
+describe("weights streamed into the merge", () => {
+	/** Runs the merge; `onPlanned` is called when the plan is made, before any weight is fetched. */
+	const merge = async (
+		cache: string,
+		out: string,
+		hubFetch: typeof fetch,
+		downloadFirst = false,
+		onPlanned = (): void => undefined,
+	): Promise<string[]> => {
+		const types: string[] = [];
+		for await (const event of runMerge({
+			recipe: recipeOf(RECIPE),
+			outDir: out,
+			seed: 1,
+			...(downloadFirst ? { downloadFirst: true } : {}),
+			models: { cacheDir: cache, offline: false, hub: { hubUrl: server.url, accessToken: ALICE, fetch: hubFetch } },
+		})) {
+			types.push(event.type);
+			if (event.type === "planned") {
+				onPlanned();
+			}
+		}
+		return types;
+	};
+
+	it("fetches each weight byte once, by tensor, merges as downloading first does, and leaves the cache whole", async () => {
+		const cache = join(dir, "stream-cache");
+		const { fetch: counting, requests } = countingFetch();
+		const out = join(dir, "streamed");
+		let preflightRequests = 0;
+		const types = await merge(cache, out, counting, false, () => {
+			preflightRequests = requests.length;
+		});
+		expect(types.at(-1)).toBe("done");
+		// Tensors arrive while the merge runs: the first merged tensor comes before the models count as downloaded.
+		expect(types.indexOf("tensor")).toBeLessThan(types.indexOf("downloaded"));
+		const weights = requests
+			.slice(preflightRequests)
+			.filter((r) => new URL(r.url).pathname.endsWith(".safetensors") && r.method === "GET");
+		expect(weights.length).toBeGreaterThan(10);
+		// Every weight request names a closed range, and per file the ranges add up to its size without overlap.
+		const byFile = new Map<string, [number, number][]>();
+		for (const request of weights) {
+			const range = /^bytes=(\d+)-(\d+)$/.exec(request.range ?? "");
+			expect(range, `${request.url} ${request.range}`).not.toBeNull();
+			const path = new URL(request.url).pathname;
+			byFile.set(path, [...(byFile.get(path) ?? []), [Number(range?.[1]), Number(range?.[2]) + 1]]);
+		}
+		const blobs = await filesUnder(cache);
+		expect(blobs.filter((file) => /\.(streaming|incomplete)$/.test(file))).toEqual([]);
+		for (const [path, ranges] of byFile) {
+			const sorted = ranges.sort((a, b) => a[0] - b[0]);
+			sorted.forEach(([start], i) => {
+				expect(start, path).toBe(i === 0 ? 0 : (sorted[i - 1] as [number, number])[1]);
+			});
+			const [, repo, name, , , ...file] = path.split("/");
+			const cached = join(
+				cache,
+				`models--${repo}--${name}`,
+				"snapshots",
+				commits.get(`${repo}/${name}`) ?? "",
+				...file,
+			);
+			expect((sorted.at(-1) as [number, number])[1], path).toBe((await stat(cached)).size);
+		}
+		// The same bytes as merging after whole downloads.
+		const first = join(dir, "downloaded-first");
+		await merge(join(dir, "download-first-cache"), first, fetch, true);
+		expect(
+			(await readFile(join(out, "model.safetensors"))).equals(await readFile(join(first, "model.safetensors"))),
+		).toBe(true);
+		// The cache is complete: an offline merge reads it.
+		const offline = await runCli(["merge", await writeRecipe("ties", RECIPE), "--dry-run"], {
+			...env(cache),
+			HF_HUB_OFFLINE: "1",
+		});
+		expect(offline.code, offline.stderr).toBe(0);
+	});
+
+	it("stops with the file and byte range named when the Hub cannot serve a tensor, and keeps nothing partial", async () => {
+		const cache = join(dir, "stream-fail-cache");
+		// Once planned (preflight has read the headers), every read of instruct's weights fails.
+		let planned = false;
+		const failing = (async (input: string | URL | Request, init?: RequestInit) => {
+			if (planned && String(input).includes("instruct") && new Headers(init?.headers).has("Range")) {
+				throw new TypeError("fetch failed");
+			}
+			return fetch(input, init);
+		}) as typeof fetch;
+		const out = join(dir, "stream-failed");
+		await expect(
+			merge(cache, out, failing, false, () => {
+				planned = true;
+			}),
+		).rejects.toThrow(
+			/reading bytes \d+-\d+ of tiny-models\/instruct\/model\.safetensors from the Hub failed: fetch failed/,
+		);
+		expect((await filesUnder(cache)).filter((file) => /\.(streaming|incomplete)$/.test(file))).toEqual([]);
+		expect(existsSync(join(out, "model.safetensors"))).toBe(false);
 	});
 });
 

@@ -2,6 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { DeviceError } from "../../execute/device-error.js";
+import { DEVICES, isDevice, resolveDevice } from "../../execute/resolve-device.js";
+import type { TensorBackend } from "../../execute/tensor-backend.js";
 import type { HubParams } from "../../hub/hub-params.js";
 import {
 	ASSUMED_DOWNLOAD_BYTES_PER_SECOND,
@@ -25,7 +28,7 @@ import { readRecipeStages } from "../read-recipe-stages.js";
 
 const USAGE =
 	"usage: mergesmith merge RECIPE --out DIR [--random-seed N] [--out-shard-size SIZE] [--dry-run] [--allow-crimes]\n" +
-	"                        [--intermediate-dir DIR]\n" +
+	"                        [--intermediate-dir DIR] [--device auto|cpu|cuda|webgpu|onnx-cpu] [--download-first]\n" +
 	"                        [--push OWNER/NAME [--private] [--pr | --overwrite]]\n";
 
 /** mergekit-yaml flags that have no meaning here; accepted so that existing scripts keep working. */
@@ -51,6 +54,8 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			"dry-run": { type: "boolean" },
 			"allow-crimes": { type: "boolean" },
 			"intermediate-dir": { type: "string" },
+			device: { type: "string" },
+			"download-first": { type: "boolean" },
 			push: { type: "string" },
 			private: { type: "boolean" },
 			pr: { type: "boolean" },
@@ -92,9 +97,18 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			return EXIT.usage;
 		}
 	}
+	const device = values.device ?? "cpu";
+	if (!isDevice(device)) {
+		io.stderr.write(`mergesmith merge: --device takes ${DEVICES.join(", ")}; got ${device}\n`);
+		return EXIT.usage;
+	}
 	for (const flag of ACCEPTED_MERGEKIT_FLAGS) {
 		if ((values as Record<string, unknown>)[flag]) {
-			io.stderr.write(`note: --${flag} is a mergekit option with no effect in mergesmith\n`);
+			io.stderr.write(
+				flag === "cuda"
+					? "note: --cuda is a mergekit option with no effect in mergesmith; --device cuda (or auto) runs the merge on a GPU\n"
+					: `note: --${flag} is a mergekit option with no effect in mergesmith\n`,
+			);
 		}
 	}
 	const recipeStages = await readRecipeStages(file, io.stderr);
@@ -127,6 +141,24 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			throw error;
 		}
 	}
+	// After every check that needs no device, so that a bad recipe or push target is reported without probing GPUs.
+	let backend: TensorBackend | undefined;
+	if (values.device !== undefined) {
+		try {
+			const choice = await resolveDevice(
+				device,
+				recipeStages.stages.map((stage) => stage.recipe.mergeMethod),
+			);
+			backend = choice.backend;
+			io.stdout.write(`${choice.line}\n`);
+		} catch (error) {
+			if (error instanceof DeviceError) {
+				io.stderr.write(`mergesmith merge: ${error.message}\n`);
+				return EXIT.usage;
+			}
+			throw error;
+		}
+	}
 	const print = createProgressPrinter(io.stdout, io.stderr);
 	// --push without --out merges into a temporary folder, removed once published.
 	const workDir =
@@ -147,6 +179,8 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			...(maxShardBytes === undefined ? {} : { maxShardBytes }),
 			...(values["allow-crimes"] ? { allowCrimes: true } : {}),
 			...(push === undefined ? {} : { repoId: push }),
+			...(backend === undefined ? {} : { backend }),
+			...(values["download-first"] ? { downloadFirst: true } : {}),
 			models: { offline, hub },
 		})) {
 			if (event.type === "planned") {
@@ -195,6 +229,7 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 		io.stderr.write(`mergesmith merge: the merge failed: ${(error as Error).message}\n`);
 		return EXIT.failed;
 	} finally {
+		await backend?.close();
 		if (workDir !== undefined && !keepWorkDir) {
 			await rm(workDir, { recursive: true, force: true });
 		}

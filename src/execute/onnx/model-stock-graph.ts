@@ -1,0 +1,82 @@
+import { copyTensor } from "../../methods/copy-tensor.js";
+import { laneLayout } from "../../methods/kernels/lane-layout.js";
+import type { ParameterDef } from "../../methods/merge-method.js";
+import { nonBaseModels } from "../../methods/non-base-models.js";
+import { readBoolean } from "../../methods/read-param.js";
+import { requireBase } from "../../methods/require-base.js";
+import type { GraphBuilder, Value } from "./graph-builder.js";
+import type { MethodGraph } from "./method-graph.js";
+import { resultTensor } from "./result-tensor.js";
+
+/**
+ * model_stock (src/methods/model-stock.ts), lane by lane (rows along the last axis with filter_wise, else the whole
+ * tensor as one lane), all in float64 as the kernel computes it: offsets oᵢ = Xᵢ − B, their norms and the mean
+ * pairwise cosine (each clamped to [−1, 1]), t = N·cos / (1 + (N − 1)·cos), and Y = t·ΣXᵢ/N + (1 − t)·B.
+ */
+export const modelStockGraph: MethodGraph = {
+	async merge(method, inputs, context, runner) {
+		const where = `model_stock on ${context.tensorName}`;
+		const others = nonBaseModels(inputs);
+		if (inputs.base && others.length === 0) {
+			return copyTensor(inputs.base);
+		}
+		const present = others.length + (inputs.base ? 1 : 0);
+		if (present < 3) {
+			// The kernel's warning: an optional tensor with too few inputs is left out, as mergekit drops it.
+			context.warn(
+				`${where}: only ${present} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
+			);
+			return undefined;
+		}
+		const { base, models } = requireBase(inputs, where);
+		const filterWise = readBoolean(
+			context.params,
+			method.parameters.find((p) => p.name === "filter_wise") as ParameterDef,
+			where,
+		);
+		const n = base.data.length;
+		const lanes = filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0);
+		const feeds = {
+			base: { type: "float32", data: base.data, dims: [lanes.count, lanes.length] },
+			...Object.fromEntries(
+				models.map((tensor, i) => [
+					`x${i}`,
+					{ type: "float32", data: tensor.data, dims: [lanes.count, lanes.length] } as const,
+				]),
+			),
+		} as const;
+		const outputs = await runner.run(`model_stock:${models.length}`, (g) => buildModelStock(g, models.length), feeds);
+		return resultTensor(outputs.out as Float32Array, base.shape, context);
+	},
+};
+
+function buildModelStock(g: GraphBuilder, count: number): void {
+	// Lanes are rows here, [lanes, length]; laneTotals wants [outer, length, stride].
+	const rows = g.constant("int64", [0, -1, 1], [3]);
+	const total = (a: Value): Value => g.laneTotals(g.reshape(a, rows));
+	const baseFloat = g.input("base", "float", ["lanes", "length"]);
+	const b = g.cast(baseFloat, g.wide);
+	const xs = Array.from({ length: count }, (_, i) => g.cast(g.input(`x${i}`, "float", ["lanes", "length"]), g.wide));
+	const offsets = xs.map((x) => g.sub(x, b));
+	const norms = offsets.map((o) => g.sqrt(total(g.mul(o, o))));
+	const one = g.wideConstant(1);
+	let cosSum = g.wideConstant(0);
+	let pairs = 0;
+	for (let i = 0; i < count; i++) {
+		for (let m = i + 1; m < count; m++) {
+			const dot = total(g.mul(offsets[i] as Value, offsets[m] as Value));
+			const cos = g.div(dot, g.max(g.mul(norms[i] as Value, norms[m] as Value), g.wideConstant(1e-6)));
+			cosSum = g.add(cosSum, g.min(one, g.max(g.wideConstant(-1), cos)));
+			pairs++;
+		}
+	}
+	const cos = g.div(cosSum, g.wideConstant(pairs));
+	const n = g.wideConstant(count);
+	const t = g.div(g.mul(n, cos), g.add(one, g.mul(g.wideConstant(count - 1), cos)));
+	let sum = g.wideConstant(0);
+	for (const x of xs) {
+		sum = g.add(sum, g.reshape(x, rows));
+	}
+	const mixed = g.add(g.div(g.mul(t, sum), n), g.mul(g.sub(one, t), g.reshape(b, rows)));
+	g.output("out", g.cast(g.reshape(mixed, g.constant("int64", [-1], [1])), "float"), ["n"]);
+}
