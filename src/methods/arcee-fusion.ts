@@ -4,7 +4,7 @@ import { laneLayout } from "./kernels/lane-layout.js";
 import { sampleWithoutReplacement } from "./kernels/sample-without-replacement.js";
 import type { MergeMethod } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
-import { requireBase } from "./require-base.js";
+import { requireBaseAndOther } from "./require-base.js";
 
 /** mergekit estimates the quantiles from a sample of this many elements on larger tensors. */
 const SAMPLE_SIZE = 1_000_000;
@@ -44,13 +44,11 @@ export const arceeFusion: MergeMethod = {
 		if (!inputs.base && single && others.length === 1) {
 			return copyTensor(single);
 		}
-		const {
-			base,
-			models: [other],
-		} = requireBase(inputs, where);
-		if (!other) {
-			return copyTensor(base);
+		const pair = requireBaseAndOther(inputs, where);
+		if ("done" in pair) {
+			return pair.done;
 		}
+		const { base, other } = pair;
 		const a = base.data;
 		const x = other.data;
 		const n = a.length;

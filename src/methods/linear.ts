@@ -1,8 +1,9 @@
+import type { FloatDtype } from "../safetensors/dtype.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { dtypeRounder } from "./kernels/dtype-rounder.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { readBoolean, readNumber } from "./read-param.js";
 
 const WEIGHT: ParameterDef = {
@@ -36,32 +37,7 @@ export const linear: MergeMethod = {
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
 	merge({ models }, context) {
-		const where = `linear on ${context.tensorName}`;
-		const first = models[0];
-		if (!first) {
-			throw new Error(`${where}: no model has this tensor, so there is nothing to average`);
-		}
-		assertSameShapes(where, models);
-		const weights = models.map((tensor) => {
-			if (tensor.params.weight === undefined) {
-				throw new Error(
-					`${where}: model ${tensor.model} has no weight; in linear every input, the base model included, needs a weight (list the base under models with a weight, or drop base_model)`,
-				);
-			}
-			return readNumber(tensor.params, WEIGHT, `${where}, model ${tensor.model}`);
-		});
-		const normalize = readBoolean(context.params, NORMALIZE, where);
-		// In a bf16/fp16 merge mergekit casts the weights to that dtype and rounds each product, sum and quotient.
-		const round = dtypeRounder(context.computeDtype);
-		const ws = round ? weights.map(round) : weights;
-		const sum = ws.reduce((total, weight) => total + weight, 0);
-		const total = round ? round(sum) : sum;
-		if (normalize && total === 0) {
-			throw new Error(
-				`${where}: the weights sum to 0, so normalizing would divide by zero; change the weights or set normalize: false`,
-			);
-		}
-		const divisor = normalize ? total : 1;
+		const { first, weights, divisor, dtype } = linearOperands(models, context);
 		// bf16 inputs as stored where every one has them: the bf16 kernel decodes as it goes.
 		const stored = context.computeDtype === "BF16" && models.every((tensor) => tensor.bf16 !== undefined);
 		const datas = models.map((tensor) => (stored ? (tensor.bf16 as Uint16Array) : tensor.data));
@@ -69,12 +45,44 @@ export const linear: MergeMethod = {
 		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
 		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient
 		// are rounded as mergekit rounds them.
-		runRange(
-			context,
-			"linear-mix",
-			{ arrays: [out, ...datas], numbers: [divisor, ...ws], dtype: round ? context.computeDtype : undefined },
-			n,
-		);
+		runRange(context, "linear-mix", { arrays: [out, ...datas], numbers: [divisor, ...weights], dtype }, n);
 		return { data: out, shape: [...first.shape] };
 	},
 };
+
+/**
+ * linear's input checks and parameters, for the CPU kernel and the ONNX graph: the first model (for the shape), the
+ * weights and the divisor (Σ wᵢ with normalize, else 1), both rounded to the compute dtype in a bf16/fp16 merge, whose
+ * dtype is then given (undefined in a float32 merge).
+ */
+export function linearOperands(
+	models: readonly ModelTensor[],
+	context: Pick<MergeContext, "tensorName" | "params" | "computeDtype">,
+): { first: ModelTensor; weights: number[]; divisor: number; dtype: FloatDtype | undefined } {
+	const where = `linear on ${context.tensorName}`;
+	const first = models[0];
+	if (!first) {
+		throw new Error(`${where}: no model has this tensor, so there is nothing to average`);
+	}
+	assertSameShapes(where, models);
+	const weights = models.map((tensor) => {
+		if (tensor.params.weight === undefined) {
+			throw new Error(
+				`${where}: model ${tensor.model} has no weight; in linear every input, the base model included, needs a weight (list the base under models with a weight, or drop base_model)`,
+			);
+		}
+		return readNumber(tensor.params, WEIGHT, `${where}, model ${tensor.model}`);
+	});
+	const normalize = readBoolean(context.params, NORMALIZE, where);
+	// In a bf16/fp16 merge mergekit casts the weights to that dtype and rounds each product, sum and quotient.
+	const round = dtypeRounder(context.computeDtype);
+	const ws = round ? weights.map(round) : weights;
+	const sum = ws.reduce((total, weight) => total + weight, 0);
+	const total = round ? round(sum) : sum;
+	if (normalize && total === 0) {
+		throw new Error(
+			`${where}: the weights sum to 0, so normalizing would divide by zero; change the weights or set normalize: false`,
+		);
+	}
+	return { first, weights: ws, divisor: normalize ? total : 1, dtype: round ? context.computeDtype : undefined };
+}

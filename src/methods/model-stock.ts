@@ -1,8 +1,9 @@
 import { copyTensor } from "./copy-tensor.js";
-import { laneLayout } from "./kernels/lane-layout.js";
+import { type LaneLayout, laneLayout } from "./kernels/lane-layout.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import type { Operands } from "./operands.js";
 import { readBoolean } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 
@@ -32,23 +33,12 @@ export const modelStock: MergeMethod = {
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
 	merge(inputs, context) {
-		const where = `model_stock on ${context.tensorName}`;
-		const others = nonBaseModels(inputs);
-		if (inputs.base && others.length === 0) {
-			return copyTensor(inputs.base);
+		const operands = modelStockOperands(inputs, context);
+		if ("done" in operands) {
+			return operands.done;
 		}
-		const present = others.length + (inputs.base ? 1 : 0);
-		if (present < 3) {
-			// Only an optional tensor can have too few inputs here (the recipe itself has enough models), and mergekit drops it.
-			context.warn(
-				`${where}: only ${present} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
-			);
-			return undefined;
-		}
-		const { base, models } = requireBase(inputs, where);
-		const filterWise = readBoolean(context.params, FILTER_WISE, where);
+		const { base, models, lanes } = operands;
 		const n = base.data.length;
-		const lanes = filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0);
 		const { length, stride } = lanes;
 		const count = models.length;
 		const b = base.data;
@@ -94,3 +84,31 @@ export const modelStock: MergeMethod = {
 		return { data: out, shape: [...base.shape] };
 	},
 };
+
+/**
+ * model_stock's input checks and its parameter filter_wise, for the CPU kernel and the ONNX graph: the base, the
+ * other models and the lanes t is computed on (rows along the last axis with filter_wise, else the whole tensor as
+ * one lane); or the base's copy when no other model has the tensor, or undefined (with a warning) for an optional
+ * tensor too few models have.
+ */
+export function modelStockOperands(
+	inputs: MergeInputs,
+	context: Pick<MergeContext, "tensorName" | "params" | "warn">,
+): Operands<{ base: ModelTensor; models: ModelTensor[]; lanes: LaneLayout }, MergeResult | undefined> {
+	const where = `model_stock on ${context.tensorName}`;
+	const others = nonBaseModels(inputs);
+	if (inputs.base && others.length === 0) {
+		return { done: copyTensor(inputs.base) };
+	}
+	const present = others.length + (inputs.base ? 1 : 0);
+	if (present < 3) {
+		// Only an optional tensor can have too few inputs here (the recipe itself has enough models), and mergekit drops it.
+		context.warn(
+			`${where}: only ${present} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
+		);
+		return { done: undefined };
+	}
+	const { base, models } = requireBase(inputs, where);
+	const filterWise = readBoolean(context.params, FILTER_WISE, where);
+	return { base, models, lanes: filterWise ? laneLayout(base.shape, -1) : laneLayout([base.data.length], 0) };
+}

@@ -1,9 +1,9 @@
-import { copyTensor } from "./copy-tensor.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import type { Operands } from "./operands.js";
 import { readNumber } from "./read-param.js";
-import { requireBase } from "./require-base.js";
+import { requireBaseAndOther } from "./require-base.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -32,22 +32,11 @@ export const nearswap: MergeMethod = {
 	shapePolicy: "strict",
 	isRandomized: () => false,
 	merge(inputs, context) {
-		const where = `nearswap on ${context.tensorName}`;
-		const others = nonBaseModels(inputs);
-		// Checked before the shapes, as a count error is the more useful one.
-		if (inputs.base && others.length > 1) {
-			throw new Error(
-				`${where}: nearswap expects exactly two models, one base and one other, but got ${others.length} besides the base`,
-			);
+		const operands = nearswapOperands(inputs, context);
+		if ("done" in operands) {
+			return operands.done;
 		}
-		const {
-			base,
-			models: [other],
-		} = requireBase(inputs, where);
-		if (!other) {
-			return copyTensor(base);
-		}
-		const t = readNumber(context.params, T, where);
+		const { base, other, t } = operands;
 		const b = base.data;
 		const x = other.data;
 		const out = (context.alloc ?? HEAP_SCRATCH).f32(b.length);
@@ -60,3 +49,23 @@ export const nearswap: MergeMethod = {
 		return { data: out, shape: [...base.shape] };
 	},
 };
+
+/**
+ * nearswap's input checks and its parameter t, for the CPU kernel and the ONNX graph: the base and the other model,
+ * or the base's copy when no other model has the tensor.
+ */
+export function nearswapOperands(
+	inputs: MergeInputs,
+	context: Pick<MergeContext, "tensorName" | "params">,
+): Operands<{ base: ModelTensor; other: ModelTensor; t: number }> {
+	const where = `nearswap on ${context.tensorName}`;
+	const others = nonBaseModels(inputs);
+	// Checked before the shapes, as a count error is the more useful one.
+	if (inputs.base && others.length > 1) {
+		throw new Error(
+			`${where}: nearswap expects exactly two models, one base and one other, but got ${others.length} besides the base`,
+		);
+	}
+	const pair = requireBaseAndOther(inputs, where);
+	return "done" in pair ? pair : { ...pair, t: readNumber(context.params, T, where) };
+}

@@ -1,6 +1,8 @@
 import { assertSameShapes } from "./check-shapes.js";
+import { copyTensor } from "./copy-tensor.js";
 import type { MergeInputs, ModelTensor } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import type { Operands } from "./operands.js";
 
 /**
  * The base tensor and the other models of a method that uses the base as a reference: throws when the base's tensor
@@ -18,4 +20,19 @@ export function requireBase(
 	const models = nonBaseModels(inputs);
 	assertSameShapes(where, [base, ...models]);
 	return { base, models };
+}
+
+/**
+ * requireBase for a method of the base and one other model (the caller has checked there is at most one): the two,
+ * or the base's copy when no other model has the tensor.
+ */
+export function requireBaseAndOther(
+	inputs: MergeInputs,
+	where: string,
+): Operands<{ base: ModelTensor; other: ModelTensor }> {
+	const {
+		base,
+		models: [other],
+	} = requireBase(inputs, where);
+	return other ? { base, other } : { done: copyTensor(base) };
 }

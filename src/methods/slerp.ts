@@ -3,8 +3,9 @@ import { copyTensor } from "./copy-tensor.js";
 import { dot } from "./kernels/dot.js";
 import { l2Norm } from "./kernels/l2-norm.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import type { Operands } from "./operands.js";
 import { readNumber } from "./read-param.js";
 
 const T: ParameterDef = {
@@ -38,42 +39,16 @@ export const slerp: MergeMethod = {
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
 	merge(inputs, context) {
-		const where = `slerp on ${context.tensorName}`;
-		const models = nonBaseModels(inputs);
-		const { base } = inputs;
-		const other = models[0];
-		if (!base || !other) {
-			const only = base ?? other;
-			if (only && models.length <= 1) {
-				return copyTensor(only);
-			}
-			throw new Error(
-				`${where}: slerp needs the base model's tensor and one other model's (got ${base ? "the base" : "no base"} and ${models.length} other)`,
-			);
+		const operands = slerpOperands(inputs, context);
+		if ("done" in operands) {
+			return operands.done;
 		}
-		if (models.length !== 1) {
-			throw new Error(
-				`${where}: slerp merges exactly two models, the base and one other, but got ${models.length} besides the base; use multislerp or karcher for more`,
-			);
-		}
-		assertSameShapes(where, [base, other]);
-		const t = readNumber(context.params, T, where);
+		const { base, other, t } = operands;
 		const v0 = base.data;
 		const v1 = other.data;
 		const n0 = l2Norm(v0);
 		const n1 = l2Norm(v1);
-		const cos = dot(v0, v1) / ((n0 > NORM_EPS ? n0 : 1) * (n1 > NORM_EPS ? n1 : 1));
-		let s0: number;
-		let s1: number;
-		if (Math.abs(cos) > DOT_THRESHOLD) {
-			s0 = 1 - t;
-			s1 = t;
-		} else {
-			const theta = Math.acos(cos);
-			const sinTheta = Math.sin(theta);
-			s0 = Math.sin(theta - theta * t) / sinTheta;
-			s1 = Math.sin(theta * t) / sinTheta;
-		}
+		const [s0, s1] = slerpCoefficients(n0, n1, dot(v0, v1), t);
 		const out = (context.alloc ?? HEAP_SCRATCH).f32(v0.length);
 		for (let j = 0; j < out.length; j++) {
 			out[j] = s0 * (v0[j] as number) + s1 * (v1[j] as number);
@@ -81,3 +56,47 @@ export const slerp: MergeMethod = {
 		return { data: out, shape: [...base.shape] };
 	},
 };
+
+/**
+ * slerp's input checks and its parameter t, for the CPU kernel and the ONNX graph: the base and the other model, or
+ * the lone input's copy when only one of them has the tensor.
+ */
+export function slerpOperands(
+	inputs: MergeInputs,
+	context: Pick<MergeContext, "tensorName" | "params">,
+): Operands<{ base: ModelTensor; other: ModelTensor; t: number }> {
+	const where = `slerp on ${context.tensorName}`;
+	const models = nonBaseModels(inputs);
+	const { base } = inputs;
+	const other = models[0];
+	if (!base || !other) {
+		const only = base ?? other;
+		if (only && models.length <= 1) {
+			return { done: copyTensor(only) };
+		}
+		throw new Error(
+			`${where}: slerp needs the base model's tensor and one other model's (got ${base ? "the base" : "no base"} and ${models.length} other)`,
+		);
+	}
+	if (models.length !== 1) {
+		throw new Error(
+			`${where}: slerp merges exactly two models, the base and one other, but got ${models.length} besides the base; use multislerp or karcher for more`,
+		);
+	}
+	assertSameShapes(where, [base, other]);
+	return { base, other, t: readNumber(context.params, T, where) };
+}
+
+/**
+ * The two coefficients of Y = s₀B + s₁X from the norms ‖B‖, ‖X‖ and the dot product ⟨B, X⟩: nearly colinear inputs
+ * (|cos θ| above DOT_THRESHOLD) are lerped; norms at or below NORM_EPS are not divided by.
+ */
+export function slerpCoefficients(n0: number, n1: number, dotProduct: number, t: number): [number, number] {
+	const cos = dotProduct / ((n0 > NORM_EPS ? n0 : 1) * (n1 > NORM_EPS ? n1 : 1));
+	if (Math.abs(cos) > DOT_THRESHOLD) {
+		return [1 - t, t];
+	}
+	const theta = Math.acos(cos);
+	const sinTheta = Math.sin(theta);
+	return [Math.sin(theta - theta * t) / sinTheta, Math.sin(theta * t) / sinTheta];
+}

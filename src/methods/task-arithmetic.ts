@@ -1,5 +1,6 @@
+import type { FloatDtype } from "../safetensors/dtype.js";
 import { copyTensor } from "./copy-tensor.js";
-import { dtypeRounder } from "./kernels/dtype-rounder.js";
+import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { sparsifyDella } from "./kernels/sparsify-della.js";
@@ -11,9 +12,11 @@ import type {
 	MergeInputs,
 	MergeMethod,
 	MergeResult,
+	ModelTensor,
 	ParameterDef,
 	ParameterValue,
 } from "./merge-method.js";
+import type { Operands } from "./operands.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 
@@ -244,24 +247,12 @@ function mergeFamily(
 	inputs: MergeInputs,
 	context: MergeContext,
 ): MergeResult {
-	const where = `${member.name} on ${context.tensorName}`;
-	// The base's own task vector is zero: it is skipped, whatever weight or density it was given.
-	const { base, models } = requireBase(
-		inputs,
-		where,
-		`${member.name} subtracts the base from every model, so base_model must be a model that has this tensor`,
-	);
-	if (models.length === 0) {
-		return copyTensor(base);
+	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
+	if ("done" in operands) {
+		return operands.done;
 	}
-	const def = (name: string): ParameterDef => parameters.find((p) => p.name === name) as ParameterDef;
-	const normalize = readBoolean(context.params, def("normalize"), where);
-	const rescale = readBoolean(context.params, def("rescale"), where);
-	const lambda = readNumber(context.params, LAMBDA, where);
-	// In a bf16/fp16 merge mergekit rounds the task vectors, the weights and every intermediate to that dtype.
-	const round = dtypeRounder(context.computeDtype);
-	// Whole arrays are rounded in one pass each (roundArray), which rounds exactly as `round` does value by value.
-	const dtype = round ? context.computeDtype : undefined;
+	const { where, base, models, normalize, rescale, lambda, round, dtype } = operands;
+	// With `dtype` the kernels round whole arrays in one pass each (roundArray), exactly as `round` does value by value.
 	const scratch = context.alloc ?? HEAP_SCRATCH;
 	const b = base.data;
 	const n = b.length;
@@ -277,12 +268,7 @@ function mergeFamily(
 		sparsify(member.sparsification, delta, tensor.params, base.shape, rescale, context, tensor.model, at);
 		return delta;
 	});
-	let divisor = 1;
-	if (!member.consensus) {
-		const sum = weights.reduce((total, weight) => total + weight, 0);
-		const total = round ? round(sum) : sum;
-		divisor = Math.abs(total) < 1e-8 ? 1 : total;
-	}
+	const divisor = member.consensus ? 1 : weightDivisor(weights, round);
 	const out = scratch.f32Uninitialised(n);
 	const counts =
 		deltas.length <= 3 && (dtype === undefined || dtype === "BF16")
@@ -307,6 +293,55 @@ function mergeFamily(
 		})),
 	});
 	return { data: out, shape: [...base.shape] };
+}
+
+/**
+ * A task-arithmetic member's input checks and global parameters, for the CPU kernel and the ONNX graph: the base and
+ * the other models, normalize, rescale and lambda, and the rounding of a bf16/fp16 merge's intermediates (`round`, and
+ * its `dtype`; both undefined in a float32 merge); or the base's copy when no other model has the tensor. `def` finds
+ * a parameter of the member by name.
+ */
+export function taskArithmeticOperands(
+	name: string,
+	parameters: readonly ParameterDef[],
+	inputs: MergeInputs,
+	context: Pick<MergeContext, "tensorName" | "params" | "computeDtype">,
+): Operands<{
+	where: string;
+	base: ModelTensor;
+	models: ModelTensor[];
+	def: (name: string) => ParameterDef;
+	normalize: boolean;
+	rescale: boolean;
+	lambda: number;
+	round: Rounder | undefined;
+	dtype: FloatDtype | undefined;
+}> {
+	const where = `${name} on ${context.tensorName}`;
+	// The base's own task vector is zero: it is skipped, whatever weight or density it was given.
+	const { base, models } = requireBase(
+		inputs,
+		where,
+		`${name} subtracts the base from every model, so base_model must be a model that has this tensor`,
+	);
+	if (models.length === 0) {
+		return { done: copyTensor(base) };
+	}
+	const def = (parameter: string): ParameterDef => parameters.find((p) => p.name === parameter) as ParameterDef;
+	const normalize = readBoolean(context.params, def("normalize"), where);
+	const rescale = readBoolean(context.params, def("rescale"), where);
+	const lambda = readNumber(context.params, LAMBDA, where);
+	// In a bf16/fp16 merge mergekit rounds the task vectors, the weights and every intermediate to that dtype.
+	const round = dtypeRounder(context.computeDtype);
+	const dtype = round ? context.computeDtype : undefined;
+	return { where, base, models, def, normalize, rescale, lambda, round, dtype };
+}
+
+/** The divisor of a plain weighted sum: Σ wᵢ (rounded with `round`), or 1 when that sum is below 1e-8 in magnitude. */
+export function weightDivisor(weights: readonly number[], round: Rounder | undefined): number {
+	const sum = weights.reduce((total, weight) => total + weight, 0);
+	const total = round ? round(sum) : sum;
+	return Math.abs(total) < 1e-8 ? 1 : total;
 }
 
 /**

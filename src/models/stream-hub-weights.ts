@@ -6,10 +6,8 @@ import type { MergeEvent } from "../execute/merge-events.js";
 import { createApiError } from "../hub/create-api-error.js";
 import { checkRelativePath, linkBlob, resolveUrl } from "../hub/download-to-cache-dir.js";
 import type { HubParams } from "../hub/hub-params.js";
-import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
-import { elementCount, type TensorInfo } from "../safetensors/parse-header.js";
-import { SafetensorsError } from "../safetensors/safetensors-error.js";
-import type { TensorFile } from "../safetensors/safetensors-file.js";
+import type { TensorInfo } from "../safetensors/parse-header.js";
+import { readFloat32Through, type TensorFile, tensorInfo } from "../safetensors/safetensors-file.js";
 import { checkHeaders } from "./download-hub-model.js";
 import { hubCacheDir, writeCacheRef } from "./hf-cache.js";
 import type { LoadedModel, ModelSourceOptions, RemoteFile } from "./load-model.js";
@@ -259,11 +257,7 @@ class StreamedSafetensorsFile implements TensorFile {
 	}
 
 	info(name: string): TensorInfo {
-		const info = this.#streamed.tensors.get(name);
-		if (!info) {
-			throw new SafetensorsError(this.path, "no such tensor in this file", name);
-		}
-		return info;
+		return tensorInfo(this.path, this.#streamed.tensors, name);
 	}
 
 	async readBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
@@ -273,18 +267,8 @@ class StreamedSafetensorsFile implements TensorFile {
 		return out;
 	}
 
-	async readFloat32(name: string): Promise<Float32Array> {
-		const info = this.info(name);
-		if (!isFloatDtype(info.dtype)) {
-			throw new SafetensorsError(
-				this.path,
-				`dtype ${info.dtype} cannot take part in merge arithmetic (only F32, F16 and BF16 can)`,
-				name,
-			);
-		}
-		const out = new Float32Array(elementCount(info.shape));
-		decodeToF32(await this.readBytes(name), info.dtype, out);
-		return out;
+	readFloat32(name: string): Promise<Float32Array> {
+		return readFloat32Through(this, name);
 	}
 
 	async close(): Promise<void> {

@@ -45,11 +45,7 @@ export class SafetensorsFile implements TensorFile {
 	}
 
 	info(name: string): TensorInfo {
-		const info = this.tensors.get(name);
-		if (!info) {
-			throw new SafetensorsError(this.path, "no such tensor in this file", name);
-		}
-		return info;
+		return tensorInfo(this.path, this.tensors, name);
 	}
 
 	/** Reads a tensor's raw little-endian bytes, into `target` when given (it must be large enough). */
@@ -68,29 +64,51 @@ export class SafetensorsFile implements TensorFile {
 	}
 
 	/** Reads a floating-point tensor as float32 values. */
-	async readFloat32(name: string, target?: Float32Array, scratch?: Uint8Array): Promise<Float32Array> {
-		const info = this.info(name);
-		if (!isFloatDtype(info.dtype)) {
-			throw new SafetensorsError(
-				this.path,
-				`dtype ${info.dtype} cannot take part in merge arithmetic (only F32, F16 and BF16 can)`,
-				name,
-			);
-		}
-		const count = elementCount(info.shape);
-		const out = target ? target.subarray(0, count) : new Float32Array(count);
-		if (info.dtype === "F32") {
-			await this.readBytes(name, new Uint8Array(out.buffer, out.byteOffset, info.byteLength));
-			return out;
-		}
-		const bytes = await this.readBytes(name, scratch);
-		decodeToF32(bytes, info.dtype, out);
-		return out;
+	readFloat32(name: string, target?: Float32Array, scratch?: Uint8Array): Promise<Float32Array> {
+		return readFloat32Through(this, name, target, scratch);
 	}
 
 	async close(): Promise<void> {
 		await this.#handle.close();
 	}
+}
+
+/** A tensor's entry among a file's `tensors`, or the error that the file at `path` has no such tensor. */
+export function tensorInfo(path: string, tensors: ReadonlyMap<string, TensorInfo>, name: string): TensorInfo {
+	const info = tensors.get(name);
+	if (!info) {
+		throw new SafetensorsError(path, "no such tensor in this file", name);
+	}
+	return info;
+}
+
+/**
+ * Reads a floating-point tensor of `file` as float32 values through its readBytes, into `target` when given (it must
+ * be large enough): F32 bytes straight into the values, other dtypes into `scratch` when given, then decoded.
+ */
+export async function readFloat32Through(
+	file: Pick<TensorFile, "path" | "info" | "readBytes">,
+	name: string,
+	target?: Float32Array,
+	scratch?: Uint8Array,
+): Promise<Float32Array> {
+	const info = file.info(name);
+	if (!isFloatDtype(info.dtype)) {
+		throw new SafetensorsError(
+			file.path,
+			`dtype ${info.dtype} cannot take part in merge arithmetic (only F32, F16 and BF16 can)`,
+			name,
+		);
+	}
+	const count = elementCount(info.shape);
+	const out = target ? target.subarray(0, count) : new Float32Array(count);
+	if (info.dtype === "F32") {
+		await file.readBytes(name, new Uint8Array(out.buffer, out.byteOffset, info.byteLength));
+		return out;
+	}
+	const bytes = await file.readBytes(name, scratch);
+	decodeToF32(bytes, info.dtype, out);
+	return out;
 }
 
 async function readHeader(path: string, handle: FileHandle): Promise<SafetensorsHeader> {

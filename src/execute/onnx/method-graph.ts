@@ -1,4 +1,5 @@
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult } from "../../methods/merge-method.js";
+import type { Operands } from "../../methods/operands.js";
 import type { GraphBuilder } from "./graph-builder.js";
 
 /** A typed array fed to a graph, with its ONNX element type and dimensions. */
@@ -44,4 +45,20 @@ export interface MethodGraph {
 		context: MergeContext,
 		runner: GraphRunner,
 	): Promise<MergeResult | undefined>;
+}
+
+/**
+ * The MethodGraph of a method whose input checks and parameter reading are its `operands` function, shared with its
+ * CPU kernel: the result that function gives outright, or `merge` on the checked operands.
+ */
+export function operandGraph<T extends object>(
+	operands: (inputs: MergeInputs, context: MergeContext) => Operands<T, MergeResult | undefined>,
+	merge: (operands: T, context: MergeContext, runner: GraphRunner) => Promise<MergeResult>,
+): MethodGraph {
+	return {
+		async merge(_method, inputs, context, runner) {
+			const checked = operands(inputs, context);
+			return "done" in checked ? checked.done : merge(checked, context, runner);
+		},
+	};
 }

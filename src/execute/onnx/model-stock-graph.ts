@@ -1,11 +1,6 @@
-import { copyTensor } from "../../methods/copy-tensor.js";
-import { laneLayout } from "../../methods/kernels/lane-layout.js";
-import type { ParameterDef } from "../../methods/merge-method.js";
-import { nonBaseModels } from "../../methods/non-base-models.js";
-import { readBoolean } from "../../methods/read-param.js";
-import { requireBase } from "../../methods/require-base.js";
+import { modelStockOperands } from "../../methods/model-stock.js";
 import type { GraphBuilder, Value } from "./graph-builder.js";
-import type { MethodGraph } from "./method-graph.js";
+import { type MethodGraph, operandGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
 
 /**
@@ -13,29 +8,9 @@ import { resultTensor } from "./result-tensor.js";
  * tensor as one lane), all in float64 as the kernel computes it: offsets oᵢ = Xᵢ − B, their norms and the mean
  * pairwise cosine (each clamped to [−1, 1]), t = N·cos / (1 + (N − 1)·cos), and Y = t·ΣXᵢ/N + (1 − t)·B.
  */
-export const modelStockGraph: MethodGraph = {
-	async merge(method, inputs, context, runner) {
-		const where = `model_stock on ${context.tensorName}`;
-		const others = nonBaseModels(inputs);
-		if (inputs.base && others.length === 0) {
-			return copyTensor(inputs.base);
-		}
-		const present = others.length + (inputs.base ? 1 : 0);
-		if (present < 3) {
-			// The kernel's warning: an optional tensor with too few inputs is left out, as mergekit drops it.
-			context.warn(
-				`${where}: only ${present} of the models have this optional tensor, but model_stock needs the base plus two others; leaving it out of the output`,
-			);
-			return undefined;
-		}
-		const { base, models } = requireBase(inputs, where);
-		const filterWise = readBoolean(
-			context.params,
-			method.parameters.find((p) => p.name === "filter_wise") as ParameterDef,
-			where,
-		);
-		const n = base.data.length;
-		const lanes = filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0);
+export const modelStockGraph: MethodGraph = operandGraph(
+	modelStockOperands,
+	async ({ base, models, lanes }, context, runner) => {
 		const feeds = {
 			base: { type: "float32", data: base.data, dims: [lanes.count, lanes.length] },
 			...Object.fromEntries(
@@ -48,7 +23,7 @@ export const modelStockGraph: MethodGraph = {
 		const outputs = await runner.run(`model_stock:${models.length}`, (g) => buildModelStock(g, models.length), feeds);
 		return resultTensor(outputs.out as Float32Array, base.shape, context);
 	},
-};
+);
 
 function buildModelStock(g: GraphBuilder, count: number): void {
 	// Lanes are rows here, [lanes, length]; laneTotals wants [outer, length, stride].

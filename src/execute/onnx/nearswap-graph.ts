@@ -1,9 +1,5 @@
-import { copyTensor } from "../../methods/copy-tensor.js";
-import type { ParameterDef } from "../../methods/merge-method.js";
-import { nonBaseModels } from "../../methods/non-base-models.js";
-import { readNumber } from "../../methods/read-param.js";
-import { requireBase } from "../../methods/require-base.js";
-import type { MethodGraph } from "./method-graph.js";
+import { nearswapOperands } from "../../methods/nearswap.js";
+import { type MethodGraph, operandGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
 import { wideScalar } from "./wide-scalar.js";
 
@@ -11,23 +7,9 @@ import { wideScalar } from "./wide-scalar.js";
  * nearswap (src/methods/nearswap.ts): α = clamp(t / max(|B − X|, 1e-6), 0, 1), Y = αX + (1 − α)B, in float64 as the
  * CPU kernel computes it, stored once.
  */
-export const nearswapGraph: MethodGraph = {
-	async merge(method, inputs, context, runner) {
-		const where = `nearswap on ${context.tensorName}`;
-		const others = nonBaseModels(inputs);
-		if (inputs.base && others.length > 1) {
-			throw new Error(
-				`${where}: nearswap expects exactly two models, one base and one other, but got ${others.length} besides the base`,
-			);
-		}
-		const {
-			base,
-			models: [other],
-		} = requireBase(inputs, where);
-		if (!other) {
-			return copyTensor(base);
-		}
-		const t = readNumber(context.params, method.parameters.find((p) => p.name === "t") as ParameterDef, where);
+export const nearswapGraph: MethodGraph = operandGraph(
+	nearswapOperands,
+	async ({ base, other, t }, context, runner) => {
 		const n = base.data.length;
 		const outputs = await runner.run(
 			"nearswap",
@@ -47,4 +29,4 @@ export const nearswapGraph: MethodGraph = {
 		);
 		return resultTensor(outputs.out as Float32Array, base.shape, context);
 	},
-};
+);

@@ -1,11 +1,16 @@
-import { copyTensor } from "../../methods/copy-tensor.js";
-import { dtypeRounder } from "../../methods/kernels/dtype-rounder.js";
-import { laneLayout } from "../../methods/kernels/lane-layout.js";
 import { DARE_BLOCK } from "../../methods/kernels/range-kernels.js";
+import { RESCALE_MIN_NORM } from "../../methods/kernels/rescale-l1.js";
+import { dellaRanks } from "../../methods/kernels/sparsify-della.js";
+import { magnitudeKeepCount } from "../../methods/kernels/sparsify-magnitude.js";
+import { outlierRanks } from "../../methods/kernels/sparsify-magnitude-outliers.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ParameterDef } from "../../methods/merge-method.js";
-import { readBoolean, readNumber } from "../../methods/read-param.js";
-import { requireBase } from "../../methods/require-base.js";
-import { type TaskArithmeticTraits, taskArithmeticTraits } from "../../methods/task-arithmetic.js";
+import { readNumber } from "../../methods/read-param.js";
+import {
+	type TaskArithmeticTraits,
+	taskArithmeticOperands,
+	taskArithmeticTraits,
+	weightDivisor,
+} from "../../methods/task-arithmetic.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
 import { counterDraw } from "../counter-random.js";
 import type { GraphBuilder, Value } from "./graph-builder.js";
@@ -13,9 +18,6 @@ import { keepMagnitudeRanks } from "./keep-magnitude-ranks-graph.js";
 import type { GraphFeed, GraphRunner, MethodGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
 import { wideScalar } from "./wide-scalar.js";
-
-/** mergekit skips the L1 rescale when either norm is below this (as rescaleL1). */
-const MIN_NORM = 1e-7;
 
 /**
  * How one model's task vector is pruned for one tensor. The kinds, and for `ranks` which boundaries exist, shape the
@@ -70,21 +72,11 @@ async function mergeFamily(
 	if (!traits) {
 		throw new Error(`${method.name} is not a task-arithmetic method`);
 	}
-	const where = `${method.name} on ${context.tensorName}`;
-	const { base, models } = requireBase(
-		inputs,
-		where,
-		`${method.name} subtracts the base from every model, so base_model must be a model that has this tensor`,
-	);
-	if (models.length === 0) {
-		return copyTensor(base);
+	const operands = taskArithmeticOperands(method.name, method.parameters, inputs, context);
+	if ("done" in operands) {
+		return operands.done;
 	}
-	const def = (name: string): ParameterDef => method.parameters.find((p) => p.name === name) as ParameterDef;
-	const normalize = readBoolean(context.params, def("normalize"), where);
-	const rescale = readBoolean(context.params, def("rescale"), where);
-	const lambda = readNumber(context.params, def("lambda"), where);
-	const round = dtypeRounder(context.computeDtype);
-	const dtype = round ? context.computeDtype : undefined;
+	const { where, base, models, def, normalize, rescale, lambda, round, dtype } = operands;
 	const n = base.data.length;
 	const weights: number[] = [];
 	const prunings = models.map((tensor) => {
@@ -93,9 +85,7 @@ async function mergeFamily(
 		weights.push(round ? round(weight) : weight);
 		return planPruning(traits.sparsification, def, tensor.params, base.shape, n, context, tensor.model, at);
 	});
-	const sum = weights.reduce((total, weight) => total + weight, 0);
-	const total = round ? round(sum) : sum;
-	const divisor = Math.abs(total) < 1e-8 ? 1 : total;
+	const divisor = weightDivisor(weights, round);
 
 	const feeds: Record<string, GraphFeed> = {
 		base: { type: "float32", data: base.data, dims: [n] },
@@ -155,8 +145,8 @@ async function mergeFamily(
 }
 
 /**
- * Reads one model's pruning parameters and checks them with the CPU kernels' errors and warnings, drawing its random
- * numbers where the member prunes at random.
+ * Reads one model's pruning parameters and checks them with the CPU kernels' own checks (so with their errors and
+ * warnings), drawing its random numbers where the member prunes at random.
  */
 function planPruning(
 	sparsification: TaskArithmeticTraits["sparsification"],
@@ -176,35 +166,16 @@ function planPruning(
 		return { kind: "none" };
 	}
 	switch (sparsification) {
-		case "magnitude": {
-			const k = Math.floor(density * n);
-			if (k <= 0) {
-				// The message of sparsifyMagnitude.
-				throw new Error(
-					`${at}: density ${density} keeps no element of ${n} (floor(density × numel) = 0); raise density to at least ${1 / n}`,
-				);
-			}
-			return { kind: "ranks", lo: 0, hi: Math.min(n, k), n };
-		}
+		case "magnitude":
+			return { kind: "ranks", lo: 0, hi: Math.min(n, magnitudeKeepCount(n, density, at)), n };
 		case "magnitude_outliers": {
-			const keep = Math.floor(density * n);
-			const gamma = readNumber(params, def("gamma"), at);
-			let nTop = Math.floor(gamma * n);
-			let nBot = n - keep - nTop;
-			if (nBot < 0) {
-				nTop += nBot;
-				nBot = 0;
-			}
-			if (nTop <= 0) {
-				// The warning of sparsifyMagnitudeOutliers: mergekit's `[n_bot:-0]` slice keeps nothing.
-				context.warn(
-					`${at}: gamma ${gamma} × ${n} elements cuts no outlier (floor(gamma × numel) = 0), and mergekit then keeps nothing, ` +
-						"so this model's task vector was zeroed (a mergekit quirk, reproduced); raise gamma to at least " +
-						`${1 / n} or set density 1`,
-				);
+			const ranks = outlierRanks(n, density, readNumber(params, def("gamma"), at));
+			if ("warning" in ranks) {
+				// mergekit's `[n_bot:-0]` slice keeps nothing.
+				context.warn(`${at}: ${ranks.warning}`);
 				return { kind: "zero" };
 			}
-			return { kind: "ranks", lo: nTop, hi: n - nBot, n };
+			return { kind: "ranks", ...ranks, n };
 		}
 		case "random": {
 			// As the dare-mask kernel draws it: draw h of the model's stream kept iff h/2³² < density, that is iff
@@ -221,19 +192,7 @@ function planPruning(
 			if (density <= 0) {
 				return { kind: "zero" };
 			}
-			const epsilon = readNumber(params, def("epsilon"), at);
-			if (density + epsilon >= 1 || density - epsilon <= 0) {
-				// The message of sparsifyDella.
-				throw new Error(
-					`${at}: epsilon ${epsilon} with density ${density} gives keep probabilities from ${density - epsilon} to ` +
-						`${density + epsilon}, but both must lie strictly between 0 and 1; choose epsilon below ${Math.min(density, 1 - density)}`,
-				);
-			}
-			const lanes = laneLayout(shape, shape.length < 2 ? -1 : 1);
-			const low = density - epsilon;
-			// As sparsifyDella: a one-element lane has no spread of ranks and takes the mean probability.
-			const step = lanes.length > 1 ? (2 * epsilon) / (lanes.length - 1) : 0;
-			const offset = lanes.length > 1 ? 0 : epsilon;
+			const { lanes, low, offset, step } = dellaRanks(shape, density, readNumber(params, def("epsilon"), at), at);
 			const [k0, k1] = context.uniform(model).keys;
 			const draws = new Uint32Array(n);
 			for (let i = 0; i < n; i++) {
@@ -368,7 +327,7 @@ function prune(g: GraphBuilder, delta: Value, pruning: Pruning, rescale: boolean
 
 /** Scales a pruned task vector back to the L1 norm it had (before/after), unless either norm is tiny. */
 function rescaleL1(g: GraphBuilder, pruned: Value, before: Value, after: Value): Value {
-	const tiny = g.wideConstant(MIN_NORM);
+	const tiny = g.wideConstant(RESCALE_MIN_NORM);
 	const factor = g.where(g.or(g.less(before, tiny), g.less(after, tiny)), g.wideConstant(1), g.div(before, after));
 	return g.cast(g.mul(g.cast(pruned, g.wide), factor), "float");
 }

@@ -1,7 +1,9 @@
+import type { MergeContext } from "../merge-method.js";
 import { l1Norm } from "./l1-norm.js";
+import { runRange } from "./run-range.js";
 
 /** mergekit skips the rescale when either norm is below this. */
-const MIN_NORM = 1e-7;
+export const RESCALE_MIN_NORM = 1e-7;
 
 /**
  * Scales a masked task vector, in place, back to the L1 norm `before` it had unmasked
@@ -9,11 +11,34 @@ const MIN_NORM = 1e-7;
  */
 export function rescaleL1(masked: Float32Array, before: number): void {
 	const after = l1Norm(masked);
-	if (before < MIN_NORM || after < MIN_NORM) {
+	if (before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM) {
 		return;
 	}
 	const factor = before / after;
 	for (let i = 0; i < masked.length; i++) {
 		masked[i] = (masked[i] as number) * factor;
 	}
+}
+
+/**
+ * The same rescale from L1 norms added in `parts` parts (lanes or blocks): `norms` holds each part's norm before and
+ * after masking, [before₀, after₀, before₁, …], added here in order so that the result does not depend on how the
+ * parts were spread over the worker threads; the scaling runs there (the scale-and-count range kernel).
+ */
+export function rescaleL1ByParts(
+	masked: Float32Array,
+	norms: Float64Array,
+	parts: number,
+	context: Pick<MergeContext, "parallel">,
+): void {
+	let before = 0;
+	let after = 0;
+	for (let part = 0; part < parts; part++) {
+		before += norms[2 * part] as number;
+		after += norms[2 * part + 1] as number;
+	}
+	if (before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM) {
+		return;
+	}
+	runRange(context, "scale-and-count", { arrays: [masked], numbers: [before / after] }, masked.length, 1);
 }

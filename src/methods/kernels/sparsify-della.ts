@@ -1,11 +1,9 @@
 import type { UniformStream } from "../../execute/counter-random.js";
 import type { MergeContext } from "../merge-method.js";
-import { laneLayout } from "./lane-layout.js";
+import { type LaneLayout, laneLayout } from "./lane-layout.js";
+import { rescaleL1ByParts } from "./rescale-l1.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH } from "./scratch.js";
-
-/** mergekit skips the rescale when either norm is below this. */
-const MIN_NORM = 1e-7;
 
 /**
  * DELLA's MAGPRUNE, in place: within each lane along dimension 1 (a 1-D tensor is one lane) elements are ranked
@@ -31,18 +29,8 @@ export function sparsifyDella(
 		delta.fill(0);
 		return;
 	}
-	if (density + epsilon >= 1 || density - epsilon <= 0) {
-		throw new Error(
-			`${where}: epsilon ${epsilon} with density ${density} gives keep probabilities from ${density - epsilon} to ` +
-				`${density + epsilon}, but both must lie strictly between 0 and 1; choose epsilon below ${Math.min(density, 1 - density)}`,
-		);
-	}
-	const lanes = laneLayout(shape, shape.length < 2 ? -1 : 1);
+	const { lanes, low, offset, step } = dellaRanks(shape, density, epsilon, where);
 	const { length, stride, count } = lanes;
-	const low = density - epsilon;
-	// A one-element lane has no spread of ranks (mergekit divides 0 by 0 there); give it the mean probability.
-	const step = length > 1 ? (2 * epsilon) / (length - 1) : 0;
-	const offset = length > 1 ? 0 : epsilon;
 	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * count);
 	const [k0, k1] = uniform.keys;
 	runRange(
@@ -51,17 +39,32 @@ export function sparsifyDella(
 		{ arrays: [delta, norms], numbers: [length, stride, low, offset, step, k0, k1], elementsPerIndex: length },
 		count,
 	);
-	if (!rescale) {
-		return;
+	if (rescale) {
+		rescaleL1ByParts(delta, norms, count, context);
 	}
-	let before = 0;
-	let after = 0;
-	for (let lane = 0; lane < count; lane++) {
-		before += norms[2 * lane] as number;
-		after += norms[2 * lane + 1] as number;
+}
+
+/**
+ * MAGPRUNE's lanes (along dimension 1; a 1-D tensor is one lane) and keep probabilities for 0 < density < 1: rank r of
+ * a lane survives with probability low + offset + r·step. Throws unless every probability lies strictly between 0
+ * and 1.
+ */
+export function dellaRanks(
+	shape: readonly number[],
+	density: number,
+	epsilon: number,
+	where: string,
+): { lanes: LaneLayout; low: number; offset: number; step: number } {
+	if (density + epsilon >= 1 || density - epsilon <= 0) {
+		throw new Error(
+			`${where}: epsilon ${epsilon} with density ${density} gives keep probabilities from ${density - epsilon} to ` +
+				`${density + epsilon}, but both must lie strictly between 0 and 1; choose epsilon below ${Math.min(density, 1 - density)}`,
+		);
 	}
-	if (before < MIN_NORM || after < MIN_NORM) {
-		return;
-	}
-	runRange(context, "scale-and-count", { arrays: [delta], numbers: [before / after] }, delta.length, 1);
+	const lanes = laneLayout(shape, shape.length < 2 ? -1 : 1);
+	const { length } = lanes;
+	// A one-element lane has no spread of ranks (mergekit divides 0 by 0 there); give it the mean probability.
+	const step = length > 1 ? (2 * epsilon) / (length - 1) : 0;
+	const offset = length > 1 ? 0 : epsilon;
+	return { lanes, low: density - epsilon, offset, step };
 }

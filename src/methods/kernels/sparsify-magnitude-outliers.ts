@@ -19,7 +19,29 @@ export function sparsifyMagnitudeOutliers(
 	if (density >= 1) {
 		return undefined;
 	}
-	const n = delta.length;
+	const ranks = outlierRanks(delta.length, density, gamma);
+	if ("warning" in ranks) {
+		delta.fill(0);
+		return ranks.warning;
+	}
+	const before = rescale ? l1Norm(delta) : 0;
+	keepMagnitudeRanks(delta, ranks.lo, ranks.hi, context);
+	if (rescale) {
+		rescaleL1(delta, before);
+	}
+	return undefined;
+}
+
+/**
+ * The descending magnitude ranks [lo, hi) that Model Breadcrumbs keeps of n elements (density < 1): the
+ * floor(gamma·n) largest cut as outliers, then the smallest, so that floor(density·n) remain; or, where no outlier is
+ * cut, the warning that mergekit's quirk keeps nothing (the task vector is then zeroed).
+ */
+export function outlierRanks(
+	n: number,
+	density: number,
+	gamma: number,
+): { lo: number; hi: number } | { warning: string } {
 	const keep = Math.floor(density * n);
 	let nTop = Math.floor(gamma * n);
 	let nBot = n - keep - nTop;
@@ -28,18 +50,13 @@ export function sparsifyMagnitudeOutliers(
 		nBot = 0;
 	}
 	if (nTop <= 0) {
-		delta.fill(0);
-		return (
-			`gamma ${gamma} × ${n} elements cuts no outlier (floor(gamma × numel) = 0), and mergekit then keeps nothing, ` +
-			"so this model's task vector was zeroed (a mergekit quirk, reproduced); raise gamma to at least " +
-			`${1 / n} or set density 1`
-		);
+		return {
+			warning:
+				`gamma ${gamma} × ${n} elements cuts no outlier (floor(gamma × numel) = 0), and mergekit then keeps nothing, ` +
+				"so this model's task vector was zeroed (a mergekit quirk, reproduced); raise gamma to at least " +
+				`${1 / n} or set density 1`,
+		};
 	}
-	const before = rescale ? l1Norm(delta) : 0;
 	// Ascending ranks [nBot, n − nTop) are descending ranks [nTop, n − nBot).
-	keepMagnitudeRanks(delta, nTop, n - nBot, context);
-	if (rescale) {
-		rescaleL1(delta, before);
-	}
-	return undefined;
+	return { lo: nTop, hi: n - nBot };
 }

@@ -17,16 +17,21 @@ export function sparsifyMagnitude(
 	if (density >= 1) {
 		return;
 	}
-	const n = delta.length;
+	const k = magnitudeKeepCount(delta.length, density, where);
+	const before = rescale ? l1Norm(delta) : 0;
+	keepMagnitudeRanks(delta, 0, k, context);
+	if (rescale) {
+		rescaleL1(delta, before);
+	}
+}
+
+/** How many of n elements TIES pruning keeps (density < 1): floor(density·n), which must not be 0. */
+export function magnitudeKeepCount(n: number, density: number, where: string): number {
 	const k = Math.floor(density * n);
 	if (k <= 0) {
 		throw new Error(
 			`${where}: density ${density} keeps no element of ${n} (floor(density × numel) = 0); raise density to at least ${1 / n}`,
 		);
 	}
-	const before = rescale ? l1Norm(delta) : 0;
-	keepMagnitudeRanks(delta, 0, k, context);
-	if (rescale) {
-		rescaleL1(delta, before);
-	}
+	return k;
 }

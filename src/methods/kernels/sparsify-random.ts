@@ -1,11 +1,9 @@
 import type { UniformStream } from "../../execute/counter-random.js";
 import type { MergeContext } from "../merge-method.js";
 import { DARE_BLOCK } from "./range-kernels.js";
+import { rescaleL1ByParts } from "./rescale-l1.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH } from "./scratch.js";
-
-/** mergekit skips the rescale when either norm is below this. */
-const MIN_NORM = 1e-7;
 
 /**
  * DARE pruning, in place: element i survives iff uniform(i) < density, independently of the others;
@@ -30,17 +28,7 @@ export function sparsifyRandom(
 	const threshold = Math.ceil(density * 2 ** 32);
 	const [k0, k1] = uniform.keys;
 	runRange(context, "dare-mask", { arrays: [delta, norms], numbers: [threshold, k0, k1], align: DARE_BLOCK }, n);
-	if (!rescale) {
-		return;
+	if (rescale) {
+		rescaleL1ByParts(delta, norms, blocks, context);
 	}
-	let before = 0;
-	let after = 0;
-	for (let block = 0; block < blocks; block++) {
-		before += norms[2 * block] as number;
-		after += norms[2 * block + 1] as number;
-	}
-	if (before < MIN_NORM || after < MIN_NORM) {
-		return;
-	}
-	runRange(context, "scale-and-count", { arrays: [delta], numbers: [before / after] }, n, 1);
 }
