@@ -271,15 +271,11 @@ function mergeFamily(
 	const divisor = member.consensus ? 1 : weightDivisor(weights, round);
 	const out = scratch.f32Uninitialised(n);
 	const counts =
-		deltas.length <= 3 && (dtype === undefined || dtype === "BF16")
+		member.consensus && deltas.length <= 3 && (dtype === undefined || dtype === "BF16")
 			? runRange(
 					context,
 					"task-combine",
-					{
-						arrays: [out, b, ...deltas],
-						numbers: [+member.consensus, +normalize, divisor, lambda, ...weights],
-						dtype,
-					},
+					{ arrays: [out, b, ...deltas], numbers: [+normalize, lambda, ...weights], dtype },
 					n,
 					2 * deltas.length,
 				)
@@ -345,7 +341,8 @@ export function weightDivisor(weights: readonly number[], round: Rounder | undef
 }
 
 /**
- * task-combine's work in three passes over whole arrays, for any number of models and float16 merges: each δᵢ
+ * The combination in three passes over whole arrays: the plain weighted sum, and TIES for more than three models or
+ * float16 merges (task-combine does TIES in one pass otherwise). Each δᵢ
  * becomes uᵢ = round(wᵢ·δᵢ) in place, then the sign election (consensus) and the finish. Returns the same counts.
  */
 function combineInPasses(

@@ -25,64 +25,59 @@ function taskVectors(count: number, n: number, seed: number, dtype: FloatDtype |
 
 const bitsOf = (values: Float32Array): Uint32Array => new Uint32Array(values.buffer.slice(0));
 
-describe("task-combine (one pass) against scale-and-count, sign-election and task-finish (three passes)", () => {
+describe("task-combine (TIES in one pass) against scale-and-count, sign-election and task-finish (three passes)", () => {
 	const n = 4099;
 	for (const dtype of [undefined, "BF16"] as const) {
 		for (const count of [1, 2, 3]) {
-			for (const consensus of [0, 1]) {
-				for (const [normalize, lambda] of [
-					[1, 1],
-					[0, 0.7],
-				] as const) {
-					it(`${dtype ?? "F32"}, ${count} models, consensus ${consensus}, normalize ${normalize}, lambda ${lambda}`, () => {
-						const weights = [0.5, -0.3, 1.25].slice(0, count).map((w) => (dtype ? roundBf16(w) : w));
-						const divisor = consensus ? 1 : weights.reduce((a, w) => a + w, 0);
-						const b = taskVectors(1, n, 99, dtype)[0] as Float32Array;
-						const deltas = taskVectors(count, n, 7 + count, dtype);
-						const fused = new Float32Array(n);
-						const fusedSums = new Float64Array(2 * count);
-						RANGE_KERNELS["task-combine"](
-							{ arrays: [fused, b, ...deltas], numbers: [consensus, normalize, divisor, lambda, ...weights], dtype },
+			for (const [normalize, lambda] of [
+				[1, 1],
+				[0, 0.7],
+			] as const) {
+				it(`${dtype ?? "F32"}, ${count} models, normalize ${normalize}, lambda ${lambda}`, () => {
+					const weights = [0.5, -0.3, 1.25].slice(0, count).map((w) => (dtype ? roundBf16(w) : w));
+					const divisor = 1;
+					const b = taskVectors(1, n, 99, dtype)[0] as Float32Array;
+					const deltas = taskVectors(count, n, 7 + count, dtype);
+					const fused = new Float32Array(n);
+					const fusedSums = new Float64Array(2 * count);
+					RANGE_KERNELS["task-combine"](
+						{ arrays: [fused, b, ...deltas], numbers: [normalize, lambda, ...weights], dtype },
+						0,
+						n,
+						fusedSums,
+					);
+					const weighted = deltas.map((delta) => delta.slice());
+					const passSums = new Float64Array(2 * count);
+					weighted.forEach((delta, i) => {
+						const nonzero = new Float64Array(1);
+						RANGE_KERNELS["scale-and-count"](
+							{ arrays: [delta], numbers: [weights[i] as number], dtype },
 							0,
 							n,
-							fusedSums,
+							nonzero,
 						);
-						const weighted = deltas.map((delta) => delta.slice());
-						const passSums = new Float64Array(2 * count);
-						weighted.forEach((delta, i) => {
-							const nonzero = new Float64Array(1);
-							RANGE_KERNELS["scale-and-count"](
-								{ arrays: [delta], numbers: [weights[i] as number], dtype },
-								0,
-								n,
-								nonzero,
-							);
-							passSums[i] = nonzero[0] as number;
-						});
-						const out = new Float32Array(n);
-						let divisors = out;
-						if (consensus) {
-							divisors = new Float32Array(n);
-							const ones = weights.map(() => 1);
-							const agreed = new Float64Array(count);
-							RANGE_KERNELS["sign-election"](
-								{ arrays: [out, divisors, ...weighted], numbers: [...ones, ...ones, ...weights] },
-								0,
-								n,
-								agreed,
-							);
-							passSums.set(agreed, count);
-						}
-						RANGE_KERNELS["task-finish"](
-							{ arrays: [out, b, divisors, ...weighted], numbers: [consensus, normalize, divisor, lambda], dtype },
-							0,
-							n,
-							new Float64Array(0),
-						);
-						expect(bitsOf(fused)).toEqual(bitsOf(out));
-						expect([...fusedSums]).toEqual([...passSums]);
+						passSums[i] = nonzero[0] as number;
 					});
-				}
+					const out = new Float32Array(n);
+					const divisors = new Float32Array(n);
+					const ones = weights.map(() => 1);
+					const agreed = new Float64Array(count);
+					RANGE_KERNELS["sign-election"](
+						{ arrays: [out, divisors, ...weighted], numbers: [...ones, ...ones, ...weights] },
+						0,
+						n,
+						agreed,
+					);
+					passSums.set(agreed, count);
+					RANGE_KERNELS["task-finish"](
+						{ arrays: [out, b, divisors, ...weighted], numbers: [1, normalize, divisor, lambda], dtype },
+						0,
+						n,
+						new Float64Array(0),
+					);
+					expect(bitsOf(fused)).toEqual(bitsOf(out));
+					expect([...fusedSums]).toEqual([...passSums]);
+				});
 			}
 		}
 	}

@@ -1,6 +1,5 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
-import { BF16_VALUES, NO_HALVES } from "./bf16-values.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -33,31 +32,30 @@ const INF = Number.POSITIVE_INFINITY;
 const f32 = (args: RangeArgs, index: number): Float32Array => args.arrays[index] as Float32Array;
 
 /**
- * δ = round(x − b): arrays [x, b, delta]. In a bf16 merge x may be bfloat16 bit patterns as stored (decoded by
- * lookup), and the rounding is inline, as in combineElected.
+ * δ = round(x − b): arrays [x, b, delta]; x may be bfloat16 bit patterns as stored (decoded by table lookup). Two
+ * tight loops, the difference and then roundArray's integer rounding of the bit patterns, run faster than rounding
+ * each value as it is computed.
  */
 const taskVector: RangeKernel = (args, start, end) => {
-	const x = args.arrays[0] instanceof Float32Array ? args.arrays[0] : EMPTY;
 	const b = f32(args, 1);
 	const delta = f32(args, 2);
-	if (args.dtype !== "BF16") {
+	const x = args.arrays[0];
+	if (x instanceof Uint16Array) {
+		// Decoded into δ's own bits first (a shift), then the difference in place: cheaper than a table lookup.
+		const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 		for (let j = start; j < end; j++) {
-			delta[j] = (x[j] as number) - (b[j] as number);
+			bits[j] = (x[j] as number) << 16;
 		}
-		roundArray(delta, args.dtype, start, end);
-		return;
+		for (let j = start; j < end; j++) {
+			delta[j] = (delta[j] as number) - (b[j] as number);
+		}
+	} else {
+		const values = x as Float32Array;
+		for (let j = start; j < end; j++) {
+			delta[j] = (values[j] as number) - (b[j] as number);
+		}
 	}
-	const fround = Math.fround;
-	const abs = Math.abs;
-	const halves = args.arrays[0] instanceof Uint16Array ? (args.arrays[0] as Uint16Array) : NO_HALVES;
-	const stored = halves.length > 0;
-	for (let j = start; j < end; j++) {
-		const xj = stored ? (BF16_VALUES[halves[j] as number] as number) : (x[j] as number);
-		const v = fround(xj - (b[j] as number));
-		const m = abs(v);
-		const h = BF16_SPLIT * v;
-		delta[j] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
-	}
+	roundArray(delta, args.dtype, start, end);
 };
 
 /** Counts the nonzero elements of δ (sums[0]), then δ = round(w·δ): arrays [delta], numbers [w]. */
@@ -302,7 +300,7 @@ const EMPTY = new Float32Array(0);
 /**
  * linearMix for up to three bf16 inputs in one pass, element by element, with the same roundings as the block loop
  * (each product is a float32 value first, as storing it made it). Inputs are float32 values or, all of them, bfloat16
- * bit patterns as stored (decoded by lookup). Roundings are inline, as in combineElected.
+ * bit patterns as stored, decoded a block at a time into first-level-cache scratch (a shift per element).
  */
 function linearMixBf16(
 	out: Float32Array,
@@ -313,32 +311,75 @@ function linearMixBf16(
 	end: number,
 ): void {
 	const count = inputs.length;
-	const halves = inputs[0] instanceof Uint16Array;
-	const f0 = halves ? EMPTY : ((inputs[0] ?? EMPTY) as Float32Array);
-	const f1 = halves ? EMPTY : ((inputs[1] ?? EMPTY) as Float32Array);
-	const f2 = halves ? EMPTY : ((inputs[2] ?? EMPTY) as Float32Array);
-	const h0 = halves ? (inputs[0] as Uint16Array) : NO_HALVES;
-	const h1 = halves ? ((inputs[1] ?? NO_HALVES) as Uint16Array) : NO_HALVES;
-	const h2 = halves ? ((inputs[2] ?? NO_HALVES) as Uint16Array) : NO_HALVES;
-	const w0 = weights[0] ?? 0;
-	const w1 = weights[1] ?? 0;
-	const w2 = weights[2] ?? 0;
+	const [w0 = 0, w1 = 0, w2 = 0] = weights;
+	if (!(inputs[0] instanceof Uint16Array)) {
+		const [x0 = EMPTY, x1 = EMPTY, x2 = EMPTY] = inputs as Float32Array[];
+		mixBf16(out, start, x0, x1, x2, start, count, w0, w1, w2, divisor, end - start);
+		return;
+	}
+	const scratch = [0, 1, 2].map(() => new Float32Array(BLOCK));
+	const bits = scratch.map((values) => new Uint32Array(values.buffer));
+	for (let from = start; from < end; from += BLOCK) {
+		const length = Math.min(BLOCK, end - from);
+		for (let i = 0; i < count; i++) {
+			const halves = inputs[i] as Uint16Array;
+			const target = bits[i] as Uint32Array;
+			for (let k = 0; k < length; k++) {
+				target[k] = (halves[from + k] as number) << 16;
+			}
+		}
+		mixBf16(
+			out,
+			from,
+			scratch[0] as Float32Array,
+			scratch[1] as Float32Array,
+			scratch[2] as Float32Array,
+			0,
+			count,
+			w0,
+			w1,
+			w2,
+			divisor,
+			length,
+		);
+	}
+}
+
+/**
+ * out[at + k] for k < length from x·[from + k]: each product, the float64 sum from +0 and the quotient rounded to
+ * bfloat16, inline (see roundBf16Bits).
+ */
+function mixBf16(
+	out: Float32Array,
+	at: number,
+	x0: Float32Array,
+	x1: Float32Array,
+	x2: Float32Array,
+	from: number,
+	count: number,
+	w0: number,
+	w1: number,
+	w2: number,
+	divisor: number,
+	length: number,
+): void {
 	const fround = Math.fround;
 	const abs = Math.abs;
-	for (let j = start; j < end; j++) {
-		let v = fround(w0 * (halves ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)));
+	for (let k = 0; k < length; k++) {
+		const j = from + k;
+		let v = fround(w0 * (x0[j] as number));
 		let m = abs(v);
 		let h = BF16_SPLIT * v;
 		// From 0, as the block loop sums: 0 + (−0) is +0, which decides the sign of a zero result.
 		let acc = 0 + ((+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v)));
 		if (count > 1) {
-			v = fround(w1 * (halves ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)));
+			v = fround(w1 * (x1[j] as number));
 			m = abs(v);
 			h = BF16_SPLIT * v;
 			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 		}
 		if (count > 2) {
-			v = fround(w2 * (halves ? (BF16_VALUES[h2[j] as number] as number) : (f2[j] as number)));
+			v = fround(w2 * (x2[j] as number));
 			m = abs(v);
 			h = BF16_SPLIT * v;
 			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
@@ -350,43 +391,40 @@ function linearMixBf16(
 		v = fround(v / divisor);
 		m = abs(v);
 		h = BF16_SPLIT * v;
-		out[j] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
+		out[at + k] = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
 	}
 }
 
 /**
- * The task-arithmetic family's whole combination in one pass, for up to three models in float32 or bf16 merges:
- * per element, what scale-and-count, sign-election (vote and numerator scales 1) and task-finish do in three passes,
- * with the same float32 partial sums and the same roundings, so the result is bit-identical to theirs. Arrays
- * [out, b, ...pruned task vectors δᵢ (unweighted)]; numbers [consensus, normalize, divisor, lambda, ...weights wᵢ];
- * sums [nonzero δᵢ per model..., agreeing uᵢ = wᵢ·δᵢ per model (consensus only)...].
+ * TIES-style combination in one pass, for up to three models in float32 or bf16 merges: per element, what
+ * scale-and-count, sign-election (vote and numerator scales 1) and task-finish do in three passes, with the same
+ * float32 partial sums and the same roundings, so the result is bit-identical to theirs (and about 1.4× (bf16) to
+ * 1.7× (float32) faster; for the plain weighted sum the three passes are as fast, so they stay). Arrays [out, b,
+ * ...pruned task vectors δᵢ (unweighted)]; numbers [normalize, lambda, ...weights wᵢ]; sums [nonzero δᵢ per
+ * model..., agreeing uᵢ = wᵢ·δᵢ per model...].
  */
 const taskCombine: RangeKernel = (args, start, end, sums) => {
 	const count = args.arrays.length - 2;
-	const [consensus, normalize, divisor, lambda] = args.numbers as [number, number, number, number];
-	const combine = consensus ? combineElected : combineSummed;
-	const counts = combine(
+	const [normalize, lambda] = args.numbers as [number, number];
+	const counts = combineElected(
 		f32(args, 0),
 		f32(args, 1),
 		count,
 		(args.arrays[2] ?? EMPTY) as Float32Array,
 		(args.arrays[3] ?? EMPTY) as Float32Array,
 		(args.arrays[4] ?? EMPTY) as Float32Array,
+		args.numbers[2] ?? 0,
+		args.numbers[3] ?? 0,
 		args.numbers[4] ?? 0,
-		args.numbers[5] ?? 0,
-		args.numbers[6] ?? 0,
 		args.dtype === "BF16",
 		normalize,
-		divisor,
 		lambda,
 		start,
 		end,
 	);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
-		if (consensus) {
-			sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
-		}
+		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
 	}
 };
 
@@ -397,7 +435,7 @@ const taskCombine: RangeKernel = (args, start, end, sums) => {
  * the loop (bf16, count) are tested inside it: they never change, so those branches cost nothing.
  */
 
-/** taskCombine with TIES sign election: counts [nonzero δ₀..₂, agreeing u₀..₂], each for the first `count` models. */
+/** taskCombine's loop: counts [nonzero δ₀..₂, agreeing u₀..₂], each for the first `count` models. */
 function combineElected(
 	out: Float32Array,
 	b: Float32Array,
@@ -410,7 +448,6 @@ function combineElected(
 	w2: number,
 	bf16: boolean,
 	normalize: number,
-	_divisor: number,
 	lambda: number,
 	start: number,
 	end: number,
@@ -509,94 +546,6 @@ function combineElected(
 		out[j] = (b[j] as number) + mix;
 	}
 	return [kept0, kept1, kept2, agreed0, agreed1, agreed2];
-}
-
-/** taskCombine as a weighted sum: counts [nonzero δ₀..₂]. */
-function combineSummed(
-	out: Float32Array,
-	b: Float32Array,
-	count: number,
-	x0: Float32Array,
-	x1: Float32Array,
-	x2: Float32Array,
-	w0: number,
-	w1: number,
-	w2: number,
-	bf16: boolean,
-	normalize: number,
-	divisor: number,
-	lambda: number,
-	start: number,
-	end: number,
-): number[] {
-	const fround = Math.fround;
-	const abs = Math.abs;
-	let kept0 = 0;
-	let kept1 = 0;
-	let kept2 = 0;
-	for (let j = start; j < end; j++) {
-		const d0 = x0[j] as number;
-		kept0 += +(d0 !== 0);
-		let u = fround(w0 * d0);
-		let m: number;
-		let h: number;
-		if (bf16) {
-			m = abs(u);
-			h = BF16_SPLIT * u;
-			u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
-		}
-		// From 0, as a float64 sum: 0 + (−0) is +0, which decides the sign of a zero result.
-		let mix = 0 + u;
-		if (count > 1) {
-			const d1 = x1[j] as number;
-			kept1 += +(d1 !== 0);
-			u = fround(w1 * d1);
-			if (bf16) {
-				m = abs(u);
-				h = BF16_SPLIT * u;
-				u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
-			}
-			mix += u;
-		}
-		if (count > 2) {
-			const d2 = x2[j] as number;
-			kept2 += +(d2 !== 0);
-			u = fround(w2 * d2);
-			if (bf16) {
-				m = abs(u);
-				h = BF16_SPLIT * u;
-				u = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(u) : fround(h - (h - u));
-			}
-			mix += u;
-		}
-		if (bf16) {
-			mix = fround(mix);
-			m = abs(mix);
-			h = BF16_SPLIT * mix;
-			mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
-			if (normalize) {
-				mix = fround(mix / divisor);
-				m = abs(mix);
-				h = BF16_SPLIT * mix;
-				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
-			}
-			if (lambda !== 1) {
-				mix = fround(mix * lambda);
-				m = abs(mix);
-				h = BF16_SPLIT * mix;
-				mix = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(mix) : fround(h - (h - mix));
-			}
-		} else {
-			if (normalize) {
-				mix /= divisor;
-			}
-			if (lambda !== 1) {
-				mix *= lambda;
-			}
-		}
-		out[j] = (b[j] as number) + mix;
-	}
-	return [kept0, kept1, kept2];
 }
 
 /** Elements per block of dare-mask's L1 norms: thread split points fall between blocks. */
