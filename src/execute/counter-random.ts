@@ -4,14 +4,10 @@
  * That is what makes randomised merges (DARE, DELLA) bit-identical for a repeated seed.
  */
 
+import { mixRound } from "../methods/kernels/mix-round.js";
+
 function mix32(value: number): number {
-	let x = value | 0;
-	x ^= x >>> 16;
-	x = Math.imul(x, 0x7feb352d);
-	x ^= x >>> 15;
-	x = Math.imul(x, 0x846ca68b);
-	x ^= x >>> 16;
-	return x >>> 0;
+	return mixRound(value) >>> 0;
 }
 
 /** FNV-1a over UTF-16 code units, finished with a mixer: turns the stream's key into two 32-bit words. */

@@ -24,7 +24,7 @@ export function renderReportMarkdown(report: MergeReport, charts: readonly strin
 	}
 	if (report.overall.elements > 0) {
 		parts.push(
-			"Measured while merging, per tensor, and aggregated per layer and module in `merge-report.json` (task-vector norms, pairwise cosines, sign conflict and who won it, kept fraction after pruning, each model's share of the final change).",
+			"Measured while merging, per tensor (those of a million elements or more on a fixed eighth of their blocks of 4096 elements, scaled to the whole), and aggregated per layer and module in `merge-report.json` (task-vector norms, pairwise cosines, sign conflict and who won it, kept fraction after pruning, each model's share of the final change).",
 		);
 	}
 	return parts.join("\n\n");

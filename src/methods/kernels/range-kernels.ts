@@ -1,5 +1,6 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
+import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -550,16 +551,6 @@ function combineElected(
 
 /** Elements per block of dare-mask's L1 norms: thread split points fall between blocks. */
 export const DARE_BLOCK = 65536;
-
-/** One round of counterDraw's mixing (src/execute/counter-random.ts), on int32 values so that it stays unboxed. */
-function mixRound(value: number): number {
-	let x = value | 0;
-	x ^= x >>> 16;
-	x = Math.imul(x, 0x7feb352d);
-	x ^= x >>> 15;
-	x = Math.imul(x, 0x846ca68b);
-	return x ^ (x >>> 16);
-}
 
 /**
  * DARE's mask: element j survives iff the counter stream's 32-bit draw for j is below `threshold` (⌈density·2³²⌉,
