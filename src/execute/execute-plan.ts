@@ -197,19 +197,25 @@ export async function mergeTensorValues(
 		}
 		const same = input.stored.shape.every((dim, d) => dim === tensor.shape[d]);
 		if (io && same && !input.lora && input.stored.dtype === "BF16" && tensor.computeDtype !== "F16") {
-			// As stored: kernels that decode as they go read `bf16`; any other reader of `data` decodes it once, then.
+			// As stored: kernels that decode as they go read `bf16`. The first reader of `data` decodes it; from then on
+			// the tensor has only float32 values (`bf16` is dropped, its buffer reused), so later kernels read those.
 			const halves = await io.reader.readBf16(input, io.arena);
 			let decoded: Float32Array | undefined;
-			return {
+			const stored: ModelTensor = {
 				model: input.model,
 				bf16: halves,
 				get data(): Float32Array {
-					decoded ??= decodeBf16(halves, io.arena, io.workers);
+					if (decoded === undefined) {
+						decoded = decodeBf16(halves, io.arena, io.workers);
+						delete stored.bf16;
+						io.arena.free(halves);
+					}
 					return decoded;
 				},
 				shape: input.stored.shape,
 				params: input.params,
 			};
+			return stored;
 		}
 		const data = await read(input);
 		// The plan's shape policy decided the output shape; embeddings of a larger vocabulary are cut to it here.

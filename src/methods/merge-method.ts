@@ -51,7 +51,8 @@ export interface ModelTensor {
 	readonly data: Float32Array;
 	/**
 	 * A bfloat16 input's bit patterns as stored (absent otherwise). Kernels that can, read these and decode as they go,
-	 * so that `data` is never made: no decoding pass, no float32 copy of the input.
+	 * so that `data` is never made: no decoding pass, no float32 copy of the input. Reading `data` drops them (their
+	 * buffer is reused), so look for them when they are used, and never keep them past a read of `data`.
 	 */
 	bf16?: Uint16Array;
 	shape: readonly number[];
