@@ -18,6 +18,7 @@ import { applyLoraPatch } from "./apply-lora-patch.js";
 import { counterUniform } from "./counter-random.js";
 import type { MergeEvent } from "./merge-events.js";
 import type { TensorBackend } from "./tensor-backend.js";
+import { inputBytes, tensorDoneEvents } from "./tensor-done-events.js";
 
 export interface ExecuteOptions {
 	/** Largest shard in bytes (mergekit's `--out-shard-size`). */
@@ -84,18 +85,13 @@ export async function* executePlan(
 			await writing;
 			writing = writer.write(tensor.name, bytes).then(() => output.release());
 			arena = nextArena;
-			for (const message of warnings) {
-				yield { type: "warning", diagnostic: { severity: "warning", message: `${tensor.name}: ${message}` } };
-			}
-			bytesRead += [tensor.base, ...tensor.models].reduce((sum, input) => sum + (input?.stored.byteLength ?? 0), 0);
-			yield {
-				type: "tensor",
+			bytesRead += inputBytes(tensor);
+			yield* tensorDoneEvents(tensor, warnings, {
 				done: index + 1,
 				total: plan.tensors.length,
-				name: tensor.name,
 				bytesRead,
 				bytesToRead: plan.bytesToRead,
-			};
+			});
 		}
 		await writing;
 		yield { type: "weights-written", files: await writer.finish() };

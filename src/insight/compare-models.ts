@@ -1,6 +1,6 @@
+import { listWeightFiles } from "../safetensors/list-weight-files.js";
 import { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { classifyTensor, MODULE_KINDS, type ModuleKind } from "./classify-tensor.js";
-import { listWeightFiles } from "./list-weight-files.js";
 import type { ComparisonGroup, ModelComparison } from "./model-comparison.js";
 
 interface Sums {

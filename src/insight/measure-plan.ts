@@ -1,5 +1,6 @@
 import { mergeTensorValues } from "../execute/execute-plan.js";
 import type { MergeEvent } from "../execute/merge-events.js";
+import { inputBytes, tensorDoneEvents } from "../execute/tensor-done-events.js";
 import { downloadHubModels } from "../models/download-hub-model.js";
 import type { ModelSourceOptions } from "../models/load-model.js";
 import type { MergePlan } from "../plan/merge-plan.js";
@@ -34,18 +35,13 @@ export async function* measurePlan(
 			if (!tensor.copyRaw) {
 				await mergeTensorValues(plan, tensor, openFile, (message) => warnings.push(message), measurer.observe);
 			}
-			for (const message of warnings) {
-				yield { type: "warning", diagnostic: { severity: "warning", message: `${tensor.name}: ${message}` } };
-			}
-			bytesRead += [tensor.base, ...tensor.models].reduce((sum, input) => sum + (input?.stored.byteLength ?? 0), 0);
-			yield {
-				type: "tensor",
+			bytesRead += inputBytes(tensor);
+			yield* tensorDoneEvents(tensor, warnings, {
 				done: index + 1,
 				total: plan.tensors.length,
-				name: tensor.name,
 				bytesRead,
 				bytesToRead: plan.bytesToRead,
-			};
+			});
 		}
 	} finally {
 		for (const file of files.values()) {

@@ -5,7 +5,7 @@ import { buildVocabulary, type VocabularyInput } from "./build-vocabulary.js";
 import { embeddingPermutation } from "./embedding-permutation.js";
 import { getConfigValue } from "./get-config-value.js";
 import { stripTokenizer } from "./strip-tokenizer.js";
-import type { FastTokenizer, ModelTokenizer, TokenizerInputs } from "./tokenizer-data.js";
+import { addedTokensDecoder, type FastTokenizer, type ModelTokenizer, type TokenizerInputs } from "./tokenizer-data.js";
 import type { EmbeddingRemap, ExplicitTokenSource, TokenizerOutput, TokenizerPlan } from "./tokenizer-plan.js";
 import { vocabularyTokens } from "./vocabulary-tokens.js";
 
@@ -239,19 +239,7 @@ export function planTokenizer(params: PlanTokenizerParams): TokenizerPlan | unde
 	if (changed || chatTemplate !== undefined) {
 		tokenizerConfig = structuredClone(sourceFiles?.config ?? {});
 		if (changed) {
-			tokenizerConfig.added_tokens_decoder = Object.fromEntries(
-				built.tokenizer.addedTokens.map(({ id, ...token }) => [
-					String(id),
-					{
-						content: token.content,
-						lstrip: token.lstrip,
-						normalized: token.normalized,
-						rstrip: token.rstrip,
-						single_word: token.single_word,
-						special: token.special,
-					},
-				]),
-			);
+			tokenizerConfig.added_tokens_decoder = addedTokensDecoder(built.tokenizer.addedTokens);
 		}
 		if (chatTemplate !== undefined) {
 			tokenizerConfig.chat_template = chatTemplate;

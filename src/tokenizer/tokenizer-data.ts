@@ -11,6 +11,23 @@ export interface AddedToken {
 	special: boolean;
 }
 
+/** tokenizer_config.json's `added_tokens_decoder`: each added token by id, with the fields transformers writes. */
+export function addedTokensDecoder(tokens: readonly AddedToken[]): Record<string, Omit<AddedToken, "id">> {
+	return Object.fromEntries(
+		tokens.map((token) => [
+			String(token.id),
+			{
+				content: token.content,
+				lstrip: token.lstrip,
+				normalized: token.normalized,
+				rstrip: token.rstrip,
+				single_word: token.single_word,
+				special: token.special,
+			},
+		]),
+	);
+}
+
 export interface FastTokenizer {
 	/** tokenizer.json as parsed: edits work on copies of it, so that every part we do not read is kept as it was. */
 	json: Record<string, unknown>;
