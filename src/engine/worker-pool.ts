@@ -26,6 +26,7 @@ export class WorkerPool {
 	readonly #flags: Int32Array;
 	readonly #ready: Int32Array;
 	#started = false;
+	#sums: Float64Array = new Float64Array(new SharedArrayBuffer(8));
 
 	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array) {
 		this.#workers = workers;
@@ -71,7 +72,7 @@ export class WorkerPool {
 		const parts = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
 		const step = Math.ceil(length / parts / align) * align;
-		const workerSums = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, sumCount * this.#workers.length)));
+		const workerSums = this.#sumsFor(sumCount);
 		const posted: number[] = [];
 		ready.forEach((worker, index) => {
 			const slot = this.#workers.indexOf(worker);
@@ -99,6 +100,19 @@ export class WorkerPool {
 			}
 		}
 		return sums;
+	}
+
+	/**
+	 * Where workers leave their counts: one buffer kept for the pool's life and grown when a kernel needs more (the
+	 * radix histograms' 65536 counts a worker), since fresh memory costs more here than the counting. Each worker
+	 * overwrites its own slot whole, so it needs no clearing.
+	 */
+	#sumsFor(sumCount: number): Float64Array {
+		const length = Math.max(1, sumCount * this.#workers.length);
+		if (this.#sums.length < length) {
+			this.#sums = new Float64Array(new SharedArrayBuffer(8 * length));
+		}
+		return this.#sums;
 	}
 
 	async close(): Promise<void> {

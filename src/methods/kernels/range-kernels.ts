@@ -630,6 +630,9 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 	}
 };
 
+/** magnitudeHistogram's counts, reused from call to call (each thread has its own copy of this module). */
+const HISTOGRAM = new Uint32Array(65536);
+
 /**
  * Histogram of magnitudes' bit patterns for the radix select (magnitudeAtRank): numbers [high]. With high −1, sums
  * receive the counts of the top 16 bits of |x|; else the counts of the low 16 bits among elements whose top 16 bits
@@ -639,7 +642,7 @@ const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 	const values = f32(args, 0);
 	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	const high = args.numbers[0] as number;
-	const counts = new Uint32Array(65536);
+	const counts = HISTOGRAM.fill(0);
 	if (high < 0) {
 		for (let j = start; j < end; j++) {
 			const bucket = ((bits[j] as number) & 0x7fffffff) >>> 16;
