@@ -3,6 +3,9 @@ import type { FloatDtype } from "../../safetensors/dtype.js";
 import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
+import { linearMixSimd } from "./simd/linear-mix-simd.js";
+import { simdEnabled } from "./simd/simd-kernels.js";
+import { scaleAndCountSimd, taskCombineSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
@@ -41,6 +44,10 @@ const taskVector: RangeKernel = (args, start, end) => {
 	const b = f32(args, 1);
 	const delta = f32(args, 2);
 	const x = args.arrays[0];
+	if (simdEnabled() && (args.dtype === "BF16" || args.dtype === undefined) && !(x instanceof Float64Array)) {
+		taskVectorSimd(x as Float32Array | Uint16Array, b, delta, args.dtype === "BF16", start, end);
+		return;
+	}
 	if (x instanceof Uint16Array) {
 		// Decoded into δ's own bits first (a shift), then the difference in place: cheaper than a table lookup.
 		const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
@@ -64,6 +71,11 @@ const scaleAndCount: RangeKernel = (args, start, end, sums) => {
 	const delta = f32(args, 0);
 	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	const w = args.numbers[0] as number;
+	// The SIMD kernel multiplies in float32, which rounds as the float64 product here when w is a float32 value.
+	if (simdEnabled() && (args.dtype === "BF16" || args.dtype === undefined) && Math.fround(w) === w) {
+		sums[0] = (sums[0] as number) + scaleAndCountSimd(delta, w, args.dtype === "BF16", start, end);
+		return;
+	}
 	let nonzero = 0;
 	for (let j = start; j < end; j++) {
 		// 1 for a nonzero magnitude (NaN included, as d !== 0 counts it), without a branch on pruned or not.
@@ -311,6 +323,10 @@ function linearMixBf16(
 	start: number,
 	end: number,
 ): void {
+	if (simdEnabled()) {
+		linearMixSimd(out, inputs, weights, divisor, start, end);
+		return;
+	}
 	const count = inputs.length;
 	const [w0 = 0, w1 = 0, w2 = 0] = weights;
 	if (!(inputs[0] instanceof Uint16Array)) {
@@ -407,22 +423,35 @@ function mixBf16(
 const taskCombine: RangeKernel = (args, start, end, sums) => {
 	const count = args.arrays.length - 2;
 	const [normalize, lambda] = args.numbers as [number, number];
-	const counts = combineElected(
-		f32(args, 0),
-		f32(args, 1),
-		count,
-		(args.arrays[2] ?? EMPTY) as Float32Array,
-		(args.arrays[3] ?? EMPTY) as Float32Array,
-		(args.arrays[4] ?? EMPTY) as Float32Array,
-		args.numbers[2] ?? 0,
-		args.numbers[3] ?? 0,
-		args.numbers[4] ?? 0,
-		args.dtype === "BF16",
-		normalize,
-		lambda,
-		start,
-		end,
-	);
+	const weights = args.numbers.slice(2);
+	const counts =
+		simdEnabled() && args.dtype === "BF16" && weights.every((w) => Math.fround(w) === w)
+			? taskCombineSimd(
+					f32(args, 0),
+					f32(args, 1),
+					args.arrays.slice(2) as Float32Array[],
+					weights,
+					normalize,
+					lambda,
+					start,
+					end,
+				)
+			: combineElected(
+					f32(args, 0),
+					f32(args, 1),
+					count,
+					(args.arrays[2] ?? EMPTY) as Float32Array,
+					(args.arrays[3] ?? EMPTY) as Float32Array,
+					(args.arrays[4] ?? EMPTY) as Float32Array,
+					args.numbers[2] ?? 0,
+					args.numbers[3] ?? 0,
+					args.numbers[4] ?? 0,
+					args.dtype === "BF16",
+					normalize,
+					lambda,
+					start,
+					end,
+				);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);

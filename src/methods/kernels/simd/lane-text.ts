@@ -1,0 +1,75 @@
+import type { WasmType } from "../../../engine/wasm/assemble-wasm.js";
+
+/**
+ * Pieces of WebAssembly text the SIMD kernels share. Four float32 lanes at a time; bfloat16 is handled on the bit
+ * patterns, exactly as roundArray and encode-bf16 do it in JavaScript.
+ */
+
+/** The constants of bfloat16 rounding, held in locals that `ROUND_SETUP` fills once per call. */
+export const ROUND_LOCALS: readonly (readonly [string, WasmType])[] = [
+	["one", "v128"],
+	["half", "v128"],
+	["high", "v128"],
+	["qnan", "v128"],
+];
+
+export const ROUND_SETUP = `
+	i32.const 1 i32x4.splat local.set $one
+	i32.const 0x7fff i32x4.splat local.set $half
+	i32.const 0xffff0000 i32x4.splat local.set $high
+	i32.const 0x7fc00000 i32x4.splat local.set $qnan
+`;
+
+/**
+ * Rounds the float32 lanes of local `value` to bfloat16 (nearest, ties to even) and back, leaving the result on the
+ * stack: `(b + 0x7fff + ((b >> 16) & 1)) & 0xffff0000`, and NaN becomes the canonical quiet NaN.
+ */
+export function roundBf16(value: string): string {
+	return `
+	local.get $${value}
+	local.get $${value} i32.const 16 i32x4.shr_u local.get $one v128.and
+	local.get $half i32x4.add i32x4.add local.get $high v128.and
+	local.get $qnan
+	local.get $${value} local.get $${value} f32x4.eq
+	v128.bitselect`;
+}
+
+/** Rounds local `value` in place to bfloat16. */
+export function roundBf16InPlace(value: string): string {
+	return `${roundBf16(value)} local.set $${value}`;
+}
+
+/** Pushes four lanes of input `pointer` at element `index` as float32: bfloat16 bit patterns or float32 values. */
+export function loadLanes(pointer: string, index: string, bf16: boolean): string {
+	return bf16
+		? `local.get $${pointer} local.get $${index} i32.const 1 i32.shl i32.add v128.load16x4_u i32.const 16 i32x4.shl`
+		: `local.get $${pointer} local.get $${index} i32.const 2 i32.shl i32.add v128.load`;
+}
+
+/** Pushes the address of float32 element `index` of array `pointer` (for a store). */
+export function f32Address(pointer: string, index: string): string {
+	return `local.get $${pointer} local.get $${index} i32.const 2 i32.shl i32.add`;
+}
+
+/**
+ * A loop over elements [0, n), `step` at a time (four lanes, or eight for bfloat16 stores); `body` sees the element
+ * index in local `j` (declare it an i32). Slots have room for the lanes past n of the last step.
+ */
+export function laneLoop(body: string, step = 4): string {
+	return `
+	block $done
+		loop $next
+			local.get $j local.get $n i32.ge_u br_if $done
+			${body}
+			local.get $j i32.const ${step} i32.add local.set $j
+			br $next
+		end
+	end`;
+}
+
+/** Pushes local `value` with its lanes 2 and 3 moved to lanes 0 and 1 (for promotion to float64). */
+export function highToLow(value: string): string {
+	return `local.get $${value} local.get $${value} i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15`;
+}
+/** Joins the low halves of two vectors: lanes 0, 1 of the first, then lanes 0, 1 of the second. */
+export const JOIN_LOW = "i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23";

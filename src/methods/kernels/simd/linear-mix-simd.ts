@@ -1,0 +1,84 @@
+import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
+import {
+	f32Address,
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	roundBf16,
+} from "./lane-text.js";
+import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+
+/**
+ * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
+ * float64, stored as float32 and rounded, then the quotient by the divisor rounded. The weights and the divisor are
+ * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel.
+ * `linear_mix_<count>_<bf16|f32>(x₀…, out, n, w₀…, divisor)`.
+ */
+export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
+	const inputs = Array.from({ length: count }, (_, i) => i);
+	const addProduct = (i: number): string => `
+		${loadLanes(`x${i}`, "j", bf16)} local.get $w${i} f32x4.mul local.set $v
+		${roundBf16("v")} local.set $v
+		local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
+		local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`;
+	return {
+		name: `linear_mix_${count}_${bf16 ? "bf16" : "f32"}`,
+		params: [
+			...inputs.map((i) => [`x${i}`, "i32"] as const),
+			["out", "i32"],
+			["n", "i32"],
+			...inputs.map((i) => [`weight${i}`, "f32"] as const),
+			["divisor", "f32"],
+		],
+		locals: [
+			["j", "i32"],
+			["v", "v128"],
+			["lo", "v128"],
+			["hi", "v128"],
+			["d", "v128"],
+			...inputs.map((i) => [`w${i}`, "v128"] as const),
+			...ROUND_LOCALS,
+		],
+		body: `
+		${ROUND_SETUP}
+		${inputs.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
+		local.get $divisor f32x4.splat local.set $d
+		${laneLoop(`
+			f64.const 0 f64x2.splat local.tee $lo local.set $hi
+			${inputs.map(addProduct).join("\n")}
+			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
+			${roundBf16("v")} local.get $d f32x4.div local.set $v
+			${f32Address("out", "j")} ${roundBf16("v")} v128.store`)}
+		`,
+	};
+}
+
+/** linearMixBf16 over [start, end) for one to three inputs, all float32 values or all bfloat16 bit patterns. */
+export function linearMixSimd(
+	out: Float32Array,
+	inputs: readonly RangeArray[],
+	weights: readonly number[],
+	divisor: number,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[`linear_mix_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}`];
+	if (kernel === undefined) {
+		throw new Error(`no SIMD linear mix for ${inputs.length} inputs`);
+	}
+	const pointers = inputs.map((_, i) => slot(i));
+	const outSlot = inputs.length;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		for (let i = 0; i < inputs.length; i++) {
+			copyIn(module, inputs[i] as RangeArray, from, n, i);
+		}
+		kernel(...pointers, slot(outSlot), n, ...weights, divisor);
+		copyOut(module, outSlot, out, from, n);
+	}
+}

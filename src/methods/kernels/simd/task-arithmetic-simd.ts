@@ -1,0 +1,266 @@
+import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
+import {
+	f32Address,
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	roundBf16,
+} from "./lane-text.js";
+import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+
+/**
+ * The task-arithmetic family's per-element kernels in SIMD, each bit-identical to its JavaScript kernel in
+ * range-kernels.ts: task-vector, scale-and-count and the one-pass TIES combination (task-combine). Weights are float32
+ * values here (bfloat16 ones in a bf16 merge), so float32 products round as the JavaScript kernels' float64 ones.
+ */
+
+const rounded = (round: boolean, value: string): string => (round ? `${roundBf16(value)} local.set $${value}` : "");
+
+/** δ = x − b, rounded to bfloat16 when `round`: `task_vector_<bf16|f32>_<round|exact>(x, b, out, n)`. */
+export function taskVectorWasm(bf16: boolean, round: boolean): WasmFunction {
+	return {
+		name: `task_vector_${bf16 ? "bf16" : "f32"}_${round ? "round" : "exact"}`,
+		params: [
+			["x", "i32"],
+			["b", "i32"],
+			["out", "i32"],
+			["n", "i32"],
+		],
+		locals: [["j", "i32"], ["v", "v128"], ...ROUND_LOCALS],
+		body: `
+		${ROUND_SETUP}
+		${laneLoop(`
+			${loadLanes("x", "j", bf16)} ${loadLanes("b", "j", false)} f32x4.sub local.set $v
+			${rounded(round, "v")}
+			${f32Address("out", "j")} local.get $v v128.store`)}
+		`,
+	};
+}
+
+/**
+ * Counts δ's nonzero elements (NaN counts) into four lanes at `counts`, then δ = w·δ rounded to bfloat16 when
+ * `round`: `scale_and_count_<round|exact>(delta, counts, n, w)`.
+ */
+export function scaleAndCountWasm(round: boolean): WasmFunction {
+	return {
+		name: `scale_and_count_${round ? "round" : "exact"}`,
+		params: [
+			["delta", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+			["weight", "f32"],
+		],
+		locals: [["j", "i32"], ["v", "v128"], ["w", "v128"], ["nonzero", "v128"], ["magnitude", "v128"], ...ROUND_LOCALS],
+		body: `
+		${ROUND_SETUP}
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $weight f32x4.splat local.set $w
+		${laneLoop(`
+			${loadLanes("delta", "j", false)} local.set $v
+			local.get $nonzero local.get $v local.get $magnitude v128.and i32.const 0 i32x4.splat i32x4.ne i32x4.sub
+			local.set $nonzero
+			local.get $v local.get $w f32x4.mul local.set $v
+			${rounded(round, "v")}
+			${f32Address("delta", "j")} local.get $v v128.store`)}
+		local.get $counts local.get $nonzero v128.store
+		`,
+	};
+}
+
+/**
+ * task-combine in a bfloat16 merge for `count` models (see combineElected): uᵢ = round(wᵢ·δᵢ), the sign elected
+ * by Σuᵢ ≥ 0, the agreeing uᵢ and wᵢ summed from +0 in float32 and rounded, the quotient (normalize) and the product
+ * by λ (in float64, as λ is any number) rounded, then out = b + mix. Per-lane counts at `counts`: kept δᵢ for each
+ * model, then agreeing uᵢ for each. `task_combine_<count>(b, δ₀…, out, counts, n, w₀…, normalize, lambda)`.
+ */
+export function taskCombineWasm(count: number): WasmFunction {
+	const models = Array.from({ length: count }, (_, i) => i);
+	return {
+		name: `task_combine_${count}`,
+		params: [
+			["b", "i32"],
+			...models.map((i) => [`d${i}`, "i32"] as const),
+			["out", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+			...models.map((i) => [`weight${i}`, "f32"] as const),
+			["normalize", "i32"],
+			["lambda", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["scaled", "i32"],
+			["zero", "v128"],
+			["onef", "v128"],
+			["vote", "v128"],
+			["positive", "v128"],
+			["agree", "v128"],
+			["mix", "v128"],
+			["z", "v128"],
+			["l", "v128"],
+			...models.flatMap((i) => [
+				[`w${i}`, "v128"] as const,
+				[`u${i}`, "v128"] as const,
+				[`kept${i}`, "v128"] as const,
+				[`agreed${i}`, "v128"] as const,
+			]),
+			...ROUND_LOCALS,
+		],
+		body: `
+		${ROUND_SETUP}
+		f32.const 1 f32x4.splat local.set $onef
+		local.get $lambda f64x2.splat local.set $l
+		local.get $lambda f64.const 1 f64.ne local.set $scaled
+		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
+		${laneLoop(`
+			local.get $zero local.set $vote
+			${models
+				.map(
+					(i) => `
+			local.get $kept${i} ${loadLanes(`d${i}`, "j", false)} local.get $zero f32x4.ne i32x4.sub local.set $kept${i}
+			${loadLanes(`d${i}`, "j", false)} local.get $w${i} f32x4.mul local.set $u${i}
+			${roundBf16(`u${i}`)} local.tee $u${i}
+			local.get $vote f32x4.add local.set $vote`,
+				)
+				.join("\n")}
+			local.get $vote local.get $zero f32x4.ge local.set $positive
+			local.get $zero local.tee $mix local.set $z
+			${models
+				.map(
+					(i) => `
+			local.get $u${i} local.get $zero f32x4.gt local.get $u${i} local.get $zero f32x4.lt local.get $positive
+			v128.bitselect local.tee $agree
+			local.get $agreed${i} local.get $agree i32x4.sub local.set $agreed${i}
+			local.get $agree local.get $onef v128.and local.set $agree
+			local.get $mix local.get $agree local.get $u${i} f32x4.mul f32x4.add local.set $mix
+			local.get $z local.get $agree local.get $w${i} f32x4.mul f32x4.add local.set $z`,
+				)
+				.join("\n")}
+			${roundBf16("mix")} local.set $mix
+			${roundBf16("z")} local.set $z
+			local.get $normalize
+			if
+				;; No model agreeing leaves z = 0, which divides as 1.
+				local.get $mix local.get $z local.get $z local.get $zero f32x4.eq local.get $onef v128.and f32x4.add
+				f32x4.div local.set $mix
+				${roundBf16("mix")} local.set $mix
+			end
+			local.get $scaled
+			if
+				local.get $mix f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
+				${highToLow("mix")} f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
+				${JOIN_LOW} local.set $mix
+				${roundBf16("mix")} local.set $mix
+			end
+			${f32Address("out", "j")} ${loadLanes("b", "j", false)} local.get $mix f32x4.add v128.store`)}
+		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
+		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
+		`,
+	};
+}
+
+/** The task-arithmetic family's SIMD functions, for the module. */
+export function taskArithmeticFunctions(): WasmFunction[] {
+	return [
+		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true), taskVectorWasm(bf16, false)]),
+		scaleAndCountWasm(true),
+		scaleAndCountWasm(false),
+		...[1, 2, 3].map(taskCombineWasm),
+	];
+}
+
+/** Adds the four i32 lanes of each of `count` vectors at `counts` into sums[at + i]. */
+function addLaneCounts(counts: Int32Array, count: number, sums: Float64Array | number[], at: number): void {
+	for (let i = 0; i < count; i++) {
+		const lanes = 4 * i;
+		sums[at + i] =
+			(sums[at + i] as number) +
+			(counts[lanes] as number) +
+			(counts[lanes + 1] as number) +
+			(counts[lanes + 2] as number) +
+			(counts[lanes + 3] as number);
+	}
+}
+
+/** task-vector over [start, end): `round` in a bf16 merge; x float32 values or bfloat16 bits, b float32. */
+export function taskVectorSimd(
+	x: RangeArray,
+	b: Float32Array,
+	delta: Float32Array,
+	round: boolean,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[
+		`task_vector_${x instanceof Uint16Array ? "bf16" : "f32"}_${round ? "round" : "exact"}`
+	] as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, x, from, n, 0);
+		copyIn(module, b, from, n, 1);
+		kernel(slot(0), slot(1), slot(2), n);
+		copyOut(module, 2, delta, from, n);
+	}
+}
+
+/** scale-and-count over [start, end) with a float32 weight; returns the count of nonzero elements. */
+export function scaleAndCountSimd(
+	delta: Float32Array,
+	weight: number,
+	round: boolean,
+	start: number,
+	end: number,
+): number {
+	const module = simdModule();
+	const kernel = module.exports[`scale_and_count_${round ? "round" : "exact"}`] as (...args: number[]) => void;
+	const nonzero = [0];
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, delta, from, n, 0);
+		kernel(slot(0), slot(1), n, weight);
+		copyOut(module, 0, delta, from, n);
+		addLaneCounts(module.i32.subarray(slot(1) / 4), 1, nonzero, 0);
+	}
+	return nonzero[0] as number;
+}
+
+/**
+ * task-combine over [start, end) in a bf16 merge for one to three models; returns the counts [kept δ₀..₂, agreeing
+ * u₀..₂] as combineElected does.
+ */
+export function taskCombineSimd(
+	out: Float32Array,
+	b: Float32Array,
+	deltas: readonly Float32Array[],
+	weights: readonly number[],
+	normalize: number,
+	lambda: number,
+	start: number,
+	end: number,
+): number[] {
+	const module = simdModule();
+	const count = deltas.length;
+	const kernel = module.exports[`task_combine_${count}`] as (...args: number[]) => void;
+	const sums = [0, 0, 0, 0, 0, 0];
+	const pointers = deltas.map((_, i) => slot(1 + i));
+	const outSlot = 1 + count;
+	const countsSlot = 2 + count;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, b, from, n, 0);
+		for (let i = 0; i < count; i++) {
+			copyIn(module, deltas[i] as Float32Array, from, n, 1 + i);
+		}
+		kernel(slot(0), ...pointers, slot(outSlot), slot(countsSlot), n, ...weights, normalize, lambda);
+		copyOut(module, outSlot, out, from, n);
+		const counts = module.i32.subarray(slot(countsSlot) / 4);
+		addLaneCounts(counts, count, sums, 0);
+		addLaneCounts(counts.subarray(4 * count), count, sums, 3);
+	}
+	return sums;
+}

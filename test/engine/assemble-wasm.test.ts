@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { assembleWasm, type WasmFunction } from "../../src/engine/wasm/assemble-wasm.js";
+import { instantiateWasm } from "../../src/engine/wasm/instantiate-wasm.js";
+
+const sumLanes: WasmFunction = {
+	name: "sum_lanes",
+	params: [
+		["p", "i32"],
+		["n", "i32"],
+	],
+	result: "f32",
+	locals: [
+		["j", "i32"],
+		["acc", "v128"],
+	],
+	body: `
+	block $done
+		loop $next
+			local.get $j local.get $n i32.ge_u br_if $done ;; n counts bytes here
+			local.get $acc local.get $p local.get $j i32.add v128.load f32x4.add local.set $acc
+			local.get $j i32.const 16 i32.add local.set $j
+			br $next
+		end
+	end
+	local.get $acc f32x4.extract_lane 0 local.get $acc f32x4.extract_lane 1 f32.add
+	local.get $acc f32x4.extract_lane 2 local.get $acc f32x4.extract_lane 3 f32.add f32.add`,
+};
+
+describe("assembleWasm", () => {
+	it("assembles flat text into a module whose functions and memory work", () => {
+		const add: WasmFunction = {
+			name: "add",
+			params: [
+				["a", "i32"],
+				["b", "i32"],
+			],
+			result: "i32",
+			body: "local.get $a local.get $b i32.add",
+		};
+		const { functions, memory } = instantiateWasm(assembleWasm({ pages: 1, functions: [add, sumLanes] }));
+		expect(functions.add?.(40, 2)).toBe(42);
+		expect(memory.byteLength).toBe(65536);
+		new Float32Array(memory).set([1, 2, 3, 4, 5, 6, 7, 8.5], 4);
+		expect(functions.sum_lanes?.(16, 32)).toBe(36.5);
+	});
+
+	it("names the function and the token it cannot assemble", () => {
+		const broken = (body: string): WasmFunction => ({ name: "broken", params: [["x", "i32"]], body });
+		expect(() => assembleWasm({ pages: 1, functions: [broken("local.get $x f32x4.frobnicate drop")] })).toThrow(
+			"wasm function broken: unknown instruction f32x4.frobnicate",
+		);
+		expect(() => assembleWasm({ pages: 1, functions: [broken("local.get $y drop")] })).toThrow("unknown local $y");
+		expect(() => assembleWasm({ pages: 1, functions: [broken("block $a br $b end")] })).toThrow("unknown label $b");
+		expect(() => assembleWasm({ pages: 1, functions: [broken("block $a")] })).toThrow("1 block(s) left open");
+	});
+});

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
+import { roundArray } from "../../src/methods/kernels/round-array.js";
+import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
+import { SIMD_BLOCK, setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
+import { f32ToBf16 } from "../../src/safetensors/dtype.js";
+
+/**
+ * Every SIMD kernel against the JavaScript kernel it replaces, bit for bit, counts included: over more than two
+ * blocks, from an offset that is not a multiple of four, to an end that is not either, with the values that stress
+ * the arithmetic (zeros of both signs, subnormals, values that round to infinity, infinities and NaN).
+ */
+
+function seeded(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+		return state / 2 ** 32;
+	};
+}
+
+function values(n: number, seed: number, bf16: boolean): Float32Array {
+	const next = seeded(seed);
+	const out = new Float32Array(n);
+	for (let j = 0; j < n; j++) {
+		const u = next();
+		out[j] =
+			u < 0.15
+				? 0
+				: u < 0.2
+					? -0
+					: u < 0.25
+						? 1e-39 * (next() - 0.5)
+						: u < 0.27
+							? 3.3e38 * Math.sign(next() - 0.5)
+							: u < 0.28
+								? Number.POSITIVE_INFINITY
+								: u < 0.285
+									? Number.NaN
+									: (next() - 0.5) * 0.02;
+	}
+	if (bf16) {
+		roundArray(out, "BF16");
+	}
+	return out;
+}
+
+const halvesOf = (x: Float32Array): Uint16Array => Uint16Array.from(x, (v) => f32ToBf16(v));
+
+/** Bit patterns, with every NaN written as one (SIMD arithmetic may give NaN another sign or payload). */
+function bits(array: Float32Array | Uint16Array): number[] {
+	if (array instanceof Uint16Array) {
+		return [...array];
+	}
+	return [...new Uint32Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength))].map((b) =>
+		(b & 0x7fffffff) > 0x7f800000 ? 0x7fc00000 : b,
+	);
+}
+
+/** Runs `kernel` on fresh copies of `arrays` with SIMD off and on; returns both results and both sums. */
+function bothWays(kernel: RangeKernelName, args: RangeArgs, start: number, end: number, sumCount: number) {
+	return [false, true].map((simd) => {
+		setSimdEnabled(simd);
+		const arrays = args.arrays.map((array) => array.slice());
+		const sums = new Float64Array(sumCount);
+		RANGE_KERNELS[kernel]({ ...args, arrays }, start, end, sums);
+		return { arrays: arrays.map((array) => bits(array as Float32Array | Uint16Array)), sums: [...sums] };
+	});
+}
+
+const n = 2 * SIMD_BLOCK + 37;
+const start = 5;
+const end = n - 2;
+
+afterEach(() => {
+	setSimdEnabled(true);
+});
+
+describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
+	for (const count of [1, 2, 3]) {
+		for (const stored of [true, false]) {
+			it(`linear-mix, ${count} inputs, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {
+				const inputs = [1, 2, 3].slice(0, count).map((seed) => values(n, seed, true));
+				const weights = [0.4, -0.35, 1.3].slice(0, count).map(roundBf16);
+				const divisor = roundBf16(weights.reduce((a, w) => a + w, 0));
+				const [js, simd] = bothWays(
+					"linear-mix",
+					{
+						arrays: [new Float32Array(n), ...inputs.map((x) => (stored ? halvesOf(x) : x))],
+						numbers: [divisor, ...weights],
+						dtype: "BF16",
+					},
+					start,
+					end,
+					0,
+				);
+				expect(simd).toEqual(js);
+			});
+		}
+	}
+
+	for (const dtype of ["BF16", undefined] as const) {
+		for (const stored of [true, false]) {
+			it(`task-vector, ${dtype ?? "F32"} merge, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {
+				const x = values(n, 11, true);
+				const [js, simd] = bothWays(
+					"task-vector",
+					{ arrays: [stored ? halvesOf(x) : x, values(n, 12, true), new Float32Array(n)], numbers: [], dtype },
+					start,
+					end,
+					0,
+				);
+				expect(simd).toEqual(js);
+			});
+		}
+		it(`scale-and-count, ${dtype ?? "F32"} merge`, () => {
+			const [js, simd] = bothWays(
+				"scale-and-count",
+				{ arrays: [values(n, 21, false)], numbers: [roundBf16(-0.7)], dtype },
+				start,
+				end,
+				1,
+			);
+			expect(simd).toEqual(js);
+			expect(simd?.sums[0]).toBeGreaterThan(0);
+		});
+	}
+
+	for (const count of [1, 2, 3]) {
+		for (const [normalize, lambda] of [
+			[1, 1],
+			[0, 0.7],
+			[1, 1.1],
+		] as const) {
+			it(`task-combine, ${count} models, normalize ${normalize}, lambda ${lambda}`, () => {
+				const deltas = [31, 32, 33].slice(0, count).map((seed) => values(n, seed, true));
+				const weights = [0.5, -0.3, 1.25].slice(0, count).map(roundBf16);
+				const [js, simd] = bothWays(
+					"task-combine",
+					{
+						arrays: [new Float32Array(n), values(n, 30, true), ...deltas],
+						numbers: [normalize, lambda, ...weights],
+						dtype: "BF16",
+					},
+					start,
+					end,
+					2 * count,
+				);
+				expect(simd).toEqual(js);
+			});
+		}
+	}
+});
