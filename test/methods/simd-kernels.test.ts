@@ -150,4 +150,72 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			});
 		}
 	}
+
+	for (const count of [1, 2, 3]) {
+		for (const [normalize, lambda] of [
+			[1, 1],
+			[0, 0.7],
+			[1, 1.1],
+		] as const) {
+			it(`task-finish (the plain weighted sum), ${count} models, normalize ${normalize}, lambda ${lambda}`, () => {
+				const weighted = [41, 42, 43].slice(0, count).map((seed) => values(n, seed, true));
+				const [js, simd] = bothWays(
+					"task-finish",
+					{
+						arrays: [new Float32Array(n), values(n, 40, true), new Float32Array(n), ...weighted],
+						numbers: [0, normalize, roundBf16(0.9), lambda],
+						dtype: "BF16",
+					},
+					start,
+					end,
+					0,
+				);
+				expect(simd).toEqual(js);
+			});
+		}
+	}
+
+	it("encode-bf16", () => {
+		const [js, simd] = bothWays(
+			"encode-bf16",
+			{ arrays: [values(n, 50, false), new Uint16Array(n)], numbers: [] },
+			start,
+			end,
+			0,
+		);
+		expect(simd).toEqual(js);
+	});
+
+	/** Boundaries that occur many times in the bf16-rounded values: the magnitude of a common value, and zero. */
+	const magnitudes = values(n, 60, true);
+	const magnitudeBits = new Uint32Array(magnitudes.buffer);
+	const common = (magnitudeBits[100] as number) & 0x7fffffff;
+	for (const [upper, lower] of [
+		[0x7f800000, common],
+		[common, 0],
+		[common, common],
+	] as const) {
+		const boundaries = `upper ${upper.toString(16)}, lower ${lower.toString(16)}`;
+		it(`count-magnitude-ties, ${boundaries}`, () => {
+			const [js, simd] = bothWays(
+				"count-magnitude-ties",
+				{ arrays: [magnitudes, new Float64Array(2)], numbers: [upper, lower] },
+				start,
+				end,
+				0,
+			);
+			expect(simd).toEqual(js);
+			expect(Math.max(...(simd?.arrays[1] ?? []))).toBeGreaterThan(0);
+		});
+		it(`keep-magnitude-ranks, ${boundaries}`, () => {
+			const [js, simd] = bothWays(
+				"keep-magnitude-ranks",
+				{ arrays: [magnitudes, Float64Array.from([2, 3])], numbers: [upper, 5, lower, 7] },
+				start,
+				end,
+				0,
+			);
+			expect(simd).toEqual(js);
+		});
+	}
 });

@@ -4,8 +4,9 @@ import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
+import { countMagnitudeTiesSimd, encodeBf16Simd, keepMagnitudeRanksSimd } from "./simd/magnitude-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
-import { scaleAndCountSimd, taskCombineSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
+import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
@@ -186,6 +187,10 @@ const taskFinish: RangeKernel = (args, start, end) => {
 	const weighted = args.arrays.slice(3) as Float32Array[];
 	const [consensus, normalize, divisor, lambda] = args.numbers as [number, number, number, number];
 	const dtype = args.dtype;
+	if (simdEnabled() && dtype === "BF16" && !consensus && weighted.length <= 3 && Math.fround(divisor) === divisor) {
+		taskFinishSimd(out, b, weighted, normalize, divisor, lambda, start, end);
+		return;
+	}
 	if (dtype === undefined) {
 		// Float32 merges keep the mix in float64 until the final store.
 		for (let j = start; j < end; j++) {
@@ -706,10 +711,14 @@ const countMagnitudeTies: RangeKernel = (args, start, end) => {
 		const to = Math.min(end, from + KEEP_BLOCK);
 		let upper = 0;
 		let lower = 0;
-		for (let j = from; j < to; j++) {
-			const b = (bits[j] as number) & 0x7fffffff;
-			upper += +(b === upperBits);
-			lower += +(b === lowerBits);
+		if (simdEnabled()) {
+			[upper, lower] = countMagnitudeTiesSimd(values, upperBits, lowerBits, from, to);
+		} else {
+			for (let j = from; j < to; j++) {
+				const b = (bits[j] as number) & 0x7fffffff;
+				upper += +(b === upperBits);
+				lower += +(b === lowerBits);
+			}
 		}
 		const block = Math.floor(from / KEEP_BLOCK);
 		counts[2 * block] = upper;
@@ -733,6 +742,21 @@ const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
 		const block = Math.floor(from / KEEP_BLOCK);
 		let seenUpper = before[2 * block] as number;
 		let seenLower = before[2 * block + 1] as number;
+		if (simdEnabled()) {
+			keepMagnitudeRanksSimd(values, upperBits, lowerBits, from, to, (b) => {
+				let keep = true;
+				if (b === upperBits) {
+					keep = seenUpper >= upperSkip;
+					seenUpper++;
+				}
+				if (b === lowerBits) {
+					keep &&= seenLower < lowerKeep;
+					seenLower++;
+				}
+				return keep;
+			});
+			continue;
+		}
 		for (let j = from; j < to; j++) {
 			const raw = bits[j] as number;
 			const b = raw & 0x7fffffff;
@@ -776,6 +800,10 @@ const decodeBf16: RangeKernel = (args, start, end) => {
 const encodeBf16: RangeKernel = (args, start, end) => {
 	const values = f32(args, 0);
 	const halves = args.arrays[1] as Uint16Array;
+	if (simdEnabled()) {
+		encodeBf16Simd(values, halves, start, end);
+		return;
+	}
 	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	for (let i = start; i < end; i++) {
 		const b = bits[i] as number;

@@ -2,6 +2,7 @@ import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-w
 import { instantiateWasm, type WasmInstance } from "../../../engine/wasm/instantiate-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
+import { magnitudeFunctions } from "./magnitude-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
 
 /**
@@ -21,6 +22,7 @@ function functions(): WasmFunction[] {
 	return [
 		...[1, 2, 3].flatMap((count) => [linearMixWasm(count, true), linearMixWasm(count, false)]),
 		...taskArithmeticFunctions(),
+		...magnitudeFunctions(),
 	];
 }
 

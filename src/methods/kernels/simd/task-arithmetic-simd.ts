@@ -149,6 +149,18 @@ export function taskCombineWasm(count: number): WasmFunction {
 				f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
+			${FINISH}`)}
+		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
+		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
+		`,
+	};
+}
+
+/**
+ * The end of a task-arithmetic combination, on local `mix`: the product by λ (local `l`, both halves in float64,
+ * when `scaled`) rounded, then out = b + mix.
+ */
+const FINISH = `
 			local.get $scaled
 			if
 				local.get $mix f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
@@ -156,9 +168,60 @@ export function taskCombineWasm(count: number): WasmFunction {
 				${JOIN_LOW} local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${f32Address("out", "j")} ${loadLanes("b", "j", false)} local.get $mix f32x4.add v128.store`)}
-		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
-		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
+			${f32Address("out", "j")} ${loadLanes("b", "j", false)} local.get $mix f32x4.add v128.store`;
+
+/**
+ * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
+ * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
+ * λ rounded, then out = b + mix. `task_finish_<count>(b, u₀…, out, n, normalize, divisor, lambda)`.
+ */
+export function taskFinishWasm(count: number): WasmFunction {
+	const models = Array.from({ length: count }, (_, i) => i);
+	return {
+		name: `task_finish_${count}`,
+		params: [
+			["b", "i32"],
+			...models.map((i) => [`u${i}`, "i32"] as const),
+			["out", "i32"],
+			["n", "i32"],
+			["normalize", "i32"],
+			["divisor", "f32"],
+			["lambda", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["scaled", "i32"],
+			["v", "v128"],
+			["lo", "v128"],
+			["hi", "v128"],
+			["mix", "v128"],
+			["d", "v128"],
+			["l", "v128"],
+			...ROUND_LOCALS,
+		],
+		body: `
+		${ROUND_SETUP}
+		local.get $divisor f32x4.splat local.set $d
+		local.get $lambda f64x2.splat local.set $l
+		local.get $lambda f64.const 1 f64.ne local.set $scaled
+		${laneLoop(`
+			f64.const 0 f64x2.splat local.tee $lo local.set $hi
+			${models
+				.map(
+					(i) => `
+			${loadLanes(`u${i}`, "j", false)} local.set $v
+			local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
+			local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`,
+				)
+				.join("\n")}
+			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $mix
+			${roundBf16("mix")} local.set $mix
+			local.get $normalize
+			if
+				local.get $mix local.get $d f32x4.div local.set $mix
+				${roundBf16("mix")} local.set $mix
+			end
+			${FINISH}`)}
 		`,
 	};
 }
@@ -170,6 +233,7 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 		scaleAndCountWasm(true),
 		scaleAndCountWasm(false),
 		...[1, 2, 3].map(taskCombineWasm),
+		...[1, 2, 3].map(taskFinishWasm),
 	];
 }
 
@@ -263,4 +327,31 @@ export function taskCombineSimd(
 		addLaneCounts(counts.subarray(4 * count), count, sums, 3);
 	}
 	return sums;
+}
+
+/** task-finish's plain weighted sum over [start, end) in a bf16 merge, for one to three models. */
+export function taskFinishSimd(
+	out: Float32Array,
+	b: Float32Array,
+	weighted: readonly Float32Array[],
+	normalize: number,
+	divisor: number,
+	lambda: number,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const count = weighted.length;
+	const kernel = module.exports[`task_finish_${count}`] as (...args: number[]) => void;
+	const pointers = weighted.map((_, i) => slot(1 + i));
+	const outSlot = 1 + count;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, b, from, n, 0);
+		for (let i = 0; i < count; i++) {
+			copyIn(module, weighted[i] as Float32Array, from, n, 1 + i);
+		}
+		kernel(slot(0), ...pointers, slot(outSlot), n, normalize, divisor, lambda);
+		copyOut(module, outSlot, out, from, n);
+	}
 }

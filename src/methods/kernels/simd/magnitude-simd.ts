@@ -1,0 +1,212 @@
+import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import { laneLoop, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
+import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+
+/**
+ * SIMD kernels over float32 bit patterns, bit-identical to their JavaScript kernels in range-kernels.ts: the
+ * encoding to bfloat16, and the two passes of keepMagnitudeRanks (the boundary ties counted, then the cut).
+ */
+
+/** float32 to bfloat16 bit patterns, eight lanes a step: `encode_bf16(values, halves, n)`. */
+export function encodeBf16Wasm(): WasmFunction {
+	return {
+		name: "encode_bf16",
+		params: [
+			["values", "i32"],
+			["halves", "i32"],
+			["n", "i32"],
+		],
+		locals: [["j", "i32"], ["v", "v128"], ["w", "v128"], ...ROUND_LOCALS],
+		body: `
+		${ROUND_SETUP}
+		${laneLoop(
+			`
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.set $v
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load offset=16 local.set $w
+			local.get $halves local.get $j i32.const 1 i32.shl i32.add
+			${roundBf16("v")} i32.const 16 i32x4.shr_u
+			${roundBf16("w")} i32.const 16 i32x4.shr_u
+			i16x8.narrow_i32x4_u v128.store`,
+			8,
+		)}
+		`,
+	};
+}
+
+/**
+ * Counts the elements whose magnitude's bits equal `upper` and `lower` into two vectors of lane counts at `counts`:
+ * `count_magnitude_ties(values, counts, n, upper, lower)`.
+ */
+export function countMagnitudeTiesWasm(): WasmFunction {
+	return {
+		name: "count_magnitude_ties",
+		params: [
+			["values", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+			["upperBits", "i32"],
+			["lowerBits", "i32"],
+		],
+		locals: [
+			["j", "i32"],
+			["m", "v128"],
+			["magnitude", "v128"],
+			["upper", "v128"],
+			["lower", "v128"],
+			["upperCount", "v128"],
+			["lowerCount", "v128"],
+		],
+		body: `
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $upperBits i32x4.splat local.set $upper
+		local.get $lowerBits i32x4.splat local.set $lower
+		${laneLoop(`
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.get $magnitude v128.and local.set $m
+			local.get $upperCount local.get $m local.get $upper i32x4.eq i32x4.sub local.set $upperCount
+			local.get $lowerCount local.get $m local.get $lower i32x4.eq i32x4.sub local.set $lowerCount`)}
+		local.get $counts local.get $upperCount v128.store
+		local.get $counts local.get $lowerCount v128.store offset=16
+		`,
+	};
+}
+
+/**
+ * keepMagnitudeRanks' cut without its boundaries: each element strictly between the boundary magnitudes is kept,
+ * every other is zeroed, into `out`; the indices of the elements on a boundary (rare) are listed at `ties`, in order,
+ * for the caller to decide by their order. Returns how many it listed.
+ * `keep_magnitude_ranks(values, out, ties, n, upper, lower)`.
+ */
+export function keepMagnitudeRanksWasm(): WasmFunction {
+	return {
+		name: "keep_magnitude_ranks",
+		params: [
+			["values", "i32"],
+			["out", "i32"],
+			["ties", "i32"],
+			["n", "i32"],
+			["upperBits", "i32"],
+			["lowerBits", "i32"],
+		],
+		result: "i32",
+		locals: [
+			["j", "i32"],
+			["k", "i32"],
+			["listed", "i32"],
+			["bits", "i32"],
+			["v", "v128"],
+			["m", "v128"],
+			["magnitude", "v128"],
+			["upper", "v128"],
+			["lower", "v128"],
+		],
+		body: `
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $upperBits i32x4.splat local.set $upper
+		local.get $lowerBits i32x4.splat local.set $lower
+		${laneLoop(`
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
+			local.get $magnitude v128.and local.set $m
+			;; Kept where lower < m < upper, as unsigned integers (magnitudes' bits order as their values).
+			local.get $out local.get $j i32.const 2 i32.shl i32.add
+			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_u v128.and v128.and
+			v128.store
+			local.get $m local.get $upper i32x4.eq local.get $m local.get $lower i32x4.eq v128.or v128.any_true
+			if
+				i32.const 0 local.set $k
+				block $lanes
+					loop $lane
+						local.get $k i32.const 4 i32.ge_u br_if $lanes
+						local.get $values local.get $j local.get $k i32.add i32.const 2 i32.shl i32.add i32.load
+						i32.const 0x7fffffff i32.and local.set $bits
+						local.get $bits local.get $upperBits i32.eq local.get $bits local.get $lowerBits i32.eq i32.or
+						local.get $j local.get $k i32.add local.get $n i32.lt_u i32.and
+						if
+							local.get $ties local.get $listed i32.const 2 i32.shl i32.add local.get $j local.get $k i32.add i32.store
+							local.get $listed i32.const 1 i32.add local.set $listed
+						end
+						local.get $k i32.const 1 i32.add local.set $k
+						br $lane
+					end
+				end
+			end`)}
+		local.get $listed
+		`,
+	};
+}
+
+export function magnitudeFunctions(): WasmFunction[] {
+	return [encodeBf16Wasm(), countMagnitudeTiesWasm(), keepMagnitudeRanksWasm()];
+}
+
+/** encode-bf16 over [start, end). */
+export function encodeBf16Simd(values: Float32Array, halves: Uint16Array, start: number, end: number): void {
+	const module = simdModule();
+	const kernel = module.exports.encode_bf16 as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, values, from, n, 0);
+		kernel(slot(0), slot(1), n);
+		copyOut(module, 1, halves, from, n);
+	}
+}
+
+/** countMagnitudeTies over [from, to): the counts [upper, lower]. */
+export function countMagnitudeTiesSimd(
+	values: Float32Array,
+	upperBits: number,
+	lowerBits: number,
+	from: number,
+	to: number,
+): [number, number] {
+	const module = simdModule();
+	const kernel = module.exports.count_magnitude_ties as (...args: number[]) => void;
+	let upper = 0;
+	let lower = 0;
+	const counts = module.i32.subarray(slot(1) / 4, slot(1) / 4 + 8);
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		copyIn(module, values, at, n, 0);
+		kernel(slot(0), slot(1), n, upperBits, lowerBits);
+		for (let lane = 0; lane < 4; lane++) {
+			upper += counts[lane] as number;
+			lower += counts[4 + lane] as number;
+		}
+		// The zeros that pad the last step to four lanes are counted where a boundary is 0: take them off.
+		const padding = (4 - (n % 4)) % 4;
+		upper -= upperBits === 0 ? padding : 0;
+		lower -= lowerBits === 0 ? padding : 0;
+	}
+	return [upper, lower];
+}
+
+/**
+ * keepMagnitudeRanks' pass over [from, to): `decide(magnitudeBits)` says whether an element on a boundary is kept,
+ * called for each in index order.
+ */
+export function keepMagnitudeRanksSimd(
+	values: Float32Array,
+	upperBits: number,
+	lowerBits: number,
+	from: number,
+	to: number,
+	decide: (magnitudeBits: number) => boolean,
+): void {
+	const module = simdModule();
+	const kernel = module.exports.keep_magnitude_ranks as (...args: number[]) => number;
+	const ties = module.i32.subarray(slot(2) / 4);
+	const originals = new Uint32Array(module.f32.buffer, slot(0), SIMD_BLOCK);
+	const kept = new Uint32Array(module.f32.buffer, slot(1), SIMD_BLOCK);
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		copyIn(module, values, at, n, 0);
+		const listed = kernel(slot(0), slot(1), slot(2), n, upperBits, lowerBits);
+		for (let t = 0; t < listed; t++) {
+			const k = ties[t] as number;
+			const bits = originals[k] as number;
+			if (decide(bits & 0x7fffffff)) {
+				kept[k] = bits;
+			}
+		}
+		copyOut(module, 1, values, at, n);
+	}
+}
