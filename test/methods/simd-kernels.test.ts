@@ -189,13 +189,24 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 	/** Boundaries that occur many times in the bf16-rounded values: the magnitude of a common value, and zero. */
 	const magnitudes = values(n, 60, true);
 	const magnitudeBits = new Uint32Array(magnitudes.buffer);
-	const common = (magnitudeBits[100] as number) & 0x7fffffff;
+	const frequency = new Map<number, number>();
+	for (const b of magnitudeBits) {
+		const magnitude = b & 0x7fffffff;
+		frequency.set(magnitude, (frequency.get(magnitude) ?? 0) + 1);
+	}
+	// The most frequent finite magnitude other than zero.
+	const [common] = [...frequency]
+		.filter(([magnitude]) => magnitude !== 0 && magnitude < 0x7f800000)
+		.reduce((best, entry) => (entry[1] > best[1] ? entry : best));
 	for (const [upper, lower] of [
 		[0x7f800000, common],
 		[common, 0],
 		[common, common],
+		// No upper bound (rank 0 kept) and no lower bound (the last rank kept), as keepMagnitudeRanks passes them.
+		[0x80000000, common],
+		[common, -1],
 	] as const) {
-		const boundaries = `upper ${upper.toString(16)}, lower ${lower.toString(16)}`;
+		const boundaries = `upper 0x${upper.toString(16)}, lower ${lower < 0 ? "none" : `0x${lower.toString(16)}`}`;
 		it(`count-magnitude-ties, ${boundaries}`, () => {
 			const [js, simd] = bothWays(
 				"count-magnitude-ties",
@@ -216,6 +227,19 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				0,
 			);
 			expect(simd).toEqual(js);
+		});
+	}
+
+	for (const bf16 of [true, false]) {
+		it(`magnitude-histogram, both passes, ${bf16 ? "bfloat16" : "float32"} values`, () => {
+			const x = values(n, 70, bf16);
+			const [js, simd] = bothWays("magnitude-histogram", { arrays: [x], numbers: [-1] }, start, end, 65537);
+			expect(simd).toEqual(js);
+			// Where no value has low bits (bfloat16 ones), the first pass says so, and the second is skipped.
+			expect(simd?.sums[65536] === 0).toBe(bf16);
+			const high = ((new Uint32Array(x.buffer)[4000] as number) & 0x7fffffff) >>> 16;
+			const [jsLow, simdLow] = bothWays("magnitude-histogram", { arrays: [x], numbers: [high] }, start, end, 65536);
+			expect(simdLow).toEqual(jsLow);
 		});
 	}
 });

@@ -4,7 +4,12 @@ import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
-import { countMagnitudeTiesSimd, encodeBf16Simd, keepMagnitudeRanksSimd } from "./simd/magnitude-simd.js";
+import {
+	countMagnitudeTiesSimd,
+	encodeBf16Simd,
+	keepMagnitudeRanksSimd,
+	magnitudeHistogramSimd,
+} from "./simd/magnitude-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
 import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -669,19 +674,27 @@ const HISTOGRAM = new Uint32Array(65536);
 
 /**
  * Histogram of magnitudes' bit patterns for the radix select (magnitudeAtRank): numbers [high]. With high −1, sums
- * receive the counts of the top 16 bits of |x|; else the counts of the low 16 bits among elements whose top 16 bits
- * are `high`.
+ * receive the counts of the top 16 bits of |x|, and sums[65536] how many elements have any of the low 16 bits set
+ * (none do where the values are bfloat16 ones, and then the second pass is not needed); else the counts of the low
+ * 16 bits among elements whose top 16 bits are `high`.
  */
 const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 	const values = f32(args, 0);
-	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	const high = args.numbers[0] as number;
+	if (simdEnabled()) {
+		magnitudeHistogramSimd(values, high, start, end, sums);
+		return;
+	}
+	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	const counts = HISTOGRAM.fill(0);
 	if (high < 0) {
+		let lowSet = 0;
 		for (let j = start; j < end; j++) {
-			const bucket = ((bits[j] as number) & 0x7fffffff) >>> 16;
-			counts[bucket] = (counts[bucket] as number) + 1;
+			const b = (bits[j] as number) & 0x7fffffff;
+			lowSet += +((b & 0xffff) !== 0);
+			counts[b >>> 16] = (counts[b >>> 16] as number) + 1;
 		}
+		sums[65536] = (sums[65536] as number) + lowSet;
 	} else {
 		for (let j = start; j < end; j++) {
 			const b = (bits[j] as number) & 0x7fffffff;

@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { laneLoop, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
-import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { copyIn, copyOut, HISTOGRAM, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
 
 /**
  * SIMD kernels over float32 bit patterns, bit-identical to their JavaScript kernels in range-kernels.ts: the
@@ -106,9 +106,10 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 		${laneLoop(`
 			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
 			local.get $magnitude v128.and local.set $m
-			;; Kept where lower < m < upper, as unsigned integers (magnitudes' bits order as their values).
+			;; Kept where lower < m < upper (magnitudes' bits order as their values). No upper bound is 0x80000000,
+			;; above every magnitude unsigned; no lower bound is −1, below every one signed.
 			local.get $out local.get $j i32.const 2 i32.shl i32.add
-			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_u v128.and v128.and
+			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_s v128.and v128.and
 			v128.store
 			local.get $m local.get $upper i32x4.eq local.get $m local.get $lower i32x4.eq v128.or v128.any_true
 			if
@@ -134,8 +135,63 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 	};
 }
 
+/**
+ * The radix select's histograms of magnitude bits (see magnitudeHistogram), into 65536 counts at `counts`:
+ * `magnitude_histogram(values, counts, n, high)`. With high −1 it counts the top 16 bits of each |x| and returns how
+ * many elements have any of the low 16 bits set; else it counts the low 16 bits of those whose top 16 bits are `high`.
+ */
+export function magnitudeHistogramWasm(): WasmFunction {
+	return {
+		name: "magnitude_histogram",
+		params: [
+			["values", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+			["high", "i32"],
+		],
+		result: "i32",
+		locals: [
+			["j", "i32"],
+			["b", "i32"],
+			["at", "i32"],
+			["lowSet", "i32"],
+		],
+		body: `
+		local.get $high i32.const 0 i32.lt_s
+		if
+			block $done
+				loop $next
+					local.get $j local.get $n i32.ge_u br_if $done
+					local.get $values local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0x7fffffff i32.and local.tee $b
+					i32.const 0xffff i32.and i32.const 0 i32.ne local.get $lowSet i32.add local.set $lowSet
+					local.get $counts local.get $b i32.const 16 i32.shr_u i32.const 2 i32.shl i32.add local.tee $at
+					local.get $at i32.load i32.const 1 i32.add i32.store
+					local.get $j i32.const 1 i32.add local.set $j
+					br $next
+				end
+			end
+		else
+			block $done
+				loop $next
+					local.get $j local.get $n i32.ge_u br_if $done
+					local.get $values local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0x7fffffff i32.and local.tee $b
+					i32.const 16 i32.shr_u local.get $high i32.eq
+					if
+						local.get $counts local.get $b i32.const 0xffff i32.and i32.const 2 i32.shl i32.add local.tee $at
+						local.get $at i32.load i32.const 1 i32.add i32.store
+					end
+					local.get $j i32.const 1 i32.add local.set $j
+					br $next
+				end
+			end
+		end
+		local.get $lowSet
+		`,
+	};
+}
+
 export function magnitudeFunctions(): WasmFunction[] {
-	return [encodeBf16Wasm(), countMagnitudeTiesWasm(), keepMagnitudeRanksWasm()];
+	return [encodeBf16Wasm(), countMagnitudeTiesWasm(), keepMagnitudeRanksWasm(), magnitudeHistogramWasm()];
 }
 
 /** encode-bf16 over [start, end). */
@@ -208,5 +264,34 @@ export function keepMagnitudeRanksSimd(
 			}
 		}
 		copyOut(module, 1, values, at, n);
+	}
+}
+
+/**
+ * magnitudeHistogram over [start, end): adds the 65536 counts into sums[0..65535], and with high −1 the number of
+ * elements with low bits set into sums[65536].
+ */
+export function magnitudeHistogramSimd(
+	values: Float32Array,
+	high: number,
+	start: number,
+	end: number,
+	sums: Float64Array,
+): void {
+	const module = simdModule();
+	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
+	const counts = module.i32.subarray(HISTOGRAM / 4, HISTOGRAM / 4 + 65536);
+	counts.fill(0);
+	let lowSet = 0;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, values, from, n, 0);
+		lowSet += kernel(slot(0), HISTOGRAM, n, high);
+	}
+	for (let k = 0; k < 65536; k++) {
+		sums[k] = (sums[k] as number) + (counts[k] as number);
+	}
+	if (high < 0) {
+		sums[65536] = (sums[65536] as number) + lowSet;
 	}
 }

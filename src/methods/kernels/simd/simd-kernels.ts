@@ -16,6 +16,9 @@ export const SIMD_BLOCK = 4096;
 /** Bytes per slot: a block of float32 values, and room for the lanes a loop's last step reads past the end. */
 const SLOT_BYTES = SIMD_BLOCK * 4 + 64;
 const SLOTS = 10;
+/** The byte address of 65536 counts (the radix select's histograms), after the slots. */
+export const HISTOGRAM = SLOTS * SLOT_BYTES;
+const MEMORY_BYTES = HISTOGRAM + 65536 * 4;
 
 /** Every SIMD kernel's source, read when the module is first assembled (the kernels' files import this one). */
 function functions(): WasmFunction[] {
@@ -48,7 +51,7 @@ export function setSimdEnabled(value: boolean): void {
 
 export function simdModule(): SimdModule {
 	if (loaded === undefined) {
-		const pages = Math.ceil((SLOTS * SLOT_BYTES) / 65536);
+		const pages = Math.ceil(MEMORY_BYTES / 65536);
 		const { functions: exports, memory: buffer } = instantiateWasm(assembleWasm({ pages, functions: functions() }));
 		loaded = {
 			exports,
