@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
+import {
+	DARE_BLOCK,
+	RANGE_KERNELS,
+	type RangeArgs,
+	type RangeKernelName,
+} from "../../src/methods/kernels/range-kernels.js";
 import { roundArray } from "../../src/methods/kernels/round-array.js";
 import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
 import { SIMD_BLOCK, setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
@@ -113,7 +118,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				expect(simd).toEqual(js);
 			});
 		}
-		it(`scale-and-count, ${dtype ?? "F32"} merge`, () => {
+		it(`scale-and-count, ${dtype ?? "F32"} merge, a weight and a rescale ratio`, () => {
 			const [js, simd] = bothWays(
 				"scale-and-count",
 				{ arrays: [values(n, 21, false)], numbers: [roundBf16(-0.7)], dtype },
@@ -123,6 +128,15 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			);
 			expect(simd).toEqual(js);
 			expect(simd?.sums[0]).toBeGreaterThan(0);
+			// A ratio of L1 norms is no float32 value: the product is rounded once, from float64.
+			const [jsRatio, simdRatio] = bothWays(
+				"scale-and-count",
+				{ arrays: [values(n, 22, false)], numbers: [1.2345678912345], dtype },
+				start,
+				end,
+				1,
+			);
+			expect(simdRatio).toEqual(jsRatio);
 		});
 	}
 
@@ -242,4 +256,22 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			expect(simdLow).toEqual(jsLow);
 		});
 	}
+
+	it("dare-mask, over two DARE blocks, its L1 norms included", () => {
+		const length = DARE_BLOCK + 2 * SIMD_BLOCK + 37;
+		const [js, simd] = bothWays(
+			"dare-mask",
+			{
+				arrays: [values(length, 80, false), new Float64Array(4)],
+				numbers: [Math.ceil(0.3 * 2 ** 32), 0x9e3779b9, 12345],
+			},
+			0,
+			length,
+			0,
+		);
+		expect(simd).toEqual(js);
+		const kept = simd?.arrays[0]?.filter((b) => b !== 0).length ?? 0;
+		expect(kept / length).toBeGreaterThan(0.2);
+		expect(kept / length).toBeLessThan(0.3);
+	});
 });

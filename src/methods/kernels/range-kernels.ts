@@ -3,6 +3,7 @@ import type { FloatDtype } from "../../safetensors/dtype.js";
 import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
+import { dareMaskSimd } from "./simd/dare-mask-simd.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
 import {
 	countMagnitudeTiesSimd,
@@ -77,8 +78,7 @@ const scaleAndCount: RangeKernel = (args, start, end, sums) => {
 	const delta = f32(args, 0);
 	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	const w = args.numbers[0] as number;
-	// The SIMD kernel multiplies in float32, which rounds as the float64 product here when w is a float32 value.
-	if (simdEnabled() && (args.dtype === "BF16" || args.dtype === undefined) && Math.fround(w) === w) {
+	if (simdEnabled() && (args.dtype === "BF16" || args.dtype === undefined)) {
 		sums[0] = (sums[0] as number) + scaleAndCountSimd(delta, w, args.dtype === "BF16", start, end);
 		return;
 	}
@@ -594,7 +594,8 @@ export const DARE_BLOCK = 65536;
 /**
  * DARE's mask: element j survives iff the counter stream's 32-bit draw for j is below `threshold` (⌈density·2³²⌉,
  * so exactly when uniform(j) < density); the others become +0. Arrays [delta, norms]; numbers [threshold, k0, k1].
- * norms[2·block] and norms[2·block + 1] receive each DARE_BLOCK's L1 norm before and after masking.
+ * norms[2·block] and norms[2·block + 1] receive each DARE_BLOCK's L1 norm before and after masking: per block, four
+ * float64 sums, one for each element index mod 4, added in that order at the end (the order SIMD lanes add in).
  */
 const dareMask: RangeKernel = (args, start, end) => {
 	const delta = f32(args, 0);
@@ -602,25 +603,30 @@ const dareMask: RangeKernel = (args, start, end) => {
 	const [threshold, k0, k1] = args.numbers as [number, number, number];
 	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	const abs = Math.abs;
+	const lanes = new Float64Array(8);
 	for (let from = start; from < end; from += DARE_BLOCK) {
 		const to = Math.min(end, from + DARE_BLOCK);
-		let before = 0;
-		let after = 0;
+		const block = Math.floor(from / DARE_BLOCK);
+		if (simdEnabled() && threshold < 2 ** 32) {
+			[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(delta, threshold, k0, k1, from, to);
+			continue;
+		}
+		lanes.fill(0);
 		for (let j = from; j < to; j++) {
 			// counterDraw(k0, k1, j) for j < 2³² (typed arrays are shorter), repeated here so that it is inlined.
 			const a = mixRound(j ^ k0) >>> 0;
 			const b = mixRound((a + k1) | 0) >>> 0;
 			const draw = mixRound(b ^ j) >>> 0;
 			const keep = +(draw < threshold);
-			const value = delta[j] as number;
-			before += abs(value);
+			const lane = (j - from) & 3;
+			lanes[lane] = (lanes[lane] as number) + abs(delta[j] as number);
 			bits[j] = (bits[j] as number) & -keep;
 			// Read back rather than keep·|value|: a dropped NaN is +0 now and must not count.
-			after += abs(delta[j] as number);
+			lanes[4 + lane] = (lanes[4 + lane] as number) + abs(delta[j] as number);
 		}
-		const block = Math.floor(from / DARE_BLOCK);
-		norms[2 * block] = before;
-		norms[2 * block + 1] = after;
+		const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0] = lanes;
+		norms[2 * block] = b0 + b1 + b2 + b3;
+		norms[2 * block + 1] = a0 + a1 + a2 + a3;
 	}
 };
 

@@ -1,6 +1,7 @@
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { instantiateWasm, type WasmInstance } from "../../../engine/wasm/instantiate-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
+import { dareMaskWasm } from "./dare-mask-simd.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
@@ -26,6 +27,7 @@ function functions(): WasmFunction[] {
 		...[1, 2, 3].flatMap((count) => [linearMixWasm(count, true), linearMixWasm(count, false)]),
 		...taskArithmeticFunctions(),
 		...magnitudeFunctions(),
+		dareMaskWasm(),
 	];
 }
 

@@ -42,8 +42,9 @@ export function taskVectorWasm(bf16: boolean, round: boolean): WasmFunction {
 }
 
 /**
- * Counts δ's nonzero elements (NaN counts) into four lanes at `counts`, then δ = w·δ rounded to bfloat16 when
- * `round`: `scale_and_count_<round|exact>(delta, counts, n, w)`.
+ * Counts δ's nonzero elements (NaN counts) into four lanes at `counts`, then δ = w·δ, the product in float64 (w is
+ * any number: an L1 rescale's ratio, say) stored as float32 and rounded to bfloat16 when `round`:
+ * `scale_and_count_<round|exact>(delta, counts, n, w)`.
  */
 export function scaleAndCountWasm(round: boolean): WasmFunction {
 	return {
@@ -52,18 +53,20 @@ export function scaleAndCountWasm(round: boolean): WasmFunction {
 			["delta", "i32"],
 			["counts", "i32"],
 			["n", "i32"],
-			["weight", "f32"],
+			["weight", "f64"],
 		],
 		locals: [["j", "i32"], ["v", "v128"], ["w", "v128"], ["nonzero", "v128"], ["magnitude", "v128"], ...ROUND_LOCALS],
 		body: `
 		${ROUND_SETUP}
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
-		local.get $weight f32x4.splat local.set $w
+		local.get $weight f64x2.splat local.set $w
 		${laneLoop(`
 			${loadLanes("delta", "j", false)} local.set $v
 			local.get $nonzero local.get $v local.get $magnitude v128.and i32.const 0 i32x4.splat i32x4.ne i32x4.sub
 			local.set $nonzero
-			local.get $v local.get $w f32x4.mul local.set $v
+			local.get $v f64x2.promote_low_f32x4 local.get $w f64x2.mul f32x4.demote_f64x2_zero
+			${highToLow("v")} f64x2.promote_low_f32x4 local.get $w f64x2.mul f32x4.demote_f64x2_zero
+			${JOIN_LOW} local.set $v
 			${rounded(round, "v")}
 			${f32Address("delta", "j")} local.get $v v128.store`)}
 		local.get $counts local.get $nonzero v128.store
@@ -272,7 +275,7 @@ export function taskVectorSimd(
 	}
 }
 
-/** scale-and-count over [start, end) with a float32 weight; returns the count of nonzero elements. */
+/** scale-and-count over [start, end); returns the count of nonzero elements. */
 export function scaleAndCountSimd(
 	delta: Float32Array,
 	weight: number,
