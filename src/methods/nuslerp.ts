@@ -1,6 +1,8 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { laneLayout } from "./kernels/lane-layout.js";
+import { pairSums } from "./kernels/pair-sums.js";
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -76,49 +78,60 @@ export const nuslerp: MergeMethod = {
 		const t = Math.abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
 		const flatten = readBoolean(context.params, FLATTEN, where);
 		const rowWise = readBoolean(context.params, ROW_WISE, where);
-		const n = first.data.length;
 		const scratch = context.alloc ?? HEAP_SCRATCH;
-		let v0 = first.data;
-		let v1 = second.data;
+		// bf16 inputs as stored where both have them (the kernels decode as they go); the task vectors are float32.
+		const stored = flatten && !base && first.bf16 !== undefined && second.bf16 !== undefined;
+		let v0: Float32Array | Uint16Array = stored ? (first.bf16 as Uint16Array) : first.data;
+		let v1: Float32Array | Uint16Array = stored ? (second.bf16 as Uint16Array) : second.data;
+		const n = v0.length;
 		if (base) {
-			v0 = scratch.f32(n);
-			v1 = scratch.f32(n);
-			for (let j = 0; j < n; j++) {
-				v0[j] = (first.data[j] as number) - (base.data[j] as number);
-				v1[j] = (second.data[j] as number) - (base.data[j] as number);
-			}
+			const b = base.data;
+			v0 = scratch.f32Uninitialised(n);
+			v1 = scratch.f32Uninitialised(n);
+			runRange(context, "task-vector", { arrays: [first.bf16 ?? first.data, b, v0], numbers: [] }, n);
+			runRange(context, "task-vector", { arrays: [second.bf16 ?? second.data, b, v1], numbers: [] }, n);
 		}
-		const lanes = flatten ? laneLayout([n], 0) : laneLayout(first.shape, rowWise ? 0 : -1);
-		const { length, stride } = lanes;
 		const out = scratch.f32(n);
+		if (flatten) {
+			// The whole tensor as one vector: its sums and its mix across the worker threads.
+			const [aa, bb, ab] = pairSums(v0, v1, n, context);
+			const [s0, s1] = nuslerpCoefficients(aa, bb, ab, t);
+			runRange(context, "pair-mix", { arrays: [out, v0, v1, ...(base ? [base.data] : [])], numbers: [s0, s1] }, n);
+			return { data: out, shape: [...first.shape] };
+		}
+		const lanes = laneLayout(first.shape, rowWise ? 0 : -1);
+		const { length, stride } = lanes;
+		const a0 = v0 as Float32Array;
+		const a1 = v1 as Float32Array;
 		for (let lane = 0; lane < lanes.count; lane++) {
 			const start = lanes.start(lane);
 			let aa = 0;
 			let bb = 0;
 			let ab = 0;
 			for (let k = 0, j = start; k < length; k++, j += stride) {
-				const a = v0[j] as number;
-				const b = v1[j] as number;
+				const a = a0[j] as number;
+				const b = a1[j] as number;
 				aa += a * a;
 				bb += b * b;
 				ab += a * b;
 			}
-			const cos = ab / (Math.max(Math.sqrt(aa), NORM_FLOOR) * Math.max(Math.sqrt(bb), NORM_FLOOR));
-			const theta = Math.acos(Math.min(1, Math.max(-1, cos)));
-			const sinTheta = Math.sin(theta);
-			let s0: number;
-			let s1: number;
-			if (Math.abs(sinTheta) < COLINEAR) {
-				s0 = 1 - t;
-				s1 = t;
-			} else {
-				s0 = Math.sin((1 - t) * theta) / sinTheta;
-				s1 = Math.sin(t * theta) / sinTheta;
-			}
+			const [s0, s1] = nuslerpCoefficients(aa, bb, ab, t);
 			for (let k = 0, j = start; k < length; k++, j += stride) {
-				out[j] = s0 * (v0[j] as number) + s1 * (v1[j] as number) + (base ? (base.data[j] as number) : 0);
+				const mixed = s0 * (a0[j] as number) + s1 * (a1[j] as number);
+				out[j] = base ? mixed + (base.data[j] as number) : mixed;
 			}
 		}
 		return { data: out, shape: [...first.shape] };
 	},
 };
+
+/** The coefficients of s₀a + s₁b from ‖a‖², ‖b‖² and ⟨a, b⟩; nearly colinear vectors are lerped. */
+function nuslerpCoefficients(aa: number, bb: number, ab: number, t: number): [number, number] {
+	const cos = ab / (Math.max(Math.sqrt(aa), NORM_FLOOR) * Math.max(Math.sqrt(bb), NORM_FLOOR));
+	const theta = Math.acos(Math.min(1, Math.max(-1, cos)));
+	const sinTheta = Math.sin(theta);
+	if (Math.abs(sinTheta) < COLINEAR) {
+		return [1 - t, t];
+	}
+	return [Math.sin((1 - t) * theta) / sinTheta, Math.sin(t * theta) / sinTheta];
+}

@@ -1,7 +1,7 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
-import { dot } from "./kernels/dot.js";
-import { l2Norm } from "./kernels/l2-norm.js";
+import { pairSums } from "./kernels/pair-sums.js";
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -44,15 +44,15 @@ export const slerp: MergeMethod = {
 			return operands.done;
 		}
 		const { base, other, t } = operands;
-		const v0 = base.data;
-		const v1 = other.data;
-		const n0 = l2Norm(v0);
-		const n1 = l2Norm(v1);
-		const [s0, s1] = slerpCoefficients(n0, n1, dot(v0, v1), t);
-		const out = (context.alloc ?? HEAP_SCRATCH).f32(v0.length);
-		for (let j = 0; j < out.length; j++) {
-			out[j] = s0 * (v0[j] as number) + s1 * (v1[j] as number);
-		}
+		// bf16 inputs as stored where both have them: the kernels decode as they go.
+		const stored = base.bf16 !== undefined && other.bf16 !== undefined;
+		const v0 = stored ? (base.bf16 as Uint16Array) : base.data;
+		const v1 = stored ? (other.bf16 as Uint16Array) : other.data;
+		const n = v0.length;
+		const [square0, square1, dotProduct] = pairSums(v0, v1, n, context);
+		const [s0, s1] = slerpCoefficients(Math.sqrt(square0), Math.sqrt(square1), dotProduct, t);
+		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
+		runRange(context, "pair-mix", { arrays: [out, v0, v1], numbers: [s0, s1] }, n);
 		return { data: out, shape: [...base.shape] };
 	},
 };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
 	DARE_BLOCK,
+	PAIR_BLOCK,
 	RANGE_KERNELS,
 	type RangeArgs,
 	type RangeKernelName,
@@ -274,4 +275,43 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		expect(kept / length).toBeGreaterThan(0.2);
 		expect(kept / length).toBeLessThan(0.3);
 	});
+
+	for (const stored of [true, false]) {
+		const kind = stored ? "bfloat16 bits" : "float32 values";
+		it(`pair-sums, over two blocks, ${kind}`, () => {
+			const length = PAIR_BLOCK + SIMD_BLOCK + 37;
+			const a = values(length, 90, true).map((v) => (Number.isFinite(v) ? v : 1));
+			const b = values(length, 91, true).map((v) => (Number.isFinite(v) ? v : -2));
+			const [js, simd] = bothWays(
+				"pair-sums",
+				{ arrays: [stored ? halvesOf(a) : a, stored ? halvesOf(b) : b, new Float64Array(6)], numbers: [] },
+				0,
+				length,
+				0,
+			);
+			expect(simd).toEqual(js);
+		});
+		for (const withC of [false, true]) {
+			it(`pair-mix, ${kind}${withC ? ", plus a third array" : ""}`, () => {
+				const a = values(n, 92, true);
+				const b = values(n, 93, true);
+				const [js, simd] = bothWays(
+					"pair-mix",
+					{
+						arrays: [
+							new Float32Array(n),
+							stored ? halvesOf(a) : a,
+							stored ? halvesOf(b) : b,
+							...(withC ? [values(n, 94, true)] : []),
+						],
+						numbers: [0.6180339887, -1.3e-3],
+					},
+					start,
+					end,
+					0,
+				);
+				expect(simd).toEqual(js);
+			});
+		}
+	}
 });

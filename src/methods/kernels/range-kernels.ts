@@ -1,5 +1,5 @@
 import { measureRange } from "../../insight/measure-range.js";
-import type { FloatDtype } from "../../safetensors/dtype.js";
+import { bf16ToF32, type FloatDtype } from "../../safetensors/dtype.js";
 import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
@@ -11,6 +11,7 @@ import {
 	keepMagnitudeRanksSimd,
 	magnitudeHistogramSimd,
 } from "./simd/magnitude-simd.js";
+import { pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
 import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -805,6 +806,65 @@ const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
 	}
 };
 
+/** Elements per block of pair-sums: thread split points fall between blocks. */
+export const PAIR_BLOCK = 65536;
+
+const asFloat32 = (x: RangeArray, j: number): number =>
+	x instanceof Uint16Array ? bf16ToF32(x[j] as number) : (x[j] as number);
+
+/**
+ * ‖a‖², ‖b‖² and ⟨a, b⟩ in float64 per PAIR_BLOCK, for slerp-style methods: arrays [a, b, sums], a and b float32
+ * values or bfloat16 bits; sums[3·block + 0..2] receive them. Per block, four sums for each, one for each element
+ * index mod 4, added in that order at the end (the order SIMD lanes add in).
+ */
+const pairSums: RangeKernel = (args, start, end) => {
+	const [a, b] = args.arrays as [RangeArray, RangeArray];
+	const sums = args.arrays[2] as Float64Array;
+	const lanes = new Float64Array(12);
+	for (let from = start; from < end; from += PAIR_BLOCK) {
+		const to = Math.min(end, from + PAIR_BLOCK);
+		const block = Math.floor(from / PAIR_BLOCK);
+		if (simdEnabled()) {
+			[sums[3 * block], sums[3 * block + 1], sums[3 * block + 2]] = pairSumsSimd(a, b, from, to);
+			continue;
+		}
+		lanes.fill(0);
+		for (let j = from; j < to; j++) {
+			const x = asFloat32(a, j);
+			const y = asFloat32(b, j);
+			const lane = (j - from) & 3;
+			lanes[lane] = (lanes[lane] as number) + x * x;
+			lanes[4 + lane] = (lanes[4 + lane] as number) + y * y;
+			lanes[8 + lane] = (lanes[8 + lane] as number) + x * y;
+		}
+		for (let i = 0; i < 3; i++) {
+			sums[3 * block + i] =
+				(lanes[4 * i] as number) +
+				(lanes[4 * i + 1] as number) +
+				(lanes[4 * i + 2] as number) +
+				(lanes[4 * i + 3] as number);
+		}
+	}
+};
+
+/**
+ * out = s₀a + s₁b, plus c where given, in float64 and stored as float32: arrays [out, a, b] or [out, a, b, c] (a and
+ * b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁].
+ */
+const pairMix: RangeKernel = (args, start, end) => {
+	const out = f32(args, 0);
+	const [, a, b, c] = args.arrays as [Float32Array, RangeArray, RangeArray, Float32Array | undefined];
+	const [s0, s1] = args.numbers as [number, number];
+	if (simdEnabled()) {
+		pairMixSimd(out, a, b, c, s0, s1, start, end);
+		return;
+	}
+	for (let j = start; j < end; j++) {
+		const mixed = s0 * asFloat32(a, j) + s1 * asFloat32(b, j);
+		out[j] = c ? mixed + (c[j] as number) : mixed;
+	}
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -843,6 +903,8 @@ export const RANGE_KERNELS = {
 	"count-magnitude-ties": countMagnitudeTies,
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,
 	"linear-mix": linearMix,
+	"pair-sums": pairSums,
+	"pair-mix": pairMix,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.

@@ -4,6 +4,7 @@ import type { RangeArray } from "../range-kernels.js";
 import { dareMaskWasm } from "./dare-mask-simd.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
+import { pairFunctions } from "./pair-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
 
 /**
@@ -28,6 +29,7 @@ function functions(): WasmFunction[] {
 		...taskArithmeticFunctions(),
 		...magnitudeFunctions(),
 		dareMaskWasm(),
+		...pairFunctions(),
 	];
 }
 

@@ -1,0 +1,27 @@
+import type { MergeContext } from "../merge-method.js";
+import { PAIR_BLOCK, type RangeArray } from "./range-kernels.js";
+import { runRange } from "./run-range.js";
+import { HEAP_SCRATCH } from "./scratch.js";
+
+/**
+ * ‖a‖², ‖b‖² and ⟨a, b⟩ over n elements in float64, across the worker threads where the context has them: the
+ * pair-sums kernel sums each PAIR_BLOCK, and the blocks are added here in order, so the result does not depend on
+ * the number of threads. a and b are both float32 values or both bfloat16 bits.
+ */
+export function pairSums(
+	a: RangeArray,
+	b: RangeArray,
+	n: number,
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): [number, number, number] {
+	const blocks = Math.ceil(n / PAIR_BLOCK);
+	const sums = (context.alloc ?? HEAP_SCRATCH).f64(3 * blocks);
+	runRange(context, "pair-sums", { arrays: [a, b, sums], numbers: [], align: PAIR_BLOCK }, n);
+	const total: [number, number, number] = [0, 0, 0];
+	for (let block = 0; block < blocks; block++) {
+		for (let i = 0; i < 3; i++) {
+			total[i] = (total[i] as number) + (sums[3 * block + i] as number);
+		}
+	}
+	return total;
+}

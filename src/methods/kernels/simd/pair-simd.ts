@@ -1,0 +1,152 @@
+import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
+import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+
+/**
+ * SIMD kernels over two vectors a and b, in float64 like their JavaScript kernels (pairSums and pairMix in
+ * range-kernels.ts): the sums ‖a‖², ‖b‖² and ⟨a, b⟩ that slerp-style methods need, and the mix s₀a + s₁b (+ c).
+ */
+
+const SUMS = ["aa", "bb", "ab"] as const;
+
+/**
+ * Adds a², b² and ab per lane (element index mod 4) in float64 to the lane sums at `sums` [aa lanes 0–3, bb lanes
+ * 0–3, ab lanes 0–3], which carry over from call to call: `pair_sums_<bf16|f32>(a, b, n, sums)`.
+ */
+export function pairSumsWasm(bf16: boolean): WasmFunction {
+	const accumulators = SUMS.flatMap((sum) => [`${sum}Lo`, `${sum}Hi`]);
+	return {
+		name: `pair_sums_${bf16 ? "bf16" : "f32"}`,
+		params: [
+			["a", "i32"],
+			["b", "i32"],
+			["n", "i32"],
+			["sums", "i32"],
+		],
+		locals: [
+			["j", "i32"],
+			["x", "v128"],
+			["y", "v128"],
+			["xLo", "v128"],
+			["xHi", "v128"],
+			["yLo", "v128"],
+			["yHi", "v128"],
+			...accumulators.map((name) => [name, "v128"] as const),
+		],
+		body: `
+		${accumulators.map((name, i) => `local.get $sums v128.load offset=${16 * i} local.set $${name}`).join("\n")}
+		${laneLoop(`
+			${loadLanes("a", "j", bf16)} local.tee $x f64x2.promote_low_f32x4 local.set $xLo
+			${highToLow("x")} f64x2.promote_low_f32x4 local.set $xHi
+			${loadLanes("b", "j", bf16)} local.tee $y f64x2.promote_low_f32x4 local.set $yLo
+			${highToLow("y")} f64x2.promote_low_f32x4 local.set $yHi
+			local.get $aaLo local.get $xLo local.get $xLo f64x2.mul f64x2.add local.set $aaLo
+			local.get $aaHi local.get $xHi local.get $xHi f64x2.mul f64x2.add local.set $aaHi
+			local.get $bbLo local.get $yLo local.get $yLo f64x2.mul f64x2.add local.set $bbLo
+			local.get $bbHi local.get $yHi local.get $yHi f64x2.mul f64x2.add local.set $bbHi
+			local.get $abLo local.get $xLo local.get $yLo f64x2.mul f64x2.add local.set $abLo
+			local.get $abHi local.get $xHi local.get $yHi f64x2.mul f64x2.add local.set $abHi`)}
+		${accumulators.map((name, i) => `local.get $sums local.get $${name} v128.store offset=${16 * i}`).join("\n")}
+		`,
+	};
+}
+
+/**
+ * out = s₀a + s₁b, plus c (float32) when `withC`, in float64 and stored as float32:
+ * `pair_mix_<bf16|f32>_<2|3>(a, b, c, out, n, s0, s1)`.
+ */
+export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
+	const promoted = (v: string, high: boolean): string =>
+		`${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
+	const half = (high: boolean): string => `
+			local.get $s0 ${promoted("x", high)} f64x2.mul
+			local.get $s1 ${promoted("y", high)} f64x2.mul f64x2.add
+			${withC ? `${promoted("z", high)} f64x2.add` : ""}
+			f32x4.demote_f64x2_zero`;
+	return {
+		name: `pair_mix_${bf16 ? "bf16" : "f32"}_${withC ? 3 : 2}`,
+		params: [
+			["a", "i32"],
+			["b", "i32"],
+			["c", "i32"],
+			["out", "i32"],
+			["n", "i32"],
+			["scale0", "f64"],
+			["scale1", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["x", "v128"],
+			["y", "v128"],
+			["z", "v128"],
+			["s0", "v128"],
+			["s1", "v128"],
+		],
+		body: `
+		local.get $scale0 f64x2.splat local.set $s0
+		local.get $scale1 f64x2.splat local.set $s1
+		${laneLoop(`
+			${loadLanes("a", "j", bf16)} local.set $x
+			${loadLanes("b", "j", bf16)} local.set $y
+			${withC ? `${loadLanes("c", "j", false)} local.set $z` : ""}
+			${f32Address("out", "j")}
+			${half(false)}
+			${half(true)}
+			${JOIN_LOW} v128.store`)}
+		`,
+	};
+}
+
+export function pairFunctions(): WasmFunction[] {
+	return [true, false].flatMap((bf16) => [pairSumsWasm(bf16), pairMixWasm(bf16, false), pairMixWasm(bf16, true)]);
+}
+
+/**
+ * pairSums over [from, to), within one PAIR_BLOCK: returns [‖a‖², ‖b‖², ⟨a, b⟩], each the float64 sum of four lane
+ * sums (element index mod 4) added in lane order, as the JavaScript kernel adds them.
+ */
+export function pairSumsSimd(a: RangeArray, b: RangeArray, from: number, to: number): [number, number, number] {
+	const module = simdModule();
+	const kernel = module.exports[`pair_sums_${a instanceof Uint16Array ? "bf16" : "f32"}`] as (
+		...args: number[]
+	) => void;
+	const sums = new Float64Array(module.f32.buffer, slot(2), 12);
+	sums.fill(0);
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		copyIn(module, a, at, n, 0);
+		copyIn(module, b, at, n, 1);
+		kernel(slot(0), slot(1), n, slot(2));
+	}
+	const lanes = (i: number): number =>
+		(sums[4 * i] as number) + (sums[4 * i + 1] as number) + (sums[4 * i + 2] as number) + (sums[4 * i + 3] as number);
+	return [lanes(0), lanes(1), lanes(2)];
+}
+
+/** pairMix over [start, end): out = s₀a + s₁b (+ c). */
+export function pairMixSimd(
+	out: Float32Array,
+	a: RangeArray,
+	b: RangeArray,
+	c: Float32Array | undefined,
+	s0: number,
+	s1: number,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[`pair_mix_${a instanceof Uint16Array ? "bf16" : "f32"}_${c ? 3 : 2}`] as (
+		...args: number[]
+	) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, a, from, n, 0);
+		copyIn(module, b, from, n, 1);
+		if (c) {
+			copyIn(module, c, from, n, 2);
+		}
+		kernel(slot(0), slot(1), slot(2), slot(3), n, s0, s1);
+		copyOut(module, 3, out, from, n);
+	}
+}
