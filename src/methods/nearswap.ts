@@ -1,3 +1,4 @@
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -37,15 +38,12 @@ export const nearswap: MergeMethod = {
 			return operands.done;
 		}
 		const { base, other, t } = operands;
-		const b = base.data;
-		const x = other.data;
-		const out = (context.alloc ?? HEAP_SCRATCH).f32(b.length);
-		for (let j = 0; j < out.length; j++) {
-			const bj = b[j] as number;
-			const xj = x[j] as number;
-			const alpha = Math.min(1, Math.max(0, t / Math.max(Math.abs(bj - xj), 1e-6)));
-			out[j] = alpha * xj + (1 - alpha) * bj;
-		}
+		// bf16 inputs as stored where both have them: the kernel decodes as it goes.
+		const stored = base.bf16 !== undefined && other.bf16 !== undefined;
+		const b = stored ? (base.bf16 as Uint16Array) : base.data;
+		const x = stored ? (other.bf16 as Uint16Array) : other.data;
+		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(b.length);
+		runRange(context, "nearswap", { arrays: [out, b, x], numbers: [t] }, b.length);
 		return { data: out, shape: [...base.shape] };
 	},
 };

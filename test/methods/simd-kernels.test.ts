@@ -314,4 +314,20 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			});
 		}
 	}
+
+	for (const stored of [true, false]) {
+		it(`nearswap, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {
+			const b = values(n, 100, true);
+			// Half the elements close to the base's, so that α takes values strictly between 0 and 1.
+			const x = values(n, 101, true).map((v, j) => (j % 2 === 0 ? v : (b[j] as number) + v * 1e-3));
+			const [js, simd] = bothWays(
+				"nearswap",
+				{ arrays: [new Float32Array(n), stored ? halvesOf(b) : b, stored ? halvesOf(x) : x], numbers: [1e-4] },
+				start,
+				end,
+				0,
+			);
+			expect(simd).toEqual(js);
+		});
+	}
 });

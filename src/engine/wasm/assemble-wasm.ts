@@ -168,6 +168,8 @@ const SIMD_PLAIN: Record<string, number> = {
 	"f64x2.sub": 0xf1,
 	"f64x2.mul": 0xf2,
 	"f64x2.div": 0xf3,
+	"f64x2.min": 0xf4,
+	"f64x2.max": 0xf5,
 	"f32x4.convert_i32x4_u": 0xfb,
 	"f64x2.convert_low_i32x4_u": 0xff,
 };

@@ -11,7 +11,7 @@ import {
 	keepMagnitudeRanksSimd,
 	magnitudeHistogramSimd,
 } from "./simd/magnitude-simd.js";
-import { pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
+import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
 import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -865,6 +865,26 @@ const pairMix: RangeKernel = (args, start, end) => {
 	}
 };
 
+/**
+ * NearSwap per element in float64: α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b. Arrays [out, b,
+ * x] (b and x float32 values or bfloat16 bits); numbers [t].
+ */
+const nearswapMix: RangeKernel = (args, start, end) => {
+	const out = f32(args, 0);
+	const [, b, x] = args.arrays as [Float32Array, RangeArray, RangeArray];
+	const t = args.numbers[0] as number;
+	if (simdEnabled()) {
+		nearswapSimd(out, b, x, t, start, end);
+		return;
+	}
+	for (let j = start; j < end; j++) {
+		const bj = asFloat32(b, j);
+		const xj = asFloat32(x, j);
+		const alpha = Math.min(1, Math.max(0, t / Math.max(Math.abs(bj - xj), 1e-6)));
+		out[j] = alpha * xj + (1 - alpha) * bj;
+	}
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -905,6 +925,7 @@ export const RANGE_KERNELS = {
 	"linear-mix": linearMix,
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,
+	nearswap: nearswapMix,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.

@@ -99,7 +99,12 @@ export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
 }
 
 export function pairFunctions(): WasmFunction[] {
-	return [true, false].flatMap((bf16) => [pairSumsWasm(bf16), pairMixWasm(bf16, false), pairMixWasm(bf16, true)]);
+	return [true, false].flatMap((bf16) => [
+		pairSumsWasm(bf16),
+		pairMixWasm(bf16, false),
+		pairMixWasm(bf16, true),
+		nearswapWasm(bf16),
+	]);
 }
 
 /**
@@ -148,5 +153,79 @@ export function pairMixSimd(
 		}
 		kernel(slot(0), slot(1), slot(2), slot(3), n, s0, s1);
 		copyOut(module, 3, out, from, n);
+	}
+}
+
+/**
+ * NearSwap per element in float64 (see nearswapMix): α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b:
+ * `nearswap_<bf16|f32>(b, x, out, n, t)`.
+ */
+export function nearswapWasm(bf16: boolean): WasmFunction {
+	const half = (high: boolean): string => {
+		const promoted = (v: string): string => `${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
+		return `
+			${promoted("b")} local.set $bd
+			${promoted("x")} local.set $xd
+			local.get $one
+			local.get $zero
+			local.get $t local.get $bd local.get $xd f64x2.sub f64x2.abs local.get $floor f64x2.max f64x2.div
+			f64x2.max f64x2.min local.set $alpha
+			local.get $alpha local.get $xd f64x2.mul
+			local.get $one local.get $alpha f64x2.sub local.get $bd f64x2.mul f64x2.add
+			f32x4.demote_f64x2_zero`;
+	};
+	return {
+		name: `nearswap_${bf16 ? "bf16" : "f32"}`,
+		params: [
+			["base", "i32"],
+			["other", "i32"],
+			["out", "i32"],
+			["n", "i32"],
+			["scale", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["b", "v128"],
+			["x", "v128"],
+			["bd", "v128"],
+			["xd", "v128"],
+			["alpha", "v128"],
+			["t", "v128"],
+			["one", "v128"],
+			["zero", "v128"],
+			["floor", "v128"],
+		],
+		body: `
+		local.get $scale f64x2.splat local.set $t
+		f64.const 1 f64x2.splat local.set $one
+		f64.const 1e-6 f64x2.splat local.set $floor
+		${laneLoop(`
+			${loadLanes("base", "j", bf16)} local.set $b
+			${loadLanes("other", "j", bf16)} local.set $x
+			${f32Address("out", "j")}
+			${half(false)}
+			${half(true)}
+			${JOIN_LOW} v128.store`)}
+		`,
+	};
+}
+
+/** nearswap over [start, end). */
+export function nearswapSimd(
+	out: Float32Array,
+	b: RangeArray,
+	x: RangeArray,
+	t: number,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[`nearswap_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		copyIn(module, b, from, n, 0);
+		copyIn(module, x, from, n, 1);
+		kernel(slot(0), slot(1), slot(2), n, t);
+		copyOut(module, 2, out, from, n);
 	}
 }
