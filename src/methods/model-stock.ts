@@ -1,5 +1,6 @@
 import { copyTensor } from "./copy-tensor.js";
 import { type LaneLayout, laneLayout } from "./kernels/lane-layout.js";
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -39,48 +40,17 @@ export const modelStock: MergeMethod = {
 		}
 		const { base, models, lanes } = operands;
 		const n = base.data.length;
-		const { length, stride } = lanes;
-		const count = models.length;
-		const b = base.data;
-		const xs = models.map((tensor) => tensor.data);
-		const norms = new Float64Array(count);
-		const out = (context.alloc ?? HEAP_SCRATCH).f32(n);
-		for (let lane = 0; lane < lanes.count; lane++) {
-			const start = lanes.start(lane);
-			for (let i = 0; i < count; i++) {
-				const x = xs[i] as Float32Array;
-				let sum = 0;
-				for (let k = 0, j = start; k < length; k++, j += stride) {
-					const o = (x[j] as number) - (b[j] as number);
-					sum += o * o;
-				}
-				norms[i] = Math.sqrt(sum);
-			}
-			let cosSum = 0;
-			let pairs = 0;
-			for (let i = 0; i < count; i++) {
-				const xi = xs[i] as Float32Array;
-				for (let m = i + 1; m < count; m++) {
-					const xm = xs[m] as Float32Array;
-					let sum = 0;
-					for (let k = 0, j = start; k < length; k++, j += stride) {
-						sum += ((xi[j] as number) - (b[j] as number)) * ((xm[j] as number) - (b[j] as number));
-					}
-					const cos = sum / Math.max((norms[i] as number) * (norms[m] as number), 1e-6);
-					cosSum += Math.min(1, Math.max(-1, cos));
-					pairs++;
-				}
-			}
-			const cos = cosSum / pairs;
-			const t = (count * cos) / (1 + (count - 1) * cos);
-			for (let k = 0, j = start; k < length; k++, j += stride) {
-				let sum = 0;
-				for (let i = 0; i < count; i++) {
-					sum += (xs[i] as Float32Array)[j] as number;
-				}
-				out[j] = (t * sum) / count + (1 - t) * (b[j] as number);
-			}
-		}
+		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
+		runRange(
+			context,
+			"model-stock-lanes",
+			{
+				arrays: [out, base.data, ...models.map((tensor) => tensor.data)],
+				numbers: [lanes.length, lanes.stride],
+				elementsPerIndex: lanes.length * models.length,
+			},
+			lanes.count,
+		);
 		return { data: out, shape: [...base.shape] };
 	},
 };

@@ -885,6 +885,57 @@ const nearswapMix: RangeKernel = (args, start, end) => {
 	}
 };
 
+/**
+ * Model Stock over lanes [start, end) (see modelStock): per lane, the norms of the task vectors xᵢ − b and their
+ * mean pairwise cosine give t = k·cos / (1 + (k − 1)·cos), and out = t·mean(xᵢ) + (1 − t)·b, all in float64.
+ * Arrays [out, b, ...x]; numbers [length, stride]. Lanes are independent, so any split gives the same result.
+ */
+const modelStockLanes: RangeKernel = (args, start, end) => {
+	const out = f32(args, 0);
+	const b = f32(args, 1);
+	const xs = args.arrays.slice(2) as Float32Array[];
+	const [length, stride] = args.numbers as [number, number];
+	const count = xs.length;
+	const norms = new Float64Array(count);
+	const block = length * stride;
+	for (let lane = start; lane < end; lane++) {
+		const first = Math.floor(lane / stride) * block + (lane % stride);
+		for (let i = 0; i < count; i++) {
+			const x = xs[i] as Float32Array;
+			let sum = 0;
+			for (let k = 0, j = first; k < length; k++, j += stride) {
+				const o = (x[j] as number) - (b[j] as number);
+				sum += o * o;
+			}
+			norms[i] = Math.sqrt(sum);
+		}
+		let cosSum = 0;
+		let pairs = 0;
+		for (let i = 0; i < count; i++) {
+			const xi = xs[i] as Float32Array;
+			for (let m = i + 1; m < count; m++) {
+				const xm = xs[m] as Float32Array;
+				let sum = 0;
+				for (let k = 0, j = first; k < length; k++, j += stride) {
+					sum += ((xi[j] as number) - (b[j] as number)) * ((xm[j] as number) - (b[j] as number));
+				}
+				const cos = sum / Math.max((norms[i] as number) * (norms[m] as number), 1e-6);
+				cosSum += Math.min(1, Math.max(-1, cos));
+				pairs++;
+			}
+		}
+		const cos = cosSum / pairs;
+		const t = (count * cos) / (1 + (count - 1) * cos);
+		for (let k = 0, j = first; k < length; k++, j += stride) {
+			let sum = 0;
+			for (let i = 0; i < count; i++) {
+				sum += (xs[i] as Float32Array)[j] as number;
+			}
+			out[j] = (t * sum) / count + (1 - t) * (b[j] as number);
+		}
+	}
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -926,6 +977,7 @@ export const RANGE_KERNELS = {
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,
 	nearswap: nearswapMix,
+	"model-stock-lanes": modelStockLanes,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.
