@@ -178,8 +178,9 @@ export class GraphBuilder {
 	/**
 	 * The sum of a 1-D tensor, as a scalar. Where the options ask for index order it adds as our float64 loops do: one
 	 * element after the other (the last of the CPU provider's running sums, CumSum, which adds sequentially), or with
-	 * `block`, each run of `block` elements so and then the runs' sums in order (as kernels that split work by blocks
-	 * add them). Elsewhere it is a parallel reduction.
+	 * `block` (a multiple of 4), as the kernels that split work by blocks and add in SIMD lanes do: in each run of
+	 * `block` elements four sums, one per element index mod 4, added in that order, then the runs' sums in order.
+	 * Elsewhere it is a parallel reduction.
 	 */
 	sum(a: Value, block?: number): Value {
 		if (!this.sequentialSums) {
@@ -196,7 +197,8 @@ export class GraphBuilder {
 			axis: { kind: "int", value: 0 },
 		});
 		const padded = this.#op("Pad", [a, pads, this.constant(a.type, 0)], a.type);
-		return this.laneSum(this.reshape(padded, this.constant("int64", [-1, block, 1], [3])));
+		const lanes = this.laneTotals(this.reshape(padded, this.constant("int64", [-1, block / 4, 4], [3])));
+		return this.laneSum(this.reshape(lanes, this.constant("int64", [-1, 4, 1], [3])));
 	}
 
 	/** The smallest element, as a scalar. */

@@ -1,10 +1,12 @@
+import { PAIR_BLOCK } from "../../methods/kernels/range-kernels.js";
 import { slerpCoefficients, slerpOperands } from "../../methods/slerp.js";
 import { type MethodGraph, operandGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
 import { wideScalar } from "./wide-scalar.js";
 
 /**
- * slerp (src/methods/slerp.ts) in two graphs: the first sums ‖B‖², ‖X‖² and ⟨B, X⟩ in float64; the angle and the two
+ * slerp (src/methods/slerp.ts) in two graphs: the first sums ‖B‖², ‖X‖² and ⟨B, X⟩ in float64 (in the pair-sums
+ * kernel's order); the angle and the two
  * coefficients are computed here from them by the CPU kernel's own slerpCoefficients; the second forms s₀B + s₁X.
  */
 export const slerpGraph: MethodGraph = operandGraph(slerpOperands, async ({ base, other, t }, context, runner) => {
@@ -18,9 +20,9 @@ export const slerpGraph: MethodGraph = operandGraph(slerpOperands, async ({ base
 		(g) => {
 			const v0 = g.cast(g.input("v0", "float", ["n"]), g.wide);
 			const v1 = g.cast(g.input("v1", "float", ["n"]), g.wide);
-			g.output("square0", g.sum(g.mul(v0, v0)), []);
-			g.output("square1", g.sum(g.mul(v1, v1)), []);
-			g.output("dot", g.sum(g.mul(v0, v1)), []);
+			g.output("square0", g.sum(g.mul(v0, v0), PAIR_BLOCK), []);
+			g.output("square1", g.sum(g.mul(v1, v1), PAIR_BLOCK), []);
+			g.output("dot", g.sum(g.mul(v0, v1), PAIR_BLOCK), []);
 		},
 		tensors,
 	);

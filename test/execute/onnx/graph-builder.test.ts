@@ -76,7 +76,7 @@ describe("GraphBuilder", () => {
 		expect(sameBits(got.f16 as Float32Array, f16)).toBe(0);
 	});
 
-	it("adds in index order, whole or by blocks, as float64 loops do", async () => {
+	it("adds in index order, whole or by blocks in four lanes, as the float64 loops and SIMD kernels do", async () => {
 		const n = 10_007;
 		const values = new Float32Array(n).map((_, i) => Math.sin(i) * 10 ** ((i % 13) - 6));
 		const got = await run(
@@ -90,12 +90,13 @@ describe("GraphBuilder", () => {
 		let whole = 0;
 		let blocks = 0;
 		for (let from = 0; from < n; from += 1000) {
-			let block = 0;
+			const lanes = [0, 0, 0, 0];
 			for (let i = from; i < Math.min(n, from + 1000); i++) {
 				whole += values[i] as number;
-				block += values[i] as number;
+				lanes[(i - from) % 4] = (lanes[(i - from) % 4] as number) + (values[i] as number);
 			}
-			blocks += block;
+			const [l0 = 0, l1 = 0, l2 = 0, l3 = 0] = lanes;
+			blocks += l0 + l1 + l2 + l3;
 		}
 		expect(whole).not.toBe(blocks);
 		expect(got.whole?.[0]).toBe(whole);
