@@ -1,8 +1,9 @@
 import { copyTensor } from "./copy-tensor.js";
 import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
+import { pairSums } from "./kernels/pair-sums.js";
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import { signConsensus } from "./kernels/sign-consensus.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeMethod, ParameterDef } from "./merge-method.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 import { INT8_MASK } from "./task-arithmetic.js";
@@ -46,73 +47,44 @@ export const sce: MergeMethod = {
 		const count = models.length;
 		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const deltas = models.map((tensor) => {
-			const delta = scratch.f32(n);
-			for (let j = 0; j < n; j++) {
-				delta[j] = (tensor.data[j] as number) - (b[j] as number);
-			}
+			const delta = scratch.f32Uninitialised(n);
+			runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, b, delta], numbers: [] }, n);
 			return delta;
 		});
 		if (selectTopk < 1) {
-			selectByVariance(deltas, selectTopk, scratch.f32(n));
+			selectByVariance(deltas, selectTopk, scratch.f32Uninitialised(n), context);
 		}
-		const energies = deltas.map((delta) => {
-			let sum = 0;
-			for (let j = 0; j < n; j++) {
-				sum += (delta[j] as number) ** 2;
-			}
-			return sum / n;
-		});
+		const energies = deltas.map((delta) => (pairSums(delta, delta, n, context)[0] as number) / n);
 		const total = energies.reduce((sum, energy) => sum + energy, 0);
 		const weights = Math.abs(total) < 1e-6 ? energies.map(() => 1 / count) : energies.map((energy) => energy / total);
-		const numerator = scratch.f32(n);
-		const divisor = scratch.f32(n);
-		signConsensus(
-			deltas,
-			weights.map(() => 1),
-			weights,
-			weights,
-			numerator,
-			divisor,
-			undefined,
-			scratch,
+		const numerator = scratch.f32Uninitialised(n);
+		const divisor = scratch.f32Uninitialised(n);
+		// The sign election with votes of scale 1, summing the agreeing models' weighted task vectors and weights.
+		const ones = weights.map(() => 1);
+		runRange(
+			context,
+			"sign-election",
+			{ arrays: [numerator, divisor, ...deltas], numbers: [...ones, ...weights, ...weights] },
+			n,
+			count,
 		);
+		runRange(context, "sce-finish", { arrays: [numerator, b, divisor], numbers: [] }, n);
 		const out = numerator;
-		for (let j = 0; j < n; j++) {
-			out[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
-		}
 		return { data: out, shape: [...base.shape] };
 	},
 };
 
 /** Zeroes, in every task vector, the elements outside the floor(nonzero · topk) highest population variances. */
-function selectByVariance(deltas: readonly Float32Array[], topk: number, variance: Float32Array): void {
-	const count = deltas.length;
-	const n = (deltas[0] as Float32Array).length;
-	let nonzero = 0;
-	for (let j = 0; j < n; j++) {
-		let mean = 0;
-		for (let i = 0; i < count; i++) {
-			mean += (deltas[i] as Float32Array)[j] as number;
-		}
-		mean /= count;
-		let sum = 0;
-		for (let i = 0; i < count; i++) {
-			const d = ((deltas[i] as Float32Array)[j] as number) - mean;
-			sum += d * d;
-		}
-		variance[j] = sum / count;
-		if (variance[j] !== 0) {
-			nonzero++;
-		}
-	}
+function selectByVariance(
+	deltas: readonly Float32Array[],
+	topk: number,
+	variance: Float32Array,
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): void {
+	const n = variance.length;
+	const [nonzero = 0] = runRange(context, "sce-variance", { arrays: [variance, ...deltas], numbers: [] }, n, 1);
 	// mergekit computes k from a float32 product (an int64 count times a Python float).
 	const k = Math.floor(Math.fround(Math.fround(nonzero) * Math.fround(topk)));
-	keepMagnitudeRanks(variance, 0, k);
-	for (let j = 0; j < n; j++) {
-		if (variance[j] === 0) {
-			for (let i = 0; i < count; i++) {
-				(deltas[i] as Float32Array)[j] = 0;
-			}
-		}
-	}
+	keepMagnitudeRanks(variance, 0, k, context);
+	runRange(context, "sce-select", { arrays: [variance, ...deltas], numbers: [] }, n);
 }

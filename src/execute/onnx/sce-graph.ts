@@ -1,4 +1,5 @@
 import { copyTensor } from "../../methods/copy-tensor.js";
+import { PAIR_BLOCK } from "../../methods/kernels/range-kernels.js";
 import type { ParameterDef } from "../../methods/merge-method.js";
 import { readNumber } from "../../methods/read-param.js";
 import { requireBase } from "../../methods/require-base.js";
@@ -55,11 +56,12 @@ function buildSce(g: GraphBuilder, count: number, select: boolean): void {
 		const keep = selectByVariance(g, deltas);
 		deltas = deltas.map((delta) => g.where(keep, delta, zero));
 	}
-	// mean(τᵢ²) in float64, then the weights, as the kernel's Array.reduce and divisions make them.
+	// mean(τᵢ²) in float64 (summed as pair-sums sums), then the weights, as the kernel's Array.reduce and divisions
+	// make them.
 	const elements = g.input("elements", g.wide, []);
 	const energies = deltas.map((delta) => {
 		const wide = g.cast(delta, g.wide);
-		return g.div(g.sum(g.mul(wide, wide)), elements);
+		return g.div(g.sum(g.mul(wide, wide), PAIR_BLOCK), elements);
 	});
 	let total = wideZero;
 	for (const energy of energies) {

@@ -936,6 +936,53 @@ const modelStockLanes: RangeKernel = (args, start, end) => {
 	}
 };
 
+/**
+ * SCE's per-element variance of the task vectors across models (population variance in float64, stored as float32):
+ * arrays [variance, ...deltas]; sums[0] counts the nonzero variances.
+ */
+const sceVariance: RangeKernel = (args, start, end, sums) => {
+	const variance = f32(args, 0);
+	const deltas = args.arrays.slice(1) as Float32Array[];
+	const count = deltas.length;
+	let nonzero = 0;
+	for (let j = start; j < end; j++) {
+		let mean = 0;
+		for (let i = 0; i < count; i++) {
+			mean += (deltas[i] as Float32Array)[j] as number;
+		}
+		mean /= count;
+		let sum = 0;
+		for (let i = 0; i < count; i++) {
+			const d = ((deltas[i] as Float32Array)[j] as number) - mean;
+			sum += d * d;
+		}
+		variance[j] = sum / count;
+		nonzero += +(variance[j] !== 0);
+	}
+	sums[0] = (sums[0] as number) + nonzero;
+};
+
+/** SCE's selection: every task vector zeroed where the (cut) variance is 0. Arrays [variance, ...deltas]. */
+const sceSelect: RangeKernel = (args, start, end) => {
+	const variance = f32(args, 0);
+	const deltas = args.arrays.slice(1) as Float32Array[];
+	for (let j = start; j < end; j++) {
+		if (variance[j] === 0) {
+			for (const delta of deltas) {
+				delta[j] = 0;
+			}
+		}
+	}
+};
+
+/** SCE's last step: out = b + numerator / max(divisor, 1e-6), in place of the numerator. Arrays [numerator, b, divisor]. */
+const sceFinish: RangeKernel = (args, start, end) => {
+	const [numerator, b, divisor] = args.arrays as [Float32Array, Float32Array, Float32Array];
+	for (let j = start; j < end; j++) {
+		numerator[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
+	}
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -978,6 +1025,9 @@ export const RANGE_KERNELS = {
 	"pair-mix": pairMix,
 	nearswap: nearswapMix,
 	"model-stock-lanes": modelStockLanes,
+	"sce-variance": sceVariance,
+	"sce-select": sceSelect,
+	"sce-finish": sceFinish,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.
