@@ -1,5 +1,8 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
+import { pairSums } from "./kernels/pair-sums.js";
+import { SUM_BLOCK } from "./kernels/range-kernels.js";
+import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -73,39 +76,34 @@ export const multislerp: MergeMethod = {
 			}
 			weights = weights.map((weight) => weight / total);
 		}
-		const n = first.data.length;
 		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const count = models.length;
+		const n = first.bf16?.length ?? first.data.length;
 		// The (task) vectors xᵢ = Xᵢ − B, rounded to float32 as the tensors would be.
 		const vectors = models.map((tensor) => {
 			if (!base) {
 				return tensor.data;
 			}
-			const x = scratch.f32(n);
-			for (let j = 0; j < n; j++) {
-				x[j] = (tensor.data[j] as number) - (base.data[j] as number);
-			}
+			const x = scratch.f32Uninitialised(n);
+			runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, base.data, x], numbers: [] }, n);
 			return x;
 		});
-		const norms = vectors.map((x) => {
-			let sum = 0;
-			for (let j = 0; j < n; j++) {
-				sum += (x[j] as number) ** 2;
-			}
-			return Math.sqrt(sum);
-		});
+		const norms = vectors.map((x) => Math.sqrt(pairSums(x, x, n, context)[0]));
 		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
-		const mean = scratch.f64(n);
-		let meanSquare = 0;
-		for (let j = 0; j < n; j++) {
-			let m = 0;
-			for (let i = 0; i < count; i++) {
-				m += (unitScale[i] as number) * ((vectors[i] as Float32Array)[j] as number);
+		// Per-block sums of squares and dot products, added here block by block in order.
+		const blocks = Math.ceil(n / SUM_BLOCK);
+		const blockSums = scratch.f64(blocks * count);
+		const sumBlocks = (width: number, index = 0): number => {
+			let total = 0;
+			for (let block = 0; block < blocks; block++) {
+				total += blockSums[block * width + index] as number;
 			}
-			mean[j] = m;
-			meanSquare += m * m;
-		}
-		const meanNorm = Math.sqrt(meanSquare);
+			return total;
+		};
+		const mean = scratch.f64(n);
+		const sumArgs = { align: SUM_BLOCK };
+		runRange(context, "multislerp-mean", { arrays: [mean, blockSums, ...vectors], numbers: unitScale, ...sumArgs }, n);
+		const meanNorm = Math.sqrt(sumBlocks(1));
 		const out = scratch.f32(n);
 		if (meanNorm < eps) {
 			if (count !== 2) {
@@ -114,41 +112,38 @@ export const multislerp: MergeMethod = {
 				);
 			}
 			const [w0, w1] = weights as [number, number];
-			const [x0, x1] = vectors as [Float32Array, Float32Array];
-			for (let j = 0; j < n; j++) {
-				out[j] = w0 * (x0[j] as number) + w1 * (x1[j] as number) + (base ? (base.data[j] as number) : 0);
-			}
+			runRange(
+				context,
+				"pair-mix",
+				{
+					arrays: [out, vectors[0] as Float32Array, vectors[1] as Float32Array, ...(base ? [base.data] : [])],
+					numbers: [w0, w1],
+				},
+				n,
+			);
 			return { data: out, shape: [...first.shape] };
 		}
-		for (let j = 0; j < n; j++) {
-			mean[j] = (mean[j] as number) / meanNorm;
-		}
 		// Tangent-space projections ⟨uᵢ, m̂⟩ and their weighted sum r = Σ wᵢ (uᵢ − ⟨uᵢ, m̂⟩ m̂).
-		const dots = vectors.map((x, i) => {
-			let sum = 0;
-			for (let j = 0; j < n; j++) {
-				sum += (x[j] as number) * (mean[j] as number);
-			}
-			return sum / ((norms[i] as number) + eps);
-		});
+		runRange(context, "multislerp-dots", { arrays: [mean, blockSums, ...vectors], numbers: [meanNorm], ...sumArgs }, n);
+		const dots = vectors.map((_, i) => sumBlocks(count, i) / ((norms[i] as number) + eps));
 		const tangentWeight = dots.reduce((sum, d, i) => sum + (weights[i] as number) * d, 0);
 		const tangent = scratch.f64(n);
-		let tangentSquare = 0;
-		for (let j = 0; j < n; j++) {
-			let r = -tangentWeight * (mean[j] as number);
-			for (let i = 0; i < count; i++) {
-				r += (unitScale[i] as number) * ((vectors[i] as Float32Array)[j] as number);
-			}
-			tangent[j] = r;
-			tangentSquare += r * r;
-		}
-		const tau = Math.sqrt(tangentSquare) + eps;
+		runRange(
+			context,
+			"multislerp-tangent",
+			{ arrays: [tangent, blockSums, mean, ...vectors], numbers: [tangentWeight, ...unitScale], ...sumArgs },
+			n,
+		);
+		const tau = Math.sqrt(sumBlocks(1)) + eps;
 		const scale = norms.reduce((sum, norm, i) => sum + norm * (weights[i] as number), 0);
 		const along = Math.cos(tau) * scale;
 		const across = (Math.sin(tau) / tau) * scale;
-		for (let j = 0; j < n; j++) {
-			out[j] = along * (mean[j] as number) + across * (tangent[j] as number) + (base ? (base.data[j] as number) : 0);
-		}
+		runRange(
+			context,
+			"multislerp-finish",
+			{ arrays: [out, mean, tangent, ...(base ? [base.data] : [])], numbers: [along, across] },
+			n,
+		);
 		return { data: out, shape: [...first.shape] };
 	},
 };

@@ -983,6 +983,96 @@ const sceFinish: RangeKernel = (args, start, end) => {
 	}
 };
 
+/** Elements per block of the multislerp kernels' sums: thread split points fall between blocks. */
+export const SUM_BLOCK = 65536;
+
+/**
+ * Multi-SLERP's weighted mean of the unit directions, m[j] = Σ sᵢ·xᵢ[j] in float64: arrays [mean (Float64Array),
+ * squares (Float64Array), ...x]; numbers [...sᵢ]. squares[block] receives Σ m² over each SUM_BLOCK, in index order.
+ */
+const multislerpMean: RangeKernel = (args, start, end) => {
+	const mean = args.arrays[0] as Float64Array;
+	const squares = args.arrays[1] as Float64Array;
+	const xs = args.arrays.slice(2) as Float32Array[];
+	const scales = args.numbers;
+	for (let from = start; from < end; from += SUM_BLOCK) {
+		const to = Math.min(end, from + SUM_BLOCK);
+		let square = 0;
+		for (let j = from; j < to; j++) {
+			let m = 0;
+			for (let i = 0; i < xs.length; i++) {
+				m += (scales[i] as number) * ((xs[i] as Float32Array)[j] as number);
+			}
+			mean[j] = m;
+			square += m * m;
+		}
+		squares[Math.floor(from / SUM_BLOCK)] = square;
+	}
+};
+
+/**
+ * Multi-SLERP's projections: m̂ = m / ‖m‖ in place, and ⟨xᵢ, m̂⟩ per SUM_BLOCK in index order: arrays [mean, dots
+ * (Float64Array, count per block), ...x]; numbers [‖m‖].
+ */
+const multislerpDots: RangeKernel = (args, start, end) => {
+	const mean = args.arrays[0] as Float64Array;
+	const dots = args.arrays[1] as Float64Array;
+	const xs = args.arrays.slice(2) as Float32Array[];
+	const norm = args.numbers[0] as number;
+	const count = xs.length;
+	const sums = new Float64Array(count);
+	for (let from = start; from < end; from += SUM_BLOCK) {
+		const to = Math.min(end, from + SUM_BLOCK);
+		sums.fill(0);
+		for (let j = from; j < to; j++) {
+			const m = (mean[j] as number) / norm;
+			mean[j] = m;
+			for (let i = 0; i < count; i++) {
+				sums[i] = (sums[i] as number) + ((xs[i] as Float32Array)[j] as number) * m;
+			}
+		}
+		dots.set(sums, Math.floor(from / SUM_BLOCK) * count);
+	}
+};
+
+/**
+ * Multi-SLERP's tangent r[j] = −w·m̂[j] + Σ sᵢ·xᵢ[j] in float64: arrays [tangent (Float64Array), squares, mean,
+ * ...x]; numbers [w, ...sᵢ]. squares[block] receives Σ r² over each SUM_BLOCK, in index order.
+ */
+const multislerpTangent: RangeKernel = (args, start, end) => {
+	const tangent = args.arrays[0] as Float64Array;
+	const squares = args.arrays[1] as Float64Array;
+	const mean = args.arrays[2] as Float64Array;
+	const xs = args.arrays.slice(3) as Float32Array[];
+	const [weight = 0, ...scales] = args.numbers;
+	for (let from = start; from < end; from += SUM_BLOCK) {
+		const to = Math.min(end, from + SUM_BLOCK);
+		let square = 0;
+		for (let j = from; j < to; j++) {
+			let r = -weight * (mean[j] as number);
+			for (let i = 0; i < xs.length; i++) {
+				r += (scales[i] as number) * ((xs[i] as Float32Array)[j] as number);
+			}
+			tangent[j] = r;
+			square += r * r;
+		}
+		squares[Math.floor(from / SUM_BLOCK)] = square;
+	}
+};
+
+/** Multi-SLERP's result, out = a·m̂ + b·r (+ base), stored as float32: arrays [out, mean, tangent, base?]; numbers [a, b]. */
+const multislerpFinish: RangeKernel = (args, start, end) => {
+	const out = f32(args, 0);
+	const mean = args.arrays[1] as Float64Array;
+	const tangent = args.arrays[2] as Float64Array;
+	const base = args.arrays[3] as Float32Array | undefined;
+	const [along, across] = args.numbers as [number, number];
+	for (let j = start; j < end; j++) {
+		const mixed = along * (mean[j] as number) + across * (tangent[j] as number);
+		out[j] = base ? mixed + (base[j] as number) : mixed;
+	}
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -1028,6 +1118,10 @@ export const RANGE_KERNELS = {
 	"sce-variance": sceVariance,
 	"sce-select": sceSelect,
 	"sce-finish": sceFinish,
+	"multislerp-mean": multislerpMean,
+	"multislerp-dots": multislerpDots,
+	"multislerp-tangent": multislerpTangent,
+	"multislerp-finish": multislerpFinish,
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.
