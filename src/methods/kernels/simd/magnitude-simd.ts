@@ -7,6 +7,12 @@ import { copyIn, copyOut, HISTOGRAM, SIMD_BLOCK, simdModule, slot } from "./simd
  * encoding to bfloat16, and the two passes of keepMagnitudeRanks (the boundary ties counted, then the cut).
  */
 
+/** The magnitude mask and the two boundaries, in all four lanes (locals magnitude, upper and lower). */
+const BOUNDS_SETUP = `
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $upperBits i32x4.splat local.set $upper
+		local.get $lowerBits i32x4.splat local.set $lower`;
+
 /** float32 to bfloat16 bit patterns, eight lanes a step: `encode_bf16(values, halves, n)`. */
 export function encodeBf16Wasm(): WasmFunction {
 	return {
@@ -57,9 +63,7 @@ export function countMagnitudeTiesWasm(): WasmFunction {
 			["lowerCount", "v128"],
 		],
 		body: `
-		i32.const 0x7fffffff i32x4.splat local.set $magnitude
-		local.get $upperBits i32x4.splat local.set $upper
-		local.get $lowerBits i32x4.splat local.set $lower
+		${BOUNDS_SETUP}
 		${laneLoop(`
 			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.get $magnitude v128.and local.set $m
 			local.get $upperCount local.get $m local.get $upper i32x4.eq i32x4.sub local.set $upperCount
@@ -100,9 +104,7 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 			["lower", "v128"],
 		],
 		body: `
-		i32.const 0x7fffffff i32x4.splat local.set $magnitude
-		local.get $upperBits i32x4.splat local.set $upper
-		local.get $lowerBits i32x4.splat local.set $lower
+		${BOUNDS_SETUP}
 		${laneLoop(`
 			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
 			local.get $magnitude v128.and local.set $m
