@@ -8,7 +8,7 @@ import {
 	type RangeKernelName,
 } from "../../src/methods/kernels/range-kernels.js";
 import { roundArray } from "../../src/methods/kernels/round-array.js";
-import { signConsensus } from "../../src/methods/kernels/sign-consensus.js";
+import { signConsensus } from "../helpers/sign-consensus.js";
 
 /** Values with zeros, ties, both signs, tiny and huge magnitudes, infinities and a NaN. */
 function awkward(n: number, seed: number): Float32Array {

@@ -7,8 +7,8 @@ import { keepMagnitudeRanks } from "../../src/methods/kernels/keep-magnitude-ran
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
 import { magnitudeAtRank } from "../../src/methods/kernels/magnitude-at-rank.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
-import { signConsensus } from "../../src/methods/kernels/sign-consensus.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
+import { signConsensus } from "../helpers/sign-consensus.js";
 import { splitInto, uniformTensor } from "./fixtures.js";
 
 /** Descending (|x|, then lowest index) order: the ranking every magnitude kernel uses. */

@@ -70,7 +70,7 @@ function buildSce(g: GraphBuilder, count: number, select: boolean): void {
 	const even = g.input("even", g.wide, []);
 	const tiny = g.less(g.abs(total), g.wideConstant(1e-6));
 	const weights = energies.map((energy) => g.where(tiny, even, g.div(energy, total)));
-	// signConsensus: float32 votes from +0, the elected sign − unless ≥ 0; agreeing models add sᵢτᵢ and sᵢ, each
+	// The sign-election kernel: float32 votes from +0, the elected sign − unless ≥ 0; agreeing models add sᵢτᵢ and sᵢ, each
 	// step in float64 and stored as float32.
 	let votes = g.add(zero, deltas[0] as Value);
 	for (const delta of deltas.slice(1)) {

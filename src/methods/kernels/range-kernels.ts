@@ -94,7 +94,8 @@ const scaleAndCount: RangeKernel = (args, start, end, sums) => {
 };
 
 /**
- * TIES sign election per element (see signConsensus, whose float32 partial sums it repeats exactly): arrays
+ * TIES sign election per element (float32 partial sums from +0, as torch sums the votes; test/helpers'
+ * signConsensus is the plain reference it is tested against): arrays
  * [numerator, divisor, ...vectors], numbers [...voteScale, ...numeratorScale, ...divisorScale]; sums[i] counts
  * vector i's agreeing elements. Signs are random, so the comparisons are done on the float bits without branches: a
  * mispredicted branch per element costs more than all the arithmetic.
@@ -147,7 +148,7 @@ const signElection: RangeKernel = (args, start, end, sums) => {
 	}
 };
 
-/** The sign election with any vote scales (zero or negative ones included), element by element as signConsensus. */
+/** The sign election with any vote scales (zero or negative ones included), element by element. */
 function signElectionAnyScale(
 	numerator: Float32Array,
 	divisor: Float32Array,

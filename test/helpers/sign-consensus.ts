@@ -1,4 +1,4 @@
-import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
+import { HEAP_SCRATCH, type ScratchAllocator } from "../../src/methods/kernels/scratch.js";
 
 /**
  * TIES-style sign election, element by element. Each vector votes with `voteScale[i]·vectors[i][j]`; the elected
