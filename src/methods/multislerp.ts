@@ -104,7 +104,7 @@ export const multislerp: MergeMethod = {
 		const sumArgs = { align: SUM_BLOCK };
 		runRange(context, "multislerp-mean", { arrays: [mean, blockSums, ...vectors], numbers: unitScale, ...sumArgs }, n);
 		const meanNorm = Math.sqrt(sumBlocks(1));
-		const out = scratch.f32(n);
+		const out = scratch.f32Uninitialised(n);
 		if (meanNorm < eps) {
 			if (count !== 2) {
 				throw new Error(

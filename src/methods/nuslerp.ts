@@ -91,7 +91,7 @@ export const nuslerp: MergeMethod = {
 			runRange(context, "task-vector", { arrays: [first.bf16 ?? first.data, b, v0], numbers: [] }, n);
 			runRange(context, "task-vector", { arrays: [second.bf16 ?? second.data, b, v1], numbers: [] }, n);
 		}
-		const out = scratch.f32(n);
+		const out = scratch.f32Uninitialised(n);
 		if (flatten) {
 			// The whole tensor as one vector: its sums and its mix across the worker threads.
 			const [aa, bb, ab] = pairSums(v0, v1, n, context);

@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { f32Address, laneLoop, loadLanes } from "./lane-text.js";
-import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
 
 /** One round of the counter generator's mixing (mixRound) on the four i32 lanes of local `x`, left in `x`. */
 function mixRound(x: string): string {
@@ -109,6 +109,5 @@ export function dareMaskSimd(
 		kernel(slot(0), n, at, threshold, k0, k1, slot(1));
 		copyOut(module, 0, delta, at, n);
 	}
-	const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0] = sums;
-	return [b0 + b1 + b2 + b3, a0 + a1 + a2 + a3];
+	return [laneTotal(sums, 0), laneTotal(sums, 1)];
 }

@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { laneLoop, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
-import { copyIn, copyOut, HISTOGRAM, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { copyIn, copyOut, HISTOGRAM_ADDRESS, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
 
 /**
  * SIMD kernels over float32 bit patterns, bit-identical to their JavaScript kernels in range-kernels.ts: the
@@ -225,10 +225,8 @@ export function countMagnitudeTiesSimd(
 		const n = Math.min(SIMD_BLOCK, to - at);
 		copyIn(module, values, at, n, 0);
 		kernel(slot(0), slot(1), n, upperBits, lowerBits);
-		for (let lane = 0; lane < 4; lane++) {
-			upper += counts[lane] as number;
-			lower += counts[4 + lane] as number;
-		}
+		upper += laneTotal(counts, 0);
+		lower += laneTotal(counts, 1);
 		// The zeros that pad the last step to four lanes are counted where a boundary is 0: take them off.
 		const padding = (4 - (n % 4)) % 4;
 		upper -= upperBits === 0 ? padding : 0;
@@ -282,13 +280,13 @@ export function magnitudeHistogramSimd(
 ): void {
 	const module = simdModule();
 	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
-	const counts = module.i32.subarray(HISTOGRAM / 4, HISTOGRAM / 4 + 65536);
+	const counts = module.i32.subarray(HISTOGRAM_ADDRESS / 4, HISTOGRAM_ADDRESS / 4 + 65536);
 	counts.fill(0);
 	let lowSet = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		copyIn(module, values, from, n, 0);
-		lowSet += kernel(slot(0), HISTOGRAM, n, high);
+		lowSet += kernel(slot(0), HISTOGRAM_ADDRESS, n, high);
 	}
 	for (let k = 0; k < 65536; k++) {
 		sums[k] = (sums[k] as number) + (counts[k] as number);

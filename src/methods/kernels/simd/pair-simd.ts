@@ -1,7 +1,7 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
-import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
 
 /**
  * SIMD kernels over two vectors a and b, in float64 like their JavaScript kernels (pairSums and pairMix in
@@ -121,12 +121,13 @@ export function pairSumsSimd(a: RangeArray, b: RangeArray, from: number, to: num
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
 		copyIn(module, a, at, n, 0);
-		copyIn(module, b, at, n, 1);
-		kernel(slot(0), slot(1), n, slot(2));
+		// ‖a‖² alone (a norm, an energy) passes a twice: one copy serves both.
+		if (b !== a) {
+			copyIn(module, b, at, n, 1);
+		}
+		kernel(slot(0), slot(b === a ? 0 : 1), n, slot(2));
 	}
-	const lanes = (i: number): number =>
-		(sums[4 * i] as number) + (sums[4 * i + 1] as number) + (sums[4 * i + 2] as number) + (sums[4 * i + 3] as number);
-	return [lanes(0), lanes(1), lanes(2)];
+	return [laneTotal(sums, 0), laneTotal(sums, 1), laneTotal(sums, 2)];
 }
 
 /** pairMix over [start, end): out = s₀a + s₁b (+ c). */

@@ -20,8 +20,8 @@ export const SIMD_BLOCK = 4096;
 const SLOT_BYTES = SIMD_BLOCK * 4 + 64;
 const SLOTS = 10;
 /** The byte address of 65536 counts (the radix select's histograms), after the slots. */
-export const HISTOGRAM = SLOTS * SLOT_BYTES;
-const MEMORY_BYTES = HISTOGRAM + 65536 * 4;
+export const HISTOGRAM_ADDRESS = SLOTS * SLOT_BYTES;
+const MEMORY_BYTES = HISTOGRAM_ADDRESS + 65536 * 4;
 
 /** Every SIMD kernel's source, read when the module is first assembled (the kernels' files import this one). */
 function functions(): WasmFunction[] {
@@ -106,4 +106,13 @@ export function copyOut(
 		const at = slot(index) / 4;
 		array.set(module.f32.subarray(at, at + n), from);
 	}
+}
+
+/**
+ * The total of vector `index` of four lane values (counts or float64 sums a kernel stored) in `lanes`, added in lane
+ * order, as the JavaScript kernels add their per-lane sums.
+ */
+export function laneTotal(lanes: Int32Array | Float64Array, index: number): number {
+	const at = 4 * index;
+	return (lanes[at] as number) + (lanes[at + 1] as number) + (lanes[at + 2] as number) + (lanes[at + 3] as number);
 }

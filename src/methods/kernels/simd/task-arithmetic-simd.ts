@@ -10,7 +10,7 @@ import {
 	ROUND_SETUP,
 	roundBf16,
 } from "./lane-text.js";
-import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
 
 /**
  * The task-arithmetic family's per-element kernels in SIMD, each bit-identical to its JavaScript kernel in
@@ -240,19 +240,6 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 	];
 }
 
-/** Adds the four i32 lanes of each of `count` vectors at `counts` into sums[at + i]. */
-function addLaneCounts(counts: Int32Array, count: number, sums: Float64Array | number[], at: number): void {
-	for (let i = 0; i < count; i++) {
-		const lanes = 4 * i;
-		sums[at + i] =
-			(sums[at + i] as number) +
-			(counts[lanes] as number) +
-			(counts[lanes + 1] as number) +
-			(counts[lanes + 2] as number) +
-			(counts[lanes + 3] as number);
-	}
-}
-
 /** task-vector over [start, end): `round` in a bf16 merge; x float32 values or bfloat16 bits, b float32. */
 export function taskVectorSimd(
 	x: RangeArray,
@@ -285,15 +272,15 @@ export function scaleAndCountSimd(
 ): number {
 	const module = simdModule();
 	const kernel = module.exports[`scale_and_count_${round ? "round" : "exact"}`] as (...args: number[]) => void;
-	const nonzero = [0];
+	let nonzero = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		copyIn(module, delta, from, n, 0);
 		kernel(slot(0), slot(1), n, weight);
 		copyOut(module, 0, delta, from, n);
-		addLaneCounts(module.i32.subarray(slot(1) / 4), 1, nonzero, 0);
+		nonzero += laneTotal(module.i32.subarray(slot(1) / 4), 0);
 	}
-	return nonzero[0] as number;
+	return nonzero;
 }
 
 /**
@@ -326,8 +313,10 @@ export function taskCombineSimd(
 		kernel(slot(0), ...pointers, slot(outSlot), slot(countsSlot), n, ...weights, normalize, lambda);
 		copyOut(module, outSlot, out, from, n);
 		const counts = module.i32.subarray(slot(countsSlot) / 4);
-		addLaneCounts(counts, count, sums, 0);
-		addLaneCounts(counts.subarray(4 * count), count, sums, 3);
+		for (let i = 0; i < count; i++) {
+			sums[i] = (sums[i] as number) + laneTotal(counts, i);
+			sums[3 + i] = (sums[3 + i] as number) + laneTotal(counts, count + i);
+		}
 	}
 	return sums;
 }
