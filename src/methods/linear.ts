@@ -5,6 +5,7 @@ import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -38,9 +39,8 @@ export const linear: MergeMethod = {
 	isRandomized: () => false,
 	merge({ models }, context) {
 		const { first, weights, divisor, dtype } = linearOperands(models, context);
-		// bf16 inputs as stored where every one has them: the bf16 kernel decodes as it goes.
-		const stored = context.computeDtype === "BF16" && models.every((tensor) => tensor.bf16 !== undefined);
-		const datas = models.map((tensor) => (stored ? (tensor.bf16 as Uint16Array) : tensor.data));
+		// In a bf16 merge, bf16 inputs as stored: the bf16 kernel decodes as it goes.
+		const datas = context.computeDtype === "BF16" ? storedInputs(models) : models.map((tensor) => tensor.data);
 		const n = first.bf16?.length ?? first.data.length;
 		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
 		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient

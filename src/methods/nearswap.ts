@@ -5,6 +5,7 @@ import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
 import { readNumber } from "./read-param.js";
 import { requireBaseAndOther } from "./require-base.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -38,10 +39,7 @@ export const nearswap: MergeMethod = {
 			return operands.done;
 		}
 		const { base, other, t } = operands;
-		// bf16 inputs as stored where both have them: the kernel decodes as it goes.
-		const stored = base.bf16 !== undefined && other.bf16 !== undefined;
-		const b = stored ? (base.bf16 as Uint16Array) : base.data;
-		const x = stored ? (other.bf16 as Uint16Array) : other.data;
+		const [b, x] = storedInputs([base, other]) as [Float32Array | Uint16Array, Float32Array | Uint16Array];
 		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(b.length);
 		runRange(context, "nearswap", { arrays: [out, b, x], numbers: [t] }, b.length);
 		return { data: out, shape: [...base.shape] };

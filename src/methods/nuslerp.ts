@@ -7,6 +7,7 @@ import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -79,10 +80,11 @@ export const nuslerp: MergeMethod = {
 		const flatten = readBoolean(context.params, FLATTEN, where);
 		const rowWise = readBoolean(context.params, ROW_WISE, where);
 		const scratch = context.alloc ?? HEAP_SCRATCH;
-		// bf16 inputs as stored where both have them (the kernels decode as they go); the task vectors are float32.
-		const stored = flatten && !base && first.bf16 !== undefined && second.bf16 !== undefined;
-		let v0: Float32Array | Uint16Array = stored ? (first.bf16 as Uint16Array) : first.data;
-		let v1: Float32Array | Uint16Array = stored ? (second.bf16 as Uint16Array) : second.data;
+		// Flattened, the kernels read bf16 inputs as stored; the task vectors are float32.
+		let [v0, v1] = (flatten ? storedInputs([first, second]) : [first.data, second.data]) as [
+			Float32Array | Uint16Array,
+			Float32Array | Uint16Array,
+		];
 		const n = v0.length;
 		if (base) {
 			const b = base.data;

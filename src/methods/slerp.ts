@@ -7,6 +7,7 @@ import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef 
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
 import { readNumber } from "./read-param.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const T: ParameterDef = {
 	name: "t",
@@ -44,10 +45,7 @@ export const slerp: MergeMethod = {
 			return operands.done;
 		}
 		const { base, other, t } = operands;
-		// bf16 inputs as stored where both have them: the kernels decode as they go.
-		const stored = base.bf16 !== undefined && other.bf16 !== undefined;
-		const v0 = stored ? (base.bf16 as Uint16Array) : base.data;
-		const v1 = stored ? (other.bf16 as Uint16Array) : other.data;
+		const [v0, v1] = storedInputs([base, other]) as [Float32Array | Uint16Array, Float32Array | Uint16Array];
 		const n = v0.length;
 		const [square0, square1, dotProduct] = pairSums(v0, v1, n, context);
 		const [s0, s1] = slerpCoefficients(Math.sqrt(square0), Math.sqrt(square1), dotProduct, t);

@@ -7,6 +7,7 @@ import type { GraphBuilder, Value } from "./graph-builder.js";
 import { keepMagnitudeRanks } from "./keep-magnitude-ranks-graph.js";
 import type { GraphFeed, MethodGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
+import { agreeingVotes } from "./sign-election-graph.js";
 import { wideScalar } from "./wide-scalar.js";
 
 /**
@@ -70,17 +71,13 @@ function buildSce(g: GraphBuilder, count: number, select: boolean): void {
 	const even = g.input("even", g.wide, []);
 	const tiny = g.less(g.abs(total), g.wideConstant(1e-6));
 	const weights = energies.map((energy) => g.where(tiny, even, g.div(energy, total)));
-	// The sign-election kernel: float32 votes from +0, the elected sign − unless ≥ 0; agreeing models add sᵢτᵢ and sᵢ, each
-	// step in float64 and stored as float32.
-	let votes = g.add(zero, deltas[0] as Value);
-	for (const delta of deltas.slice(1)) {
-		votes = g.add(votes, delta);
-	}
-	const negative = g.not(g.greaterOrEqual(votes, zero));
+	// The sign election on the task vectors; agreeing models add sᵢτᵢ and sᵢ, each step in float64 and stored as
+	// float32.
+	const agreeing = agreeingVotes(g, deltas, zero);
 	let numerator = zero;
 	let divisor = zero;
 	deltas.forEach((delta, i) => {
-		const agrees = g.or(g.and(g.greater(delta, zero), g.not(negative)), g.and(g.less(delta, zero), negative));
+		const agrees = agreeing[i] as Value;
 		const weight = weights[i] as Value;
 		const term = g.where(agrees, g.mul(weight, g.cast(delta, g.wide)), wideZero);
 		numerator = g.cast(g.add(g.cast(numerator, g.wide), term), "float");

@@ -17,6 +17,7 @@ import type { GraphBuilder, Value } from "./graph-builder.js";
 import { keepMagnitudeRanks } from "./keep-magnitude-ranks-graph.js";
 import type { GraphFeed, GraphRunner, MethodGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
+import { agreeingVotes } from "./sign-election-graph.js";
 import { wideScalar } from "./wide-scalar.js";
 
 /**
@@ -233,17 +234,11 @@ function buildFamilyGraph(g: GraphBuilder, shape: FamilyShape): void {
 	const wideOne = g.wideConstant(1);
 	let out: Value;
 	if (shape.consensus) {
-		// The sign election: float32 partial sums from +0, as signElection adds them.
-		let votes = g.add(zero, weighted[0] as Value);
-		for (const u of weighted.slice(1)) {
-			votes = g.add(votes, u);
-		}
-		// Elected sign −, unless the sum is ≥ 0 (NaN elects −, as the kernel's bit test does).
-		const negative = g.not(g.greaterOrEqual(votes, zero));
+		const agreeing = agreeingVotes(g, weighted, zero);
 		let numerator = zero;
 		let divisor = zero;
 		weighted.forEach((u, i) => {
-			const agrees = g.or(g.and(g.greater(u, zero), g.not(negative)), g.and(g.less(u, zero), negative));
+			const agrees = agreeing[i] as Value;
 			g.output(`agreed${i}`, g.count(agrees), []);
 			numerator = g.add(numerator, g.where(agrees, u, zero));
 			// The divisor adds float64 weights to a float32 running sum, stored as float32 at every step.
