@@ -1,16 +1,27 @@
 import type { ScratchAllocator } from "../methods/kernels/scratch.js";
+import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 
-type Backing = ArrayBuffer | SharedArrayBuffer;
+/** A stretch of memory the pool hands out whole: a region of kernel memory, or a plain buffer of its own. */
+interface PoolBuffer {
+	readonly buffer: ArrayBuffer | SharedArrayBuffer;
+	readonly byteOffset: number;
+	readonly byteLength: number;
+	/** Whether it is a region of kernel memory, given back to it when the pool closes. */
+	readonly inKernelMemory: boolean;
+}
 
 /**
  * Memory reused from tensor to tensor. On these machines writing into freshly allocated memory costs about a hundred
  * times more than into memory already touched (first-touch page faults), so after the first layer a merge allocates
- * nothing: every tensor's reads, scratch and output come out of buffers that earlier tensors released. Buffers are
- * SharedArrayBuffers when worker threads share the work.
+ * nothing: every tensor's reads, scratch and output come out of buffers that earlier tensors released.
+ *
+ * Buffers are regions of kernel memory, where the WebAssembly kernels work on them in place and worker threads
+ * share them; past its 4 GiB, plain buffers (SharedArrayBuffers when worker threads share the work).
  */
 export class BufferPool {
 	readonly shared: boolean;
-	readonly #free: Backing[] = [];
+	readonly #free: PoolBuffer[] = [];
+	readonly #all: PoolBuffer[] = [];
 	#allocated = 0;
 
 	constructor(shared: boolean) {
@@ -23,25 +34,35 @@ export class BufferPool {
 	}
 
 	/** The smallest free buffer of at least `bytes`, else a new one. */
-	take(bytes: number): Backing {
+	take(bytes: number): PoolBuffer {
 		let best = -1;
 		for (let i = 0; i < this.#free.length; i++) {
-			const size = (this.#free[i] as Backing).byteLength;
-			if (size >= bytes && (best < 0 || size < (this.#free[best] as Backing).byteLength)) {
+			const size = (this.#free[i] as PoolBuffer).byteLength;
+			if (size >= bytes && (best < 0 || size < (this.#free[best] as PoolBuffer).byteLength)) {
 				best = i;
 			}
 		}
 		if (best >= 0) {
 			const [buffer] = this.#free.splice(best, 1);
-			return buffer as Backing;
+			return buffer as PoolBuffer;
 		}
+		const region = kernelMemory().allocate(bytes);
 		// At least 8 bytes and a multiple of 8, so that every typed view fits and is aligned.
-		const size = Math.max(8, Math.ceil(bytes / 8) * 8);
+		const size = region?.byteLength ?? Math.max(8, Math.ceil(bytes / 8) * 8);
+		const buffer: PoolBuffer = region
+			? { ...region, inKernelMemory: true }
+			: {
+					buffer: this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size),
+					byteOffset: 0,
+					byteLength: size,
+					inKernelMemory: false,
+				};
 		this.#allocated += size;
-		return this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+		this.#all.push(buffer);
+		return buffer;
 	}
 
-	give(buffer: Backing): void {
+	give(buffer: PoolBuffer): void {
 		this.#free.push(buffer);
 	}
 
@@ -49,17 +70,28 @@ export class BufferPool {
 	arena(): PoolArena {
 		return new PoolArena(this);
 	}
+
+	/** Gives the pool's regions of kernel memory back, once nothing uses any of its buffers. */
+	close(): void {
+		const memory = kernelMemory();
+		for (const buffer of this.#all.splice(0)) {
+			if (buffer.inKernelMemory) {
+				memory.release(buffer as MemoryRegion);
+			}
+		}
+		this.#free.length = 0;
+	}
 }
 
 export class PoolArena implements ScratchAllocator {
 	readonly #pool: BufferPool;
-	readonly #held: Backing[] = [];
+	readonly #held: PoolBuffer[] = [];
 
 	constructor(pool: BufferPool) {
 		this.#pool = pool;
 	}
 
-	#take(bytes: number): Backing {
+	#take(bytes: number): PoolBuffer {
 		const buffer = this.#pool.take(bytes);
 		this.#held.push(buffer);
 		return buffer;
@@ -67,32 +99,36 @@ export class PoolArena implements ScratchAllocator {
 
 	/** Uninitialised bytes (for reads and encodes that overwrite them whole). */
 	bytes(length: number): Uint8Array {
-		return new Uint8Array(this.#take(length), 0, length);
+		const { buffer, byteOffset } = this.#take(length);
+		return new Uint8Array(buffer, byteOffset, length);
 	}
 
 	/** Float32 values that will be overwritten whole (decoded inputs). */
 	f32Uninitialised(length: number): Float32Array {
-		return new Float32Array(this.#take(length * 4), 0, length);
+		const { buffer, byteOffset } = this.#take(length * 4);
+		return new Float32Array(buffer, byteOffset, length);
 	}
 
 	f32(length: number): Float32Array {
-		return new Float32Array(this.#take(length * 4), 0, length).fill(0);
+		return this.f32Uninitialised(length).fill(0);
 	}
 
 	f64(length: number): Float64Array {
-		return new Float64Array(this.#take(length * 8), 0, length).fill(0);
+		const { buffer, byteOffset } = this.#take(length * 8);
+		return new Float64Array(buffer, byteOffset, length).fill(0);
 	}
 
 	i8(length: number): Int8Array {
-		return new Int8Array(this.#take(length), 0, length).fill(0);
+		const { buffer, byteOffset } = this.#take(length);
+		return new Int8Array(buffer, byteOffset, length).fill(0);
 	}
 
 	/** Gives one view's buffer back early (raw bytes once decoded), so that later requests of this tensor reuse it. */
 	free(view: ArrayBufferView): void {
-		const at = this.#held.indexOf(view.buffer as Backing);
+		const at = this.#held.findIndex((held) => held.buffer === view.buffer && held.byteOffset === view.byteOffset);
 		if (at >= 0) {
-			this.#held.splice(at, 1);
-			this.#pool.give(view.buffer as Backing);
+			const [buffer] = this.#held.splice(at, 1);
+			this.#pool.give(buffer as PoolBuffer);
 		}
 	}
 

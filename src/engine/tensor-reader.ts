@@ -86,9 +86,7 @@ export class TensorReader {
 		}
 		const out = arena.f32Uninitialised(count);
 		decodeToF32(bytes, stored.dtype, out);
-		if (out.buffer !== bytes.buffer) {
-			arena.free(bytes);
-		}
+		arena.free(bytes);
 		return out;
 	}
 

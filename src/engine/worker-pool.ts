@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
+import { SIMD_SCRATCH_BYTES } from "../methods/kernels/simd/simd-kernels.js";
+import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 import type { RangeTask } from "./range-worker.js";
 
 /** Below this many elements a kernel runs on the calling thread: handing it over costs more than it saves. */
@@ -20,18 +22,21 @@ const WORKER = new URL("./range-worker.js", import.meta.url);
  * Worker threads that share the arithmetic of large tensors. `run` is synchronous, so the merge methods stay
  * synchronous: the calling thread posts each worker its part of the range, runs the first part itself, then waits on
  * shared flags (Atomics.wait) for the others. Kernels touch element j only at j, so results do not depend on the split.
+ * The workers share this thread's kernel memory, each with a scratch region of its own in it.
  */
 export class WorkerPool {
 	readonly #workers: Worker[];
 	readonly #flags: Int32Array;
 	readonly #ready: Int32Array;
+	readonly #scratch: MemoryRegion[];
 	#started = false;
 	#sums: Float64Array = new Float64Array(new SharedArrayBuffer(8));
 
-	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array) {
+	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array, scratch: MemoryRegion[]) {
 		this.#workers = workers;
 		this.#flags = flags;
 		this.#ready = ready;
+		this.#scratch = scratch;
 	}
 
 	/**
@@ -45,12 +50,21 @@ export class WorkerPool {
 		const count = threads - 1;
 		const flags = new Int32Array(new SharedArrayBuffer(4 * count));
 		const ready = new Int32Array(new SharedArrayBuffer(4 * count));
-		const workers = Array.from({ length: count }, (_, slot) => {
-			const worker = new Worker(WORKER, { workerData: { flags, ready, slot } });
+		const memory = kernelMemory();
+		const scratch = Array.from({ length: count }, () => {
+			const region = memory.allocate(SIMD_SCRATCH_BYTES);
+			if (region === undefined) {
+				throw new Error("kernel memory is full: no room for the worker threads' scratch");
+			}
+			return region;
+		});
+		const workers = scratch.map((region, slot) => {
+			const workerData = { flags, ready, slot, memory: memory.memory, scratch: region.byteOffset };
+			const worker = new Worker(WORKER, { workerData });
 			worker.unref();
 			return worker;
 		});
-		return new WorkerPool(workers, flags, ready);
+		return new WorkerPool(workers, flags, ready, scratch);
 	}
 
 	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
@@ -73,13 +87,15 @@ export class WorkerPool {
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
 		const step = Math.ceil(length / parts / align) * align;
 		const workerSums = this.#sumsFor(sumCount);
+		const memory = kernelMemory();
+		const inKernelMemory = args.arrays.map((array) => memory.holds(array));
 		const posted: number[] = [];
 		ready.forEach((worker, index) => {
 			const slot = this.#workers.indexOf(worker);
 			const start = Math.min(length, step * (index + 1));
 			const end = Math.min(length, step * (index + 2));
 			Atomics.store(this.#flags, slot, 0);
-			const task: RangeTask = { kernel, args, start, end, slot, sums: workerSums, sumCount };
+			const task: RangeTask = { kernel, args, inKernelMemory, start, end, slot, sums: workerSums, sumCount };
 			worker.postMessage(task);
 			posted.push(slot);
 		});
@@ -117,5 +133,9 @@ export class WorkerPool {
 
 	async close(): Promise<void> {
 		await Promise.all(this.#workers.map((worker) => worker.terminate()));
+		const memory = kernelMemory();
+		for (const region of this.#scratch.splice(0)) {
+			memory.release(region);
+		}
 	}
 }

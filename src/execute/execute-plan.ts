@@ -97,11 +97,15 @@ export async function* executePlan(
 		yield { type: "weights-written", files: await writer.finish() };
 	} catch (error) {
 		await writing.catch(() => undefined);
-		await reader.settle();
 		await writer.abort();
 		throw error;
 	} finally {
+		// Nothing may still read or write the pool's memory when it goes back: a consumer that stopped early left a
+		// write or a prefetch in flight.
+		await writing.catch(() => undefined);
+		await reader.settle();
 		await workers?.close();
+		pool.close();
 		for (const file of files.values()) {
 			await file.then(
 				(opened) => opened.close(),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { assembleWasm, type WasmFunction } from "../../src/engine/wasm/assemble-wasm.js";
-import { instantiateWasm } from "../../src/engine/wasm/instantiate-wasm.js";
+import { createSharedMemory, instantiateWasm } from "../../src/engine/wasm/instantiate-wasm.js";
+
+const MEMORY = { minPages: 1, maxPages: 4 };
 
 const sumLanes: WasmFunction = {
 	name: "sum_lanes",
@@ -37,20 +39,30 @@ describe("assembleWasm", () => {
 			result: "i32",
 			body: "local.get $a local.get $b i32.add",
 		};
-		const { functions, memory } = instantiateWasm(assembleWasm({ pages: 1, functions: [add, sumLanes] }));
+		const memory = createSharedMemory(1, 4);
+		const functions = instantiateWasm(assembleWasm({ memory: MEMORY, functions: [add, sumLanes] }), memory);
 		expect(functions.add?.(40, 2)).toBe(42);
-		expect(memory.byteLength).toBe(65536);
-		new Float32Array(memory).set([1, 2, 3, 4, 5, 6, 7, 8.5], 4);
+		new Float32Array(memory.buffer).set([1, 2, 3, 4, 5, 6, 7, 8.5], 4);
 		expect(functions.sum_lanes?.(16, 32)).toBe(36.5);
+		// The instance works in the memory it imports, grown or not: a second instance over it sees the same bytes.
+		memory.grow(1);
+		new Float32Array(memory.buffer).set([1, 1, 1, 1], 65536 / 4);
+		const again = instantiateWasm(assembleWasm({ memory: MEMORY, functions: [sumLanes] }), memory);
+		expect(again.sum_lanes?.(16, 32)).toBe(36.5);
+		expect(functions.sum_lanes?.(65536, 16)).toBe(4);
 	});
 
 	it("names the function and the token it cannot assemble", () => {
 		const broken = (body: string): WasmFunction => ({ name: "broken", params: [["x", "i32"]], body });
-		expect(() => assembleWasm({ pages: 1, functions: [broken("local.get $x f32x4.frobnicate drop")] })).toThrow(
+		expect(() => assembleWasm({ memory: MEMORY, functions: [broken("local.get $x f32x4.frobnicate drop")] })).toThrow(
 			"wasm function broken: unknown instruction f32x4.frobnicate",
 		);
-		expect(() => assembleWasm({ pages: 1, functions: [broken("local.get $y drop")] })).toThrow("unknown local $y");
-		expect(() => assembleWasm({ pages: 1, functions: [broken("block $a br $b end")] })).toThrow("unknown label $b");
-		expect(() => assembleWasm({ pages: 1, functions: [broken("block $a")] })).toThrow("1 block(s) left open");
+		expect(() => assembleWasm({ memory: MEMORY, functions: [broken("local.get $y drop")] })).toThrow(
+			"unknown local $y",
+		);
+		expect(() => assembleWasm({ memory: MEMORY, functions: [broken("block $a br $b end")] })).toThrow(
+			"unknown label $b",
+		);
+		expect(() => assembleWasm({ memory: MEMORY, functions: [broken("block $a")] })).toThrow("1 block(s) left open");
 	});
 });

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { kernelMemory, type MemoryRegion } from "../../src/engine/kernel-memory.js";
 import {
 	DARE_BLOCK,
 	PAIR_BLOCK,
 	RANGE_KERNELS,
 	type RangeArgs,
+	type RangeArray,
 	type RangeKernelName,
 } from "../../src/methods/kernels/range-kernels.js";
 import { roundArray } from "../../src/methods/kernels/round-array.js";
@@ -14,7 +16,8 @@ import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 /**
  * Every SIMD kernel against the JavaScript kernel it replaces, bit for bit, counts included: over more than two
  * blocks, from an offset that is not a multiple of four, to an end that is not either, with the values that stress
- * the arithmetic (zeros of both signs, subnormals, values that round to infinity, infinities and NaN).
+ * the arithmetic (zeros of both signs, subnormals, values that round to infinity, infinities and NaN), on plain arrays
+ * and on arrays in kernel memory.
  */
 
 function seeded(seed: number): () => number {
@@ -63,15 +66,44 @@ function bits(array: Float32Array | Uint16Array): number[] {
 	);
 }
 
-/** Runs `kernel` on fresh copies of `arrays` with SIMD off and on; returns both results and both sums. */
+/** A copy of `array` in kernel memory, where the SIMD kernels work in place instead of copying blocks into slots. */
+function inKernelMemory(array: RangeArray, regions: MemoryRegion[]): RangeArray {
+	const region = kernelMemory().allocate(array.byteLength);
+	if (region === undefined) {
+		throw new Error("kernel memory is full");
+	}
+	regions.push(region);
+	const Kind = array.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => RangeArray;
+	const copy = new Kind(region.buffer, region.byteOffset, array.length);
+	copy.set(array as Float32Array & Uint16Array & Float64Array);
+	return copy;
+}
+
+/**
+ * Runs `kernel` on fresh copies of `arrays` with SIMD off and on; returns both results and both sums. With SIMD on
+ * it runs twice, on plain arrays (copied block by block into slots) and on arrays in kernel memory (in place, the
+ * ragged last block copied), and requires the two to agree.
+ */
 function bothWays(kernel: RangeKernelName, args: RangeArgs, start: number, end: number, sumCount: number) {
-	return [false, true].map((simd) => {
+	const runs = [
+		{ simd: false, inPlace: false },
+		{ simd: true, inPlace: false },
+		{ simd: true, inPlace: true },
+	].map(({ simd, inPlace }) => {
 		setSimdEnabled(simd);
-		const arrays = args.arrays.map((array) => array.slice());
+		const regions: MemoryRegion[] = [];
+		const arrays = args.arrays.map((array) => (inPlace ? inKernelMemory(array, regions) : array.slice()));
 		const sums = new Float64Array(sumCount);
 		RANGE_KERNELS[kernel]({ ...args, arrays }, start, end, sums);
-		return { arrays: arrays.map((array) => bits(array as Float32Array | Uint16Array)), sums: [...sums] };
+		const result = { arrays: arrays.map((array) => bits(array as Float32Array | Uint16Array)), sums: [...sums] };
+		for (const region of regions) {
+			kernelMemory().release(region);
+		}
+		return result;
 	});
+	const [js, copied, inPlace] = runs;
+	expect(inPlace).toEqual(copied);
+	return [js, copied];
 }
 
 const n = 2 * SIMD_BLOCK + 37;

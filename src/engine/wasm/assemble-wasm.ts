@@ -1,5 +1,5 @@
 /**
- * A small WebAssembly assembler for the SIMD kernels: a module of functions over one memory of its own, each body
+ * A small WebAssembly assembler for the SIMD kernels: a module of functions over one imported memory, each body
  * written as flat WebAssembly text (one instruction after another, `;;` comments, `$names` for locals and labels).
  * Kept to the instructions the kernels use, so that they read as text in the source and need no build step.
  */
@@ -15,8 +15,11 @@ export interface WasmFunction {
 }
 
 export interface WasmModuleSource {
-	/** The memory's size in 64 KiB pages; exported as "memory", fixed so that views of it stay valid. */
-	pages: number;
+	/**
+	 * The memory the module imports as "env"."memory": shared (so that every thread's instance works in the same
+	 * bytes), at least `minPages` and at most `maxPages` pages of 64 KiB.
+	 */
+	memory: { minPages: number; maxPages: number };
 	functions: readonly WasmFunction[];
 }
 
@@ -351,7 +354,7 @@ function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): num
 	return [...u32(body.length), ...body];
 }
 
-/** The binary module: its functions exported by name, and its memory as "memory". */
+/** The binary module: its functions exported by name, over the shared memory it imports. */
 export function assembleWasm(source: WasmModuleSource): Uint8Array<ArrayBuffer> {
 	const functionIndex = new Map(source.functions.map((fn, index) => [fn.name, index]));
 	const types = source.functions.map((fn) => [
@@ -359,15 +362,21 @@ export function assembleWasm(source: WasmModuleSource): Uint8Array<ArrayBuffer> 
 		...vector(fn.params.map(([, type]) => [TYPE_CODES[type]])),
 		...vector(fn.result === undefined ? [] : [[TYPE_CODES[fn.result]]]),
 	]);
-	const exports = [
-		...source.functions.map((fn, index) => [...name(fn.name), 0x00, ...u32(index)]),
-		[...name("memory"), 0x02, 0],
+	const exports = source.functions.map((fn, index) => [...name(fn.name), 0x00, ...u32(index)]);
+	// Limits flag 0x03: a maximum is given and the memory is shared.
+	const memory = [
+		...name("env"),
+		...name("memory"),
+		0x02,
+		0x03,
+		...u32(source.memory.minPages),
+		...u32(source.memory.maxPages),
 	];
 	const bytes = [
 		...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
 		...section(1, vector(types)),
+		...section(2, vector([memory])),
 		...section(3, vector(source.functions.map((_, index) => u32(index)))),
-		...section(5, vector([[0x01, ...u32(source.pages), ...u32(source.pages)]])),
 		...section(7, vector(exports)),
 		...section(10, vector(source.functions.map((fn) => assembleBody(fn, functionIndex)))),
 	];

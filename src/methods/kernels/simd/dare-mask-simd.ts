@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { f32Address, laneLoop, loadLanes } from "./lane-text.js";
-import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeBack } from "./simd-kernels.js";
 
 /** One round of the counter generator's mixing (mixRound) on the four i32 lanes of local `x`, left in `x`. */
 function mixRound(x: string): string {
@@ -104,10 +104,10 @@ export function dareMaskSimd(
 	sums.fill(0);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		copyIn(module, delta, at, n, 0);
+		const address = readAt(module, delta, at, n, 0);
 		// Lanes follow the index mod 4 from the block's start; blocks and SIMD blocks start at multiples of 4.
-		kernel(slot(0), n, at, threshold, k0, k1, slot(1));
-		copyOut(module, 0, delta, at, n);
+		kernel(address, n, at, threshold, k0, k1, slot(1));
+		writeBack(module, address, 0, delta, at, n);
 	}
 	return [laneTotal(sums, 0), laneTotal(sums, 1)];
 }

@@ -10,7 +10,7 @@ import {
 	ROUND_SETUP,
 	roundBf16,
 } from "./lane-text.js";
-import { copyIn, copyOut, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
@@ -71,14 +71,12 @@ export function linearMixSimd(
 	if (kernel === undefined) {
 		throw new Error(`no SIMD linear mix for ${inputs.length} inputs`);
 	}
-	const pointers = inputs.map((_, i) => slot(i));
 	const outSlot = inputs.length;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		for (let i = 0; i < inputs.length; i++) {
-			copyIn(module, inputs[i] as RangeArray, from, n, i);
-		}
-		kernel(...pointers, slot(outSlot), n, ...weights, divisor);
-		copyOut(module, outSlot, out, from, n);
+		const pointers = inputs.map((input, i) => readAt(module, input, from, n, i));
+		const target = writeAt(out, from, n, outSlot);
+		kernel(...pointers, target, n, ...weights, divisor);
+		writeBack(module, target, outSlot, out, from, n);
 	}
 }

@@ -1,6 +1,15 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { laneLoop, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
-import { copyIn, copyOut, HISTOGRAM_ADDRESS, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import {
+	histogramAddress,
+	laneTotal,
+	readAt,
+	SIMD_BLOCK,
+	simdModule,
+	slot,
+	writeAt,
+	writeBack,
+} from "./simd-kernels.js";
 
 /**
  * SIMD kernels over float32 bit patterns, bit-identical to their JavaScript kernels in range-kernels.ts: the
@@ -76,9 +85,9 @@ export function countMagnitudeTiesWasm(): WasmFunction {
 
 /**
  * keepMagnitudeRanks' cut without its boundaries: each element strictly between the boundary magnitudes is kept,
- * every other is zeroed, into `out`; the indices of the elements on a boundary (rare) are listed at `ties`, in order,
- * for the caller to decide by their order. Returns how many it listed.
- * `keep_magnitude_ranks(values, out, ties, n, upper, lower)`.
+ * every other is zeroed, into `out` (which may be `values`); the indices and bits of the elements on a boundary
+ * (rare) are listed at `ties` and `tieBits`, in order, for the caller to decide by their order. Returns how many it
+ * listed. `keep_magnitude_ranks(values, out, ties, tieBits, n, upper, lower)`.
  */
 export function keepMagnitudeRanksWasm(): WasmFunction {
 	return {
@@ -87,6 +96,7 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 			["values", "i32"],
 			["out", "i32"],
 			["ties", "i32"],
+			["tieBits", "i32"],
 			["n", "i32"],
 			["upperBits", "i32"],
 			["lowerBits", "i32"],
@@ -108,11 +118,7 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 		${laneLoop(`
 			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
 			local.get $magnitude v128.and local.set $m
-			;; Kept where lower < m < upper (magnitudes' bits order as their values). No upper bound is 0x80000000,
-			;; above every magnitude unsigned; no lower bound is −1, below every one signed.
-			local.get $out local.get $j i32.const 2 i32.shl i32.add
-			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_s v128.and v128.and
-			v128.store
+			;; Ties are listed before the store, which may overwrite them in place.
 			local.get $m local.get $upper i32x4.eq local.get $m local.get $lower i32x4.eq v128.or v128.any_true
 			if
 				i32.const 0 local.set $k
@@ -125,13 +131,20 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 						local.get $j local.get $k i32.add local.get $n i32.lt_u i32.and
 						if
 							local.get $ties local.get $listed i32.const 2 i32.shl i32.add local.get $j local.get $k i32.add i32.store
+							local.get $tieBits local.get $listed i32.const 2 i32.shl i32.add
+							local.get $values local.get $j local.get $k i32.add i32.const 2 i32.shl i32.add i32.load i32.store
 							local.get $listed i32.const 1 i32.add local.set $listed
 						end
 						local.get $k i32.const 1 i32.add local.set $k
 						br $lane
 					end
 				end
-			end`)}
+			end
+			;; Kept where lower < m < upper (magnitudes' bits order as their values). No upper bound is 0x80000000,
+			;; above every magnitude unsigned; no lower bound is −1, below every one signed.
+			local.get $out local.get $j i32.const 2 i32.shl i32.add
+			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_s v128.and v128.and
+			v128.store`)}
 		local.get $listed
 		`,
 	};
@@ -202,9 +215,9 @@ export function encodeBf16Simd(values: Float32Array, halves: Uint16Array, start:
 	const kernel = module.exports.encode_bf16 as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, values, from, n, 0);
-		kernel(slot(0), slot(1), n);
-		copyOut(module, 1, halves, from, n);
+		const target = writeAt(halves, from, n, 1);
+		kernel(readAt(module, values, from, n, 0), target, n);
+		writeBack(module, target, 1, halves, from, n);
 	}
 }
 
@@ -223,8 +236,7 @@ export function countMagnitudeTiesSimd(
 	const counts = module.i32.subarray(slot(1) / 4, slot(1) / 4 + 8);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		copyIn(module, values, at, n, 0);
-		kernel(slot(0), slot(1), n, upperBits, lowerBits);
+		kernel(readAt(module, values, at, n, 0), slot(1), n, upperBits, lowerBits);
 		upper += laneTotal(counts, 0);
 		lower += laneTotal(counts, 1);
 		// The zeros that pad the last step to four lanes are counted where a boundary is 0: take them off.
@@ -250,20 +262,21 @@ export function keepMagnitudeRanksSimd(
 	const module = simdModule();
 	const kernel = module.exports.keep_magnitude_ranks as (...args: number[]) => number;
 	const ties = module.i32.subarray(slot(2) / 4);
-	const originals = new Uint32Array(module.f32.buffer, slot(0), SIMD_BLOCK);
-	const kept = new Uint32Array(module.f32.buffer, slot(1), SIMD_BLOCK);
+	const tieBits = new Uint32Array(module.f32.buffer, slot(3), SIMD_BLOCK);
+	const keptInSlot = new Uint32Array(module.f32.buffer, slot(1), SIMD_BLOCK);
+	const keptInPlace = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		copyIn(module, values, at, n, 0);
-		const listed = kernel(slot(0), slot(1), slot(2), n, upperBits, lowerBits);
+		const target = writeAt(values, at, n, 1);
+		const listed = kernel(readAt(module, values, at, n, 0), target, slot(2), slot(3), n, upperBits, lowerBits);
+		const [kept, offset] = target === slot(1) ? [keptInSlot, 0] : [keptInPlace, at];
 		for (let t = 0; t < listed; t++) {
-			const k = ties[t] as number;
-			const bits = originals[k] as number;
+			const bits = tieBits[t] as number;
 			if (decide(bits & 0x7fffffff)) {
-				kept[k] = bits;
+				kept[offset + (ties[t] as number)] = bits;
 			}
 		}
-		copyOut(module, 1, values, at, n);
+		writeBack(module, target, 1, values, at, n);
 	}
 }
 
@@ -280,13 +293,13 @@ export function magnitudeHistogramSimd(
 ): void {
 	const module = simdModule();
 	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
-	const counts = module.i32.subarray(HISTOGRAM_ADDRESS / 4, HISTOGRAM_ADDRESS / 4 + 65536);
+	const histogram = histogramAddress();
+	const counts = module.i32.subarray(histogram / 4, histogram / 4 + 65536);
 	counts.fill(0);
 	let lowSet = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, values, from, n, 0);
-		lowSet += kernel(slot(0), HISTOGRAM_ADDRESS, n, high);
+		lowSet += kernel(readAt(module, values, from, n, 0), histogram, n, high);
 	}
 	for (let k = 0; k < 65536; k++) {
 		sums[k] = (sums[k] as number) + (counts[k] as number);

@@ -1,7 +1,7 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
-import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
  * SIMD kernels over two vectors a and b, in float64 like their JavaScript kernels (pairSums and pairMix in
@@ -120,12 +120,9 @@ export function pairSumsSimd(a: RangeArray, b: RangeArray, from: number, to: num
 	sums.fill(0);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		copyIn(module, a, at, n, 0);
+		const first = readAt(module, a, at, n, 0);
 		// ‖a‖² alone (a norm, an energy) passes a twice: one copy serves both.
-		if (b !== a) {
-			copyIn(module, b, at, n, 1);
-		}
-		kernel(slot(0), slot(b === a ? 0 : 1), n, slot(2));
+		kernel(first, b === a ? first : readAt(module, b, at, n, 1), n, slot(2));
 	}
 	return [laneTotal(sums, 0), laneTotal(sums, 1), laneTotal(sums, 2)];
 }
@@ -147,13 +144,10 @@ export function pairMixSimd(
 	) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, a, from, n, 0);
-		copyIn(module, b, from, n, 1);
-		if (c) {
-			copyIn(module, c, from, n, 2);
-		}
-		kernel(slot(0), slot(1), slot(2), slot(3), n, s0, s1);
-		copyOut(module, 3, out, from, n);
+		const target = writeAt(out, from, n, 3);
+		const third = c ? readAt(module, c, from, n, 2) : slot(2);
+		kernel(readAt(module, a, from, n, 0), readAt(module, b, from, n, 1), third, target, n, s0, s1);
+		writeBack(module, target, 3, out, from, n);
 	}
 }
 
@@ -224,9 +218,8 @@ export function nearswapSimd(
 	const kernel = module.exports[`nearswap_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, b, from, n, 0);
-		copyIn(module, x, from, n, 1);
-		kernel(slot(0), slot(1), slot(2), n, t);
-		copyOut(module, 2, out, from, n);
+		const target = writeAt(out, from, n, 2);
+		kernel(readAt(module, b, from, n, 0), readAt(module, x, from, n, 1), target, n, t);
+		writeBack(module, target, 2, out, from, n);
 	}
 }

@@ -1,5 +1,6 @@
+import { kernelMemory } from "../../../engine/kernel-memory.js";
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { instantiateWasm, type WasmInstance } from "../../../engine/wasm/instantiate-wasm.js";
+import { instantiateWasm, type WasmFunctions } from "../../../engine/wasm/instantiate-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { dareMaskWasm } from "./dare-mask-simd.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
@@ -8,10 +9,9 @@ import { pairFunctions } from "./pair-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
 
 /**
- * The WebAssembly SIMD kernels: one module, assembled and instantiated once per thread on first use. Its memory is
- * its own, so the range kernels copy a block of each input into a slot, call the kernel, and copy the outputs back
- * (plain memcpy, about 0.5 ns per float32 element here: as much as some kernels' arithmetic, and the next thing to
- * remove, by letting the buffer pool hand out the module's memory).
+ * The WebAssembly SIMD kernels: one module, assembled and instantiated once per thread on first use, over the
+ * process's kernel memory. Arrays from the buffer pool lie in that memory, and the kernels work on them in place; other
+ * arrays, and the ragged last block of a range, are copied block by block into this thread's slots and back.
  */
 
 /** Elements per block: a block of every slot stays in the second-level cache. */
@@ -19,9 +19,10 @@ export const SIMD_BLOCK = 4096;
 /** Bytes per slot: a block of float32 values, and room for the lanes a loop's last step reads past the end. */
 const SLOT_BYTES = SIMD_BLOCK * 4 + 64;
 const SLOTS = 10;
-/** The byte address of 65536 counts (the radix select's histograms), after the slots. */
-export const HISTOGRAM_ADDRESS = SLOTS * SLOT_BYTES;
-const MEMORY_BYTES = HISTOGRAM_ADDRESS + 65536 * 4;
+/** Bytes of each thread's scratch: its slots, then 65536 counts (the radix select's histogram). */
+export const SIMD_SCRATCH_BYTES = SLOTS * SLOT_BYTES + 65536 * 4;
+/** A kernel's loop steps over at most this many elements, so a block of a multiple of it is read and written whole. */
+const LOOP_STEP = 8;
 
 /** Every SIMD kernel's source, read when the module is first assembled (the kernels' files import this one). */
 function functions(): WasmFunction[] {
@@ -35,13 +36,15 @@ function functions(): WasmFunction[] {
 }
 
 interface SimdModule {
-	exports: WasmInstance["functions"];
+	exports: WasmFunctions;
 	i32: Int32Array;
 	u16: Uint16Array;
 	f32: Float32Array;
 }
 
 let loaded: SimdModule | undefined;
+/** The byte address of this thread's scratch in kernel memory. */
+let scratch = 0;
 let enabled = process.env.MERGESMITH_KERNELS !== "js";
 
 /** Whether range kernels use the SIMD kernels (MERGESMITH_KERNELS=js turns them off, to compare the two). */
@@ -56,21 +59,68 @@ export function setSimdEnabled(value: boolean): void {
 
 export function simdModule(): SimdModule {
 	if (loaded === undefined) {
-		const pages = Math.ceil(MEMORY_BYTES / 65536);
-		const { functions: exports, memory: buffer } = instantiateWasm(assembleWasm({ pages, functions: functions() }));
-		loaded = {
-			exports,
-			i32: new Int32Array(buffer),
-			u16: new Uint16Array(buffer),
-			f32: new Float32Array(buffer),
-		};
+		const memory = kernelMemory();
+		scratch = memory.scratch(SIMD_SCRATCH_BYTES);
+		const exports = instantiateWasm(
+			assembleWasm({ memory: { minPages: 1, maxPages: 65536 }, functions: functions() }),
+			memory.memory,
+		);
+		// Views of the buffer as it is now: they cover the scratch, which never moves.
+		const buffer = memory.memory.buffer;
+		loaded = { exports, i32: new Int32Array(buffer), u16: new Uint16Array(buffer), f32: new Float32Array(buffer) };
 	}
 	return loaded;
 }
 
-/** The byte address of slot `index` in the module's memory. */
+/** The byte address of slot `index` of this thread's scratch. */
 export function slot(index: number): number {
-	return index * SLOT_BYTES;
+	return scratch + index * SLOT_BYTES;
+}
+
+/** The byte address of this thread's 65536 histogram counts. */
+export function histogramAddress(): number {
+	return scratch + SLOTS * SLOT_BYTES;
+}
+
+/**
+ * The byte address of element `from` of `array` where a kernel can work on elements [from, from + n) in place: the
+ * array lies in kernel memory and the block ends on a loop step, so that no step reads or writes past it. Else −1.
+ */
+function inPlace(array: RangeArray, from: number, n: number): number {
+	return n % LOOP_STEP === 0 && kernelMemory().holds(array) ? array.byteOffset + from * array.BYTES_PER_ELEMENT : -1;
+}
+
+/** Where a kernel reads elements [from, from + n) of `array`: in place, or copied into slot `index`. */
+export function readAt(module: SimdModule, array: RangeArray, from: number, n: number, index: number): number {
+	const address = inPlace(array, from, n);
+	if (address >= 0) {
+		return address;
+	}
+	copyIn(module, array, from, n, index);
+	return slot(index);
+}
+
+/**
+ * Where a kernel writes elements [from, from + n) of `array`: in place, or into slot `index`, which `writeBack`
+ * then copies out.
+ */
+export function writeAt(array: RangeArray, from: number, n: number, index: number): number {
+	const address = inPlace(array, from, n);
+	return address >= 0 ? address : slot(index);
+}
+
+/** Copies a block a kernel wrote into slot `index` (see writeAt) out to `array`; nothing where it wrote in place. */
+export function writeBack(
+	module: SimdModule,
+	address: number,
+	index: number,
+	array: Float32Array | Uint16Array,
+	from: number,
+	n: number,
+): void {
+	if (address === slot(index)) {
+		copyOut(module, index, array, from, n);
+	}
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 	ROUND_SETUP,
 	roundBf16,
 } from "./lane-text.js";
-import { copyIn, copyOut, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
  * The task-arithmetic family's per-element kernels in SIMD, each bit-identical to its JavaScript kernel in
@@ -255,10 +255,9 @@ export function taskVectorSimd(
 	] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, x, from, n, 0);
-		copyIn(module, b, from, n, 1);
-		kernel(slot(0), slot(1), slot(2), n);
-		copyOut(module, 2, delta, from, n);
+		const target = writeAt(delta, from, n, 2);
+		kernel(readAt(module, x, from, n, 0), readAt(module, b, from, n, 1), target, n);
+		writeBack(module, target, 2, delta, from, n);
 	}
 }
 
@@ -275,9 +274,9 @@ export function scaleAndCountSimd(
 	let nonzero = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, delta, from, n, 0);
-		kernel(slot(0), slot(1), n, weight);
-		copyOut(module, 0, delta, from, n);
+		const at = readAt(module, delta, from, n, 0);
+		kernel(at, slot(1), n, weight);
+		writeBack(module, at, 0, delta, from, n);
 		nonzero += laneTotal(module.i32.subarray(slot(1) / 4), 0);
 	}
 	return nonzero;
@@ -301,17 +300,14 @@ export function taskCombineSimd(
 	const count = deltas.length;
 	const kernel = module.exports[`task_combine_${count}`] as (...args: number[]) => void;
 	const sums = [0, 0, 0, 0, 0, 0];
-	const pointers = deltas.map((_, i) => slot(1 + i));
 	const outSlot = 1 + count;
 	const countsSlot = 2 + count;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, b, from, n, 0);
-		for (let i = 0; i < count; i++) {
-			copyIn(module, deltas[i] as Float32Array, from, n, 1 + i);
-		}
-		kernel(slot(0), ...pointers, slot(outSlot), slot(countsSlot), n, ...weights, normalize, lambda);
-		copyOut(module, outSlot, out, from, n);
+		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, 1 + i));
+		const target = writeAt(out, from, n, outSlot);
+		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, normalize, lambda);
+		writeBack(module, target, outSlot, out, from, n);
 		const counts = module.i32.subarray(slot(countsSlot) / 4);
 		for (let i = 0; i < count; i++) {
 			sums[i] = (sums[i] as number) + laneTotal(counts, i);
@@ -335,15 +331,12 @@ export function taskFinishSimd(
 	const module = simdModule();
 	const count = weighted.length;
 	const kernel = module.exports[`task_finish_${count}`] as (...args: number[]) => void;
-	const pointers = weighted.map((_, i) => slot(1 + i));
 	const outSlot = 1 + count;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		copyIn(module, b, from, n, 0);
-		for (let i = 0; i < count; i++) {
-			copyIn(module, weighted[i] as Float32Array, from, n, 1 + i);
-		}
-		kernel(slot(0), ...pointers, slot(outSlot), n, normalize, divisor, lambda);
-		copyOut(module, outSlot, out, from, n);
+		const pointers = weighted.map((vector, i) => readAt(module, vector, from, n, 1 + i));
+		const target = writeAt(out, from, n, outSlot);
+		kernel(readAt(module, b, from, n, 0), ...pointers, target, n, normalize, divisor, lambda);
+		writeBack(module, target, outSlot, out, from, n);
 	}
 }

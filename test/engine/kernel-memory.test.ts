@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { BufferPool } from "../../src/engine/buffer-pool.js";
+import { KernelMemory, kernelMemory, type MemoryRegion } from "../../src/engine/kernel-memory.js";
+
+describe("KernelMemory", () => {
+	it("hands out cache-line regions that do not overlap, growing the memory as they need", () => {
+		const memory = KernelMemory.create();
+		const a = memory.allocate(100);
+		const b = memory.allocate(200_000);
+		expect(a?.byteOffset).toBe(64);
+		expect(a?.byteLength).toBe(128);
+		expect(b?.byteOffset).toBe(192);
+		expect(memory.memory.buffer.byteLength).toBeGreaterThanOrEqual(192 + 200_000);
+		// Views of a region made before the memory grew still see what is written after.
+		const early = new Uint8Array(a?.buffer as SharedArrayBuffer, a?.byteOffset, 100);
+		memory.allocate(1 << 20);
+		new Uint8Array(memory.memory.buffer, 64, 1)[0] = 7;
+		expect(early[0]).toBe(7);
+	});
+
+	it("reuses released regions, joining neighbours, and lowers its top when the last one goes", () => {
+		const memory = KernelMemory.create();
+		const [first, second, third] = [1000, 1000, 1000].map((bytes) => memory.allocate(bytes) as MemoryRegion);
+		const top = memory.usedBytes;
+		memory.release(first as MemoryRegion);
+		memory.release(second as MemoryRegion);
+		// The first two, joined, take a request larger than either.
+		expect(memory.allocate(2000)?.byteOffset).toBe(64);
+		memory.release(third as MemoryRegion);
+		expect(memory.usedBytes).toBeLessThan(top);
+	});
+
+	it("refuses what would take it past wasm32's 4 GiB, and goes on serving what fits", () => {
+		const memory = KernelMemory.create();
+		expect(memory.allocate(2 ** 32)).toBeUndefined();
+		expect(memory.allocate(64)?.byteOffset).toBe(64);
+	});
+
+	it("knows its own buffers, and only those", () => {
+		const pool = new BufferPool(true);
+		const arena = pool.arena();
+		const inMemory = arena.f32(1000);
+		expect(kernelMemory().holds(inMemory)).toBe(true);
+		expect(kernelMemory().holds(new Float32Array(new SharedArrayBuffer(4000)))).toBe(false);
+		arena.release();
+		pool.close();
+	});
+
+	it("is allocated only by the thread that created it", () => {
+		const adopted = KernelMemory.adopt(KernelMemory.create().memory, 64);
+		expect(() => adopted.allocate(64)).toThrow("only by the thread that created it");
+		expect(adopted.scratch(1024)).toBe(64);
+	});
+});
