@@ -1,6 +1,9 @@
 import type { ScratchAllocator } from "../methods/kernels/scratch.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 
+/** The page size that direct I/O aligns to. */
+const PAGE = 4096;
+
 /** A stretch of memory the pool hands out whole: a region of kernel memory, or a plain buffer of its own. */
 interface PoolBuffer {
 	readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -97,10 +100,18 @@ export class PoolArena implements ScratchAllocator {
 		return buffer;
 	}
 
-	/** Uninitialised bytes (for reads and encodes that overwrite them whole). */
-	bytes(length: number): Uint8Array {
-		const { buffer, byteOffset } = this.#take(length);
-		return new Uint8Array(buffer, byteOffset, length);
+	/**
+	 * Uninitialised bytes (for reads and encodes that overwrite them whole). With `phase`, they start at a memory
+	 * address that is `phase` past a multiple of 4096 (for a region of kernel memory, whose base is page-aligned), so
+	 * that a file writer can send their whole blocks straight to disk (see ShardWriter.blockPhase).
+	 */
+	bytes(length: number, phase?: number): Uint8Array {
+		if (phase === undefined) {
+			const { buffer, byteOffset } = this.#take(length);
+			return new Uint8Array(buffer, byteOffset, length);
+		}
+		const { buffer, byteOffset } = this.#take(length + PAGE);
+		return new Uint8Array(buffer, byteOffset + ((((phase - byteOffset) % PAGE) + PAGE) % PAGE), length);
 	}
 
 	/** Float32 values that will be overwritten whole (decoded inputs). */
@@ -125,7 +136,12 @@ export class PoolArena implements ScratchAllocator {
 
 	/** Gives one view's buffer back early (raw bytes once decoded), so that later requests of this tensor reuse it. */
 	free(view: ArrayBufferView): void {
-		const at = this.#held.findIndex((held) => held.buffer === view.buffer && held.byteOffset === view.byteOffset);
+		const at = this.#held.findIndex(
+			(held) =>
+				held.buffer === view.buffer &&
+				view.byteOffset >= held.byteOffset &&
+				view.byteOffset < held.byteOffset + held.byteLength,
+		);
 		if (at >= 0) {
 			const [buffer] = this.#held.splice(at, 1);
 			this.#pool.give(buffer as PoolBuffer);

@@ -50,21 +50,24 @@ export class TensorReader {
 		}
 	}
 
-	#readBytes(input: PlannedInput, arena: PoolArena): Promise<Uint8Array> {
+	#readBytes(input: PlannedInput, arena: PoolArena, phase?: number): Promise<Uint8Array> {
 		return this.#openFile(input.stored.file).then((file) =>
-			file.readBytes(input.stored.name, arena.bytes(input.stored.byteLength)),
+			file.readBytes(input.stored.name, arena.bytes(input.stored.byteLength, phase)),
 		);
 	}
 
-	/** An input's raw bytes: the prefetched ones where they were started, else read now into `arena`. */
-	async readBytes(input: PlannedInput, arena: PoolArena): Promise<Uint8Array> {
+	/**
+	 * An input's raw bytes: the prefetched ones where they were started, else read now into `arena` (at `phase`
+	 * within a memory block, for bytes that are written out as they are; see PoolArena.bytes).
+	 */
+	async readBytes(input: PlannedInput, arena: PoolArena, phase?: number): Promise<Uint8Array> {
 		const key = keyOf(input);
 		const pending = this.#pending.get(key);
 		if (pending) {
 			this.#pending.delete(key);
 			return pending.bytes;
 		}
-		return this.#readBytes(input, arena);
+		return this.#readBytes(input, arena, phase);
 	}
 
 	/** An input as float32 values in `arena`; bfloat16 is decoded across the worker threads where there are any. */

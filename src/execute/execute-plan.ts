@@ -77,9 +77,10 @@ export async function* executePlan(
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while the next tensor computes.
 			const output = pool.arena();
-			const io = { reader, arena, output, ...(workers ? { workers } : {}), backend: options.backend };
+			const outputPhase = writer.blockPhase(tensor.name);
+			const io = { reader, arena, output, outputPhase, ...(workers ? { workers } : {}), backend: options.backend };
 			const bytes = tensor.copyRaw
-				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output)
+				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
 			arena.release();
 			await writing;
@@ -131,6 +132,8 @@ interface TensorIo {
 	arena: PoolArena;
 	/** The encoded result, held until it has been written. */
 	output: PoolArena;
+	/** Where the encoded result starts within a memory block, for the writer to send it straight to disk. */
+	outputPhase?: number | undefined;
 	workers?: WorkerPool;
 	backend?: TensorBackend | undefined;
 }
@@ -144,7 +147,7 @@ async function mergeTensor(
 	io: TensorIo,
 ): Promise<Uint8Array> {
 	const data = await mergeTensorValues(plan, tensor, openFile, warn, observe, io);
-	const out = io.output.bytes(data.length * (tensor.dtype === "F32" ? 4 : 2));
+	const out = io.output.bytes(data.length * (tensor.dtype === "F32" ? 4 : 2), io.outputPhase);
 	if (tensor.dtype === "BF16") {
 		const halves = new Uint16Array(out.buffer, out.byteOffset, data.length);
 		runRange(parallelOf(io), "encode-bf16", { arrays: [data, halves], numbers: [] }, data.length);

@@ -1,16 +1,29 @@
+import { constants } from "node:fs";
 import { type FileHandle, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ShardLayout, ShardTensor } from "./shard-layout.js";
+
+/** Direct I/O's unit: the file offsets, lengths and memory addresses of direct writes are multiples of it. */
+export const DIRECT_BLOCK = 4096;
 
 /**
  * Writes a precomputed shard layout tensor by tensor, in any order, with positional writes into `<name>.partial`
  * files; `finish()` checks that every tensor arrived, syncs, and renames the shards into place, so a failed merge
  * never leaves a file that looks complete.
+ *
+ * Where the file system allows direct I/O (O_DIRECT), the whole 4 KiB blocks of a tensor go straight from its
+ * buffer to the disk, and only the partial blocks at its ends through the page cache. On these machines copying into
+ * the page cache costs more CPU than a whole merge's arithmetic (fresh page-cache pages fault expensively), and the
+ * disk takes direct writes at 1.4–1.8 GB/s against 0.4 GB/s buffered. A buffer can be written directly only if its
+ * address has the same offset within a block as the tensor's bytes in the file (`blockPhase`); others, and every
+ * write where direct I/O turns out not to work, take the page cache.
  */
 export class ShardWriter {
 	readonly #dir: string;
 	readonly #layout: ShardLayout;
 	readonly #handles = new Map<string, FileHandle>();
+	/** The same files opened for direct I/O, where the file system allows it. */
+	readonly #direct = new Map<string, FileHandle>();
 	readonly #where = new Map<string, { shard: string; tensor: ShardTensor }>();
 	readonly #written = new Set<string>();
 
@@ -32,6 +45,10 @@ export class ShardWriter {
 				writer.#handles.set(shard.fileName, handle);
 				await handle.truncate(shard.size);
 				await handle.write(shard.header, 0, shard.header.length, 0);
+				const direct = await openDirect(join(dir, `${shard.fileName}.partial`));
+				if (direct) {
+					writer.#direct.set(shard.fileName, direct);
+				}
 			}
 		} catch (error) {
 			await writer.abort();
@@ -48,6 +65,16 @@ export class ShardWriter {
 		return entry.tensor;
 	}
 
+	/**
+	 * Where in a 4 KiB block of memory the bytes of tensor `name` should start for its whole blocks to be written
+	 * directly: its offset in the file modulo the block (undefined for a tensor whose offset is odd, which no 16-bit
+	 * view could start at).
+	 */
+	blockPhase(name: string): number | undefined {
+		const offset = this.tensor(name).byteOffset;
+		return offset % 2 === 0 ? offset % DIRECT_BLOCK : undefined;
+	}
+
 	async write(name: string, bytes: Uint8Array): Promise<void> {
 		const entry = this.#where.get(name);
 		const handle = entry && this.#handles.get(entry.shard);
@@ -57,11 +84,28 @@ export class ShardWriter {
 		if (bytes.length !== entry.tensor.byteLength) {
 			throw new Error(`tensor ${name}: got ${bytes.length} bytes, the layout expects ${entry.tensor.byteLength}`);
 		}
-		let done = 0;
-		while (done < bytes.length) {
-			const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, entry.tensor.byteOffset + done);
-			done += bytesWritten;
+		const at = entry.tensor.byteOffset;
+		const direct = this.#direct.get(entry.shard);
+		const first = Math.ceil(at / DIRECT_BLOCK) * DIRECT_BLOCK;
+		const last = Math.floor((at + bytes.length) / DIRECT_BLOCK) * DIRECT_BLOCK;
+		if (direct && last > first && (bytes.byteOffset + first - at) % DIRECT_BLOCK === 0) {
+			try {
+				await writeFully(direct, bytes, first - at, last - at, first);
+				await writeFully(handle, bytes, 0, first - at, at);
+				await writeFully(handle, bytes, last - at, bytes.length, last);
+				this.#written.add(name);
+				return;
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== "EINVAL") {
+					throw error;
+				}
+				// The buffer's memory was not aligned after all (not a pooled one): the page cache takes this shard's
+				// writes from now on.
+				await direct.close();
+				this.#direct.delete(entry.shard);
+			}
 		}
+		await writeFully(handle, bytes, 0, bytes.length, at);
 		this.#written.add(name);
 	}
 
@@ -71,11 +115,13 @@ export class ShardWriter {
 		if (missing.length > 0) {
 			throw new Error(`the merge ended with ${missing.length} tensors unwritten (first: ${missing[0]})`);
 		}
+		// One sync per file covers both of its handles: the page cache's writes and the metadata of the direct ones.
 		for (const handle of this.#handles.values()) {
 			await handle.sync();
 			await handle.close();
 		}
 		this.#handles.clear();
+		await this.#closeDirect();
 		const files: string[] = [];
 		for (const shard of this.#layout.shards) {
 			await rename(join(this.#dir, `${shard.fileName}.partial`), join(this.#dir, shard.fileName));
@@ -93,8 +139,37 @@ export class ShardWriter {
 			await handle.close().catch(() => undefined);
 		}
 		this.#handles.clear();
+		await this.#closeDirect();
 		for (const shard of this.#layout.shards) {
 			await rm(join(this.#dir, `${shard.fileName}.partial`), { force: true });
 		}
+	}
+
+	async #closeDirect(): Promise<void> {
+		for (const handle of this.#direct.values()) {
+			await handle.close().catch(() => undefined);
+		}
+		this.#direct.clear();
+	}
+}
+
+/** Writes bytes [from, to) of `bytes` at `position`, however many calls it takes. */
+async function writeFully(handle: FileHandle, bytes: Uint8Array, from: number, to: number, position: number) {
+	let done = from;
+	while (done < to) {
+		const { bytesWritten } = await handle.write(bytes, done, to - done, position + done - from);
+		done += bytesWritten;
+	}
+}
+
+/** The file opened for direct writes, or undefined where the platform or file system has no direct I/O (tmpfs). */
+async function openDirect(path: string): Promise<FileHandle | undefined> {
+	if (constants.O_DIRECT === undefined) {
+		return undefined;
+	}
+	try {
+		return await open(path, constants.O_WRONLY | constants.O_DIRECT);
+	} catch {
+		return undefined;
 	}
 }
