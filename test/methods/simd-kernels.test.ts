@@ -222,6 +222,17 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		}
 	}
 
+	it("decode-bf16", () => {
+		const [js, simd] = bothWays(
+			"decode-bf16",
+			{ arrays: [halvesOf(values(n, 41, true)), new Float32Array(n)], numbers: [] },
+			start,
+			end,
+			0,
+		);
+		expect(simd).toEqual(js);
+	});
+
 	it("encode-bf16", () => {
 		const [js, simd] = bothWays(
 			"encode-bf16",

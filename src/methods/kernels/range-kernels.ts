@@ -7,6 +7,7 @@ import { dareMaskSimd } from "./simd/dare-mask-simd.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
 import {
 	countMagnitudeTiesSimd,
+	decodeBf16Simd,
 	encodeBf16Simd,
 	keepMagnitudeRanksSimd,
 	magnitudeHistogramSimd,
@@ -1078,6 +1079,10 @@ const multislerpFinish: RangeKernel = (args, start, end) => {
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
 	const out = f32(args, 1);
+	if (simdEnabled()) {
+		decodeBf16Simd(halves, out, start, end);
+		return;
+	}
 	const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
 	for (let i = start; i < end; i++) {
 		bits[i] = (halves[i] as number) << 16;

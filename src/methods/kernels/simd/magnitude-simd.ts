@@ -1,5 +1,5 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { laneLoop, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
+import { f32Address, laneLoop, loadLanes, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
 import {
 	histogramAddress,
 	laneTotal,
@@ -13,7 +13,7 @@ import {
 
 /**
  * SIMD kernels over float32 bit patterns, bit-identical to their JavaScript kernels in range-kernels.ts: the
- * encoding to bfloat16, and the two passes of keepMagnitudeRanks (the boundary ties counted, then the cut).
+ * encoding to bfloat16 and the decoding from it, and the two passes of keepMagnitudeRanks (the boundary ties counted, then the cut).
  */
 
 /** The magnitude mask and the two boundaries, in all four lanes (locals magnitude, upper and lower). */
@@ -45,6 +45,23 @@ export function encodeBf16Wasm(): WasmFunction {
 			8,
 		)}
 		`,
+	};
+}
+
+/** bfloat16 bit patterns to float32 values (a shift), four lanes a step: `decode_bf16(halves, values, n)`. */
+export function decodeBf16Wasm(): WasmFunction {
+	return {
+		name: "decode_bf16",
+		params: [
+			["halves", "i32"],
+			["values", "i32"],
+			["n", "i32"],
+		],
+		locals: [["j", "i32"]],
+		body: laneLoop(`
+			${f32Address("values", "j")}
+			${loadLanes("halves", "j", true)}
+			v128.store`),
 	};
 }
 
@@ -206,7 +223,13 @@ export function magnitudeHistogramWasm(): WasmFunction {
 }
 
 export function magnitudeFunctions(): WasmFunction[] {
-	return [encodeBf16Wasm(), countMagnitudeTiesWasm(), keepMagnitudeRanksWasm(), magnitudeHistogramWasm()];
+	return [
+		encodeBf16Wasm(),
+		decodeBf16Wasm(),
+		countMagnitudeTiesWasm(),
+		keepMagnitudeRanksWasm(),
+		magnitudeHistogramWasm(),
+	];
 }
 
 /** encode-bf16 over [start, end). */
@@ -218,6 +241,18 @@ export function encodeBf16Simd(values: Float32Array, halves: Uint16Array, start:
 		const target = writeAt(halves, from, n, 1);
 		kernel(readAt(module, values, from, n, 0), target, n);
 		writeBack(module, target, 1, halves, from, n);
+	}
+}
+
+/** decode-bf16 over [start, end). */
+export function decodeBf16Simd(halves: Uint16Array, values: Float32Array, start: number, end: number): void {
+	const module = simdModule();
+	const kernel = module.exports.decode_bf16 as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const target = writeAt(values, from, n, 1);
+		kernel(readAt(module, halves, from, n, 0), target, n);
+		writeBack(module, target, 1, values, from, n);
 	}
 }
 
