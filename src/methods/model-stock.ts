@@ -1,5 +1,6 @@
 import { copyTensor } from "./copy-tensor.js";
 import { type LaneLayout, laneLayout } from "./kernels/lane-layout.js";
+import { modelStockT, SUM_BLOCK } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
@@ -40,17 +41,21 @@ export const modelStock: MergeMethod = {
 		}
 		const { base, models, lanes } = operands;
 		const n = base.data.length;
-		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
-		runRange(
-			context,
-			"model-stock-lanes",
-			{
-				arrays: [out, base.data, ...models.map((tensor) => tensor.data)],
-				numbers: [lanes.length, lanes.stride],
-				elementsPerIndex: lanes.length * models.length,
-			},
-			lanes.count,
-		);
+		const scratch = context.alloc ?? HEAP_SCRATCH;
+		const out = scratch.f32Uninitialised(n);
+		const arrays = [out, base.data, ...models.map((tensor) => tensor.data)];
+		if (lanes.count > 1) {
+			runRange(
+				context,
+				"model-stock-lanes",
+				{ arrays, numbers: [lanes.length, lanes.stride], elementsPerIndex: lanes.length * models.length },
+				lanes.count,
+			);
+			return { data: out, shape: [...base.shape] };
+		}
+		// One lane, the whole tensor: its sums are shared out by block, then the mix element by element.
+		const { squares, dots } = wholeTensorSums(base.data, arrays.slice(2), context);
+		runRange(context, "model-stock-mix", { arrays, numbers: [modelStockT(squares, dots)] }, n);
 		return { data: out, shape: [...base.shape] };
 	},
 };
@@ -81,4 +86,29 @@ export function modelStockOperands(
 	const { base, models } = requireBase(inputs, where);
 	const filterWise = readBoolean(context.params, FILTER_WISE, where);
 	return { base, models, lanes: filterWise ? laneLayout(base.shape, -1) : laneLayout([base.data.length], 0) };
+}
+
+/**
+ * ‖xᵢ − b‖² and ⟨xᵢ − b, xₘ − b⟩ (i < m, in order) over the whole tensor in float64: the model-stock-sums kernel sums
+ * each SUM_BLOCK across the threads, and the blocks are added here in order, so the result does not depend on the
+ * number of threads.
+ */
+function wholeTensorSums(
+	b: Float32Array,
+	xs: readonly Float32Array[],
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): { squares: number[]; dots: number[] } {
+	const count = xs.length;
+	const quantities = count + (count * (count - 1)) / 2;
+	const blocks = Math.ceil(b.length / SUM_BLOCK);
+	const sums = (context.alloc ?? HEAP_SCRATCH).f64(quantities * blocks);
+	runRange(context, "model-stock-sums", { arrays: [sums, b, ...xs], numbers: [], align: SUM_BLOCK }, b.length);
+	const totals = Array.from({ length: quantities }, (_, q) => {
+		let total = 0;
+		for (let block = 0; block < blocks; block++) {
+			total += sums[q * blocks + block] as number;
+		}
+		return total;
+	});
+	return { squares: totals.slice(0, count), dots: totals.slice(count) };
 }

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("the CPU backend's threads", () => {
-	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear"]) {
+	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear", "model_stock"]) {
 		it(`${method}: one thread and two write the same bytes`, async () => {
 			const models = method === "linear" ? ["base", "a", "b"] : ["a", "b"];
 			const recipe = [
@@ -27,7 +27,10 @@ describe("the CPU backend's threads", () => {
 				...(method === "linear" ? [] : [`base_model: ${join(dir, "base")}`]),
 				"dtype: bfloat16",
 				"models:",
-				...models.map((name) => `  - model: ${join(dir, name)}\n    parameters: {weight: 0.5, density: 0.4}`),
+				...models.map(
+					(name) =>
+						`  - model: ${join(dir, name)}\n    parameters: ${method === "model_stock" ? "{}" : "{weight: 0.5, density: 0.4}"}`,
+				),
 			].join("\n");
 			await writeFile(join(dir, `${method}.yml`), recipe);
 			const outputs: Buffer[] = [];

@@ -1,3 +1,4 @@
+import { SUM_BLOCK } from "../../methods/kernels/range-kernels.js";
 import { modelStockOperands } from "../../methods/model-stock.js";
 import type { GraphBuilder, Value } from "./graph-builder.js";
 import { type MethodGraph, operandGraph } from "./method-graph.js";
@@ -5,7 +6,7 @@ import { resultTensor } from "./result-tensor.js";
 
 /**
  * model_stock (src/methods/model-stock.ts), lane by lane (rows along the last axis with filter_wise, else the whole
- * tensor as one lane), all in float64 as the kernel computes it: offsets oᵢ = Xᵢ − B, their norms and the mean
+ * tensor as one lane, summed per block), all in float64 as the kernels compute it: offsets oᵢ = Xᵢ − B, their norms and the mean
  * pairwise cosine (each clamped to [−1, 1]), t = N·cos / (1 + (N − 1)·cos), and Y = t·ΣXᵢ/N + (1 − t)·B.
  */
 export const modelStockGraph: MethodGraph = operandGraph(
@@ -20,15 +21,22 @@ export const modelStockGraph: MethodGraph = operandGraph(
 				]),
 			),
 		} as const;
-		const outputs = await runner.run(`model_stock:${models.length}`, (g) => buildModelStock(g, models.length), feeds);
+		const whole = lanes.count === 1;
+		const outputs = await runner.run(
+			`model_stock:${models.length}:${whole ? "whole" : "lanes"}`,
+			(g) => buildModelStock(g, models.length, whole),
+			feeds,
+		);
 		return resultTensor(outputs.out as Float32Array, base.shape, context);
 	},
 );
 
-function buildModelStock(g: GraphBuilder, count: number): void {
-	// Lanes are rows here, [lanes, length]; laneTotals wants [outer, length, stride].
+function buildModelStock(g: GraphBuilder, count: number, whole: boolean): void {
+	// Lanes are rows here, [lanes, length]; laneTotals wants [outer, length, stride]. One whole-tensor lane is summed
+	// per SUM_BLOCK, as the kernel's threads sum it.
 	const rows = g.constant("int64", [0, -1, 1], [3]);
-	const total = (a: Value): Value => g.laneTotals(g.reshape(a, rows));
+	const flat = g.constant("int64", [-1], [1]);
+	const total = (a: Value): Value => (whole ? g.sum(g.reshape(a, flat), SUM_BLOCK) : g.laneTotals(g.reshape(a, rows)));
 	const baseFloat = g.input("base", "float", ["lanes", "length"]);
 	const b = g.cast(baseFloat, g.wide);
 	const xs = Array.from({ length: count }, (_, i) => g.cast(g.input(`x${i}`, "float", ["lanes", "length"]), g.wide));
@@ -53,5 +61,5 @@ function buildModelStock(g: GraphBuilder, count: number): void {
 		sum = g.add(sum, g.reshape(x, rows));
 	}
 	const mixed = g.add(g.div(g.mul(t, sum), n), g.mul(g.sub(one, t), g.reshape(b, rows)));
-	g.output("out", g.cast(g.reshape(mixed, g.constant("int64", [-1], [1])), "float"), ["n"]);
+	g.output("out", g.cast(g.reshape(mixed, flat), "float"), ["n"]);
 }

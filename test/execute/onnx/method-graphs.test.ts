@@ -107,6 +107,8 @@ const CASES: Case[] = [
 		{ method: "sce", dtype, shape: [48, 70], global: { select_topk: 0.4 }, perModel: [{}, {}, {}] },
 		{ method: "sce", dtype, shape: [300], global: { select_topk: 1 }, perModel: [{}, {}] },
 		{ method: "model_stock", dtype, shape: [48, 70], perModel: [{}, {}, {}] },
+		// Over three SUM_BLOCKs, the last one ragged: the whole-tensor sums are added block by block.
+		{ method: "model_stock", dtype, shape: [150_001], perModel: [{}, {}, {}] },
 		{ method: "model_stock", dtype, shape: [48, 70], global: { filter_wise: true }, perModel: [{}, {}] },
 	]),
 ];
