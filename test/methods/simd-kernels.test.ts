@@ -373,4 +373,61 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			expect(simd).toEqual(js);
 		});
 	}
+
+	for (const count of [1, 2, 3]) {
+		it(`sign-election with unit votes and float64 scales, ${count} vectors`, () => {
+			const vectors = [111, 112, 113].slice(0, count).map((seed) => values(n, seed, true));
+			const scales = [0.3712, 1.2e-3, -0.8].slice(0, count);
+			const weights = [0.3712, 1.2e-3, 2.5].slice(0, count);
+			const [js, simd] = bothWays(
+				"sign-election",
+				{
+					arrays: [new Float32Array(n), new Float32Array(n), ...vectors],
+					numbers: [...vectors.map(() => 1), ...scales, ...weights],
+				},
+				start,
+				end,
+				count,
+			);
+			expect(simd).toEqual(js);
+		});
+
+		it(`sce-variance and sce-select, ${count} vectors`, () => {
+			// Every fifth element equal across the vectors: a variance of 0.
+			const first = values(n, 121, true);
+			const deltas = [121, 122, 123]
+				.slice(0, count)
+				.map((seed) => values(n, seed, true).map((v, j) => (j % 5 === 0 ? (first[j] as number) : v)));
+			const [js, simd] = bothWays(
+				"sce-variance",
+				{ arrays: [new Float32Array(n), ...deltas], numbers: [] },
+				start,
+				end,
+				1,
+			);
+			expect(simd).toEqual(js);
+			// The selection keeps what a cut variance left nonzero (NaN included) and zeroes the rest.
+			const variance = values(n, 124, false);
+			const [jsSelect, simdSelect] = bothWays(
+				"sce-select",
+				{ arrays: [variance, ...deltas], numbers: [] },
+				start,
+				end,
+				0,
+			);
+			expect(simdSelect).toEqual(jsSelect);
+		});
+	}
+
+	it("sce-finish", () => {
+		const divisor = values(n, 131, false).map((v, j) => (j % 7 === 0 ? 1e-9 : j % 11 === 0 ? -2 : v));
+		const [js, simd] = bothWays(
+			"sce-finish",
+			{ arrays: [values(n, 132, false), values(n, 133, true), divisor], numbers: [] },
+			start,
+			end,
+			0,
+		);
+		expect(simd).toEqual(js);
+	});
 });

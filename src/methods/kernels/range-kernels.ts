@@ -13,6 +13,7 @@ import {
 	magnitudeHistogramSimd,
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
+import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
 import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
@@ -111,6 +112,12 @@ const signElection: RangeKernel = (args, start, end, sums) => {
 	const scaleD = args.numbers.slice(2 * count, 3 * count);
 	if (!vote.every((scale) => scale === 1)) {
 		signElectionAnyScale(numerator, divisor, vectors, vote, scaleA, scaleD, start, end, sums);
+		return;
+	}
+	if (simdEnabled() && count <= SCE_SIMD_MAX) {
+		signElectionSimd(numerator, divisor, vectors, scaleA, scaleD, start, end).forEach((agreed, i) => {
+			sums[i] = (sums[i] as number) + agreed;
+		});
 		return;
 	}
 	const fround = Math.fround;
@@ -1022,6 +1029,10 @@ const sceVariance: RangeKernel = (args, start, end, sums) => {
 	const variance = f32(args, 0);
 	const deltas = args.arrays.slice(1) as Float32Array[];
 	const count = deltas.length;
+	if (simdEnabled() && count <= SCE_SIMD_MAX) {
+		sums[0] = (sums[0] as number) + sceVarianceSimd(variance, deltas, start, end);
+		return;
+	}
 	let nonzero = 0;
 	for (let j = start; j < end; j++) {
 		let mean = 0;
@@ -1044,6 +1055,10 @@ const sceVariance: RangeKernel = (args, start, end, sums) => {
 const sceSelect: RangeKernel = (args, start, end) => {
 	const variance = f32(args, 0);
 	const deltas = args.arrays.slice(1) as Float32Array[];
+	if (simdEnabled() && deltas.length <= SCE_SIMD_MAX) {
+		sceSelectSimd(variance, deltas, start, end);
+		return;
+	}
 	for (let j = start; j < end; j++) {
 		if (variance[j] === 0) {
 			for (const delta of deltas) {
@@ -1056,6 +1071,10 @@ const sceSelect: RangeKernel = (args, start, end) => {
 /** SCE's last step: out = b + numerator / max(divisor, 1e-6), in place of the numerator. Arrays [numerator, b, divisor]. */
 const sceFinish: RangeKernel = (args, start, end) => {
 	const [numerator, b, divisor] = args.arrays as [Float32Array, Float32Array, Float32Array];
+	if (simdEnabled()) {
+		sceFinishSimd(numerator, b, divisor, start, end);
+		return;
+	}
 	for (let j = start; j < end; j++) {
 		numerator[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
 	}

@@ -6,6 +6,7 @@ import { dareMaskWasm } from "./dare-mask-simd.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
 import { pairFunctions } from "./pair-simd.js";
+import { sceFunctions } from "./sce-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
 
 /**
@@ -32,6 +33,7 @@ function functions(): WasmFunction[] {
 		...magnitudeFunctions(),
 		dareMaskWasm(),
 		...pairFunctions(),
+		...sceFunctions(),
 	];
 }
 
