@@ -430,4 +430,25 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		);
 		expect(simd).toEqual(js);
 	});
+
+	it("della-lanes: ranks, draws and norms over lanes of bfloat16 values, one lane with low bits set", () => {
+		const length = 257;
+		const count = 30;
+		const delta = values(length * count, 141, true);
+		// A value with low bits set: its lane is pruned in JavaScript. An all-zero lane: every rank a tie.
+		delta[3 * length + 17] = 0.1;
+		delta.fill(0, 5 * length, 6 * length);
+		const [js, simd] = bothWays(
+			"della-lanes",
+			{
+				arrays: [delta, new Float64Array(2 * count)],
+				numbers: [length, 1, 0.3, 0, 0.4 / (length - 1), 0x9e3779b9, 0x85ebca6b],
+				elementsPerIndex: length,
+			},
+			1,
+			count - 1,
+			0,
+		);
+		expect(simd).toEqual(js);
+	});
 });

@@ -4,6 +4,7 @@ import { mixRound } from "./mix-round.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { dareMaskSimd } from "./simd/dare-mask-simd.js";
+import { pruneDellaLane } from "./simd/della-lane-wasm.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
 import {
 	countMagnitudeTiesSimd,
@@ -663,8 +664,14 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 	const scratch = magnitudeSortScratch(length);
 	const block = length * stride;
 	const abs = Math.abs;
+	const wasm = simdEnabled() && stride === 1;
 	for (let lane = start; lane < end; lane++) {
 		const first = Math.floor(lane / stride) * block + (lane % stride);
+		const pruned = wasm ? pruneDellaLane(delta, first, length, { low, offset, step }, { k0, k1 }) : undefined;
+		if (pruned) {
+			[norms[2 * lane], norms[2 * lane + 1]] = pruned;
+			continue;
+		}
 		sortByMagnitude(bits, first, stride, length, order, scratch);
 		let before = 0;
 		let after = 0;

@@ -3,6 +3,7 @@ import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-w
 import { instantiateWasm, type WasmFunctions } from "../../../engine/wasm/instantiate-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { dareMaskWasm } from "./dare-mask-simd.js";
+import { dellaLaneWasm } from "./della-lane-wasm.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
 import { pairFunctions } from "./pair-simd.js";
@@ -32,6 +33,7 @@ function functions(): WasmFunction[] {
 		...taskArithmeticFunctions(),
 		...magnitudeFunctions(),
 		dareMaskWasm(),
+		dellaLaneWasm(),
 		...pairFunctions(),
 		...sceFunctions(),
 	];
