@@ -277,9 +277,20 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			expect(Math.max(...(simd?.arrays[1] ?? []))).toBeGreaterThan(0);
 		});
 		it(`keep-magnitude-ranks, ${boundaries}`, () => {
+			// Two upper and three lower ties come before `start`; the index cuts say the same as those counts.
+			const cuts = [upper, lower].map((bits, which) => {
+				let seen = which === 0 ? 2 : 3;
+				const ordinal = which === 0 ? 5 : 7;
+				for (let j = start; j < n; j++) {
+					if (((new Uint32Array(magnitudes.buffer)[j] as number) & 0x7fffffff) === bits && seen++ === ordinal) {
+						return j;
+					}
+				}
+				return n;
+			});
 			const [js, simd] = bothWays(
 				"keep-magnitude-ranks",
-				{ arrays: [magnitudes, Float64Array.from([2, 3])], numbers: [upper, 5, lower, 7] },
+				{ arrays: [magnitudes, Float64Array.from([2, 3])], numbers: [upper, 5, lower, 7, ...cuts] },
 				start,
 				end,
 				0,

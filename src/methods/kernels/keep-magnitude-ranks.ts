@@ -54,6 +54,9 @@ export function keepMagnitudeRanks(
 	const blocks = Math.ceil(n / KEEP_BLOCK);
 	// Per block: how many elements equal the upper and the lower boundary come before it.
 	const before = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
+	// The same decisions as indices: upper ties are kept from `upperCut` on, lower ties before `lowerCut`.
+	let upperCut = 0;
+	let lowerCut = n;
 	if (upperTies || lowerTies) {
 		const args = { arrays: [values, before], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
 		runRange(context, "count-magnitude-ties", args, n);
@@ -67,11 +70,47 @@ export function keepMagnitudeRanks(
 			upperSeen += upperHere;
 			lowerSeen += lowerHere;
 		}
+		upperCut = upperTies ? tieIndex(values, upperBits, upperSkip, before, 0) : 0;
+		lowerCut = lowerTies ? tieIndex(values, lowerBits, lowerKeep, before, 1) : n;
 	}
 	runRange(
 		context,
 		"keep-magnitude-ranks",
-		{ arrays: [values, before], numbers: [upperBits, upperSkip, lowerBits, lowerKeep], align: KEEP_BLOCK },
+		{
+			arrays: [values, before],
+			numbers: [upperBits, upperSkip, lowerBits, lowerKeep, upperCut, lowerCut],
+			align: KEEP_BLOCK,
+		},
 		n,
 	);
+}
+
+/**
+ * The index of the element of magnitude `bits` that has `ordinal` such elements before it, found from the counts of
+ * them before each block (`before[2·block + which]`) and a scan of the one block that holds it; n where there are
+ * not that many.
+ */
+export function tieIndex(
+	values: Float32Array,
+	bits: number,
+	ordinal: number,
+	before: Float64Array,
+	which: 0 | 1,
+): number {
+	const blocks = Math.ceil(values.length / KEEP_BLOCK);
+	let block = 0;
+	while (block + 1 < blocks && (before[2 * (block + 1) + which] as number) <= ordinal) {
+		block++;
+	}
+	const raw = new Uint32Array(values.buffer, values.byteOffset, values.length);
+	let seen = before[2 * block + which] as number;
+	for (let j = block * KEEP_BLOCK; j < values.length; j++) {
+		if (((raw[j] as number) & 0x7fffffff) === bits) {
+			if (seen === ordinal) {
+				return j;
+			}
+			seen++;
+		}
+	}
+	return values.length;
 }

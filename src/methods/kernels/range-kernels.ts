@@ -764,35 +764,32 @@ const countMagnitudeTies: RangeKernel = (args, start, end) => {
 
 /**
  * keepMagnitudeRanks' pass: zeroes the elements outside the boundaries. Arrays [values, before]; numbers [upperBits,
- * upperSkip, lowerBits, lowerKeep]; before[2·block] and before[2·block + 1] say how many elements equal to the upper
- * and the lower boundary precede the block. Of the elements equal to the upper boundary, the first upperSkip (by
- * index) are dropped; of those equal to the lower boundary, only the first lowerKeep are kept.
+ * upperSkip, lowerBits, lowerKeep, upperCut, lowerCut]; before[2·block] and before[2·block + 1] say how many elements
+ * equal to the upper and the lower boundary precede the block. Of the elements equal to the upper boundary, the
+ * first upperSkip (by index) are dropped; of those equal to the lower boundary, only the first lowerKeep are kept.
+ * The SIMD kernel takes the same decisions as indices: upper ties from upperCut on, lower ties before lowerCut.
  */
 const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
 	const values = f32(args, 0);
 	const before = args.arrays[1] as Float64Array;
 	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-	const [upperBits, upperSkip, lowerBits, lowerKeep] = args.numbers as [number, number, number, number];
+	const [upperBits, upperSkip, lowerBits, lowerKeep, upperCut, lowerCut] = args.numbers as number[] as [
+		number,
+		number,
+		number,
+		number,
+		number,
+		number,
+	];
+	if (simdEnabled()) {
+		keepMagnitudeRanksSimd(values, upperBits, lowerBits, upperCut, lowerCut, start, end);
+		return;
+	}
 	for (let from = start; from < end; from += KEEP_BLOCK) {
 		const to = Math.min(end, from + KEEP_BLOCK);
 		const block = Math.floor(from / KEEP_BLOCK);
 		let seenUpper = before[2 * block] as number;
 		let seenLower = before[2 * block + 1] as number;
-		if (simdEnabled()) {
-			keepMagnitudeRanksSimd(values, upperBits, lowerBits, from, to, (b) => {
-				let keep = true;
-				if (b === upperBits) {
-					keep = seenUpper >= upperSkip;
-					seenUpper++;
-				}
-				if (b === lowerBits) {
-					keep &&= seenLower < lowerKeep;
-					seenLower++;
-				}
-				return keep;
-			});
-			continue;
-		}
 		for (let j = from; j < to; j++) {
 			const raw = bits[j] as number;
 			const b = raw & 0x7fffffff;

@@ -101,10 +101,9 @@ export function countMagnitudeTiesWasm(): WasmFunction {
 }
 
 /**
- * keepMagnitudeRanks' cut without its boundaries: each element strictly between the boundary magnitudes is kept,
- * every other is zeroed, into `out` (which may be `values`); the indices and bits of the elements on a boundary
- * (rare) are listed at `ties` and `tieBits`, in order, for the caller to decide by their order. Returns how many it
- * listed. `keep_magnitude_ranks(values, out, ties, tieBits, n, upper, lower)`.
+ * keepMagnitudeRanks' cut, element by element: each element strictly between the boundary magnitudes is kept, and
+ * one equal to a boundary by its index (`first` + its position): an upper tie from `upperCut` on, a lower tie before
+ * `lowerCut`; the rest are zeroed. `keep_magnitude_ranks(values, out, n, upper, lower, first, upperCut, lowerCut)`.
  */
 export function keepMagnitudeRanksWasm(): WasmFunction {
 	return {
@@ -112,57 +111,43 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 		params: [
 			["values", "i32"],
 			["out", "i32"],
-			["ties", "i32"],
-			["tieBits", "i32"],
 			["n", "i32"],
 			["upperBits", "i32"],
 			["lowerBits", "i32"],
+			["first", "i32"],
+			["upperCut", "i32"],
+			["lowerCut", "i32"],
 		],
-		result: "i32",
 		locals: [
 			["j", "i32"],
-			["k", "i32"],
-			["listed", "i32"],
-			["bits", "i32"],
 			["v", "v128"],
 			["m", "v128"],
+			["index", "v128"],
 			["magnitude", "v128"],
 			["upper", "v128"],
 			["lower", "v128"],
+			["fromUpper", "v128"],
+			["beforeLower", "v128"],
 		],
 		body: `
 		${BOUNDS_SETUP}
+		local.get $upperCut i32x4.splat local.set $fromUpper
+		local.get $lowerCut i32x4.splat local.set $beforeLower
 		${laneLoop(`
 			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
 			local.get $magnitude v128.and local.set $m
-			;; Ties are listed before the store, which may overwrite them in place.
-			local.get $m local.get $upper i32x4.eq local.get $m local.get $lower i32x4.eq v128.or v128.any_true
-			if
-				i32.const 0 local.set $k
-				block $lanes
-					loop $lane
-						local.get $k i32.const 4 i32.ge_u br_if $lanes
-						local.get $values local.get $j local.get $k i32.add i32.const 2 i32.shl i32.add i32.load
-						i32.const 0x7fffffff i32.and local.set $bits
-						local.get $bits local.get $upperBits i32.eq local.get $bits local.get $lowerBits i32.eq i32.or
-						local.get $j local.get $k i32.add local.get $n i32.lt_u i32.and
-						if
-							local.get $ties local.get $listed i32.const 2 i32.shl i32.add local.get $j local.get $k i32.add i32.store
-							local.get $tieBits local.get $listed i32.const 2 i32.shl i32.add
-							local.get $values local.get $j local.get $k i32.add i32.const 2 i32.shl i32.add i32.load i32.store
-							local.get $listed i32.const 1 i32.add local.set $listed
-						end
-						local.get $k i32.const 1 i32.add local.set $k
-						br $lane
-					end
-				end
-			end
+			local.get $first local.get $j i32.add i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.set $index
+			local.get $out local.get $j i32.const 2 i32.shl i32.add
+			local.get $v
 			;; Kept where lower < m < upper (magnitudes' bits order as their values). No upper bound is 0x80000000,
 			;; above every magnitude unsigned; no lower bound is −1, below every one signed.
-			local.get $out local.get $j i32.const 2 i32.shl i32.add
-			local.get $v local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_s v128.and v128.and
-			v128.store`)}
-		local.get $listed
+			local.get $m local.get $upper i32x4.lt_u local.get $m local.get $lower i32x4.gt_s v128.and
+			;; A tie is kept where neither of its boundaries' index cuts leaves it out.
+			local.get $m local.get $upper i32x4.eq local.get $m local.get $lower i32x4.eq v128.or
+			local.get $m local.get $upper i32x4.ne local.get $index local.get $fromUpper i32x4.ge_u v128.or v128.and
+			local.get $m local.get $lower i32x4.ne local.get $index local.get $beforeLower i32x4.lt_u v128.or v128.and
+			v128.or
+			v128.and v128.store`)}
 		`,
 	};
 }
@@ -282,36 +267,23 @@ export function countMagnitudeTiesSimd(
 	return [upper, lower];
 }
 
-/**
- * keepMagnitudeRanks' pass over [from, to): `decide(magnitudeBits)` says whether an element on a boundary is kept,
- * called for each in index order.
- */
+/** keepMagnitudeRanks' pass over [start, end), its ties decided by the index cuts. */
 export function keepMagnitudeRanksSimd(
 	values: Float32Array,
 	upperBits: number,
 	lowerBits: number,
-	from: number,
-	to: number,
-	decide: (magnitudeBits: number) => boolean,
+	upperCut: number,
+	lowerCut: number,
+	start: number,
+	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = module.exports.keep_magnitude_ranks as (...args: number[]) => number;
-	const ties = module.i32.subarray(slot(2) / 4);
-	const tieBits = new Uint32Array(module.f32.buffer, slot(3), SIMD_BLOCK);
-	const keptInSlot = new Uint32Array(module.f32.buffer, slot(1), SIMD_BLOCK);
-	const keptInPlace = new Uint32Array(values.buffer, values.byteOffset, values.length);
-	for (let at = from; at < to; at += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, to - at);
-		const target = writeAt(values, at, n, 1);
-		const listed = kernel(readAt(module, values, at, n, 0), target, slot(2), slot(3), n, upperBits, lowerBits);
-		const [kept, offset] = target === slot(1) ? [keptInSlot, 0] : [keptInPlace, at];
-		for (let t = 0; t < listed; t++) {
-			const bits = tieBits[t] as number;
-			if (decide(bits & 0x7fffffff)) {
-				kept[offset + (ties[t] as number)] = bits;
-			}
-		}
-		writeBack(module, target, 1, values, at, n);
+	const kernel = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const target = writeAt(values, from, n, 1);
+		kernel(readAt(module, values, from, n, 0), target, n, upperBits, lowerBits, from, upperCut, lowerCut);
+		writeBack(module, target, 1, values, from, n);
 	}
 }
 
