@@ -5,7 +5,7 @@ import { cropSubmatrix } from "../../src/methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../../src/methods/kernels/dtype-rounder.js";
 import { keepMagnitudeRanks } from "../../src/methods/kernels/keep-magnitude-ranks.js";
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
-import { magnitudeAtRank } from "../../src/methods/kernels/magnitude-at-rank.js";
+import { magnitudeAtRankOf, magnitudeHistogramOf } from "../../src/methods/kernels/magnitude-at-rank.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
 import { signConsensus } from "../helpers/sign-consensus.js";
@@ -28,7 +28,10 @@ function tiedValues(n: number, seed: number): Float32Array {
 	return out;
 }
 
-describe("magnitudeAtRank", () => {
+const magnitudeAtRank = (values: Float32Array, rank: number, context = {}) =>
+	magnitudeAtRankOf(values.length, rank, magnitudeHistogramOf(values, context));
+
+describe("magnitudeAtRankOf, over a tensor's magnitudes", () => {
 	it("agrees with a full sort on random and tied data", () => {
 		for (const values of [uniformTensor(5000, 3), tiedValues(5000, 4)]) {
 			const order = descendingOrder(values);

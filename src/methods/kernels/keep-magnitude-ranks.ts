@@ -1,11 +1,40 @@
 import type { MergeContext } from "../merge-method.js";
-import { magnitudeAtRank } from "./magnitude-at-rank.js";
-import { KEEP_BLOCK } from "./range-kernels.js";
+import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js";
+import { KEEP_BLOCK, RANGE_KERNELS, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
-import { HEAP_SCRATCH } from "./scratch.js";
+import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
 
 /** Larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
 const ABOVE_ALL = 0x80000000;
+
+/**
+ * Magnitudes to rank: a tensor's values, or the task vectors of a bf16 merge made block by block as they are needed
+ * (the one-pass TIES, which never stores them).
+ */
+export interface MagnitudeSource {
+	readonly length: number;
+	/** The radix select's histogram (see magnitudeAtRankOf). */
+	histogram(high: number): Float64Array;
+	/** Counts per KEEP_BLOCK the elements equal to each boundary, into counts[2·block] and counts[2·block + 1]. */
+	countTies(upperBits: number, lowerBits: number, counts: Float64Array): void;
+	/** The values of KEEP_BLOCK block `block`. */
+	block(block: number): Float32Array;
+}
+
+/** Where descending magnitude ranks [from, to) begin and end, ties at each boundary decided by index. */
+export interface RankCut {
+	/** The magnitude bits of the upper boundary (ABOVE_ALL for none), and how many equal to it are dropped. */
+	upperBits: number;
+	upperSkip: number;
+	/** The magnitude bits of the lower boundary (−1 for none), and how many equal to it are kept. */
+	lowerBits: number;
+	lowerKeep: number;
+	/** The same as indices: upper ties are kept from `upperCut` on, lower ties before `lowerCut`. */
+	upperCut: number;
+	lowerCut: number;
+	/** Per block: how many elements equal the upper and the lower boundary come before it. */
+	before: Float64Array;
+}
 
 /**
  * Zeroes, in place, every element outside descending magnitude ranks [from, to): rank 0 is the largest |x|,
@@ -31,35 +60,47 @@ export function keepMagnitudeRanks(
 	if (lo === 0 && hi === n) {
 		return;
 	}
+	const cut = rankCut(valuesSource(values, context), lo, hi, context.alloc ?? HEAP_SCRATCH);
+	runRange(
+		context,
+		"keep-magnitude-ranks",
+		{
+			arrays: [values, cut.before],
+			numbers: [cut.upperBits, cut.upperSkip, cut.lowerBits, cut.lowerKeep, cut.upperCut, cut.lowerCut],
+			align: KEEP_BLOCK,
+		},
+		n,
+	);
+}
+
+/** The boundaries of descending ranks [from, to) of `source`'s magnitudes, 0 ≤ from < to ≤ length. */
+export function rankCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): RankCut {
+	const n = source.length;
 	// Upper boundary: of the elements whose magnitude equals `upperBits`, the first `upperSkip` rank above `from`.
 	let upperBits = ABOVE_ALL;
 	let upperSkip = 0;
-	let upperTies = false;
-	if (lo > 0) {
-		const upper = magnitudeAtRank(values, lo, context);
+	if (from > 0) {
+		const upper = magnitudeAtRankOf(n, from, (high) => source.histogram(high));
 		upperBits = upper.bits;
-		upperSkip = lo - upper.greater;
-		upperTies = upperSkip > 0;
+		upperSkip = from - upper.greater;
 	}
 	// Lower boundary: of the elements whose magnitude equals `lowerBits`, the first `lowerKeep` rank below `to`.
 	let lowerBits = -1;
 	let lowerKeep = 0;
 	let lowerTies = false;
-	if (hi < n) {
-		const lower = magnitudeAtRank(values, hi - 1, context);
+	if (to < n) {
+		const lower = magnitudeAtRankOf(n, to - 1, (high) => source.histogram(high));
 		lowerBits = lower.bits;
-		lowerKeep = hi - lower.greater;
+		lowerKeep = to - lower.greater;
 		lowerTies = lowerKeep < lower.equal;
 	}
+	const upperTies = upperSkip > 0;
 	const blocks = Math.ceil(n / KEEP_BLOCK);
-	// Per block: how many elements equal the upper and the lower boundary come before it.
-	const before = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
-	// The same decisions as indices: upper ties are kept from `upperCut` on, lower ties before `lowerCut`.
+	const before = scratch.f64(2 * blocks);
 	let upperCut = 0;
 	let lowerCut = n;
 	if (upperTies || lowerTies) {
-		const args = { arrays: [values, before], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
-		runRange(context, "count-magnitude-ties", args, n);
+		source.countTies(upperBits, lowerBits, before);
 		let upperSeen = 0;
 		let lowerSeen = 0;
 		for (let block = 0; block < blocks; block++) {
@@ -70,19 +111,10 @@ export function keepMagnitudeRanks(
 			upperSeen += upperHere;
 			lowerSeen += lowerHere;
 		}
-		upperCut = upperTies ? tieIndex(values, upperBits, upperSkip, before, 0) : 0;
-		lowerCut = lowerTies ? tieIndex(values, lowerBits, lowerKeep, before, 1) : n;
+		upperCut = upperTies ? tieIndex(source, upperBits, upperSkip, before, 0) : 0;
+		lowerCut = lowerTies ? tieIndex(source, lowerBits, lowerKeep, before, 1) : n;
 	}
-	runRange(
-		context,
-		"keep-magnitude-ranks",
-		{
-			arrays: [values, before],
-			numbers: [upperBits, upperSkip, lowerBits, lowerKeep, upperCut, lowerCut],
-			align: KEEP_BLOCK,
-		},
-		n,
-	);
+	return { upperBits, upperSkip, lowerBits, lowerKeep, upperCut, lowerCut, before };
 }
 
 /**
@@ -90,27 +122,65 @@ export function keepMagnitudeRanks(
  * them before each block (`before[2·block + which]`) and a scan of the one block that holds it; n where there are
  * not that many.
  */
-export function tieIndex(
-	values: Float32Array,
-	bits: number,
-	ordinal: number,
-	before: Float64Array,
-	which: 0 | 1,
-): number {
-	const blocks = Math.ceil(values.length / KEEP_BLOCK);
+function tieIndex(source: MagnitudeSource, bits: number, ordinal: number, before: Float64Array, which: 0 | 1): number {
+	const blocks = Math.ceil(source.length / KEEP_BLOCK);
 	let block = 0;
 	while (block + 1 < blocks && (before[2 * (block + 1) + which] as number) <= ordinal) {
 		block++;
 	}
+	const values = source.block(block);
 	const raw = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	let seen = before[2 * block + which] as number;
-	for (let j = block * KEEP_BLOCK; j < values.length; j++) {
+	for (let j = 0; j < raw.length; j++) {
 		if (((raw[j] as number) & 0x7fffffff) === bits) {
 			if (seen === ordinal) {
-				return j;
+				return block * KEEP_BLOCK + j;
 			}
 			seen++;
 		}
 	}
-	return values.length;
+	return source.length;
+}
+
+/** A tensor's values as a magnitude source. */
+export function valuesSource(values: Float32Array, context: Pick<MergeContext, "parallel">): MagnitudeSource {
+	const n = values.length;
+	return {
+		length: n,
+		histogram: magnitudeHistogramOf(values, context),
+		countTies: (upperBits, lowerBits, counts) => {
+			const args = { arrays: [values, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
+			runRange(context, "count-magnitude-ties", args, n);
+		},
+		block: (block) => values.subarray(block * KEEP_BLOCK, Math.min(n, (block + 1) * KEEP_BLOCK)),
+	};
+}
+
+/**
+ * The task vector δ = round(x − b) of a bf16 merge as a magnitude source, made block by block and never stored
+ * whole (SIMD kernels only).
+ */
+export function taskVectorSource(
+	x: RangeArray,
+	b: Float32Array,
+	context: Pick<MergeContext, "parallel">,
+): MagnitudeSource {
+	const n = b.length;
+	return {
+		length: n,
+		histogram: (high) =>
+			runRange(context, "task-vector-histogram", { arrays: [x, b], numbers: [high] }, n, high < 0 ? 65537 : 65536),
+		countTies: (upperBits, lowerBits, counts) => {
+			const args = { arrays: [x, b, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
+			runRange(context, "task-vector-count-ties", args, n);
+		},
+		block: (block) => {
+			const from = block * KEEP_BLOCK;
+			const to = Math.min(n, from + KEEP_BLOCK);
+			const delta = new Float32Array(to - from);
+			const args = { arrays: [x.subarray(from, to), b.subarray(from, to), delta], numbers: [], dtype: "BF16" as const };
+			RANGE_KERNELS["task-vector"](args, 0, to - from, new Float64Array(0));
+			return delta;
+		},
+	};
 }

@@ -12,22 +12,35 @@ export interface MagnitudeRank {
 }
 
 /**
+ * The radix select's histogram of a tensor's magnitudes (see magnitudeAtRankOf), counted across the worker threads
+ * where the context has them (counts add in any order).
+ */
+export function magnitudeHistogramOf(
+	values: Float32Array,
+	context: Pick<MergeContext, "parallel"> = {},
+): (high: number) => Float64Array {
+	return (high) =>
+		runRange(
+			context,
+			"magnitude-histogram",
+			{ arrays: [values], numbers: [high] },
+			values.length,
+			high < 0 ? 65537 : 65536,
+		);
+}
+
+/**
  * Finds the magnitude at descending rank `rank` (0 = the largest |x|) in linear time, without sorting:
  * the bit patterns of non-negative floats sort like unsigned integers, so a two-pass radix select
  * (high 16 bits, then low 16 bits within the chosen bucket) pins it down; for bfloat16 values the first pass
- * alone does. NaN counts as the largest.
- * Both histograms are counted across the worker threads where the context has them (counts add in any order).
+ * alone does. NaN counts as the largest. `histogram` counts the n magnitudes: with high −1, the counts of their top 16 bits and, at 65536, how many have low
+ * bits set; else the counts of the low 16 bits of those whose top 16 bits are `high`.
  */
-export function magnitudeAtRank(
-	values: Float32Array,
-	rank: number,
-	context: Pick<MergeContext, "parallel"> = {},
-): MagnitudeRank {
-	const n = values.length;
+export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: number) => Float64Array): MagnitudeRank {
 	if (!(Number.isInteger(rank) && rank >= 0 && rank < n)) {
 		throw new RangeError(`rank ${rank} is outside [0, ${n})`);
 	}
-	const high = runRange(context, "magnitude-histogram", { arrays: [values], numbers: [-1] }, n, 65537);
+	const high = histogram(-1);
 	let greater = 0;
 	let top = 65535;
 	for (; top > 0; top--) {
@@ -38,10 +51,7 @@ export function magnitudeAtRank(
 		greater += count;
 	}
 	// Where no element has low bits set (bfloat16 values), the whole bucket sits at low bits 0: no second pass.
-	const low =
-		high[65536] === 0
-			? Float64Array.of(high[top] as number)
-			: runRange(context, "magnitude-histogram", { arrays: [values], numbers: [top] }, n, 65536);
+	const low = high[65536] === 0 ? Float64Array.of(high[top] as number) : histogram(top);
 	let bottom = low.length - 1;
 	for (; bottom > 0; bottom--) {
 		const count = low[bottom] as number;

@@ -16,7 +16,14 @@ import {
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
-import { scaleAndCountSimd, taskCombineSimd, taskFinishSimd, taskVectorSimd } from "./simd/task-arithmetic-simd.js";
+import {
+	scaleAndCountSimd,
+	taskCombineSimd,
+	taskFinishSimd,
+	taskVectorBlocks,
+	taskVectorSimd,
+	tiesCombineSimd,
+} from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
@@ -740,25 +747,67 @@ export const KEEP_BLOCK = 65536;
  */
 const countMagnitudeTies: RangeKernel = (args, start, end) => {
 	const values = f32(args, 0);
-	const counts = args.arrays[1] as Float64Array;
 	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
 	const [upperBits, lowerBits] = args.numbers as [number, number];
-	for (let from = start; from < end; from += KEEP_BLOCK) {
-		const to = Math.min(end, from + KEEP_BLOCK);
+	tiesPerBlock(args.arrays[1] as Float64Array, start, end, (from, to) => {
+		if (simdEnabled()) {
+			return countMagnitudeTiesSimd(values, upperBits, lowerBits, from, to);
+		}
 		let upper = 0;
 		let lower = 0;
-		if (simdEnabled()) {
-			[upper, lower] = countMagnitudeTiesSimd(values, upperBits, lowerBits, from, to);
-		} else {
-			for (let j = from; j < to; j++) {
-				const b = (bits[j] as number) & 0x7fffffff;
-				upper += +(b === upperBits);
-				lower += +(b === lowerBits);
-			}
+		for (let j = from; j < to; j++) {
+			const b = (bits[j] as number) & 0x7fffffff;
+			upper += +(b === upperBits);
+			lower += +(b === lowerBits);
 		}
+		return [upper, lower];
+	});
+};
+
+/** Stores `count`'s tie counts [upper, lower] of each KEEP_BLOCK in [start, end) at counts[2·block], [2·block + 1]. */
+function tiesPerBlock(
+	counts: Float64Array,
+	start: number,
+	end: number,
+	count: (from: number, to: number) => [number, number],
+): void {
+	for (let from = start; from < end; from += KEEP_BLOCK) {
 		const block = Math.floor(from / KEEP_BLOCK);
-		counts[2 * block] = upper;
-		counts[2 * block + 1] = lower;
+		[counts[2 * block], counts[2 * block + 1]] = count(from, Math.min(end, from + KEEP_BLOCK));
+	}
+}
+
+/**
+ * magnitude-histogram of the task vector δ = round(x − b) of a bf16 merge, made a block at a time instead of stored:
+ * arrays [x, b]; numbers [high]. SIMD only, for the one-pass TIES (see tiesCombineSimd).
+ */
+const taskVectorHistogram: RangeKernel = (args, start, end, sums) => {
+	const [x, b] = args.arrays as [RangeArray, Float32Array];
+	magnitudeHistogramSimd(taskVectorBlocks(x, b), args.numbers[0] as number, start, end, sums);
+};
+
+/** count-magnitude-ties of the task vector δ = round(x − b) of a bf16 merge: arrays [x, b, counts]. SIMD only. */
+const taskVectorCountTies: RangeKernel = (args, start, end) => {
+	const [x, b, counts] = args.arrays as [RangeArray, Float32Array, Float64Array];
+	const [upperBits, lowerBits] = args.numbers as [number, number];
+	tiesPerBlock(counts, start, end, (from, to) =>
+		countMagnitudeTiesSimd(taskVectorBlocks(x, b), upperBits, lowerBits, from, to),
+	);
+};
+
+/**
+ * TIES in a bf16 merge in one pass (see tiesCombineSimd): arrays [out, b, ...x]; numbers [normalize, lambda,
+ * ...weights, ...lowerBits, ...lowerCut]; sums as task-combine's. SIMD only.
+ */
+const tiesCombine: RangeKernel = (args, start, end, sums) => {
+	const [out, b, ...xs] = args.arrays as [Float32Array, Float32Array, ...RangeArray[]];
+	const count = xs.length;
+	const [normalize, lambda, ...rest] = args.numbers as number[] as [number, number, ...number[]];
+	const cuts = xs.map((_, i) => ({ lowerBits: rest[count + i] as number, lowerCut: rest[2 * count + i] as number }));
+	const counts = tiesCombineSimd(out, b, xs, rest.slice(0, count), cuts, normalize, lambda, start, end);
+	for (let i = 0; i < count; i++) {
+		sums[i] = (sums[i] as number) + (counts[i] as number);
+		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
 	}
 };
 
@@ -1215,6 +1264,9 @@ export const RANGE_KERNELS = {
 	"magnitude-histogram": magnitudeHistogram,
 	"count-magnitude-ties": countMagnitudeTies,
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,
+	"task-vector-histogram": taskVectorHistogram,
+	"task-vector-count-ties": taskVectorCountTies,
+	"ties-combine": tiesCombine,
 	"linear-mix": linearMix,
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,

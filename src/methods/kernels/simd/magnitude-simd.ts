@@ -5,6 +5,7 @@ import {
 	laneTotal,
 	readAt,
 	SIMD_BLOCK,
+	type SimdModule,
 	simdModule,
 	slot,
 	writeAt,
@@ -241,9 +242,18 @@ export function decodeBf16Simd(halves: Uint16Array, values: Float32Array, start:
 	}
 }
 
+/** Where a kernel reads float32 values [from, from + n): in place, or made or copied into a slot. */
+export type BlockValues = (module: SimdModule, from: number, n: number) => number;
+
+/** Reads `values` in place or copied into slot 0. */
+const valuesOf =
+	(values: Float32Array): BlockValues =>
+	(module, from, n) =>
+		readAt(module, values, from, n, 0);
+
 /** countMagnitudeTies over [from, to): the counts [upper, lower]. */
 export function countMagnitudeTiesSimd(
-	values: Float32Array,
+	values: Float32Array | BlockValues,
 	upperBits: number,
 	lowerBits: number,
 	from: number,
@@ -251,12 +261,13 @@ export function countMagnitudeTiesSimd(
 ): [number, number] {
 	const module = simdModule();
 	const kernel = module.exports.count_magnitude_ties as (...args: number[]) => void;
+	const block = typeof values === "function" ? values : valuesOf(values);
 	let upper = 0;
 	let lower = 0;
 	const counts = module.i32.subarray(slot(1) / 4, slot(1) / 4 + 8);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		kernel(readAt(module, values, at, n, 0), slot(1), n, upperBits, lowerBits);
+		kernel(block(module, at, n), slot(1), n, upperBits, lowerBits);
 		upper += laneTotal(counts, 0);
 		lower += laneTotal(counts, 1);
 		// The zeros that pad the last step to four lanes are counted where a boundary is 0: take them off.
@@ -292,7 +303,7 @@ export function keepMagnitudeRanksSimd(
  * elements with low bits set into sums[65536].
  */
 export function magnitudeHistogramSimd(
-	values: Float32Array,
+	values: Float32Array | BlockValues,
 	high: number,
 	start: number,
 	end: number,
@@ -300,13 +311,14 @@ export function magnitudeHistogramSimd(
 ): void {
 	const module = simdModule();
 	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
+	const block = typeof values === "function" ? values : valuesOf(values);
 	const histogram = histogramAddress();
 	const counts = module.i32.subarray(histogram / 4, histogram / 4 + 65536);
 	counts.fill(0);
 	let lowSet = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		lowSet += kernel(readAt(module, values, from, n, 0), histogram, n, high);
+		lowSet += kernel(block(module, from, n), histogram, n, high);
 	}
 	for (let k = 0; k < 65536; k++) {
 		sums[k] = (sums[k] as number) + (counts[k] as number);

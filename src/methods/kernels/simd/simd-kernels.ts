@@ -39,7 +39,7 @@ function functions(): WasmFunction[] {
 	];
 }
 
-interface SimdModule {
+export interface SimdModule {
 	exports: WasmFunctions;
 	i32: Int32Array;
 	u16: Uint16Array;

@@ -10,7 +10,17 @@ import {
 	ROUND_SETUP,
 	roundBf16,
 } from "./lane-text.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
+import type { BlockValues } from "./magnitude-simd.js";
+import {
+	laneTotal,
+	readAt,
+	SIMD_BLOCK,
+	type SimdModule,
+	simdModule,
+	slot,
+	writeAt,
+	writeBack,
+} from "./simd-kernels.js";
 
 /**
  * The task-arithmetic family's per-element kernels in SIMD, each bit-identical to its JavaScript kernel in
@@ -339,4 +349,77 @@ export function taskFinishSimd(
 		kernel(readAt(module, b, from, n, 0), ...pointers, target, n, normalize, divisor, lambda);
 		writeBack(module, target, outSlot, out, from, n);
 	}
+}
+
+/**
+ * Makes the task vector δ = round(x − b) of a bf16 merge for elements [from, from + n) into slot `into`, from x
+ * (float32 values or bfloat16 bits) and b read in place or copied into slots `xSlot` and `bSlot`; returns its address.
+ */
+function taskVectorBlock(
+	module: SimdModule,
+	x: RangeArray,
+	b: Float32Array,
+	from: number,
+	n: number,
+	slots: { x: number; b: number; into: number },
+): number {
+	const kernel = module.exports[`task_vector_${x instanceof Uint16Array ? "bf16" : "f32"}_round`] as (
+		...args: number[]
+	) => void;
+	kernel(readAt(module, x, from, n, slots.x), readAt(module, b, from, n, slots.b), slot(slots.into), n);
+	return slot(slots.into);
+}
+
+/** The block values of the task vector δ = round(x − b) of a bf16 merge, made a block at a time in slot 2. */
+export function taskVectorBlocks(x: RangeArray, b: Float32Array): BlockValues {
+	return (module, from, n) => taskVectorBlock(module, x, b, from, n, { x: 0, b: 1, into: 2 });
+}
+
+/** A magnitude above every other (the upper boundary of a cut that keeps the largest). */
+const ABOVE_ALL = 0x80000000 | 0;
+
+/**
+ * TIES in a bf16 merge in one pass over [start, end), for one to three models: per block, each task vector
+ * δᵢ = round(xᵢ − b) is made in a slot, cut to its largest magnitudes (lowerBitsᵢ, ties before lowerCutᵢ kept;
+ * see keepMagnitudeRanks), and the cut vectors combined as task-combine does. Bit-identical to task-vector,
+ * keep-magnitude-ranks and task-combine run one after another, without the task vectors' arrays. Returns the counts
+ * task-combine returns.
+ */
+export function tiesCombineSimd(
+	out: Float32Array,
+	b: Float32Array,
+	xs: readonly RangeArray[],
+	weights: readonly number[],
+	cuts: readonly { lowerBits: number; lowerCut: number }[],
+	normalize: number,
+	lambda: number,
+	start: number,
+	end: number,
+): number[] {
+	const module = simdModule();
+	const count = xs.length;
+	const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
+	const combine = module.exports[`task_combine_${count}`] as (...args: number[]) => void;
+	const sums = [0, 0, 0, 0, 0, 0];
+	// δᵢ in slots 0–2, then b's and x's copies, the output and the counts.
+	const deltas = xs.map((_, i) => slot(i));
+	const outSlot = 5;
+	const countsSlot = 6;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		xs.forEach((x, i) => {
+			const delta = taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i });
+			const { lowerBits, lowerCut } = cuts[i] as { lowerBits: number; lowerCut: number };
+			keep(delta, delta, n, ABOVE_ALL, lowerBits, from, 0, lowerCut);
+		});
+		const target = writeAt(out, from, n, outSlot);
+		combine(readAt(module, b, from, n, 3), ...deltas, target, slot(countsSlot), n, ...weights, normalize, lambda);
+		writeBack(module, target, outSlot, out, from, n);
+		const counts = module.i32.subarray(slot(countsSlot) / 4);
+		for (let i = 0; i < count; i++) {
+			sums[i] = (sums[i] as number) + laneTotal(counts, i);
+			sums[3 + i] = (sums[3 + i] as number) + laneTotal(counts, count + i);
+		}
+	}
+	return sums;
 }

@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { BufferPool } from "../../src/engine/buffer-pool.js";
+import { KEEP_BLOCK } from "../../src/methods/kernels/range-kernels.js";
+import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
+import { setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
+import type { KernelStats, ModelTensor } from "../../src/methods/merge-method.js";
+import { findMergeMethod } from "../../src/methods/registry.js";
+import { f32ToBf16 } from "../../src/safetensors/dtype.js";
+import { context, splitInto } from "./fixtures.js";
+
+/**
+ * TIES in a bf16 merge with the SIMD kernels makes, cuts and combines the task vectors block by block without storing
+ * them (tiesInOnePass); with SIMD off it runs the JavaScript kernels pass after pass. Both must write the same bits
+ * and report the same counts, over several tie-counting blocks, with many magnitudes tied at each cut.
+ */
+
+const n = 3 * KEEP_BLOCK + 1234;
+
+/** bf16 values from a small set (so magnitudes tie a lot), as float32 values and as their bit patterns. */
+function tiedBf16(seed: number, base?: Float32Array): Float32Array {
+	let state = seed >>> 0;
+	const out = new Float32Array(n);
+	for (let j = 0; j < n; j++) {
+		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+		const step = ((state >>> 8) % 9) - 4;
+		out[j] = roundBf16((base?.[j] ?? 0) + step * 0.0078125 + (j % 97 === 0 ? 0.5 : 0));
+	}
+	return out;
+}
+
+function ties(options: { count: number; density: number[]; normalize: boolean; lambda: number; pooled: boolean }) {
+	const pool = new BufferPool(false);
+	const arena = pool.arena();
+	const place = <T extends Float32Array | Uint16Array>(array: T): T => {
+		if (!options.pooled) {
+			return array;
+		}
+		const bytes = arena.bytes(array.byteLength);
+		const view = (
+			array instanceof Uint16Array
+				? new Uint16Array(bytes.buffer, bytes.byteOffset, array.length)
+				: new Float32Array(bytes.buffer, bytes.byteOffset, array.length)
+		) as T;
+		view.set(array as Float32Array & Uint16Array);
+		return view;
+	};
+	const baseValues = tiedBf16(1);
+	const base: ModelTensor = { model: "base", data: place(baseValues), shape: [n], params: {} };
+	const models: ModelTensor[] = [0.5, -0.3, 1.25].slice(0, options.count).map((weight, i) => {
+		const values = tiedBf16(10 + i, baseValues);
+		return {
+			model: `m${i}`,
+			data: place(values),
+			bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))),
+			shape: [n],
+			params: { weight, density: options.density[i] as number },
+		};
+	});
+	const stats: KernelStats[] = [];
+	const ctx = {
+		...context({ normalize: options.normalize, rescale: false, lambda: options.lambda, int8_mask: false }),
+		computeDtype: "BF16" as const,
+		record: (recorded: KernelStats) => stats.push(recorded),
+		parallel: splitInto(3),
+		...(options.pooled ? { alloc: arena } : {}),
+	};
+	const result = findMergeMethod("ties")?.merge({ models, base }, ctx);
+	const bits = [...new Uint32Array(Float32Array.from(result?.data ?? []).buffer)];
+	arena.release();
+	pool.close();
+	return { bits, stats };
+}
+
+afterEach(() => {
+	setSimdEnabled(true);
+});
+
+describe("TIES in one pass against the JavaScript kernels' passes", () => {
+	for (const count of [1, 2, 3]) {
+		for (const [normalize, lambda, pooled] of [
+			[true, 1, true],
+			[false, 0.7, false],
+		] as const) {
+			it(`${count} models, normalize ${normalize}, lambda ${lambda}, ${pooled ? "pooled" : "plain"} arrays`, () => {
+				const options = { count, density: [0.37, 0.5, 1], normalize, lambda, pooled };
+				setSimdEnabled(false);
+				const passes = ties(options);
+				setSimdEnabled(true);
+				const onePass = ties(options);
+				expect(onePass.bits).toEqual(passes.bits);
+				expect(onePass.stats).toEqual(passes.stats);
+				expect(onePass.stats[0]?.models[0]?.kept).toBe(Math.floor(0.37 * n));
+			});
+		}
+	}
+});
