@@ -26,8 +26,9 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 		}
 		return;
 	}
-	const [b, y] = args.arrays as Float32Array[];
-	// A model's values are float32, or bfloat16 bit patterns as stored (decoded by lookup).
+	const b = args.arrays[0] as ModelValues | undefined;
+	const y = args.arrays[1] as Float32Array | undefined;
+	// The base's and the models' values are float32, or bfloat16 bit patterns as stored (decoded by lookup).
 	const xs = args.arrays.slice(2) as (Float32Array | Uint16Array)[];
 	if (!b || !y) {
 		return;
@@ -46,7 +47,7 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 
 /** Up to two models; a missing one is passed as B itself (a zero task vector, which never conflicts). */
 function rangeTwo(
-	b: Float32Array,
+	b: ModelValues,
 	x0: ModelValues,
 	x1: ModelValues,
 	y: Float32Array,
@@ -55,6 +56,7 @@ function rangeTwo(
 	sums: Float64Array,
 	count: number,
 ): void {
+	const [fb, hb, sb] = split(b);
 	let baseSq = 0;
 	let deltaSq = 0;
 	let conflicts = 0;
@@ -68,7 +70,7 @@ function rangeTwo(
 	const [f0, h0, s0] = split(x0);
 	const [f1, h1, s1] = split(x1);
 	for (let j = start; j < end; j++) {
-		const bj = b[j] as number;
+		const bj = sb ? (BF16_VALUES[hb[j] as number] as number) : (fb[j] as number);
 		const d = (y[j] as number) - bj;
 		const t0 = (s0 ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)) - bj;
 		const t1 = (s1 ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)) - bj;
@@ -98,13 +100,14 @@ function rangeTwo(
 }
 
 function rangeThree(
-	b: Float32Array,
+	b: ModelValues,
 	[x0, x1, x2]: readonly [ModelValues, ModelValues, ModelValues],
 	y: Float32Array,
 	start: number,
 	end: number,
 	sums: Float64Array,
 ): void {
+	const [fb, hb, sb] = split(b);
 	let baseSq = 0;
 	let deltaSq = 0;
 	let conflicts = 0;
@@ -128,7 +131,7 @@ function rangeThree(
 	const [f1, h1, s1] = split(x1);
 	const [f2, h2, s2] = split(x2);
 	for (let j = start; j < end; j++) {
-		const bj = b[j] as number;
+		const bj = sb ? (BF16_VALUES[hb[j] as number] as number) : (fb[j] as number);
 		const d = (y[j] as number) - bj;
 		const t0 = (s0 ? (BF16_VALUES[h0[j] as number] as number) : (f0[j] as number)) - bj;
 		const t1 = (s1 ? (BF16_VALUES[h1[j] as number] as number) : (f1[j] as number)) - bj;
@@ -165,19 +168,20 @@ function rangeThree(
 
 /** Any number of models: the general loop, with one element's task-vector values in a scratch array. */
 function rangeAny(
-	b: Float32Array,
+	b: ModelValues,
 	xs: readonly ModelValues[],
 	y: Float32Array,
 	start: number,
 	end: number,
 	sums: Float64Array,
 ): void {
+	const [fb, hb, sb] = split(b);
 	const count = xs.length;
 	const layout = measureSumLayout(count);
 	const tau = new Float64Array(count);
 	const local = new Float64Array(layout.length);
 	for (let j = start; j < end; j++) {
-		const bj = b[j] as number;
+		const bj = sb ? (BF16_VALUES[hb[j] as number] as number) : (fb[j] as number);
 		const d = (y[j] as number) - bj;
 		local[0] = (local[0] as number) + bj * bj;
 		local[1] = (local[1] as number) + d * d;

@@ -27,7 +27,7 @@ export function measureTensor(
 	const { inputs, result } = merged;
 	const base = inputs.base ?? inputs.models.find((input) => input.model === baseKey);
 	const y = result.data;
-	if (!base || base.data.length !== y.length) {
+	if (!base || (base.bf16 ?? base.data).length !== y.length) {
 		return sums;
 	}
 	const others: { tensor: ModelTensor; index: number }[] = [];
@@ -48,7 +48,10 @@ export function measureTensor(
 	const pass = runRange(
 		merged,
 		"measure-task-vectors",
-		{ arrays: [base.data, y, ...others.map((other) => other.tensor.bf16 ?? other.tensor.data)], numbers: [stride] },
+		{
+			arrays: [base.bf16 ?? base.data, y, ...others.map((other) => other.tensor.bf16 ?? other.tensor.data)],
+			numbers: [stride],
+		},
 		n,
 		layout.length,
 	);

@@ -257,14 +257,14 @@ function mergeFamily(
 	const { where, base, models, normalize, rescale, lambda, round, dtype } = operands;
 	// With `dtype` the kernels round whole arrays in one pass each (roundArray), exactly as `round` does value by value.
 	const scratch = context.alloc ?? HEAP_SCRATCH;
-	const b = base.data;
-	const n = b.length;
 	if (member.consensus && member.sparsification === "magnitude" && !rescale && dtype === "BF16" && round) {
-		const fused = tiesInOnePass(models, b, { normalize, lambda, round, where }, context);
+		const fused = tiesInOnePass(models, base, { normalize, lambda, round, where }, context);
 		if (fused) {
 			return { data: fused, shape: [...base.shape] };
 		}
 	}
+	const b = base.data;
+	const n = b.length;
 	const weights: number[] = [];
 	// Each model's pruned task vector δᵢ = sparsify(Xᵢ − B), in float32 like mergekit's tensors.
 	const deltas = models.map((tensor) => {
@@ -308,7 +308,7 @@ function mergeFamily(
  */
 function tiesInOnePass(
 	models: readonly ModelTensor[],
-	b: Float32Array,
+	base: ModelTensor,
 	options: { normalize: boolean; lambda: number; round: Rounder; where: string },
 	context: MergeContext,
 ): Float32Array | undefined {
@@ -318,6 +318,8 @@ function tiesInOnePass(
 	if (!simdEnabled() || models.length > 3 || !weights.every((w) => Math.fround(w) === w)) {
 		return undefined;
 	}
+	// The base as stored where it is bfloat16: it is never decoded to float32.
+	const b = base.bf16 ?? base.data;
 	const n = b.length;
 	const scratch = context.alloc ?? HEAP_SCRATCH;
 	const xs = models.map((tensor) => tensor.bf16 ?? tensor.data);

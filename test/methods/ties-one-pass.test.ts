@@ -45,7 +45,14 @@ function ties(options: { count: number; density: number[]; normalize: boolean; l
 		return view;
 	};
 	const baseValues = tiedBf16(1);
-	const base: ModelTensor = { model: "base", data: place(baseValues), shape: [n], params: {} };
+	// Pooled, the base is also given as stored, and the one pass reads it so.
+	const base: ModelTensor = {
+		model: "base",
+		data: place(baseValues),
+		...(options.pooled ? { bf16: place(Uint16Array.from(baseValues, (v) => f32ToBf16(v))) } : {}),
+		shape: [n],
+		params: {},
+	};
 	const models: ModelTensor[] = [0.5, -0.3, 1.25].slice(0, options.count).map((weight, i) => {
 		const values = tiedBf16(10 + i, baseValues);
 		return {

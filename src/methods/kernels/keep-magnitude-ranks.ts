@@ -1,8 +1,9 @@
 import type { MergeContext } from "../merge-method.js";
 import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js";
-import { KEEP_BLOCK, RANGE_KERNELS, type RangeArray } from "./range-kernels.js";
+import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
+import { taskVectorValues } from "./simd/task-arithmetic-simd.js";
 
 /** Larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
 const ABOVE_ALL = 0x80000000;
@@ -162,7 +163,7 @@ export function valuesSource(values: Float32Array, context: Pick<MergeContext, "
  */
 export function taskVectorSource(
 	x: RangeArray,
-	b: Float32Array,
+	b: RangeArray,
 	context: Pick<MergeContext, "parallel">,
 ): MagnitudeSource {
 	const n = b.length;
@@ -174,13 +175,6 @@ export function taskVectorSource(
 			const args = { arrays: [x, b, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
 			runRange(context, "task-vector-count-ties", args, n);
 		},
-		block: (block) => {
-			const from = block * KEEP_BLOCK;
-			const to = Math.min(n, from + KEEP_BLOCK);
-			const delta = new Float32Array(to - from);
-			const args = { arrays: [x.subarray(from, to), b.subarray(from, to), delta], numbers: [], dtype: "BF16" as const };
-			RANGE_KERNELS["task-vector"](args, 0, to - from, new Float64Array(0));
-			return delta;
-		},
+		block: (block) => taskVectorValues(x, b, block * KEEP_BLOCK, Math.min(n, (block + 1) * KEEP_BLOCK)),
 	};
 }

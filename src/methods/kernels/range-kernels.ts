@@ -782,13 +782,13 @@ function tiesPerBlock(
  * arrays [x, b]; numbers [high]. SIMD only, for the one-pass TIES (see tiesCombineSimd).
  */
 const taskVectorHistogram: RangeKernel = (args, start, end, sums) => {
-	const [x, b] = args.arrays as [RangeArray, Float32Array];
+	const [x, b] = args.arrays as [RangeArray, RangeArray];
 	magnitudeHistogramSimd(taskVectorBlocks(x, b), args.numbers[0] as number, start, end, sums);
 };
 
 /** count-magnitude-ties of the task vector δ = round(x − b) of a bf16 merge: arrays [x, b, counts]. SIMD only. */
 const taskVectorCountTies: RangeKernel = (args, start, end) => {
-	const [x, b, counts] = args.arrays as [RangeArray, Float32Array, Float64Array];
+	const [x, b, counts] = args.arrays as [RangeArray, RangeArray, Float64Array];
 	const [upperBits, lowerBits] = args.numbers as [number, number];
 	tiesPerBlock(counts, start, end, (from, to) =>
 		countMagnitudeTiesSimd(taskVectorBlocks(x, b), upperBits, lowerBits, from, to),
@@ -800,7 +800,7 @@ const taskVectorCountTies: RangeKernel = (args, start, end) => {
  * ...weights, ...lowerBits, ...lowerCut]; sums as task-combine's. SIMD only.
  */
 const tiesCombine: RangeKernel = (args, start, end, sums) => {
-	const [out, b, ...xs] = args.arrays as [Float32Array, Float32Array, ...RangeArray[]];
+	const [out, b, ...xs] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
 	const count = xs.length;
 	const [normalize, lambda, ...rest] = args.numbers as number[] as [number, number, ...number[]];
 	const cuts = xs.map((_, i) => ({ lowerBits: rest[count + i] as number, lowerCut: rest[2 * count + i] as number }));

@@ -28,12 +28,18 @@ import {
  * values here (bfloat16 ones in a bf16 merge), so float32 products round as the JavaScript kernels' float64 ones.
  */
 
+const taskVectorName = (bf16: boolean, baseBf16: boolean, round: boolean): string =>
+	`task_vector_${bf16 ? "bf16" : "f32"}_${baseBf16 ? "bf16" : "f32"}_${round ? "round" : "exact"}`;
+
 const rounded = (round: boolean, value: string): string => (round ? `${roundBf16(value)} local.set $${value}` : "");
 
-/** δ = x − b, rounded to bfloat16 when `round`: `task_vector_<bf16|f32>_<round|exact>(x, b, out, n)`. */
-export function taskVectorWasm(bf16: boolean, round: boolean): WasmFunction {
+/**
+ * δ = x − b, rounded to bfloat16 when `round`, x and b float32 values or bfloat16 bits:
+ * `task_vector_<x: bf16|f32>_<b: bf16|f32>_<round|exact>(x, b, out, n)`.
+ */
+export function taskVectorWasm(bf16: boolean, round: boolean, baseBf16 = false): WasmFunction {
 	return {
-		name: `task_vector_${bf16 ? "bf16" : "f32"}_${round ? "round" : "exact"}`,
+		name: taskVectorName(bf16, baseBf16, round),
 		params: [
 			["x", "i32"],
 			["b", "i32"],
@@ -44,7 +50,7 @@ export function taskVectorWasm(bf16: boolean, round: boolean): WasmFunction {
 		body: `
 		${ROUND_SETUP}
 		${laneLoop(`
-			${loadLanes("x", "j", bf16)} ${loadLanes("b", "j", false)} f32x4.sub local.set $v
+			${loadLanes("x", "j", bf16)} ${loadLanes("b", "j", baseBf16)} f32x4.sub local.set $v
 			${rounded(round, "v")}
 			${f32Address("out", "j")} local.get $v v128.store`)}
 		`,
@@ -88,12 +94,13 @@ export function scaleAndCountWasm(round: boolean): WasmFunction {
  * task-combine in a bfloat16 merge for `count` models (see combineElected): uᵢ = round(wᵢ·δᵢ), the sign elected
  * by Σuᵢ ≥ 0, the agreeing uᵢ and wᵢ summed from +0 in float32 and rounded, the quotient (normalize) and the product
  * by λ (in float64, as λ is any number) rounded, then out = b + mix. Per-lane counts at `counts`: kept δᵢ for each
- * model, then agreeing uᵢ for each. `task_combine_<count>(b, δ₀…, out, counts, n, w₀…, normalize, lambda)`.
+ * model, then agreeing uᵢ for each; b float32 values or bfloat16 bits:
+ * `task_combine_<count>_<b: bf16|f32>(b, δ₀…, out, counts, n, w₀…, normalize, lambda)`.
  */
-export function taskCombineWasm(count: number): WasmFunction {
+export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
-		name: `task_combine_${count}`,
+		name: `task_combine_${count}_${baseBf16 ? "bf16" : "f32"}`,
 		params: [
 			["b", "i32"],
 			...models.map((i) => [`d${i}`, "i32"] as const),
@@ -162,7 +169,7 @@ export function taskCombineWasm(count: number): WasmFunction {
 				f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${FINISH}`)}
+			${finish(baseBf16)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
 		`,
@@ -171,9 +178,9 @@ export function taskCombineWasm(count: number): WasmFunction {
 
 /**
  * The end of a task-arithmetic combination, on local `mix`: the product by λ (local `l`, both halves in float64,
- * when `scaled`) rounded, then out = b + mix.
+ * when `scaled`) rounded, then out = b + mix (b float32 values or bfloat16 bits).
  */
-const FINISH = `
+const finish = (baseBf16: boolean): string => `
 			local.get $scaled
 			if
 				local.get $mix f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
@@ -181,7 +188,7 @@ const FINISH = `
 				${JOIN_LOW} local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${f32Address("out", "j")} ${loadLanes("b", "j", false)} local.get $mix f32x4.add v128.store`;
+			${f32Address("out", "j")} ${loadLanes("b", "j", baseBf16)} local.get $mix f32x4.add v128.store`;
 
 /**
  * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
@@ -234,7 +241,7 @@ export function taskFinishWasm(count: number): WasmFunction {
 				local.get $mix local.get $d f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${FINISH}`)}
+			${finish(false)}`)}
 		`,
 	};
 }
@@ -243,9 +250,12 @@ export function taskFinishWasm(count: number): WasmFunction {
 export function taskArithmeticFunctions(): WasmFunction[] {
 	return [
 		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true), taskVectorWasm(bf16, false)]),
+		// The one-pass TIES reads the base as stored, too.
+		taskVectorWasm(true, true, true),
+		taskVectorWasm(false, true, true),
 		scaleAndCountWasm(true),
 		scaleAndCountWasm(false),
-		...[1, 2, 3].map(taskCombineWasm),
+		...[1, 2, 3].flatMap((count) => [taskCombineWasm(count), taskCombineWasm(count, true)]),
 		...[1, 2, 3].map(taskFinishWasm),
 	];
 }
@@ -260,9 +270,7 @@ export function taskVectorSimd(
 	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = module.exports[
-		`task_vector_${x instanceof Uint16Array ? "bf16" : "f32"}_${round ? "round" : "exact"}`
-	] as (...args: number[]) => void;
+	const kernel = module.exports[taskVectorName(x instanceof Uint16Array, false, round)] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(delta, from, n, 2);
@@ -308,7 +316,7 @@ export function taskCombineSimd(
 ): number[] {
 	const module = simdModule();
 	const count = deltas.length;
-	const kernel = module.exports[`task_combine_${count}`] as (...args: number[]) => void;
+	const kernel = module.exports[`task_combine_${count}_f32`] as (...args: number[]) => void;
 	const sums = [0, 0, 0, 0, 0, 0];
 	const outSlot = 1 + count;
 	const countsSlot = 2 + count;
@@ -358,12 +366,12 @@ export function taskFinishSimd(
 function taskVectorBlock(
 	module: SimdModule,
 	x: RangeArray,
-	b: Float32Array,
+	b: RangeArray,
 	from: number,
 	n: number,
 	slots: { x: number; b: number; into: number },
 ): number {
-	const kernel = module.exports[`task_vector_${x instanceof Uint16Array ? "bf16" : "f32"}_round`] as (
+	const kernel = module.exports[taskVectorName(x instanceof Uint16Array, b instanceof Uint16Array, true)] as (
 		...args: number[]
 	) => void;
 	kernel(readAt(module, x, from, n, slots.x), readAt(module, b, from, n, slots.b), slot(slots.into), n);
@@ -371,8 +379,20 @@ function taskVectorBlock(
 }
 
 /** The block values of the task vector δ = round(x − b) of a bf16 merge, made a block at a time in slot 2. */
-export function taskVectorBlocks(x: RangeArray, b: Float32Array): BlockValues {
+export function taskVectorBlocks(x: RangeArray, b: RangeArray): BlockValues {
 	return (module, from, n) => taskVectorBlock(module, x, b, from, n, { x: 0, b: 1, into: 2 });
+}
+
+/** The task vector δ = round(x − b) of a bf16 merge over elements [from, to), made a block at a time. */
+export function taskVectorValues(x: RangeArray, b: RangeArray, from: number, to: number): Float32Array {
+	const module = simdModule();
+	const delta = new Float32Array(to - from);
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		const address = taskVectorBlock(module, x, b, at, n, { x: 0, b: 1, into: 2 });
+		delta.set(module.f32.subarray(address / 4, address / 4 + n), at - from);
+	}
+	return delta;
 }
 
 /** A magnitude above every other (the upper boundary of a cut that keeps the largest). */
@@ -387,7 +407,7 @@ const ABOVE_ALL = 0x80000000 | 0;
  */
 export function tiesCombineSimd(
 	out: Float32Array,
-	b: Float32Array,
+	b: RangeArray,
 	xs: readonly RangeArray[],
 	weights: readonly number[],
 	cuts: readonly { lowerBits: number; lowerCut: number }[],
@@ -399,7 +419,9 @@ export function tiesCombineSimd(
 	const module = simdModule();
 	const count = xs.length;
 	const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
-	const combine = module.exports[`task_combine_${count}`] as (...args: number[]) => void;
+	const combine = module.exports[`task_combine_${count}_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (
+		...args: number[]
+	) => void;
 	const sums = [0, 0, 0, 0, 0, 0];
 	// δᵢ in slots 0–2, then b's and x's copies, the output and the counts.
 	const deltas = xs.map((_, i) => slot(i));
