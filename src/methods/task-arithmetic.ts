@@ -2,7 +2,8 @@ import type { FloatDtype } from "../safetensors/dtype.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
 import { rankCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
-import type { RangeArray } from "./kernels/range-kernels.js";
+import { DARE_BLOCK, type RangeArray } from "./kernels/range-kernels.js";
+import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
@@ -257,8 +258,9 @@ function mergeFamily(
 	const { where, base, models, normalize, rescale, lambda, round, dtype } = operands;
 	// With `dtype` the kernels round whole arrays in one pass each (roundArray), exactly as `round` does value by value.
 	const scratch = context.alloc ?? HEAP_SCRATCH;
-	if (member.consensus && member.sparsification === "magnitude" && !rescale && dtype === "BF16" && round) {
-		const fused = tiesInOnePass(models, base, { normalize, lambda, round, where }, context);
+	const oneOf = member.sparsification === "random" || (member.sparsification === "magnitude" && !rescale);
+	if (member.consensus && oneOf && dtype === "BF16" && round) {
+		const fused = consensusInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
 		if (fused) {
 			return { data: fused, shape: [...base.shape] };
 		}
@@ -301,20 +303,21 @@ function mergeFamily(
 }
 
 /**
- * TIES in a bf16 merge with SIMD kernels and up to three models, in one pass: each task vector's magnitude cut is
- * found from histograms of the task vector made block by block, and the ties-combine kernel then makes, cuts and
- * combines the task vectors block by block, so they are never stored (bit-identical to the passes of mergeFamily,
- * with a third of the memory traffic and none of the task vectors' memory). Undefined where it does not apply.
+ * TIES and DARE-TIES in a bf16 merge with SIMD kernels and up to three models, in one pass: the task vectors are
+ * made, pruned and combined a block at a time (see combineMadeTaskVectors), so they are never stored. What the
+ * pruning needs of a whole vector comes first, from the task vector made block by block: TIES' magnitude cut (rank
+ * histograms and tie counts), DARE's L1 norms for the rescale. Bit-identical to the passes of mergeFamily, with none
+ * of the task vectors' memory. Undefined where it does not apply.
  */
-function tiesInOnePass(
+function consensusInOnePass(
+	member: FamilyMember,
 	models: readonly ModelTensor[],
 	base: ModelTensor,
-	options: { normalize: boolean; lambda: number; round: Rounder; where: string },
+	options: { normalize: boolean; rescale: boolean; lambda: number; round: Rounder; where: string },
 	context: MergeContext,
 ): Float32Array | undefined {
-	const weights = models.map((tensor) =>
-		options.round(readNumber(tensor.params, WEIGHT, `${options.where}, model ${tensor.model}`)),
-	);
+	const at = (tensor: ModelTensor): string => `${options.where}, model ${tensor.model}`;
+	const weights = models.map((tensor) => options.round(readNumber(tensor.params, WEIGHT, at(tensor))));
 	if (!simdEnabled() || models.length > 3 || !weights.every((w) => Math.fround(w) === w)) {
 		return undefined;
 	}
@@ -323,35 +326,41 @@ function tiesInOnePass(
 	const n = b.length;
 	const scratch = context.alloc ?? HEAP_SCRATCH;
 	const xs = models.map((tensor) => tensor.bf16 ?? tensor.data);
-	const cuts = models.map((tensor, i) => {
-		const at = `${options.where}, model ${tensor.model}`;
-		const density = readNumber(tensor.params, DENSITY, at);
-		if (density >= 1) {
-			return { lowerBits: -1, lowerCut: n };
+	const densities = models.map((tensor) => readNumber(tensor.params, DENSITY, at(tensor)));
+	let kernel: "ties-combine" | "dare-ties-combine";
+	let pruning: number[];
+	if (member.sparsification === "magnitude") {
+		const cuts = models.map((tensor, i) => {
+			const density = densities[i] as number;
+			if (density >= 1) {
+				return { lowerBits: -1, lowerCut: n };
+			}
+			const source = taskVectorSource(xs[i] as RangeArray, b, context);
+			return rankCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
+		});
+		kernel = "ties-combine";
+		pruning = [...cuts.map((cut) => cut.lowerBits), ...cuts.map((cut) => cut.lowerCut)];
+	} else {
+		const masks = models.map((tensor, i) => {
+			const density = densities[i] as number;
+			// As sparsifyRandom draws it: h/2³² < density exactly when h is below ⌈density·2³²⌉.
+			const threshold = density >= 1 ? -1 : Math.ceil(density * 2 ** 32);
+			const [k0, k1] = context.uniform(tensor.model).keys;
+			const ratio =
+				options.rescale && threshold >= 0 ? dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context) : 0;
+			return [threshold, k0, k1, ratio];
+		});
+		if (masks.some(([threshold]) => (threshold as number) >= 2 ** 32)) {
+			return undefined;
 		}
-		const cut = rankCut(
-			taskVectorSource(xs[i] as RangeArray, b, context),
-			0,
-			magnitudeKeepCount(n, density, at),
-			scratch,
-		);
-		return { lowerBits: cut.lowerBits, lowerCut: cut.lowerCut };
-	});
+		kernel = "dare-ties-combine";
+		pruning = masks.flat();
+	}
 	const out = scratch.f32Uninitialised(n);
 	const counts = runRange(
 		context,
-		"ties-combine",
-		{
-			arrays: [out, b, ...xs],
-			numbers: [
-				+options.normalize,
-				options.lambda,
-				...weights,
-				...cuts.map((cut) => cut.lowerBits),
-				...cuts.map((cut) => cut.lowerCut),
-			],
-			dtype: "BF16",
-		},
+		kernel,
+		{ arrays: [out, b, ...xs], numbers: [+options.normalize, options.lambda, ...weights, ...pruning], dtype: "BF16" },
 		n,
 		2 * models.length,
 	);
@@ -364,6 +373,23 @@ function tiesInOnePass(
 		})),
 	});
 	return out;
+}
+
+/**
+ * The ratio sparsifyRandom's rescale scales a masked task vector by (its L1 norms before and after the mask, from the
+ * task vector made block by block), or 0 where rescaleL1ByParts would leave it as it is.
+ */
+function dareRescale(x: RangeArray, b: RangeArray, mask: [number, number, number], context: MergeContext): number {
+	const blocks = Math.ceil(b.length / DARE_BLOCK);
+	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
+	runRange(context, "task-vector-dare-norms", { arrays: [x, b, norms], numbers: mask, align: DARE_BLOCK }, b.length);
+	let before = 0;
+	let after = 0;
+	for (let block = 0; block < blocks; block++) {
+		before += norms[2 * block] as number;
+		after += norms[2 * block + 1] as number;
+	}
+	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
 }
 
 /**

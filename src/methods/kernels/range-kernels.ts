@@ -17,12 +17,15 @@ import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
 import { simdEnabled } from "./simd/simd-kernels.js";
 import {
+	combineMadeTaskVectors,
+	dareBlock,
+	keepLargestBlock,
+	type PruneBlock,
 	scaleAndCountSimd,
 	taskCombineSimd,
 	taskFinishSimd,
 	taskVectorBlocks,
 	taskVectorSimd,
-	tiesCombineSimd,
 } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
@@ -796,18 +799,54 @@ const taskVectorCountTies: RangeKernel = (args, start, end) => {
 };
 
 /**
- * TIES in a bf16 merge in one pass (see tiesCombineSimd): arrays [out, b, ...x]; numbers [normalize, lambda,
+ * TIES in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x]; numbers [normalize, lambda,
  * ...weights, ...lowerBits, ...lowerCut]; sums as task-combine's. SIMD only.
  */
 const tiesCombine: RangeKernel = (args, start, end, sums) => {
+	const count = args.arrays.length - 2;
+	const numbers = args.numbers.slice(2 + count);
+	const cuts = numbers.slice(0, count).map((lowerBits, i) => ({ lowerBits, lowerCut: numbers[count + i] as number }));
+	combineInOnePass(args, keepLargestBlock(cuts), start, end, sums);
+};
+
+/**
+ * DARE with TIES' sign election in a bf16 merge in one pass: arrays [out, b, ...x]; numbers [normalize, lambda,
+ * ...weights, then per model threshold, k0, k1 and the rescale ratio (threshold −1: not pruned; ratio 0: not
+ * rescaled)]; sums as task-combine's. SIMD only.
+ */
+const dareTiesCombine: RangeKernel = (args, start, end, sums) => {
+	const count = args.arrays.length - 2;
+	const numbers = args.numbers.slice(2 + count);
+	const masks = Array.from({ length: count }, (_, i) => {
+		const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
+		return { k0, k1, ...(threshold < 0 ? {} : { threshold }), ...(ratio === 0 ? {} : { ratio }) };
+	});
+	combineInOnePass(args, dareBlock(masks), start, end, sums);
+};
+
+function combineInOnePass(args: RangeArgs, prune: PruneBlock, start: number, end: number, sums: Float64Array): void {
 	const [out, b, ...xs] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
 	const count = xs.length;
-	const [normalize, lambda, ...rest] = args.numbers as number[] as [number, number, ...number[]];
-	const cuts = xs.map((_, i) => ({ lowerBits: rest[count + i] as number, lowerCut: rest[2 * count + i] as number }));
-	const counts = tiesCombineSimd(out, b, xs, rest.slice(0, count), cuts, normalize, lambda, start, end);
+	const [normalize, lambda] = args.numbers as [number, number];
+	const weights = args.numbers.slice(2, 2 + count);
+	const counts = combineMadeTaskVectors(out, b, xs, weights, prune, normalize, lambda, start, end);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
+	}
+}
+
+/**
+ * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a block at a time and dropped:
+ * arrays [x, b, norms]; numbers [threshold, k0, k1]. SIMD only.
+ */
+const taskVectorDareNorms: RangeKernel = (args, start, end) => {
+	const [x, b, norms] = args.arrays as [RangeArray, RangeArray, Float64Array];
+	const [threshold, k0, k1] = args.numbers as [number, number, number];
+	for (let from = start; from < end; from += DARE_BLOCK) {
+		const block = Math.floor(from / DARE_BLOCK);
+		const to = Math.min(end, from + DARE_BLOCK);
+		[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(taskVectorBlocks(x, b), threshold, k0, k1, from, to);
 	}
 };
 
@@ -1267,6 +1306,8 @@ export const RANGE_KERNELS = {
 	"task-vector-histogram": taskVectorHistogram,
 	"task-vector-count-ties": taskVectorCountTies,
 	"ties-combine": tiesCombine,
+	"dare-ties-combine": dareTiesCombine,
+	"task-vector-dare-norms": taskVectorDareNorms,
 	"linear-mix": linearMix,
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,

@@ -1,5 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { f32Address, laneLoop, loadLanes } from "./lane-text.js";
+import type { BlockValues } from "./magnitude-simd.js";
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeBack } from "./simd-kernels.js";
 
 /** One round of the counter generator's mixing (mixRound) on the four i32 lanes of local `x`, left in `x`. */
@@ -86,12 +87,17 @@ export function dareMaskWasm(): WasmFunction {
 	};
 }
 
+/** The slot of dare_mask's lane sums: past those the task-vector blocks and the one-pass combinations use. */
+export const DARE_SUMS_SLOT = 7;
+
 /**
  * dareMask over [from, to), within one DARE block; returns its L1 norms [before, after], each the float64 sum of
- * four lane sums (element index mod 4) added in lane order, as the JavaScript kernel adds them.
+ * four lane sums (element index mod 4) added in lane order, as the JavaScript kernel adds them. Given block values
+ * instead of an array (a task vector made block by block), it masks them where they are made and keeps only the
+ * norms.
  */
 export function dareMaskSimd(
-	delta: Float32Array,
+	delta: Float32Array | BlockValues,
 	threshold: number,
 	k0: number,
 	k1: number,
@@ -100,14 +106,16 @@ export function dareMaskSimd(
 ): [number, number] {
 	const module = simdModule();
 	const kernel = module.exports.dare_mask as (...args: number[]) => void;
-	const sums = new Float64Array(module.f32.buffer, slot(1), 8);
+	const sums = new Float64Array(module.f32.buffer, slot(DARE_SUMS_SLOT), 8);
 	sums.fill(0);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		const address = readAt(module, delta, at, n, 0);
+		const address = typeof delta === "function" ? delta(module, at, n) : readAt(module, delta, at, n, 0);
 		// Lanes follow the index mod 4 from the block's start; blocks and SIMD blocks start at multiples of 4.
-		kernel(address, n, at, threshold, k0, k1, slot(1));
-		writeBack(module, address, 0, delta, at, n);
+		kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT));
+		if (typeof delta !== "function") {
+			writeBack(module, address, 0, delta, at, n);
+		}
 	}
 	return [laneTotal(sums, 0), laneTotal(sums, 1)];
 }

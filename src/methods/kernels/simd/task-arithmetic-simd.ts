@@ -1,5 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
+import { DARE_SUMS_SLOT } from "./dare-mask-simd.js";
 import {
 	f32Address,
 	highToLow,
@@ -399,18 +400,23 @@ export function taskVectorValues(x: RangeArray, b: RangeArray, from: number, to:
 const ABOVE_ALL = 0x80000000 | 0;
 
 /**
- * TIES in a bf16 merge in one pass over [start, end), for one to three models: per block, each task vector
- * δᵢ = round(xᵢ − b) is made in a slot, cut to its largest magnitudes (lowerBitsᵢ, ties before lowerCutᵢ kept;
- * see keepMagnitudeRanks), and the cut vectors combined as task-combine does. Bit-identical to task-vector,
- * keep-magnitude-ranks and task-combine run one after another, without the task vectors' arrays. Returns the counts
- * task-combine returns.
+ * Prunes model `model`'s task vector δ, made for elements [from, from + n) at `address` in the module's memory, in
+ * place, as the method's sparsification would have pruned the whole vector.
  */
-export function tiesCombineSimd(
+export type PruneBlock = (module: SimdModule, address: number, from: number, n: number, model: number) => void;
+
+/**
+ * The task-arithmetic family with TIES' sign election in a bf16 merge, in one pass over [start, end) for one to three
+ * models: per block, each task vector δᵢ = round(xᵢ − b) is made in a slot and pruned (`prune`), and the pruned
+ * vectors combined as task-combine does. Bit-identical to task-vector, the pruning kernels and task-combine run one
+ * after another, without the task vectors' arrays. Returns the counts task-combine returns.
+ */
+export function combineMadeTaskVectors(
 	out: Float32Array,
 	b: RangeArray,
 	xs: readonly RangeArray[],
 	weights: readonly number[],
-	cuts: readonly { lowerBits: number; lowerCut: number }[],
+	prune: PruneBlock,
 	normalize: number,
 	lambda: number,
 	start: number,
@@ -418,7 +424,6 @@ export function tiesCombineSimd(
 ): number[] {
 	const module = simdModule();
 	const count = xs.length;
-	const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
 	const combine = module.exports[`task_combine_${count}_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (
 		...args: number[]
 	) => void;
@@ -430,9 +435,7 @@ export function tiesCombineSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		xs.forEach((x, i) => {
-			const delta = taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i });
-			const { lowerBits, lowerCut } = cuts[i] as { lowerBits: number; lowerCut: number };
-			keep(delta, delta, n, ABOVE_ALL, lowerBits, from, 0, lowerCut);
+			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i }), from, n, i);
 		});
 		const target = writeAt(out, from, n, outSlot);
 		combine(readAt(module, b, from, n, 3), ...deltas, target, slot(countsSlot), n, ...weights, normalize, lambda);
@@ -444,4 +447,34 @@ export function tiesCombineSimd(
 		}
 	}
 	return sums;
+}
+
+/** TIES' magnitude cut of each block: the largest magnitudes kept (lowerBitsᵢ, ties before lowerCutᵢ; see keepMagnitudeRanks). */
+export function keepLargestBlock(cuts: readonly { lowerBits: number; lowerCut: number }[]): PruneBlock {
+	return (module, address, from, n, model) => {
+		const { lowerBits, lowerCut } = cuts[model] as { lowerBits: number; lowerCut: number };
+		const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
+		keep(address, address, n, ABOVE_ALL, lowerBits, from, 0, lowerCut);
+	};
+}
+
+/**
+ * DARE's mask of each block (see dareMask), then its L1 rescale by `ratio` where given (scale-and-count's exact
+ * product, as rescaleL1ByParts runs it). A model with no `threshold` is not pruned.
+ */
+export function dareBlock(
+	masks: readonly { threshold?: number; k0: number; k1: number; ratio?: number }[],
+): PruneBlock {
+	return (module, address, from, n, model) => {
+		const { threshold, k0, k1, ratio } = masks[model] as (typeof masks)[number];
+		if (threshold === undefined) {
+			return;
+		}
+		const mask = module.exports.dare_mask as (...args: number[]) => void;
+		mask(address, n, from, threshold, k0, k1, slot(DARE_SUMS_SLOT));
+		if (ratio !== undefined) {
+			const scale = module.exports.scale_and_count_exact as (...args: number[]) => void;
+			scale(address, slot(8), n, ratio);
+		}
+	};
 }

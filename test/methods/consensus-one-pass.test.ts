@@ -9,9 +9,10 @@ import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 import { context, splitInto } from "./fixtures.js";
 
 /**
- * TIES in a bf16 merge with the SIMD kernels makes, cuts and combines the task vectors block by block without storing
- * them (tiesInOnePass); with SIMD off it runs the JavaScript kernels pass after pass. Both must write the same bits
- * and report the same counts, over several tie-counting blocks, with many magnitudes tied at each cut.
+ * TIES and DARE-TIES in a bf16 merge with the SIMD kernels make, prune and combine the task vectors block by block
+ * without storing them (consensusInOnePass); with SIMD off they run the JavaScript kernels pass after pass. Both must
+ * write the same bits and report the same counts, over several tie-counting and DARE blocks, with many magnitudes
+ * tied at each cut.
  */
 
 const n = 3 * KEEP_BLOCK + 1234;
@@ -28,7 +29,17 @@ function tiedBf16(seed: number, base?: Float32Array): Float32Array {
 	return out;
 }
 
-function ties(options: { count: number; density: number[]; normalize: boolean; lambda: number; pooled: boolean }) {
+interface Case {
+	method: "ties" | "dare_ties";
+	count: number;
+	density: number[];
+	normalize: boolean;
+	rescale: boolean;
+	lambda: number;
+	pooled: boolean;
+}
+
+function merge(options: Case) {
 	const pool = new BufferPool(false);
 	const arena = pool.arena();
 	const place = <T extends Float32Array | Uint16Array>(array: T): T => {
@@ -65,13 +76,13 @@ function ties(options: { count: number; density: number[]; normalize: boolean; l
 	});
 	const stats: KernelStats[] = [];
 	const ctx = {
-		...context({ normalize: options.normalize, rescale: false, lambda: options.lambda, int8_mask: false }),
+		...context({ normalize: options.normalize, rescale: options.rescale, lambda: options.lambda, int8_mask: false }),
 		computeDtype: "BF16" as const,
 		record: (recorded: KernelStats) => stats.push(recorded),
 		parallel: splitInto(3),
 		...(options.pooled ? { alloc: arena } : {}),
 	};
-	const result = findMergeMethod("ties")?.merge({ models, base }, ctx);
+	const result = findMergeMethod(options.method)?.merge({ models, base }, ctx);
 	const bits = [...new Uint32Array(Float32Array.from(result?.data ?? []).buffer)];
 	arena.release();
 	pool.close();
@@ -82,22 +93,36 @@ afterEach(() => {
 	setSimdEnabled(true);
 });
 
-describe("TIES in one pass against the JavaScript kernels' passes", () => {
-	for (const count of [1, 2, 3]) {
-		for (const [normalize, lambda, pooled] of [
-			[true, 1, true],
-			[false, 0.7, false],
-		] as const) {
-			it(`${count} models, normalize ${normalize}, lambda ${lambda}, ${pooled ? "pooled" : "plain"} arrays`, () => {
-				const options = { count, density: [0.37, 0.5, 1], normalize, lambda, pooled };
-				setSimdEnabled(false);
-				const passes = ties(options);
-				setSimdEnabled(true);
-				const onePass = ties(options);
-				expect(onePass.bits).toEqual(passes.bits);
-				expect(onePass.stats).toEqual(passes.stats);
+describe("TIES and DARE-TIES in one pass against the JavaScript kernels' passes", () => {
+	const cases: Case[] = [1, 2, 3].flatMap((count) => [
+		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
+		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: false, rescale: false, lambda: 0.7, pooled: false },
+		{ method: "dare_ties", count, density: [0.37, 1, 0.9], normalize: true, rescale: true, lambda: 1, pooled: true },
+		{
+			method: "dare_ties",
+			count,
+			density: [0.6, 0.2, 1],
+			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
+	]);
+	for (const options of cases) {
+		const { method, count, normalize, rescale, lambda, pooled } = options;
+		it(`${method}, ${count} models, normalize ${normalize}, rescale ${rescale}, lambda ${lambda}, ${pooled ? "pooled" : "plain"} arrays`, () => {
+			setSimdEnabled(false);
+			const passes = merge(options);
+			setSimdEnabled(true);
+			const onePass = merge(options);
+			// The first element that differs, if any (a diff of the whole arrays would take minutes to print).
+			const differs = onePass.bits.findIndex((bits, j) => bits !== passes.bits[j]);
+			expect(differs).toBe(-1);
+			expect(onePass.bits.length).toBe(passes.bits.length);
+			expect(onePass.stats).toEqual(passes.stats);
+			if (method === "ties") {
 				expect(onePass.stats[0]?.models[0]?.kept).toBe(Math.floor(0.37 * n));
-			});
-		}
+			}
+		});
 	}
 });
