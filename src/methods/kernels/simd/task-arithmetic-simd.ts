@@ -327,13 +327,17 @@ export function taskCombineSimd(
 		const target = writeAt(out, from, n, outSlot);
 		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, normalize, lambda);
 		writeBack(module, target, outSlot, out, from, n);
-		const counts = module.i32.subarray(slot(countsSlot) / 4);
-		for (let i = 0; i < count; i++) {
-			sums[i] = (sums[i] as number) + laneTotal(counts, i);
-			sums[3 + i] = (sums[3 + i] as number) + laneTotal(counts, count + i);
-		}
+		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
 	}
 	return sums;
+}
+
+/** Adds task_combine's lane counts (kept δᵢ, then agreeing uᵢ) into sums [kept δ₀..₂, agreeing u₀..₂]. */
+function addCombineCounts(counts: Int32Array, count: number, sums: number[]): void {
+	for (let i = 0; i < count; i++) {
+		sums[i] = (sums[i] as number) + laneTotal(counts, i);
+		sums[3 + i] = (sums[3 + i] as number) + laneTotal(counts, count + i);
+	}
 }
 
 /** task-finish's plain weighted sum over [start, end) in a bf16 merge, for one to three models. */
@@ -440,11 +444,7 @@ export function combineMadeTaskVectors(
 		const target = writeAt(out, from, n, outSlot);
 		combine(readAt(module, b, from, n, 3), ...deltas, target, slot(countsSlot), n, ...weights, normalize, lambda);
 		writeBack(module, target, outSlot, out, from, n);
-		const counts = module.i32.subarray(slot(countsSlot) / 4);
-		for (let i = 0; i < count; i++) {
-			sums[i] = (sums[i] as number) + laneTotal(counts, i);
-			sums[3 + i] = (sums[3 + i] as number) + laneTotal(counts, count + i);
-		}
+		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
 	}
 	return sums;
 }
