@@ -782,7 +782,7 @@ function tiesPerBlock(
 
 /**
  * magnitude-histogram of the task vector δ = round(x − b) of a bf16 merge, made a block at a time instead of stored:
- * arrays [x, b]; numbers [high]. SIMD only, for the one-pass TIES (see tiesCombineSimd).
+ * arrays [x, b]; numbers [high]. SIMD only, for the one-pass TIES (see combineMadeTaskVectors).
  */
 const taskVectorHistogram: RangeKernel = (args, start, end, sums) => {
 	const [x, b] = args.arrays as [RangeArray, RangeArray];

@@ -131,7 +131,7 @@ export function writeBack(
  * Copies elements [from, from + n) of `array` (float32 values or bfloat16 bits) into slot `index`, and zeros the
  * lanes after them up to the next eight: a loop's last step reads them, and zeros count as nothing.
  */
-export function copyIn(module: SimdModule, array: RangeArray, from: number, n: number, index: number): void {
+function copyIn(module: SimdModule, array: RangeArray, from: number, n: number, index: number): void {
 	if (array instanceof Uint16Array) {
 		const at = slot(index) / 2;
 		module.u16.set(array.subarray(from, from + n), at);
@@ -146,7 +146,7 @@ export function copyIn(module: SimdModule, array: RangeArray, from: number, n: n
 }
 
 /** Copies n values out of slot `index` (float32 values or bfloat16 bits, as `array` holds) into `array` at `from`. */
-export function copyOut(
+function copyOut(
 	module: SimdModule,
 	index: number,
 	array: Float32Array | Uint16Array,
