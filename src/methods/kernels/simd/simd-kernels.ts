@@ -146,13 +146,7 @@ function copyIn(module: SimdModule, array: RangeArray, from: number, n: number, 
 }
 
 /** Copies n values out of slot `index` (float32 values or bfloat16 bits, as `array` holds) into `array` at `from`. */
-function copyOut(
-	module: SimdModule,
-	index: number,
-	array: Float32Array | Uint16Array,
-	from: number,
-	n: number,
-): void {
+function copyOut(module: SimdModule, index: number, array: Float32Array | Uint16Array, from: number, n: number): void {
 	if (array instanceof Uint16Array) {
 		const at = slot(index) / 2;
 		array.set(module.u16.subarray(at, at + n), from);
