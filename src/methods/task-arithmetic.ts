@@ -2,7 +2,7 @@ import type { FloatDtype } from "../safetensors/dtype.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
 import { rankCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
-import { DARE_BLOCK, type RangeArray } from "./kernels/range-kernels.js";
+import { DARE_BLOCK, PRUNE_KINDS, type RangeArray } from "./kernels/range-kernels.js";
 import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
@@ -258,9 +258,12 @@ function mergeFamily(
 	const { where, base, models, normalize, rescale, lambda, round, dtype } = operands;
 	// With `dtype` the kernels round whole arrays in one pass each (roundArray), exactly as `round` does value by value.
 	const scratch = context.alloc ?? HEAP_SCRATCH;
-	const oneOf = member.sparsification === "random" || (member.sparsification === "magnitude" && !rescale);
-	if (member.consensus && oneOf && dtype === "BF16" && round) {
-		const fused = consensusInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
+	const pruning =
+		member.sparsification === undefined ||
+		member.sparsification === "random" ||
+		(member.sparsification === "magnitude" && member.consensus && !rescale);
+	if (pruning && dtype === "BF16" && round) {
+		const fused = familyInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
 		if (fused) {
 			return { data: fused, shape: [...base.shape] };
 		}
@@ -303,13 +306,13 @@ function mergeFamily(
 }
 
 /**
- * TIES and DARE-TIES in a bf16 merge with SIMD kernels and up to three models, in one pass: the task vectors are
- * made, pruned and combined a block at a time (see combineMadeTaskVectors), so they are never stored. What the
- * pruning needs of a whole vector comes first, from the task vector made block by block: TIES' magnitude cut (rank
- * histograms and tie counts), DARE's L1 norms for the rescale. Bit-identical to the passes of mergeFamily, with none
- * of the task vectors' memory. Undefined where it does not apply.
+ * task_arithmetic, TIES, DARE-TIES and DARE-linear in a bf16 merge with SIMD kernels and up to three models, in one
+ * pass: the task vectors are made, pruned and combined a block at a time (see combineMadeTaskVectors), so they are
+ * never stored. What the pruning needs of a whole vector comes first, from the task vector made block by block: TIES'
+ * magnitude cut (rank histograms and tie counts), DARE's L1 norms for the rescale. Bit-identical to the passes of
+ * mergeFamily, with none of the task vectors' memory. Undefined where it does not apply.
  */
-function consensusInOnePass(
+function familyInOnePass(
 	member: FamilyMember,
 	models: readonly ModelTensor[],
 	base: ModelTensor,
@@ -318,7 +321,9 @@ function consensusInOnePass(
 ): Float32Array | undefined {
 	const at = (tensor: ModelTensor): string => `${options.where}, model ${tensor.model}`;
 	const weights = models.map((tensor) => options.round(readNumber(tensor.params, WEIGHT, at(tensor))));
-	if (!simdEnabled() || models.length > 3 || !weights.every((w) => Math.fround(w) === w)) {
+	const divisor = member.consensus ? 1 : weightDivisor(weights, options.round);
+	const representable = [...weights, divisor].every((w) => Math.fround(w) === w);
+	if (!simdEnabled() || models.length > 3 || !representable) {
 		return undefined;
 	}
 	// The base as stored where it is bfloat16: it is never decoded to float32.
@@ -327,8 +332,8 @@ function consensusInOnePass(
 	const scratch = context.alloc ?? HEAP_SCRATCH;
 	const xs = models.map((tensor) => tensor.bf16 ?? tensor.data);
 	const densities = models.map((tensor) => readNumber(tensor.params, DENSITY, at(tensor)));
-	let kernel: "ties-combine" | "dare-ties-combine";
-	let pruning: number[];
+	let pruning: number[] = [];
+	let kind: (typeof PRUNE_KINDS)[number] = "none";
 	if (member.sparsification === "magnitude") {
 		const cuts = models.map((tensor, i) => {
 			const density = densities[i] as number;
@@ -338,9 +343,9 @@ function consensusInOnePass(
 			const source = taskVectorSource(xs[i] as RangeArray, b, context);
 			return rankCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
 		});
-		kernel = "ties-combine";
-		pruning = [...cuts.map((cut) => cut.lowerBits), ...cuts.map((cut) => cut.lowerCut)];
-	} else {
+		kind = "keep-largest";
+		pruning = cuts.flatMap((cut) => [cut.lowerBits, cut.lowerCut]);
+	} else if (member.sparsification === "random") {
 		const masks = models.map((tensor, i) => {
 			const density = densities[i] as number;
 			// As sparsifyRandom draws it: h/2³² < density exactly when h is below ⌈density·2³²⌉.
@@ -353,14 +358,26 @@ function consensusInOnePass(
 		if (masks.some(([threshold]) => (threshold as number) >= 2 ** 32)) {
 			return undefined;
 		}
-		kernel = "dare-ties-combine";
+		kind = "dare";
 		pruning = masks.flat();
 	}
 	const out = scratch.f32Uninitialised(n);
 	const counts = runRange(
 		context,
-		kernel,
-		{ arrays: [out, b, ...xs], numbers: [+options.normalize, options.lambda, ...weights, ...pruning], dtype: "BF16" },
+		"combine-made-task-vectors",
+		{
+			arrays: [out, b, ...xs],
+			numbers: [
+				PRUNE_KINDS.indexOf(kind),
+				+member.consensus,
+				+options.normalize,
+				options.lambda,
+				divisor,
+				...weights,
+				...pruning,
+			],
+			dtype: "BF16",
+		},
 		n,
 		2 * models.length,
 	);
@@ -369,7 +386,7 @@ function consensusInOnePass(
 		models: models.map((tensor, i) => ({
 			model: tensor.model,
 			kept: counts[i] as number,
-			agreed: counts[models.length + i] as number,
+			...(member.consensus ? { agreed: counts[models.length + i] as number } : {}),
 		})),
 	});
 	return out;

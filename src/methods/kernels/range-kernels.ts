@@ -19,6 +19,7 @@ import { simdEnabled } from "./simd/simd-kernels.js";
 import {
 	combineMadeTaskVectors,
 	dareBlock,
+	electedBlock,
 	keepLargestBlock,
 	type PruneBlock,
 	scaleAndCountSimd,
@@ -26,6 +27,7 @@ import {
 	taskFinishSimd,
 	taskVectorBlocks,
 	taskVectorSimd,
+	weightedSumBlock,
 } from "./simd/task-arithmetic-simd.js";
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
@@ -798,43 +800,45 @@ const taskVectorCountTies: RangeKernel = (args, start, end) => {
 	);
 };
 
-/**
- * TIES in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x]; numbers [normalize, lambda,
- * ...weights, ...lowerBits, ...lowerCut]; sums as task-combine's. SIMD only.
- */
-const tiesCombine: RangeKernel = (args, start, end, sums) => {
-	const count = args.arrays.length - 2;
-	const numbers = args.numbers.slice(2 + count);
-	const cuts = numbers.slice(0, count).map((lowerBits, i) => ({ lowerBits, lowerCut: numbers[count + i] as number }));
-	combineInOnePass(args, keepLargestBlock(cuts), start, end, sums);
-};
+/** How combine-made-task-vectors prunes each task vector (its first number). */
+export const PRUNE_KINDS = ["none", "keep-largest", "dare"] as const;
 
 /**
- * DARE with TIES' sign election in a bf16 merge in one pass: arrays [out, b, ...x]; numbers [normalize, lambda,
- * ...weights, then per model threshold, k0, k1 and the rescale ratio (threshold −1: not pruned; ratio 0: not
- * rescaled)]; sums as task-combine's. SIMD only.
+ * The task-arithmetic family in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x];
+ * numbers [prune kind (an index of PRUNE_KINDS), elect (1: TIES' sign election, 0: the plain weighted sum),
+ * normalize, lambda, divisor, ...weights, then per model the pruning's numbers: lowerBits and lowerCut for
+ * keep-largest; threshold (−1: not pruned), k0, k1 and the rescale ratio (0: not rescaled) for dare]. Sums as
+ * task-combine's. SIMD only.
  */
-const dareTiesCombine: RangeKernel = (args, start, end, sums) => {
-	const count = args.arrays.length - 2;
-	const numbers = args.numbers.slice(2 + count);
-	const masks = Array.from({ length: count }, (_, i) => {
-		const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
-		return { k0, k1, ...(threshold < 0 ? {} : { threshold }), ...(ratio === 0 ? {} : { ratio }) };
-	});
-	combineInOnePass(args, dareBlock(masks), start, end, sums);
-};
-
-function combineInOnePass(args: RangeArgs, prune: PruneBlock, start: number, end: number, sums: Float64Array): void {
+const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const [out, b, ...xs] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
 	const count = xs.length;
-	const [normalize, lambda] = args.numbers as [number, number];
-	const weights = args.numbers.slice(2, 2 + count);
-	const counts = combineMadeTaskVectors(out, b, xs, weights, prune, normalize, lambda, start, end);
+	const [kind, elect, normalize, lambda, divisor] = args.numbers as [number, number, number, number, number];
+	const weights = args.numbers.slice(5, 5 + count);
+	const numbers = args.numbers.slice(5 + count);
+	let prune: PruneBlock = () => undefined;
+	if (PRUNE_KINDS[kind] === "keep-largest") {
+		prune = keepLargestBlock(
+			xs.map((_, i) => ({ lowerBits: numbers[2 * i] as number, lowerCut: numbers[2 * i + 1] as number })),
+		);
+	} else if (PRUNE_KINDS[kind] === "dare") {
+		prune = dareBlock(
+			xs.map((_, i) => {
+				const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
+				return { k0, k1, ...(threshold < 0 ? {} : { threshold }), ...(ratio === 0 ? {} : { ratio }) };
+			}),
+		);
+	}
+	const baseBf16 = b instanceof Uint16Array;
+	const combine = elect
+		? electedBlock(weights, normalize, lambda, baseBf16)
+		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16);
+	const counts = combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
 	}
-}
+};
 
 /**
  * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a block at a time and dropped:
@@ -1305,8 +1309,7 @@ export const RANGE_KERNELS = {
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,
 	"task-vector-histogram": taskVectorHistogram,
 	"task-vector-count-ties": taskVectorCountTies,
-	"ties-combine": tiesCombine,
-	"dare-ties-combine": dareTiesCombine,
+	"combine-made-task-vectors": combineMadeVectors,
 	"task-vector-dare-norms": taskVectorDareNorms,
 	"linear-mix": linearMix,
 	"pair-sums": pairSums,

@@ -194,12 +194,13 @@ const finish = (baseBf16: boolean): string => `
 /**
  * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
  * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
- * λ rounded, then out = b + mix. `task_finish_<count>(b, u₀…, out, n, normalize, divisor, lambda)`.
+ * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
+ * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
  */
-export function taskFinishWasm(count: number): WasmFunction {
+export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
-		name: `task_finish_${count}`,
+		name: `task_finish_${count}_${baseBf16 ? "bf16" : "f32"}`,
 		params: [
 			["b", "i32"],
 			...models.map((i) => [`u${i}`, "i32"] as const),
@@ -242,7 +243,7 @@ export function taskFinishWasm(count: number): WasmFunction {
 				local.get $mix local.get $d f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${finish(false)}`)}
+			${finish(baseBf16)}`)}
 		`,
 	};
 }
@@ -257,7 +258,7 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 		scaleAndCountWasm(true),
 		scaleAndCountWasm(false),
 		...[1, 2, 3].flatMap((count) => [taskCombineWasm(count), taskCombineWasm(count, true)]),
-		...[1, 2, 3].map(taskFinishWasm),
+		...[1, 2, 3].flatMap((count) => [taskFinishWasm(count), taskFinishWasm(count, true)]),
 	];
 }
 
@@ -353,7 +354,7 @@ export function taskFinishSimd(
 ): void {
 	const module = simdModule();
 	const count = weighted.length;
-	const kernel = module.exports[`task_finish_${count}`] as (...args: number[]) => void;
+	const kernel = module.exports[`task_finish_${count}_f32`] as (...args: number[]) => void;
 	const outSlot = 1 + count;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
@@ -410,41 +411,88 @@ const ABOVE_ALL = 0x80000000 | 0;
 export type PruneBlock = (module: SimdModule, address: number, from: number, n: number, model: number) => void;
 
 /**
- * The task-arithmetic family with TIES' sign election in a bf16 merge, in one pass over [start, end) for one to three
- * models: per block, each task vector δᵢ = round(xᵢ − b) is made in a slot and pruned (`prune`), and the pruned
- * vectors combined as task-combine does. Bit-identical to task-vector, the pruning kernels and task-combine run one
- * after another, without the task vectors' arrays. Returns the counts task-combine returns.
+ * How made and pruned task vectors are combined, block by block: `combine(module, b, deltas, out, n, sums)` with b
+ * and the output where the kernels read and write them, adding its counts into sums [kept δ₀..₂, agreeing u₀..₂].
+ */
+export type CombineBlock = (
+	module: SimdModule,
+	b: number,
+	deltas: readonly number[],
+	out: number,
+	n: number,
+	sums: number[],
+) => void;
+
+/** TIES' sign election and mix, as task-combine does it (b float32 values or bfloat16 bits). */
+export function electedBlock(
+	weights: readonly number[],
+	normalize: number,
+	lambda: number,
+	baseBf16: boolean,
+): CombineBlock {
+	const countsSlot = 6;
+	return (module, b, deltas, out, n, sums) => {
+		const combine = module.exports[`task_combine_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`] as (
+			...args: number[]
+		) => void;
+		combine(b, ...deltas, out, slot(countsSlot), n, ...weights, normalize, lambda);
+		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), deltas.length, sums);
+	};
+}
+
+/**
+ * The plain weighted sum, as combineInPasses runs it in a bf16 merge: each δᵢ counted and weighted in place
+ * (scale-and-count, rounded), then task-finish's sum over one divisor.
+ */
+export function weightedSumBlock(
+	weights: readonly number[],
+	normalize: number,
+	divisor: number,
+	lambda: number,
+	baseBf16: boolean,
+): CombineBlock {
+	const countsSlot = 6;
+	return (module, b, deltas, out, n, sums) => {
+		const scale = module.exports.scale_and_count_round as (...args: number[]) => void;
+		deltas.forEach((delta, i) => {
+			scale(delta, slot(countsSlot), n, weights[i] as number);
+			sums[i] = (sums[i] as number) + laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
+		});
+		const finish = module.exports[`task_finish_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`] as (
+			...args: number[]
+		) => void;
+		finish(b, ...deltas, out, n, normalize, divisor, lambda);
+	};
+}
+
+/**
+ * The task-arithmetic family in a bf16 merge, in one pass over [start, end) for one to three models: per block, each
+ * task vector δᵢ = round(xᵢ − b) is made in a slot and pruned (`prune`), and the pruned vectors combined (`combine`).
+ * Bit-identical to task-vector, the pruning kernels and the combining kernels run one after another, without the task
+ * vectors' arrays. Returns the counts [kept δ₀..₂, agreeing u₀..₂].
  */
 export function combineMadeTaskVectors(
 	out: Float32Array,
 	b: RangeArray,
 	xs: readonly RangeArray[],
-	weights: readonly number[],
 	prune: PruneBlock,
-	normalize: number,
-	lambda: number,
+	combine: CombineBlock,
 	start: number,
 	end: number,
 ): number[] {
 	const module = simdModule();
-	const count = xs.length;
-	const combine = module.exports[`task_combine_${count}_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (
-		...args: number[]
-	) => void;
 	const sums = [0, 0, 0, 0, 0, 0];
-	// δᵢ in slots 0–2, then b's and x's copies, the output and the counts.
+	// δᵢ in slots 0–2, then b's and x's copies, the output, and the counts (slot 6).
 	const deltas = xs.map((_, i) => slot(i));
 	const outSlot = 5;
-	const countsSlot = 6;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		xs.forEach((x, i) => {
 			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i }), from, n, i);
 		});
 		const target = writeAt(out, from, n, outSlot);
-		combine(readAt(module, b, from, n, 3), ...deltas, target, slot(countsSlot), n, ...weights, normalize, lambda);
+		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
 		writeBack(module, target, outSlot, out, from, n);
-		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
 	}
 	return sums;
 }

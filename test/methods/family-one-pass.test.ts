@@ -9,8 +9,9 @@ import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 import { context, splitInto } from "./fixtures.js";
 
 /**
- * TIES and DARE-TIES in a bf16 merge with the SIMD kernels make, prune and combine the task vectors block by block
- * without storing them (consensusInOnePass); with SIMD off they run the JavaScript kernels pass after pass. Both must
+ * task_arithmetic, TIES, DARE-TIES and DARE-linear in a bf16 merge with the SIMD kernels make, prune and combine the
+ * task vectors block by block without storing them (familyInOnePass); with SIMD off they run the JavaScript kernels
+ * pass after pass. Both must
  * write the same bits and report the same counts, over several tie-counting and DARE blocks, with many magnitudes
  * tied at each cut.
  */
@@ -30,7 +31,7 @@ function tiedBf16(seed: number, base?: Float32Array): Float32Array {
 }
 
 interface Case {
-	method: "ties" | "dare_ties";
+	method: "ties" | "dare_ties" | "task_arithmetic" | "dare_linear";
 	count: number;
 	density: number[];
 	normalize: boolean;
@@ -93,7 +94,7 @@ afterEach(() => {
 	setSimdEnabled(true);
 });
 
-describe("TIES and DARE-TIES in one pass against the JavaScript kernels' passes", () => {
+describe("the task-arithmetic family in one pass against the JavaScript kernels' passes", () => {
 	const cases: Case[] = [1, 2, 3].flatMap((count) => [
 		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
 		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: false, rescale: false, lambda: 0.7, pooled: false },
@@ -103,6 +104,26 @@ describe("TIES and DARE-TIES in one pass against the JavaScript kernels' passes"
 			count,
 			density: [0.6, 0.2, 1],
 			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
+		{ method: "task_arithmetic", count, density: [1, 1, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
+		{
+			method: "task_arithmetic",
+			count,
+			density: [1, 1, 1],
+			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
+		{ method: "dare_linear", count, density: [0.37, 1, 0.9], normalize: false, rescale: true, lambda: 1, pooled: true },
+		{
+			method: "dare_linear",
+			count,
+			density: [0.6, 0.2, 1],
+			normalize: true,
 			rescale: false,
 			lambda: 0.7,
 			pooled: false,
