@@ -7,9 +7,10 @@ import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
+import type { BlockCut } from "./kernels/simd/task-arithmetic-simd.js";
 import { sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
-import { sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
+import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
 import { sparsifyRandom } from "./kernels/sparsify-random.js";
 import type {
 	MergeContext,
@@ -261,7 +262,7 @@ function mergeFamily(
 	const pruning =
 		member.sparsification === undefined ||
 		member.sparsification === "random" ||
-		(member.sparsification === "magnitude" && member.consensus && !rescale);
+		((member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers") && !rescale);
 	if (pruning && dtype === "BF16" && round) {
 		const fused = familyInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
 		if (fused) {
@@ -306,11 +307,12 @@ function mergeFamily(
 }
 
 /**
- * task_arithmetic, TIES, DARE-TIES and DARE-linear in a bf16 merge with SIMD kernels and up to three models, in one
- * pass: the task vectors are made, pruned and combined a block at a time (see combineMadeTaskVectors), so they are
- * never stored. What the pruning needs of a whole vector comes first, from the task vector made block by block: TIES'
- * magnitude cut (rank histograms and tie counts), DARE's L1 norms for the rescale. Bit-identical to the passes of
- * mergeFamily, with none of the task vectors' memory. Undefined where it does not apply.
+ * task_arithmetic, TIES, DARE-TIES, DARE-linear and the breadcrumbs methods in a bf16 merge with SIMD kernels and up
+ * to three models, in one pass: the task vectors are made, pruned and combined a block at a time (see
+ * combineMadeTaskVectors), so they are never stored. What the pruning needs of a whole vector comes first, from the
+ * task vector made block by block: the magnitude cut of TIES and Model Breadcrumbs (rank histograms and tie counts),
+ * DARE's L1 norms for the rescale. Bit-identical to the passes of mergeFamily, with none of the task vectors' memory.
+ * Undefined where it does not apply.
  */
 function familyInOnePass(
 	member: FamilyMember,
@@ -334,17 +336,25 @@ function familyInOnePass(
 	const densities = models.map((tensor) => readNumber(tensor.params, DENSITY, at(tensor)));
 	let pruning: number[] = [];
 	let kind: (typeof PRUNE_KINDS)[number] = "none";
-	if (member.sparsification === "magnitude") {
+	if (member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers") {
 		const cuts = models.map((tensor, i) => {
 			const density = densities[i] as number;
 			if (density >= 1) {
-				return { lowerBits: -1, lowerCut: n };
+				return KEEP_ALL(n);
 			}
 			const source = taskVectorSource(xs[i] as RangeArray, b, context);
-			return rankCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
+			if (member.sparsification === "magnitude") {
+				return rankCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
+			}
+			const ranks = outlierRanks(n, density, readNumber(tensor.params, GAMMA, at(tensor)));
+			if ("warning" in ranks) {
+				context.warn(`${at(tensor)}: ${ranks.warning}`);
+				return KEEP_NONE(n);
+			}
+			return rankCut(source, ranks.lo, ranks.hi, scratch);
 		});
-		kind = "keep-largest";
-		pruning = cuts.flatMap((cut) => [cut.lowerBits, cut.lowerCut]);
+		kind = "keep-ranks";
+		pruning = cuts.flatMap((cut) => [cut.upperBits, cut.lowerBits, cut.upperCut, cut.lowerCut]);
 	} else if (member.sparsification === "random") {
 		const masks = models.map((tensor, i) => {
 			const density = densities[i] as number;
@@ -391,6 +401,12 @@ function familyInOnePass(
 	});
 	return out;
 }
+
+/** A cut that keeps every element: no boundary above or below. */
+const KEEP_ALL = (n: number): BlockCut => ({ upperBits: 0x80000000, lowerBits: -1, upperCut: 0, lowerCut: n });
+
+/** A cut that keeps no element: the upper boundary at 0, its ties cut from n on. */
+const KEEP_NONE = (n: number): BlockCut => ({ upperBits: 0, lowerBits: -1, upperCut: n, lowerCut: n });
 
 /**
  * The ratio sparsifyRandom's rescale scales a masked task vector by (its L1 norms before and after the mask, from the

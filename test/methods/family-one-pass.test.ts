@@ -31,7 +31,9 @@ function tiedBf16(seed: number, base?: Float32Array): Float32Array {
 }
 
 interface Case {
-	method: "ties" | "dare_ties" | "task_arithmetic" | "dare_linear";
+	method: "ties" | "dare_ties" | "task_arithmetic" | "dare_linear" | "breadcrumbs" | "breadcrumbs_ties";
+	/** Model Breadcrumbs' share of outliers cut (default 0.01). */
+	gamma?: number;
 	count: number;
 	density: number[];
 	normalize: boolean;
@@ -72,7 +74,7 @@ function merge(options: Case) {
 			data: place(values),
 			bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))),
 			shape: [n],
-			params: { weight, density: options.density[i] as number },
+			params: { weight, density: options.density[i] as number, gamma: options.gamma ?? 0.01 },
 		};
 	});
 	const stats: KernelStats[] = [];
@@ -87,7 +89,7 @@ function merge(options: Case) {
 	const bits = [...new Uint32Array(Float32Array.from(result?.data ?? []).buffer)];
 	arena.release();
 	pool.close();
-	return { bits, stats };
+	return { bits, stats, warnings: ctx.warnings };
 }
 
 afterEach(() => {
@@ -107,6 +109,27 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			rescale: false,
 			lambda: 0.7,
 			pooled: false,
+		},
+		{ method: "breadcrumbs", count, density: [0.37, 0.5, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
+		{
+			method: "breadcrumbs_ties",
+			count,
+			density: [0.6, 0.8, 1],
+			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
+		// No outlier cut: mergekit's quirk zeroes the task vector, with a warning.
+		{
+			method: "breadcrumbs",
+			count,
+			density: [0.5, 0.5, 1],
+			gamma: 1e-6,
+			normalize: true,
+			rescale: false,
+			lambda: 1,
+			pooled: true,
 		},
 		{ method: "task_arithmetic", count, density: [1, 1, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
 		{
@@ -141,6 +164,7 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			expect(differs).toBe(-1);
 			expect(onePass.bits.length).toBe(passes.bits.length);
 			expect(onePass.stats).toEqual(passes.stats);
+			expect(onePass.warnings).toEqual(passes.warnings);
 			if (method === "ties") {
 				expect(onePass.stats[0]?.models[0]?.kept).toBe(Math.floor(0.37 * n));
 			}

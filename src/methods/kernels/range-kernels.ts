@@ -20,7 +20,7 @@ import {
 	combineMadeTaskVectors,
 	dareBlock,
 	electedBlock,
-	keepLargestBlock,
+	keepRanksBlock,
 	type PruneBlock,
 	scaleAndCountSimd,
 	taskCombineSimd,
@@ -801,13 +801,13 @@ const taskVectorCountTies: RangeKernel = (args, start, end) => {
 };
 
 /** How combine-made-task-vectors prunes each task vector (its first number). */
-export const PRUNE_KINDS = ["none", "keep-largest", "dare"] as const;
+export const PRUNE_KINDS = ["none", "keep-ranks", "dare"] as const;
 
 /**
  * The task-arithmetic family in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x];
  * numbers [prune kind (an index of PRUNE_KINDS), elect (1: TIES' sign election, 0: the plain weighted sum),
- * normalize, lambda, divisor, ...weights, then per model the pruning's numbers: lowerBits and lowerCut for
- * keep-largest; threshold (−1: not pruned), k0, k1 and the rescale ratio (0: not rescaled) for dare]. Sums as
+ * normalize, lambda, divisor, ...weights, then per model the pruning's numbers: upperBits, lowerBits, upperCut and
+ * lowerCut for keep-ranks (see RankCut); threshold (−1: not pruned), k0, k1 and the rescale ratio (0: not rescaled) for dare]. Sums as
  * task-combine's. SIMD only.
  */
 const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
@@ -817,9 +817,17 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const weights = args.numbers.slice(5, 5 + count);
 	const numbers = args.numbers.slice(5 + count);
 	let prune: PruneBlock = () => undefined;
-	if (PRUNE_KINDS[kind] === "keep-largest") {
-		prune = keepLargestBlock(
-			xs.map((_, i) => ({ lowerBits: numbers[2 * i] as number, lowerCut: numbers[2 * i + 1] as number })),
+	if (PRUNE_KINDS[kind] === "keep-ranks") {
+		prune = keepRanksBlock(
+			xs.map((_, i) => {
+				const [upperBits, lowerBits, upperCut, lowerCut] = numbers.slice(4 * i, 4 * i + 4) as [
+					number,
+					number,
+					number,
+					number,
+				];
+				return { upperBits, lowerBits, upperCut, lowerCut };
+			}),
 		);
 	} else if (PRUNE_KINDS[kind] === "dare") {
 		prune = dareBlock(

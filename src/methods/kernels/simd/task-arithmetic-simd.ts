@@ -401,9 +401,6 @@ export function taskVectorValues(x: RangeArray, b: RangeArray, from: number, to:
 	return delta;
 }
 
-/** A magnitude above every other (the upper boundary of a cut that keeps the largest). */
-const ABOVE_ALL = 0x80000000 | 0;
-
 /**
  * Prunes model `model`'s task vector δ, made for elements [from, from + n) at `address` in the module's memory, in
  * place, as the method's sparsification would have pruned the whole vector.
@@ -497,12 +494,20 @@ export function combineMadeTaskVectors(
 	return sums;
 }
 
-/** TIES' magnitude cut of each block: the largest magnitudes kept (lowerBitsᵢ, ties before lowerCutᵢ; see keepMagnitudeRanks). */
-export function keepLargestBlock(cuts: readonly { lowerBits: number; lowerCut: number }[]): PruneBlock {
+/** A magnitude cut by descending ranks (see keepMagnitudeRanks and its RankCut). */
+export interface BlockCut {
+	upperBits: number;
+	lowerBits: number;
+	upperCut: number;
+	lowerCut: number;
+}
+
+/** The magnitude cut of each block: TIES' largest magnitudes, or the ranks Model Breadcrumbs keeps. */
+export function keepRanksBlock(cuts: readonly BlockCut[]): PruneBlock {
 	return (module, address, from, n, model) => {
-		const { lowerBits, lowerCut } = cuts[model] as { lowerBits: number; lowerCut: number };
+		const { upperBits, lowerBits, upperCut, lowerCut } = cuts[model] as BlockCut;
 		const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
-		keep(address, address, n, ABOVE_ALL, lowerBits, from, 0, lowerCut);
+		keep(address, address, n, upperBits, lowerBits, from, upperCut, lowerCut);
 	};
 }
 
