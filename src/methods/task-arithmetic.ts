@@ -1,13 +1,12 @@
 import type { FloatDtype } from "../safetensors/dtype.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
-import { rankCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
+import { keepAllCut, keepNoneCut, rankCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
 import { DARE_BLOCK, PRUNE_KINDS, type RangeArray } from "./kernels/range-kernels.js";
 import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
-import type { BlockCut } from "./kernels/simd/task-arithmetic-simd.js";
 import { sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
@@ -340,7 +339,7 @@ function familyInOnePass(
 		const cuts = models.map((tensor, i) => {
 			const density = densities[i] as number;
 			if (density >= 1) {
-				return KEEP_ALL(n);
+				return keepAllCut(n);
 			}
 			const source = taskVectorSource(xs[i] as RangeArray, b, context);
 			if (member.sparsification === "magnitude") {
@@ -349,7 +348,7 @@ function familyInOnePass(
 			const ranks = outlierRanks(n, density, readNumber(tensor.params, GAMMA, at(tensor)));
 			if ("warning" in ranks) {
 				context.warn(`${at(tensor)}: ${ranks.warning}`);
-				return KEEP_NONE(n);
+				return keepNoneCut(n);
 			}
 			return rankCut(source, ranks.lo, ranks.hi, scratch);
 		});
@@ -401,12 +400,6 @@ function familyInOnePass(
 	});
 	return out;
 }
-
-/** A cut that keeps every element: no boundary above or below. */
-const KEEP_ALL = (n: number): BlockCut => ({ upperBits: 0x80000000, lowerBits: -1, upperCut: 0, lowerCut: n });
-
-/** A cut that keeps no element: the upper boundary at 0, its ties cut from n on. */
-const KEEP_NONE = (n: number): BlockCut => ({ upperBits: 0, lowerBits: -1, upperCut: n, lowerCut: n });
 
 /**
  * The ratio sparsifyRandom's rescale scales a masked task vector by (its L1 norms before and after the mask, from the

@@ -3,7 +3,7 @@ import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js"
 import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
-import { taskVectorValues } from "./simd/task-arithmetic-simd.js";
+import { type BlockCut, taskVectorValues } from "./simd/task-arithmetic-simd.js";
 
 /** Larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
 const ABOVE_ALL = 0x80000000;
@@ -35,6 +35,16 @@ export interface RankCut {
 	lowerCut: number;
 	/** Per block: how many elements equal the upper and the lower boundary come before it. */
 	before: Float64Array;
+}
+
+/** A cut of n elements that keeps every one: no boundary above or below. */
+export function keepAllCut(n: number): BlockCut {
+	return { upperBits: ABOVE_ALL, lowerBits: -1, upperCut: 0, lowerCut: n };
+}
+
+/** A cut of n elements that keeps none: the upper boundary at 0, its ties kept only from n on. */
+export function keepNoneCut(n: number): BlockCut {
+	return { upperBits: 0, lowerBits: -1, upperCut: n, lowerCut: n };
 }
 
 /**

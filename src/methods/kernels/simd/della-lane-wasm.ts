@@ -197,6 +197,5 @@ export function pruneDellaLane(
 	if (done === 0) {
 		return undefined;
 	}
-	const sums = new Float64Array(module.f32.buffer, norms, 2);
-	return [sums[0] as number, sums[1] as number];
+	return [module.f64[norms / 8] as number, module.f64[norms / 8 + 1] as number];
 }

@@ -34,11 +34,6 @@ export function roundBf16(value: string): string {
 	v128.bitselect`;
 }
 
-/** Rounds local `value` in place to bfloat16. */
-export function roundBf16InPlace(value: string): string {
-	return `${roundBf16(value)} local.set $${value}`;
-}
-
 /** Pushes four lanes of input `pointer` at element `index` as float32: bfloat16 bit patterns or float32 values. */
 export function loadLanes(pointer: string, index: string, bf16: boolean): string {
 	return bf16

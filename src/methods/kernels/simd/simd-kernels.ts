@@ -44,6 +44,7 @@ export interface SimdModule {
 	i32: Int32Array;
 	u16: Uint16Array;
 	f32: Float32Array;
+	f64: Float64Array;
 }
 
 let loaded: SimdModule | undefined;
@@ -71,7 +72,13 @@ export function simdModule(): SimdModule {
 		);
 		// Views of the buffer as it is now: they cover the scratch, which never moves.
 		const buffer = memory.memory.buffer;
-		loaded = { exports, i32: new Int32Array(buffer), u16: new Uint16Array(buffer), f32: new Float32Array(buffer) };
+		loaded = {
+			exports,
+			i32: new Int32Array(buffer),
+			u16: new Uint16Array(buffer),
+			f32: new Float32Array(buffer),
+			f64: new Float64Array(buffer),
+		};
 	}
 	return loaded;
 }
