@@ -1,13 +1,15 @@
 import { copyTensor } from "./copy-tensor.js";
 import { type LaneLayout, laneLayout } from "./kernels/lane-layout.js";
-import { modelStockT, SUM_BLOCK } from "./kernels/range-kernels.js";
+import { modelStockT } from "./kernels/model-stock-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
+import { SUM_BLOCK } from "./kernels/sum-block.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
 import { readBoolean } from "./read-param.js";
 import { requireBase } from "./require-base.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const FILTER_WISE: ParameterDef = {
 	name: "filter_wise",
@@ -40,22 +42,29 @@ export const modelStock: MergeMethod = {
 			return operands.done;
 		}
 		const { base, models, lanes } = operands;
-		const n = base.data.length;
 		const scratch = context.alloc ?? HEAP_SCRATCH;
-		const out = scratch.f32Uninitialised(n);
-		const arrays = [out, base.data, ...models.map((tensor) => tensor.data)];
 		if (lanes.count > 1) {
+			const n = base.data.length;
+			const out = scratch.f32Uninitialised(n);
 			runRange(
 				context,
 				"model-stock-lanes",
-				{ arrays, numbers: [lanes.length, lanes.stride], elementsPerIndex: lanes.length * models.length },
+				{
+					arrays: [out, base.data, ...models.map((tensor) => tensor.data)],
+					numbers: [lanes.length, lanes.stride],
+					elementsPerIndex: lanes.length * models.length,
+				},
 				lanes.count,
 			);
 			return { data: out, shape: [...base.shape] };
 		}
-		// One lane, the whole tensor: its sums are shared out by block, then the mix element by element.
-		const { squares, dots } = wholeTensorSums(base.data, arrays.slice(2), context);
-		runRange(context, "model-stock-mix", { arrays, numbers: [modelStockT(squares, dots)] }, n);
+		// One lane, the whole tensor, from the inputs as stored: its sums are shared out by block, then the mix
+		// element by element.
+		const stored = storedInputs([base, ...models]);
+		const n = (stored[0] as Float32Array | Uint16Array).length;
+		const out = scratch.f32Uninitialised(n);
+		const { squares, dots } = wholeTensorSums(stored, context);
+		runRange(context, "model-stock-mix", { arrays: [out, ...stored], numbers: [modelStockT(squares, dots)] }, n);
 		return { data: out, shape: [...base.shape] };
 	},
 };
@@ -85,24 +94,25 @@ export function modelStockOperands(
 	}
 	const { base, models } = requireBase(inputs, where);
 	const filterWise = readBoolean(context.params, FILTER_WISE, where);
-	return { base, models, lanes: filterWise ? laneLayout(base.shape, -1) : laneLayout([base.data.length], 0) };
+	const n = base.bf16?.length ?? base.data.length;
+	return { base, models, lanes: filterWise ? laneLayout(base.shape, -1) : laneLayout([n], 0) };
 }
 
 /**
- * ‖xᵢ − b‖² and ⟨xᵢ − b, xₘ − b⟩ (i < m, in order) over the whole tensor in float64: the model-stock-sums kernel sums
- * each SUM_BLOCK across the threads, and the blocks are added here in order, so the result does not depend on the
- * number of threads.
+ * ‖xᵢ − b‖² and ⟨xᵢ − b, xₘ − b⟩ (i < m, in order) over the whole tensor in float64, from `inputs` [b, ...x]: the
+ * model-stock-sums kernel sums each SUM_BLOCK across the threads, and the blocks are added here in order, so the
+ * result does not depend on the number of threads.
  */
 function wholeTensorSums(
-	b: Float32Array,
-	xs: readonly Float32Array[],
+	inputs: readonly (Float32Array | Uint16Array)[],
 	context: Pick<MergeContext, "parallel" | "alloc">,
 ): { squares: number[]; dots: number[] } {
-	const count = xs.length;
+	const count = inputs.length - 1;
+	const n = (inputs[0] as Float32Array | Uint16Array).length;
 	const quantities = count + (count * (count - 1)) / 2;
-	const blocks = Math.ceil(b.length / SUM_BLOCK);
+	const blocks = Math.ceil(n / SUM_BLOCK);
 	const sums = (context.alloc ?? HEAP_SCRATCH).f64(quantities * blocks);
-	runRange(context, "model-stock-sums", { arrays: [sums, b, ...xs], numbers: [], align: SUM_BLOCK }, b.length);
+	runRange(context, "model-stock-sums", { arrays: [sums, ...inputs], numbers: [], align: SUM_BLOCK }, n);
 	const totals = Array.from({ length: quantities }, (_, q) => {
 		let total = 0;
 		for (let block = 0; block < blocks; block++) {

@@ -1,12 +1,13 @@
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
-import { pairSums } from "./kernels/pair-sums.js";
-import { SUM_BLOCK } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
+import type { MultislerpPass } from "./kernels/simd/multislerp-simd.js";
+import { SUM_BLOCK } from "./kernels/sum-block.js";
 import type { MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
+import { storedInputs } from "./stored-inputs.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -78,32 +79,39 @@ export const multislerp: MergeMethod = {
 		}
 		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const count = models.length;
-		const n = first.bf16?.length ?? first.data.length;
-		// The (task) vectors xᵢ = Xᵢ − B, rounded to float32 as the tensors would be.
-		const vectors = models.map((tensor) => {
-			if (!base) {
-				return tensor.data;
-			}
-			const x = scratch.f32Uninitialised(n);
-			runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, base.data, x], numbers: [] }, n);
-			return x;
-		});
-		const norms = vectors.map((x) => Math.sqrt(pairSums(x, x, n, context)[0]));
-		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
-		// Per-block sums of squares and dot products, added here block by block in order.
+		// The inputs as stored (bf16 bits where all are), the base last: every pass makes the (task) vectors
+		// xᵢ = Xᵢ − B again as it goes, rounded to float32 as the tensors would be.
+		const stored = storedInputs(base ? [...models, base] : models);
+		const n = (stored[0] as Float32Array | Uint16Array).length;
+		// Per-block sums, added here block by block in order.
 		const blocks = Math.ceil(n / SUM_BLOCK);
 		const blockSums = scratch.f64(blocks * count);
-		const sumBlocks = (width: number, index = 0): number => {
-			let total = 0;
-			for (let block = 0; block < blocks; block++) {
-				total += blockSums[block * width + index] as number;
-			}
-			return total;
+		const run = (
+			pass: MultislerpPass,
+			target: Float32Array | Float64Array,
+			numbers: readonly number[],
+			scales: readonly number[] = weights,
+		): void => {
+			runRange(
+				context,
+				`multislerp-${pass}`,
+				{ arrays: [target, ...stored], numbers: [base ? 1 : 0, ...numbers, ...scales], align: SUM_BLOCK },
+				n,
+			);
 		};
-		const mean = scratch.f64(n);
-		const sumArgs = { align: SUM_BLOCK };
-		runRange(context, "multislerp-mean", { arrays: [mean, blockSums, ...vectors], numbers: unitScale, ...sumArgs }, n);
-		const meanNorm = Math.sqrt(sumBlocks(1));
+		const totals = (width: number): number[] =>
+			Array.from({ length: width }, (_, index) => {
+				let total = 0;
+				for (let block = 0; block < blocks; block++) {
+					total += blockSums[block * width + index] as number;
+				}
+				return total;
+			});
+		run("norms", blockSums, [1, 0, 0, 0]);
+		const norms = totals(count).map(Math.sqrt);
+		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
+		run("mean", blockSums, [1, 0, 0, 0], unitScale);
+		const meanNorm = Math.sqrt(totals(1)[0] as number);
 		const out = scratch.f32Uninitialised(n);
 		if (meanNorm < eps) {
 			if (count !== 2) {
@@ -112,6 +120,14 @@ export const multislerp: MergeMethod = {
 				);
 			}
 			const [w0, w1] = weights as [number, number];
+			const vectors = models.map((tensor) => {
+				if (!base) {
+					return tensor.data;
+				}
+				const x = scratch.f32Uninitialised(n);
+				runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, base.data, x], numbers: [] }, n);
+				return x;
+			});
 			runRange(
 				context,
 				"pair-mix",
@@ -124,26 +140,15 @@ export const multislerp: MergeMethod = {
 			return { data: out, shape: [...first.shape] };
 		}
 		// Tangent-space projections ⟨uᵢ, m̂⟩ and their weighted sum r = Σ wᵢ (uᵢ − ⟨uᵢ, m̂⟩ m̂).
-		runRange(context, "multislerp-dots", { arrays: [mean, blockSums, ...vectors], numbers: [meanNorm], ...sumArgs }, n);
-		const dots = vectors.map((_, i) => sumBlocks(count, i) / ((norms[i] as number) + eps));
+		run("dots", blockSums, [meanNorm, 0, 0, 0], unitScale);
+		const dots = totals(count).map((dot, i) => dot / ((norms[i] as number) + eps));
 		const tangentWeight = dots.reduce((sum, d, i) => sum + (weights[i] as number) * d, 0);
-		const tangent = scratch.f64(n);
-		runRange(
-			context,
-			"multislerp-tangent",
-			{ arrays: [tangent, blockSums, mean, ...vectors], numbers: [tangentWeight, ...unitScale], ...sumArgs },
-			n,
-		);
-		const tau = Math.sqrt(sumBlocks(1)) + eps;
+		run("tangent", blockSums, [meanNorm, -tangentWeight, 0, 0], unitScale);
+		const tau = Math.sqrt(totals(1)[0] as number) + eps;
 		const scale = norms.reduce((sum, norm, i) => sum + norm * (weights[i] as number), 0);
 		const along = Math.cos(tau) * scale;
 		const across = (Math.sin(tau) / tau) * scale;
-		runRange(
-			context,
-			"multislerp-finish",
-			{ arrays: [out, mean, tangent, ...(base ? [base.data] : [])], numbers: [along, across] },
-			n,
-		);
+		run("finish", out, [meanNorm, -tangentWeight, along, across], unitScale);
 		return { data: out, shape: [...first.shape] };
 	},
 };

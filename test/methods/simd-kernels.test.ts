@@ -11,6 +11,7 @@ import {
 import { roundArray } from "../../src/methods/kernels/round-array.js";
 import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
 import { SIMD_BLOCK, setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
+import { SUM_BLOCK } from "../../src/methods/kernels/sum-block.js";
 import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 
 /**
@@ -84,7 +85,34 @@ function inKernelMemory(array: RangeArray, regions: MemoryRegion[]): RangeArray 
  * it runs twice, on plain arrays (copied block by block into slots) and on arrays in kernel memory (in place, the
  * ragged last block copied), and requires the two to agree.
  */
-function bothWays(kernel: RangeKernelName, args: RangeArgs, start: number, end: number, sumCount: number) {
+interface KernelRun {
+	arrays: number[][];
+	sums: number[];
+}
+
+/**
+ * Fails naming the first element where two runs differ: a diff of whole arrays of this length takes minutes to
+ * print.
+ */
+function expectSame(actual: KernelRun | undefined, expected: KernelRun | undefined): void {
+	const differences = (a: readonly number[], b: readonly number[], what: string): string[] => {
+		const at = a.length === b.length ? a.findIndex((value, j) => !Object.is(value, b[j])) : 0;
+		return at < 0 ? [] : [`${what}, element ${at} of ${a.length}: ${a[at]} against ${b[at]} (of ${b.length})`];
+	};
+	const found = [
+		...(actual?.arrays ?? []).flatMap((array, k) => differences(array, expected?.arrays[k] ?? [], `array ${k}`)),
+		...differences(actual?.sums ?? [], expected?.sums ?? [], "sums"),
+	];
+	expect(found).toEqual([]);
+}
+
+function bothWays(
+	kernel: RangeKernelName,
+	args: RangeArgs,
+	start: number,
+	end: number,
+	sumCount: number,
+): [KernelRun | undefined, KernelRun | undefined] {
 	const runs = [
 		{ simd: false, inPlace: false },
 		{ simd: true, inPlace: false },
@@ -102,7 +130,7 @@ function bothWays(kernel: RangeKernelName, args: RangeArgs, start: number, end: 
 		return result;
 	});
 	const [js, copied, inPlace] = runs;
-	expect(inPlace).toEqual(copied);
+	expectSame(inPlace, copied);
 	return [js, copied];
 }
 
@@ -132,7 +160,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					end,
 					0,
 				);
-				expect(simd).toEqual(js);
+				expectSame(simd, js);
 			});
 		}
 	}
@@ -148,7 +176,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					end,
 					0,
 				);
-				expect(simd).toEqual(js);
+				expectSame(simd, js);
 			});
 		}
 		it(`scale-and-count, ${dtype ?? "F32"} merge, a weight and a rescale ratio`, () => {
@@ -159,7 +187,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				1,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 			expect(simd?.sums[0]).toBeGreaterThan(0);
 			// A ratio of L1 norms is no float32 value: the product is rounded once, from float64.
 			const [jsRatio, simdRatio] = bothWays(
@@ -193,7 +221,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					end,
 					2 * count,
 				);
-				expect(simd).toEqual(js);
+				expectSame(simd, js);
 			});
 		}
 	}
@@ -217,7 +245,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					end,
 					0,
 				);
-				expect(simd).toEqual(js);
+				expectSame(simd, js);
 			});
 		}
 	}
@@ -230,7 +258,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			end,
 			0,
 		);
-		expect(simd).toEqual(js);
+		expectSame(simd, js);
 	});
 
 	it("encode-bf16", () => {
@@ -241,7 +269,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			end,
 			0,
 		);
-		expect(simd).toEqual(js);
+		expectSame(simd, js);
 	});
 
 	/** Boundaries that occur many times in the bf16-rounded values: the magnitude of a common value, and zero. */
@@ -273,7 +301,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				0,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 			expect(Math.max(...(simd?.arrays[1] ?? []))).toBeGreaterThan(0);
 		});
 		it(`keep-magnitude-ranks, ${boundaries}`, () => {
@@ -295,7 +323,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				0,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 		});
 	}
 
@@ -303,7 +331,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		it(`magnitude-histogram, both passes, ${bf16 ? "bfloat16" : "float32"} values`, () => {
 			const x = values(n, 70, bf16);
 			const [js, simd] = bothWays("magnitude-histogram", { arrays: [x], numbers: [-1] }, start, end, 65537);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 			// Where no value has low bits (bfloat16 ones), the first pass says so, and the second is skipped.
 			expect(simd?.sums[65536] === 0).toBe(bf16);
 			const high = ((new Uint32Array(x.buffer)[4000] as number) & 0x7fffffff) >>> 16;
@@ -324,7 +352,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			length,
 			0,
 		);
-		expect(simd).toEqual(js);
+		expectSame(simd, js);
 		const kept = simd?.arrays[0]?.filter((b) => b !== 0).length ?? 0;
 		expect(kept / length).toBeGreaterThan(0.2);
 		expect(kept / length).toBeLessThan(0.3);
@@ -343,7 +371,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				length,
 				0,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 		});
 		for (const withC of [false, true]) {
 			it(`pair-mix, ${kind}${withC ? ", plus a third array" : ""}`, () => {
@@ -364,7 +392,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					end,
 					0,
 				);
-				expect(simd).toEqual(js);
+				expectSame(simd, js);
 			});
 		}
 	}
@@ -381,8 +409,80 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				0,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 		});
+	}
+
+	const finite = (seed: number, length: number): Float32Array =>
+		values(length, seed, true).map((v) => (Number.isFinite(v) ? v : 0.5));
+
+	for (const count of [2, 3]) {
+		for (const stored of [true, false]) {
+			for (const withBase of [false, true]) {
+				const kind = `${count} models, ${stored ? "bfloat16 bits" : "float32 values"}${withBase ? ", with a base" : ""}`;
+				const length = SUM_BLOCK + SIMD_BLOCK + 37;
+				const inputs = [121, 122, 123, 124].slice(0, withBase ? count + 1 : count).map((seed) => {
+					const x = finite(seed, length);
+					return stored ? halvesOf(x) : x;
+				});
+				const scales = [0.7, -1.9e-2, 3.25].slice(0, count);
+				for (const pass of ["norms", "mean", "dots", "tangent"] as const) {
+					it(`multislerp-${pass}, over two blocks, ${kind}`, () => {
+						const [js, simd] = bothWays(
+							`multislerp-${pass}`,
+							{
+								arrays: [new Float64Array(2 * count), ...inputs],
+								numbers: [withBase ? 1 : 0, 0.37, -0.61, 0, 0, ...scales],
+							},
+							0,
+							length,
+							0,
+						);
+						expectSame(simd, js);
+					});
+				}
+				it(`multislerp-finish, ${kind}`, () => {
+					const [js, simd] = bothWays(
+						"multislerp-finish",
+						{
+							arrays: [new Float32Array(length), ...inputs],
+							numbers: [withBase ? 1 : 0, 0.37, -0.61, 0.83, 1.7, ...scales],
+						},
+						start,
+						length - 3,
+						0,
+					);
+					expectSame(simd, js);
+				});
+			}
+			const kind = `${count} models, ${stored ? "bfloat16 bits" : "float32 values"}`;
+			const length = SUM_BLOCK + SIMD_BLOCK + 37;
+			const inputs = [131, 132, 133, 134].slice(0, count + 1).map((seed) => {
+				const x = finite(seed, length);
+				return stored ? halvesOf(x) : x;
+			});
+			it(`model-stock-sums, over two blocks, ${kind}`, () => {
+				const quantities = count + (count * (count - 1)) / 2;
+				const [js, simd] = bothWays(
+					"model-stock-sums",
+					{ arrays: [new Float64Array(2 * quantities), ...inputs], numbers: [] },
+					0,
+					length,
+					0,
+				);
+				expectSame(simd, js);
+			});
+			it(`model-stock-mix, ${kind}`, () => {
+				const [js, simd] = bothWays(
+					"model-stock-mix",
+					{ arrays: [new Float32Array(length), ...inputs], numbers: [0.4142] },
+					start,
+					length - 3,
+					0,
+				);
+				expectSame(simd, js);
+			});
+		}
 	}
 
 	for (const count of [1, 2, 3]) {
@@ -400,7 +500,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				count,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 		});
 
 		it(`sce-variance and sce-select, ${count} vectors`, () => {
@@ -416,7 +516,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				1,
 			);
-			expect(simd).toEqual(js);
+			expectSame(simd, js);
 			// The selection keeps what a cut variance left nonzero (NaN included) and zeroes the rest.
 			const variance = values(n, 124, false);
 			const [jsSelect, simdSelect] = bothWays(
@@ -439,7 +539,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			end,
 			0,
 		);
-		expect(simd).toEqual(js);
+		expectSame(simd, js);
 	});
 
 	it("della-lanes: ranks, draws and norms over lanes of bfloat16 values, one lane with low bits set", () => {
@@ -460,6 +560,6 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			count - 1,
 			0,
 		);
-		expect(simd).toEqual(js);
+		expectSame(simd, js);
 	});
 });

@@ -1,4 +1,4 @@
-import { SUM_BLOCK } from "../../methods/kernels/range-kernels.js";
+import { SUM_BLOCK } from "../../methods/kernels/sum-block.js";
 import { modelStockOperands } from "../../methods/model-stock.js";
 import type { GraphBuilder, Value } from "./graph-builder.js";
 import { type MethodGraph, operandGraph } from "./method-graph.js";

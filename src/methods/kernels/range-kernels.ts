@@ -1,6 +1,9 @@
 import { measureRange } from "../../insight/measure-range.js";
-import { bf16ToF32, type FloatDtype } from "../../safetensors/dtype.js";
+import type { FloatDtype } from "../../safetensors/dtype.js";
+import { asFloat32 } from "./as-float32.js";
 import { mixRound } from "./mix-round.js";
+import { modelStockLanes, modelStockMix, modelStockSums } from "./model-stock-kernels.js";
+import { multislerpKernel } from "./multislerp-kernels.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { dareMaskSimd } from "./simd/dare-mask-simd.js";
@@ -922,9 +925,6 @@ const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
 /** Elements per block of pair-sums: thread split points fall between blocks. */
 export const PAIR_BLOCK = 65536;
 
-const asFloat32 = (x: RangeArray, j: number): number =>
-	x instanceof Uint16Array ? bf16ToF32(x[j] as number) : (x[j] as number);
-
 /**
  * ‖a‖², ‖b‖² and ⟨a, b⟩ in float64 per PAIR_BLOCK, for slerp-style methods: arrays [a, b, sums], a and b float32
  * values or bfloat16 bits; sums[3·block + 0..2] receive them. Per block, four sums for each, one for each element
@@ -999,133 +999,6 @@ const nearswapMix: RangeKernel = (args, start, end) => {
 };
 
 /**
- * Model Stock's t from the offsets' sums of squares ‖xᵢ − b‖² (`squares`) and their dot products ⟨xᵢ − b, xₘ − b⟩
- * for i < m in order (`dots`): the mean pairwise cosine (each clamped to [−1, 1]) gives t = k·cos / (1 + (k − 1)·cos).
- */
-export function modelStockT(squares: ArrayLike<number>, dots: ArrayLike<number>): number {
-	const count = squares.length;
-	let cosSum = 0;
-	let pair = 0;
-	for (let i = 0; i < count; i++) {
-		for (let m = i + 1; m < count; m++) {
-			const norms = Math.sqrt(squares[i] as number) * Math.sqrt(squares[m] as number);
-			const cos = (dots[pair] as number) / Math.max(norms, 1e-6);
-			cosSum += Math.min(1, Math.max(-1, cos));
-			pair++;
-		}
-	}
-	const cos = cosSum / pair;
-	return (count * cos) / (1 + (count - 1) * cos);
-}
-
-/** out = t·mean(xᵢ) + (1 − t)·b in float64 over `length` elements `stride` apart from `first`. */
-function modelStockMixLane(
-	out: Float32Array,
-	b: Float32Array,
-	xs: readonly Float32Array[],
-	t: number,
-	first: number,
-	length: number,
-	stride: number,
-): void {
-	const count = xs.length;
-	for (let k = 0, j = first; k < length; k++, j += stride) {
-		let sum = 0;
-		for (let i = 0; i < count; i++) {
-			sum += (xs[i] as Float32Array)[j] as number;
-		}
-		out[j] = (t * sum) / count + (1 - t) * (b[j] as number);
-	}
-}
-
-/**
- * Model Stock over lanes [start, end) (see modelStock), each lane's sums added in index order in float64 (many short
- * lanes: filter_wise rows). Arrays [out, b, ...x]; numbers [length, stride]. Lanes are independent, so any split
- * gives the same result.
- */
-const modelStockLanes: RangeKernel = (args, start, end) => {
-	const out = f32(args, 0);
-	const b = f32(args, 1);
-	const xs = args.arrays.slice(2) as Float32Array[];
-	const [length, stride] = args.numbers as [number, number];
-	const count = xs.length;
-	const squares = new Float64Array(count);
-	const dots = new Float64Array((count * (count - 1)) / 2);
-	const block = length * stride;
-	for (let lane = start; lane < end; lane++) {
-		const first = Math.floor(lane / stride) * block + (lane % stride);
-		let pair = 0;
-		for (let i = 0; i < count; i++) {
-			const xi = xs[i] as Float32Array;
-			let sum = 0;
-			for (let k = 0, j = first; k < length; k++, j += stride) {
-				const o = (xi[j] as number) - (b[j] as number);
-				sum += o * o;
-			}
-			squares[i] = sum;
-			for (let m = i + 1; m < count; m++) {
-				const xm = xs[m] as Float32Array;
-				let dot = 0;
-				for (let k = 0, j = first; k < length; k++, j += stride) {
-					dot += ((xi[j] as number) - (b[j] as number)) * ((xm[j] as number) - (b[j] as number));
-				}
-				dots[pair++] = dot;
-			}
-		}
-		modelStockMixLane(out, b, xs, modelStockT(squares, dots), first, length, stride);
-	}
-};
-
-/**
- * Model Stock's sums over one whole-tensor lane, per SUM_BLOCK so that threads share it: arrays [sums, b, ...x];
- * sums[q·blocks + block] receives, for q < k, ‖x_q − b‖² and then ⟨xᵢ − b, xₘ − b⟩ for i < m in order. Per block,
- * four sums for each, one for each element index mod 4, added in that order at the end (as GraphBuilder.sum adds).
- */
-const modelStockSums: RangeKernel = (args, start, end) => {
-	const sums = args.arrays[0] as Float64Array;
-	const b = f32(args, 1);
-	const xs = args.arrays.slice(2) as Float32Array[];
-	const count = xs.length;
-	const quantities = count + (count * (count - 1)) / 2;
-	const blocks = sums.length / quantities;
-	const lanes = new Float64Array(4 * quantities);
-	const offsets = new Float64Array(count);
-	for (let from = start; from < end; from += SUM_BLOCK) {
-		const to = Math.min(end, from + SUM_BLOCK);
-		lanes.fill(0);
-		for (let j = from; j < to; j++) {
-			const lane = (j - from) & 3;
-			const bj = b[j] as number;
-			for (let i = 0; i < count; i++) {
-				const o = ((xs[i] as Float32Array)[j] as number) - bj;
-				offsets[i] = o;
-				lanes[4 * i + lane] = (lanes[4 * i + lane] as number) + o * o;
-			}
-			let q = count;
-			for (let i = 0; i < count; i++) {
-				for (let m = i + 1; m < count; m++, q++) {
-					lanes[4 * q + lane] = (lanes[4 * q + lane] as number) + (offsets[i] as number) * (offsets[m] as number);
-				}
-			}
-		}
-		const block = Math.floor(from / SUM_BLOCK);
-		for (let q = 0; q < quantities; q++) {
-			sums[q * blocks + block] =
-				(lanes[4 * q] as number) +
-				(lanes[4 * q + 1] as number) +
-				(lanes[4 * q + 2] as number) +
-				(lanes[4 * q + 3] as number);
-		}
-	}
-};
-
-/** out = t·mean(xᵢ) + (1 − t)·b in float64, element by element: arrays [out, b, ...x]; numbers [t]. */
-const modelStockMix: RangeKernel = (args, start, end) => {
-	const xs = args.arrays.slice(2) as Float32Array[];
-	modelStockMixLane(f32(args, 0), f32(args, 1), xs, args.numbers[0] as number, start, end - start, 1);
-};
-
-/**
  * SCE's per-element variance of the task vectors across models (population variance in float64, stored as float32):
  * arrays [variance, ...deltas]; sums[0] counts the nonzero variances.
  */
@@ -1184,96 +1057,6 @@ const sceFinish: RangeKernel = (args, start, end) => {
 	}
 };
 
-/** Elements per block of the multislerp kernels' sums: thread split points fall between blocks. */
-export const SUM_BLOCK = 65536;
-
-/**
- * Multi-SLERP's weighted mean of the unit directions, m[j] = Σ sᵢ·xᵢ[j] in float64: arrays [mean (Float64Array),
- * squares (Float64Array), ...x]; numbers [...sᵢ]. squares[block] receives Σ m² over each SUM_BLOCK, in index order.
- */
-const multislerpMean: RangeKernel = (args, start, end) => {
-	const mean = args.arrays[0] as Float64Array;
-	const squares = args.arrays[1] as Float64Array;
-	const xs = args.arrays.slice(2) as Float32Array[];
-	const scales = args.numbers;
-	for (let from = start; from < end; from += SUM_BLOCK) {
-		const to = Math.min(end, from + SUM_BLOCK);
-		let square = 0;
-		for (let j = from; j < to; j++) {
-			let m = 0;
-			for (let i = 0; i < xs.length; i++) {
-				m += (scales[i] as number) * ((xs[i] as Float32Array)[j] as number);
-			}
-			mean[j] = m;
-			square += m * m;
-		}
-		squares[Math.floor(from / SUM_BLOCK)] = square;
-	}
-};
-
-/**
- * Multi-SLERP's projections: m̂ = m / ‖m‖ in place, and ⟨xᵢ, m̂⟩ per SUM_BLOCK in index order: arrays [mean, dots
- * (Float64Array, count per block), ...x]; numbers [‖m‖].
- */
-const multislerpDots: RangeKernel = (args, start, end) => {
-	const mean = args.arrays[0] as Float64Array;
-	const dots = args.arrays[1] as Float64Array;
-	const xs = args.arrays.slice(2) as Float32Array[];
-	const norm = args.numbers[0] as number;
-	const count = xs.length;
-	const sums = new Float64Array(count);
-	for (let from = start; from < end; from += SUM_BLOCK) {
-		const to = Math.min(end, from + SUM_BLOCK);
-		sums.fill(0);
-		for (let j = from; j < to; j++) {
-			const m = (mean[j] as number) / norm;
-			mean[j] = m;
-			for (let i = 0; i < count; i++) {
-				sums[i] = (sums[i] as number) + ((xs[i] as Float32Array)[j] as number) * m;
-			}
-		}
-		dots.set(sums, Math.floor(from / SUM_BLOCK) * count);
-	}
-};
-
-/**
- * Multi-SLERP's tangent r[j] = −w·m̂[j] + Σ sᵢ·xᵢ[j] in float64: arrays [tangent (Float64Array), squares, mean,
- * ...x]; numbers [w, ...sᵢ]. squares[block] receives Σ r² over each SUM_BLOCK, in index order.
- */
-const multislerpTangent: RangeKernel = (args, start, end) => {
-	const tangent = args.arrays[0] as Float64Array;
-	const squares = args.arrays[1] as Float64Array;
-	const mean = args.arrays[2] as Float64Array;
-	const xs = args.arrays.slice(3) as Float32Array[];
-	const [weight = 0, ...scales] = args.numbers;
-	for (let from = start; from < end; from += SUM_BLOCK) {
-		const to = Math.min(end, from + SUM_BLOCK);
-		let square = 0;
-		for (let j = from; j < to; j++) {
-			let r = -weight * (mean[j] as number);
-			for (let i = 0; i < xs.length; i++) {
-				r += (scales[i] as number) * ((xs[i] as Float32Array)[j] as number);
-			}
-			tangent[j] = r;
-			square += r * r;
-		}
-		squares[Math.floor(from / SUM_BLOCK)] = square;
-	}
-};
-
-/** Multi-SLERP's result, out = a·m̂ + b·r (+ base), stored as float32: arrays [out, mean, tangent, base?]; numbers [a, b]. */
-const multislerpFinish: RangeKernel = (args, start, end) => {
-	const out = f32(args, 0);
-	const mean = args.arrays[1] as Float64Array;
-	const tangent = args.arrays[2] as Float64Array;
-	const base = args.arrays[3] as Float32Array | undefined;
-	const [along, across] = args.numbers as [number, number];
-	for (let j = start; j < end; j++) {
-		const mixed = along * (mean[j] as number) + across * (tangent[j] as number);
-		out[j] = base ? mixed + (base[j] as number) : mixed;
-	}
-};
-
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -1329,10 +1112,11 @@ export const RANGE_KERNELS = {
 	"sce-variance": sceVariance,
 	"sce-select": sceSelect,
 	"sce-finish": sceFinish,
-	"multislerp-mean": multislerpMean,
-	"multislerp-dots": multislerpDots,
-	"multislerp-tangent": multislerpTangent,
-	"multislerp-finish": multislerpFinish,
+	"multislerp-norms": multislerpKernel("norms"),
+	"multislerp-mean": multislerpKernel("mean"),
+	"multislerp-dots": multislerpKernel("dots"),
+	"multislerp-tangent": multislerpKernel("tangent"),
+	"multislerp-finish": multislerpKernel("finish"),
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,
 	// The merge report's measurements (src/insight), shared by the worker threads like the merge.

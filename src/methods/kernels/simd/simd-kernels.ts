@@ -6,6 +6,8 @@ import { dareMaskWasm } from "./dare-mask-simd.js";
 import { dellaLaneWasm } from "./della-lane-wasm.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
+import { modelStockFunctions } from "./model-stock-simd.js";
+import { multislerpFunctions } from "./multislerp-simd.js";
 import { pairFunctions } from "./pair-simd.js";
 import { sceFunctions } from "./sce-simd.js";
 import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
@@ -36,6 +38,8 @@ function functions(): WasmFunction[] {
 		dellaLaneWasm(),
 		...pairFunctions(),
 		...sceFunctions(),
+		...modelStockFunctions(),
+		...multislerpFunctions(),
 	];
 }
 

@@ -1,0 +1,93 @@
+import { asFloat32 } from "./as-float32.js";
+import type { RangeKernel } from "./range-kernels.js";
+import { MULTISLERP_SIMD_MAX, type MultislerpPass, multislerpSimd, multislerpSums } from "./simd/multislerp-simd.js";
+import { simdEnabled } from "./simd/simd-kernels.js";
+import { SUM_BLOCK } from "./sum-block.js";
+
+/**
+ * One of Multi-SLERP's passes over the vectors xᵢ (each model's values, less the base's and rounded to float32 where
+ * there is a base), in float64. Each pass makes xᵢ and the weighted mean m = Σ sᵢ·xᵢ (from +0, in model order) again
+ * from the inputs, so nothing of the tensor's size is stored but the result:
+ * - norms: ‖xᵢ‖² per model;
+ * - mean: ‖m‖²;
+ * - dots: ⟨xᵢ, m̂⟩ per model, with m̂ = m / ‖m‖;
+ * - tangent: ‖r‖², with r = −w·m̂ + Σ sᵢ·xᵢ;
+ * - finish: out = a·m̂ + b·r (+ the base), stored as float32.
+ *
+ * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per model) or the result; inputs and
+ * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), ‖m‖, −w, a, b, ...sᵢ]. Each sum is added per
+ * SUM_BLOCK as four lane sums (element index mod 4), added in lane order at the end, as the SIMD kernels add them.
+ */
+export function multislerpKernel(pass: MultislerpPass): RangeKernel {
+	return (args, start, end) => {
+		const [withBase, norm = 1, negWeight = 0, along = 0, across = 0, ...scales] = args.numbers;
+		const count = scales.length;
+		const target = args.arrays[0] as Float32Array | Float64Array;
+		const inputs = args.arrays.slice(1, 1 + count);
+		const base = withBase ? args.arrays[1 + count] : undefined;
+		const stored = inputs[0] instanceof Uint16Array;
+		if (
+			simdEnabled() &&
+			count >= 2 &&
+			count <= MULTISLERP_SIMD_MAX &&
+			[...inputs, ...(base ? [base] : [])].every((array) => array instanceof Uint16Array === stored)
+		) {
+			multislerpSimd(pass, target, inputs, base, [norm, negWeight, along, across, ...scales], start, end);
+			return;
+		}
+		const quantities = multislerpSums(pass, count);
+		const lanes = new Float64Array(4 * quantities);
+		const x = new Float64Array(count);
+		const add = (q: number, lane: number, value: number): void => {
+			lanes[4 * q + lane] = (lanes[4 * q + lane] as number) + value;
+		};
+		for (let from = start; from < end; from += SUM_BLOCK) {
+			const to = Math.min(end, from + SUM_BLOCK);
+			lanes.fill(0);
+			for (let j = from; j < to; j++) {
+				const lane = (j - from) & 3;
+				let m = 0;
+				for (let i = 0; i < count; i++) {
+					const value = asFloat32(inputs[i] as Float32Array, j);
+					x[i] = base ? Math.fround(value - asFloat32(base, j)) : value;
+					m += (scales[i] as number) * (x[i] as number);
+				}
+				if (pass === "norms") {
+					for (let i = 0; i < count; i++) {
+						add(i, lane, (x[i] as number) * (x[i] as number));
+					}
+					continue;
+				}
+				if (pass === "mean") {
+					add(0, lane, m * m);
+					continue;
+				}
+				const unit = m / norm;
+				if (pass === "dots") {
+					for (let i = 0; i < count; i++) {
+						add(i, lane, (x[i] as number) * unit);
+					}
+					continue;
+				}
+				let r = negWeight * unit;
+				for (let i = 0; i < count; i++) {
+					r += (scales[i] as number) * (x[i] as number);
+				}
+				if (pass === "tangent") {
+					add(0, lane, r * r);
+					continue;
+				}
+				const mixed = along * unit + across * r;
+				target[j] = base ? mixed + asFloat32(base, j) : mixed;
+			}
+			const block = Math.floor(from / SUM_BLOCK);
+			for (let q = 0; q < quantities; q++) {
+				target[block * quantities + q] =
+					(lanes[4 * q] as number) +
+					(lanes[4 * q + 1] as number) +
+					(lanes[4 * q + 2] as number) +
+					(lanes[4 * q + 3] as number);
+			}
+		}
+	};
+}

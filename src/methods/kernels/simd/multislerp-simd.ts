@@ -1,0 +1,164 @@
+import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
+import { SUM_BLOCK } from "../sum-block.js";
+import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
+
+/**
+ * Multi-SLERP's five passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
+ * (multislerpKernel in multislerp-kernels.ts): every pass makes xᵢ (less the base's value where there is a base) and
+ * the weighted mean m = Σ sᵢ·xᵢ again from the inputs, so no float64 array of the tensor's size is ever stored.
+ */
+
+export type MultislerpPass = "norms" | "mean" | "dots" | "tangent" | "finish";
+
+/** The largest number of models the SIMD kernels take; more run in JavaScript. */
+export const MULTISLERP_SIMD_MAX = 3;
+
+/** The float64 sums a pass adds, each as four lane sums (element index mod 4): per model, one, or none. */
+export function multislerpSums(pass: MultislerpPass, count: number): number {
+	return pass === "norms" || pass === "dots" ? count : pass === "finish" ? 0 : 1;
+}
+
+const INPUT_SLOTS = [0, 1, 2];
+const BASE_SLOT = 3;
+const OUT_SLOT = 4;
+const SUMS_SLOT = 5;
+
+/**
+ * `multislerp_<pass>_<count>_<bf16|f32>[_base](x₀…, base, out, n, sums, norm, negWeight, along, across, s₀…)`.
+ * Lane sums at `sums` carry over from call to call; `out` is written by the finish pass only.
+ */
+export function multislerpWasm(pass: MultislerpPass, count: number, bf16: boolean, withBase: boolean): WasmFunction {
+	const inputs = Array.from({ length: count }, (_, i) => i);
+	const sums = Array.from({ length: multislerpSums(pass, count) }, (_, q) => q);
+	const accumulators = sums.flatMap((q) => [`acc${q}Lo`, `acc${q}Hi`]);
+	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ and m are in locals.
+	const half = (h: "Lo" | "Hi"): string => {
+		const mean = `local.get $zero ${inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`).join(" ")} local.set $m`;
+		const unit = `${mean} local.get $m local.get $norm2 f64x2.div local.set $m`;
+		const tangent = `${unit} local.get $negWeight2 local.get $m f64x2.mul ${inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`).join(" ")} local.set $r`;
+		const add = (q: number, product: string): string =>
+			`local.get $acc${q}${h} ${product} f64x2.add local.set $acc${q}${h}`;
+		switch (pass) {
+			case "norms":
+				return inputs.map((i) => add(i, `local.get $x${i}${h} local.get $x${i}${h} f64x2.mul`)).join("\n");
+			case "mean":
+				return `${mean} ${add(0, "local.get $m local.get $m f64x2.mul")}`;
+			case "dots":
+				return `${unit} ${inputs.map((i) => add(i, `local.get $x${i}${h} local.get $m f64x2.mul`)).join("\n")}`;
+			case "tangent":
+				return `${tangent} ${add(0, "local.get $r local.get $r f64x2.mul")}`;
+			case "finish":
+				return `${tangent}
+					local.get $along2 local.get $m f64x2.mul local.get $across2 local.get $r f64x2.mul f64x2.add
+					${withBase ? `${h === "Lo" ? "local.get $b" : highToLow("b")} f64x2.promote_low_f32x4 f64x2.add` : ""}
+					f32x4.demote_f64x2_zero local.set $result${h}`;
+		}
+	};
+	const load = (i: number): string => `
+			${loadLanes(`x${i}`, "j", bf16)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
+			f64x2.promote_low_f32x4 local.set $x${i}Lo
+			${highToLow("v")} f64x2.promote_low_f32x4 local.set $x${i}Hi`;
+	return {
+		name: `multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`,
+		params: [
+			...inputs.map((i) => [`x${i}`, "i32"] as const),
+			["base", "i32"],
+			["out", "i32"],
+			["n", "i32"],
+			["sums", "i32"],
+			["norm", "f64"],
+			["negWeight", "f64"],
+			["along", "f64"],
+			["across", "f64"],
+			...inputs.map((i) => [`scale${i}`, "f64"] as const),
+		],
+		locals: [
+			["j", "i32"],
+			["v", "v128"],
+			["b", "v128"],
+			["m", "v128"],
+			["r", "v128"],
+			["zero", "v128"],
+			["resultLo", "v128"],
+			["resultHi", "v128"],
+			["norm2", "v128"],
+			["negWeight2", "v128"],
+			["along2", "v128"],
+			["across2", "v128"],
+			...inputs.flatMap((i) => [
+				[`s${i}`, "v128"] as const,
+				[`x${i}Lo`, "v128"] as const,
+				[`x${i}Hi`, "v128"] as const,
+			]),
+			...accumulators.map((name) => [name, "v128"] as const),
+		],
+		body: `
+		local.get $norm f64x2.splat local.set $norm2
+		local.get $negWeight f64x2.splat local.set $negWeight2
+		local.get $along f64x2.splat local.set $along2
+		local.get $across f64x2.splat local.set $across2
+		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}
+		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
+		${laneLoop(`
+			${withBase ? `${loadLanes("base", "j", bf16)} local.set $b` : ""}
+			${inputs.map(load).join("\n")}
+			${half("Lo")}
+			${half("Hi")}
+			${pass === "finish" ? `${f32Address("out", "j")} local.get $resultLo local.get $resultHi ${JOIN_LOW} v128.store` : ""}`)}
+		${accumulators.map((name, k) => `local.get $sums local.get $${name} v128.store offset=${16 * k}`).join("\n")}
+		`,
+	};
+}
+
+export function multislerpFunctions(): WasmFunction[] {
+	const passes: MultislerpPass[] = ["norms", "mean", "dots", "tangent", "finish"];
+	return passes.flatMap((pass) =>
+		[2, 3].flatMap((count) =>
+			[true, false].flatMap((bf16) => [false, true].map((withBase) => multislerpWasm(pass, count, bf16, withBase))),
+		),
+	);
+}
+
+/**
+ * One multislerp pass over [start, end) (start on a SUM_BLOCK boundary): for a summing pass, `target` receives per
+ * SUM_BLOCK its sums (each the float64 sum of its four lane sums, in lane order); for the finish pass, the result.
+ * Inputs and base all float32 values or all bfloat16 bits, two or three inputs.
+ */
+export function multislerpSimd(
+	pass: MultislerpPass,
+	target: Float32Array | Float64Array,
+	inputs: readonly RangeArray[],
+	base: RangeArray | undefined,
+	numbers: readonly [norm: number, negWeight: number, along: number, across: number, ...scales: number[]],
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const name = `multislerp_${pass}_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}${base ? "_base" : ""}`;
+	const kernel = module.exports[name] as ((...args: number[]) => void) | undefined;
+	if (kernel === undefined) {
+		throw new Error(`no SIMD multislerp kernel ${name}`);
+	}
+	const quantities = multislerpSums(pass, inputs.length);
+	const lanes = new Float64Array(module.f64.buffer, slot(SUMS_SLOT), 4 * quantities);
+	for (let from = start; from < end; from += SUM_BLOCK) {
+		const to = Math.min(end, from + SUM_BLOCK);
+		lanes.fill(0);
+		for (let at = from; at < to; at += SIMD_BLOCK) {
+			const n = Math.min(SIMD_BLOCK, to - at);
+			const pointers = inputs.map((input, i) => readAt(module, input, at, n, INPUT_SLOTS[i] as number));
+			const basePointer = base ? readAt(module, base, at, n, BASE_SLOT) : 0;
+			const out = pass === "finish" ? writeAt(target, at, n, OUT_SLOT) : 0;
+			kernel(...pointers, basePointer, out, n, slot(SUMS_SLOT), ...numbers);
+			if (pass === "finish") {
+				writeBack(module, out, OUT_SLOT, target as Float32Array, at, n);
+			}
+		}
+		const block = Math.floor(from / SUM_BLOCK);
+		for (let q = 0; q < quantities; q++) {
+			target[block * quantities + q] = laneTotal(lanes, q);
+		}
+	}
+}
