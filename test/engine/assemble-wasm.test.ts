@@ -52,6 +52,18 @@ describe("assembleWasm", () => {
 		expect(functions.sum_lanes?.(65536, 16)).toBe(4);
 	});
 
+	it("names its functions in the module, so that a trap's stack trace says which kernel it was in", () => {
+		const trap: WasmFunction = { name: "kernel_that_traps", params: [], body: "unreachable" };
+		const functions = instantiateWasm(assembleWasm({ memory: MEMORY, functions: [trap] }), createSharedMemory(1, 4));
+		let stack = "";
+		try {
+			functions.kernel_that_traps?.();
+		} catch (error) {
+			stack = (error as Error).stack ?? "";
+		}
+		expect(stack).toContain("kernel_that_traps");
+	});
+
 	it("names the function and the token it cannot assemble", () => {
 		const broken = (body: string): WasmFunction => ({ name: "broken", params: [["x", "i32"]], body });
 		expect(() => assembleWasm({ memory: MEMORY, functions: [broken("local.get $x f32x4.frobnicate drop")] })).toThrow(

@@ -379,6 +379,11 @@ export function assembleWasm(source: WasmModuleSource): Uint8Array<ArrayBuffer> 
 		...section(3, vector(source.functions.map((_, index) => u32(index)))),
 		...section(7, vector(exports)),
 		...section(10, vector(source.functions.map((fn) => assembleBody(fn, functionIndex)))),
+		// The "name" custom section's function names: profiles and stack traces name the kernels.
+		...section(0, [
+			...name("name"),
+			...section(1, vector(source.functions.map((fn, index) => [...u32(index), ...name(fn.name)]))),
+		]),
 	];
 	return new Uint8Array(bytes);
 }
