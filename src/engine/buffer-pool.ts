@@ -129,9 +129,9 @@ export class PoolArena implements ScratchAllocator {
 		return new Float64Array(buffer, byteOffset, length).fill(0);
 	}
 
-	i8(length: number): Int8Array {
-		const { buffer, byteOffset } = this.#take(length);
-		return new Int8Array(buffer, byteOffset, length).fill(0);
+	u32(length: number): Uint32Array {
+		const { buffer, byteOffset } = this.#take(length * 4);
+		return new Uint32Array(buffer, byteOffset, length).fill(0);
 	}
 
 	/** Gives one view's buffer back early (raw bytes once decoded), so that later requests of this tensor reuse it. */

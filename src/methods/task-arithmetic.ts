@@ -335,6 +335,7 @@ function familyInOnePass(
 	const densities = models.map((tensor) => readNumber(tensor.params, DENSITY, at(tensor)));
 	let pruning: number[] = [];
 	let kind: (typeof PRUNE_KINDS)[number] = "none";
+	let words: Uint32Array[] = [];
 	if (member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers") {
 		const cuts = models.map((tensor, i) => {
 			const density = densities[i] as number;
@@ -360,22 +361,30 @@ function familyInOnePass(
 			// As sparsifyRandom draws it: h/2³² < density exactly when h is below ⌈density·2³²⌉.
 			const threshold = density >= 1 ? -1 : Math.ceil(density * 2 ** 32);
 			const [k0, k1] = context.uniform(tensor.model).keys;
-			const ratio =
-				options.rescale && threshold >= 0 ? dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context) : 0;
-			return [threshold, k0, k1, ratio];
+			const rescale =
+				options.rescale && threshold >= 0 && threshold < 2 ** 32
+					? dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context)
+					: undefined;
+			return { numbers: [threshold, k0, k1, rescale?.ratio ?? 0], words: rescale?.words };
 		});
-		if (masks.some(([threshold]) => (threshold as number) >= 2 ** 32)) {
+		if (masks.some(({ numbers: [threshold] }) => (threshold as number) >= 2 ** 32)) {
 			return undefined;
 		}
-		kind = "dare";
-		pruning = masks.flat();
+		pruning = masks.flatMap(({ numbers }) => numbers);
+		// With a rescale, the norms' pass kept each mask as bits: the combining pass reads them instead of drawing again.
+		if (options.rescale) {
+			kind = "dare-bits";
+			words = masks.map((mask) => mask.words ?? new Uint32Array(0));
+		} else {
+			kind = "dare";
+		}
 	}
 	const out = scratch.f32Uninitialised(n);
 	const counts = runRange(
 		context,
 		"combine-made-task-vectors",
 		{
-			arrays: [out, b, ...xs],
+			arrays: [out, b, ...xs, ...words],
 			numbers: [
 				PRUNE_KINDS.indexOf(kind),
 				+member.consensus,
@@ -403,19 +412,31 @@ function familyInOnePass(
 
 /**
  * The ratio sparsifyRandom's rescale scales a masked task vector by (its L1 norms before and after the mask, from the
- * task vector made block by block), or 0 where rescaleL1ByParts would leave it as it is.
+ * task vector made block by block), or 0 where rescaleL1ByParts would leave it as it is; and the mask, as bits.
  */
-function dareRescale(x: RangeArray, b: RangeArray, mask: [number, number, number], context: MergeContext): number {
+function dareRescale(
+	x: RangeArray,
+	b: RangeArray,
+	mask: [number, number, number],
+	context: MergeContext,
+): { ratio: number; words: Uint32Array } {
 	const blocks = Math.ceil(b.length / DARE_BLOCK);
-	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
-	runRange(context, "task-vector-dare-norms", { arrays: [x, b, norms], numbers: mask, align: DARE_BLOCK }, b.length);
+	const scratch = context.alloc ?? HEAP_SCRATCH;
+	const norms = scratch.f64(2 * blocks);
+	const words = scratch.u32(Math.ceil(b.length / 32));
+	runRange(
+		context,
+		"task-vector-dare-norms",
+		{ arrays: [x, b, norms, words], numbers: mask, align: DARE_BLOCK },
+		b.length,
+	);
 	let before = 0;
 	let after = 0;
 	for (let block = 0; block < blocks; block++) {
 		before += norms[2 * block] as number;
 		after += norms[2 * block + 1] as number;
 	}
-	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
+	return { ratio: before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after, words };
 }
 
 /**

@@ -1,5 +1,3 @@
-import { HEAP_SCRATCH, type ScratchAllocator } from "../../src/methods/kernels/scratch.js";
-
 /**
  * TIES-style sign election, element by element. Each vector votes with `voteScale[i]·vectors[i][j]`; the elected
  * sign is + when the votes sum (in float32, as torch sums) to ≥ 0, else −. A vector agrees where its vote has the
@@ -15,7 +13,6 @@ export function signConsensus(
 	numerator: Float32Array,
 	divisor: Float32Array,
 	agreed?: Float64Array,
-	scratch: ScratchAllocator = HEAP_SCRATCH,
 ): void {
 	const n = numerator.length;
 	numerator.fill(0);
@@ -26,7 +23,7 @@ export function signConsensus(
 			numerator[j] = (numerator[j] as number) + scale * (x[j] as number);
 		}
 	}
-	const elected = scratch.i8(n);
+	const elected = new Int8Array(n);
 	for (let j = 0; j < n; j++) {
 		elected[j] = (numerator[j] as number) >= 0 ? 1 : -1;
 	}

@@ -101,6 +101,8 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: true, rescale: false, lambda: 1, pooled: true },
 		{ method: "ties", count, density: [0.37, 0.5, 1], normalize: false, rescale: false, lambda: 0.7, pooled: false },
 		{ method: "dare_ties", count, density: [0.37, 1, 0.9], normalize: true, rescale: true, lambda: 1, pooled: true },
+		// Rescaled, the mask kept as bits: in kernel memory when pooled, copied into a slot block by block when plain.
+		{ method: "dare_ties", count, density: [0.8, 0.3, 1], normalize: false, rescale: true, lambda: 0.7, pooled: false },
 		{
 			method: "dare_ties",
 			count,
@@ -142,6 +144,7 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			pooled: false,
 		},
 		{ method: "dare_linear", count, density: [0.37, 1, 0.9], normalize: false, rescale: true, lambda: 1, pooled: true },
+		{ method: "dare_linear", count, density: [0.8, 0.3, 1], normalize: true, rescale: true, lambda: 1, pooled: false },
 		{
 			method: "dare_linear",
 			count,

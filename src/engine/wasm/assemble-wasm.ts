@@ -143,6 +143,7 @@ const SIMD_PLAIN: Record<string, number> = {
 	"f32x4.demote_f64x2_zero": 0x5e,
 	"f64x2.promote_low_f32x4": 0x5f,
 	"i16x8.narrow_i32x4_u": 0x86,
+	"i32x4.bitmask": 0xa4,
 	"i32x4.extend_low_i16x8_u": 0xa9,
 	"i32x4.extend_high_i16x8_u": 0xaa,
 	"i32x4.shl": 0xab,

@@ -35,7 +35,7 @@ import {
 import { magnitudeSortScratch, sortByMagnitude } from "./sort-by-magnitude.js";
 
 /** Typed views a range kernel reads and writes; on SharedArrayBuffers when worker threads run it. */
-export type RangeArray = Float32Array | Float64Array | Uint16Array;
+export type RangeArray = Float32Array | Float64Array | Uint16Array | Uint32Array;
 
 export interface RangeArgs {
 	arrays: readonly RangeArray[];
@@ -804,19 +804,22 @@ const taskVectorCountTies: RangeKernel = (args, start, end) => {
 };
 
 /** How combine-made-task-vectors prunes each task vector (its first number). */
-export const PRUNE_KINDS = ["none", "keep-ranks", "dare"] as const;
+export const PRUNE_KINDS = ["none", "keep-ranks", "dare", "dare-bits"] as const;
 
 /**
- * The task-arithmetic family in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x];
- * numbers [prune kind (an index of PRUNE_KINDS), elect (1: TIES' sign election, 0: the plain weighted sum),
- * normalize, lambda, divisor, ...weights, then per model the pruning's numbers: upperBits, lowerBits, upperCut and
- * lowerCut for keep-ranks (see RankCut); threshold (−1: not pruned), k0, k1 and the rescale ratio (0: not rescaled) for dare]. Sums as
- * task-combine's. SIMD only.
+ * The task-arithmetic family in a bf16 merge in one pass (see combineMadeTaskVectors): arrays [out, b, ...x], then
+ * for dare-bits each model's mask words (see dareMaskSimd; empty for a model not pruned); numbers [prune kind (an
+ * index of PRUNE_KINDS), elect (1: TIES' sign election, 0: the plain weighted sum), normalize, lambda, divisor,
+ * ...weights, then per model the pruning's numbers: upperBits, lowerBits, upperCut and lowerCut for keep-ranks (see
+ * RankCut); threshold (−1: not pruned), k0, k1 and the rescale ratio (0: not rescaled) for dare and dare-bits]. Sums
+ * as task-combine's. SIMD only.
  */
 const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
-	const [out, b, ...xs] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
-	const count = xs.length;
 	const [kind, elect, normalize, lambda, divisor] = args.numbers as [number, number, number, number, number];
+	const withWords = PRUNE_KINDS[kind] === "dare-bits";
+	const [out, b, ...rest] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
+	const count = withWords ? rest.length / 2 : rest.length;
+	const xs = rest.slice(0, count);
 	const weights = args.numbers.slice(5, 5 + count);
 	const numbers = args.numbers.slice(5 + count);
 	let prune: PruneBlock = () => undefined;
@@ -832,11 +835,17 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 				return { upperBits, lowerBits, upperCut, lowerCut };
 			}),
 		);
-	} else if (PRUNE_KINDS[kind] === "dare") {
+	} else if (PRUNE_KINDS[kind] === "dare" || withWords) {
 		prune = dareBlock(
 			xs.map((_, i) => {
 				const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
-				return { k0, k1, ...(threshold < 0 ? {} : { threshold }), ...(ratio === 0 ? {} : { ratio }) };
+				return {
+					k0,
+					k1,
+					...(threshold < 0 ? {} : { threshold }),
+					...(ratio === 0 ? {} : { ratio }),
+					...(withWords ? { words: rest[count + i] as Uint32Array } : {}),
+				};
 			}),
 		);
 	}
@@ -853,15 +862,16 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 
 /**
  * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a block at a time and dropped:
- * arrays [x, b, norms]; numbers [threshold, k0, k1]. SIMD only.
+ * arrays [x, b, norms, words?]; numbers [threshold, k0, k1]. Given mask words, the mask is kept there as bits. SIMD
+ * only.
  */
 const taskVectorDareNorms: RangeKernel = (args, start, end) => {
-	const [x, b, norms] = args.arrays as [RangeArray, RangeArray, Float64Array];
+	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array | undefined];
 	const [threshold, k0, k1] = args.numbers as [number, number, number];
 	for (let from = start; from < end; from += DARE_BLOCK) {
 		const block = Math.floor(from / DARE_BLOCK);
 		const to = Math.min(end, from + DARE_BLOCK);
-		[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(taskVectorBlocks(x, b), threshold, k0, k1, from, to);
+		[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(taskVectorBlocks(x, b), threshold, k0, k1, from, to, words);
 	}
 };
 

@@ -8,12 +8,13 @@ export interface ScratchAllocator {
 	/** Float32 values the caller overwrites whole before reading any: skips the zero fill. */
 	f32Uninitialised(length: number): Float32Array;
 	f64(length: number): Float64Array;
-	i8(length: number): Int8Array;
+	/** 32-bit words, zero-filled (bit masks). */
+	u32(length: number): Uint32Array;
 }
 
 export const HEAP_SCRATCH: ScratchAllocator = {
 	f32: (length) => new Float32Array(length),
 	f32Uninitialised: (length) => new Float32Array(length),
 	f64: (length) => new Float64Array(length),
-	i8: (length) => new Int8Array(length),
+	u32: (length) => new Uint32Array(length),
 };

@@ -1,7 +1,8 @@
+import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { f32Address, laneLoop, loadLanes } from "./lane-text.js";
+import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeBack } from "./simd-kernels.js";
+import { laneTotal, readAt, SIMD_BLOCK, type SimdModule, simdModule, slot, writeBack } from "./simd-kernels.js";
 
 /** One round of the counter generator's mixing (mixRound) on the four i32 lanes of local `x`, left in `x`. */
 function mixRound(x: string): string {
@@ -23,11 +24,13 @@ function addLanes(v: string, lo: string, hi: string): string {
  * DARE's mask (see dareMask) on `n` elements whose first has index `first` in the tensor: the counter stream's draw
  * for each index, kept below `threshold` (unsigned), the dropped ones +0. The L1 norms before and after are added
  * per lane (element index mod 4) in float64 into the eight sums at `sums` [before lanes 0–3, after lanes 0–3],
- * which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)`.
+ * which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)`; `dare_mask_bits` takes
+ * one more, `words`, where it writes the mask as bits (element first + j at bit j mod 32 of word j / 32; `first` a
+ * multiple of 32), so that a later pass applies it without drawing again (dare_keep_bits).
  */
-export function dareMaskWasm(): WasmFunction {
+export function dareMaskWasm(writeBits: boolean): WasmFunction {
 	return {
-		name: "dare_mask",
+		name: writeBits ? "dare_mask_bits" : "dare_mask",
 		params: [
 			["delta", "i32"],
 			["n", "i32"],
@@ -36,12 +39,15 @@ export function dareMaskWasm(): WasmFunction {
 			["k0", "i32"],
 			["k1", "i32"],
 			["sums", "i32"],
+			...(writeBits ? [["words", "i32"] as const] : []),
 		],
 		locals: [
 			["j", "i32"],
+			["word", "i32"],
 			["index", "v128"],
 			["x", "v128"],
 			["v", "v128"],
+			["keep", "v128"],
 			["m1", "v128"],
 			["m2", "v128"],
 			["key0", "v128"],
@@ -72,13 +78,23 @@ export function dareMaskWasm(): WasmFunction {
 			${mixRound("x")}
 			local.get $x local.get $index v128.xor local.set $x
 			${mixRound("x")}
+			local.get $x local.get $limit i32x4.lt_u local.set $keep
 			${loadLanes("delta", "j", false)} local.get $magnitude v128.and local.set $v
 			${addLanes("v", "beforeLo", "beforeHi")}
 			${f32Address("delta", "j")}
-			${loadLanes("delta", "j", false)} local.get $x local.get $limit i32x4.lt_u v128.and local.tee $v
+			${loadLanes("delta", "j", false)} local.get $keep v128.and local.tee $v
 			v128.store
 			local.get $v local.get $magnitude v128.and local.set $v
-			${addLanes("v", "afterLo", "afterHi")}`)}
+			${addLanes("v", "afterLo", "afterHi")}
+			${
+				writeBits
+					? `
+			;; The word so far (none at a word's first element), with these four bits; stored each step, whole by the last.
+			local.get $word i32.const 0 local.get $j i32.const 31 i32.and select
+			local.get $keep i32x4.bitmask local.get $j i32.const 31 i32.and i32.shl i32.or local.set $word
+			local.get $words local.get $j i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add local.get $word i32.store`
+					: ""
+			}`)}
 		local.get $sums local.get $beforeLo v128.store
 		local.get $sums local.get $beforeHi v128.store offset=16
 		local.get $sums local.get $afterLo v128.store offset=32
@@ -87,14 +103,81 @@ export function dareMaskWasm(): WasmFunction {
 	};
 }
 
+/**
+ * DARE's mask as dare_mask_bits wrote it, applied to `n` elements of δ in place, and the product by the L1 rescale's
+ * ratio (float64, stored as float32, as scale_and_count_exact does it) when `scaled`. The first element's bit is bit
+ * `offset` (0–31, a multiple of 4) of the word at `words`: `dare_keep_bits_<scaled|plain>(delta, n, words, offset,
+ * ratio)`.
+ */
+export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
+	return {
+		name: `dare_keep_bits_${scaled ? "scaled" : "plain"}`,
+		params: [
+			["delta", "i32"],
+			["n", "i32"],
+			["words", "i32"],
+			["offset", "i32"],
+			["ratio", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["k", "i32"],
+			["v", "v128"],
+			["lanes", "v128"],
+			["r", "v128"],
+		],
+		body: `
+		v128.const i32x4 1 2 4 8 local.set $lanes
+		local.get $ratio f64x2.splat local.set $r
+		${laneLoop(`
+			local.get $offset local.get $j i32.add local.set $k
+			${f32Address("delta", "j")}
+			${loadLanes("delta", "j", false)}
+			local.get $words local.get $k i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add i32.load
+			local.get $k i32.const 31 i32.and i32.shr_u i32x4.splat local.get $lanes v128.and
+			i32.const 0 i32x4.splat i32x4.ne v128.and
+			${
+				scaled
+					? `local.tee $v f64x2.promote_low_f32x4 local.get $r f64x2.mul f32x4.demote_f64x2_zero
+			${highToLow("v")} f64x2.promote_low_f32x4 local.get $r f64x2.mul f32x4.demote_f64x2_zero ${JOIN_LOW}`
+					: ""
+			}
+			v128.store`)}
+		`,
+	};
+}
+
 /** The slot of dare_mask's lane sums: past those the task-vector blocks and the one-pass combinations use. */
 export const DARE_SUMS_SLOT = 7;
+
+export function dareFunctions(): WasmFunction[] {
+	return [dareMaskWasm(false), dareMaskWasm(true), dareKeepBitsWasm(false), dareKeepBitsWasm(true)];
+}
+
+/** Where a kernel copies mask words that do not lie in kernel memory: past the slots the one-pass kernels use. */
+const WORDS_SLOT = 9;
+
+/**
+ * The address of the mask words of elements [at, at + n) (`at` a multiple of 4): in place where `words` lies in kernel
+ * memory; else slot WORDS_SLOT, holding a copy of those words when `copy`. Returns the address and the bit offset of
+ * element `at` in its word.
+ */
+function wordsAt(module: SimdModule, words: Uint32Array, at: number, n: number, copy: boolean): [number, number] {
+	const first = Math.floor(at / 32);
+	if (kernelMemory().holds(words)) {
+		return [words.byteOffset + 4 * first, at % 32];
+	}
+	if (copy) {
+		module.i32.set(words.subarray(first, Math.ceil((at + n) / 32)), slot(WORDS_SLOT) / 4);
+	}
+	return [slot(WORDS_SLOT), at % 32];
+}
 
 /**
  * dareMask over [from, to), within one DARE block; returns its L1 norms [before, after], each the float64 sum of
  * four lane sums (element index mod 4) added in lane order, as the JavaScript kernel adds them. Given block values
  * instead of an array (a task vector made block by block), it masks them where they are made and keeps only the
- * norms.
+ * norms. Given `words` (`from` then a multiple of 32), it writes the mask there as bits, for dareKeepBits.
  */
 export function dareMaskSimd(
 	delta: Float32Array | BlockValues,
@@ -103,19 +186,48 @@ export function dareMaskSimd(
 	k1: number,
 	from: number,
 	to: number,
+	words?: Uint32Array,
 ): [number, number] {
 	const module = simdModule();
-	const kernel = module.exports.dare_mask as (...args: number[]) => void;
+	const kernel = module.exports[words ? "dare_mask_bits" : "dare_mask"] as (...args: number[]) => void;
 	const sums = new Float64Array(module.f32.buffer, slot(DARE_SUMS_SLOT), 8);
 	sums.fill(0);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
 		const address = typeof delta === "function" ? delta(module, at, n) : readAt(module, delta, at, n, 0);
 		// Lanes follow the index mod 4 from the block's start; blocks and SIMD blocks start at multiples of 4.
-		kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT));
+		if (words) {
+			const [wordsAddress] = wordsAt(module, words, at, n, false);
+			kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT), wordsAddress);
+			if (wordsAddress === slot(WORDS_SLOT)) {
+				const count = Math.ceil(n / 32);
+				words.set(module.i32.subarray(wordsAddress / 4, wordsAddress / 4 + count), at / 32);
+			}
+		} else {
+			kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT));
+		}
 		if (typeof delta !== "function") {
 			writeBack(module, address, 0, delta, at, n);
 		}
 	}
 	return [laneTotal(sums, 0), laneTotal(sums, 1)];
+}
+
+/**
+ * Applies the mask dareMaskSimd wrote into `words` to n elements of a task vector made at `address` (element `at` of
+ * the tensor first, a multiple of 4), and multiplies them by the L1 rescale's `ratio` where given.
+ */
+export function dareKeepBits(
+	module: SimdModule,
+	address: number,
+	words: Uint32Array,
+	at: number,
+	n: number,
+	ratio: number | undefined,
+): void {
+	const [wordsAddress, offset] = wordsAt(module, words, at, n, true);
+	const kernel = module.exports[`dare_keep_bits_${ratio === undefined ? "plain" : "scaled"}`] as (
+		...args: number[]
+	) => void;
+	kernel(address, n, wordsAddress, offset, ratio ?? 1);
 }

@@ -2,7 +2,7 @@ import { kernelMemory } from "../../../engine/kernel-memory.js";
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { instantiateWasm, type WasmFunctions } from "../../../engine/wasm/instantiate-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
-import { dareMaskWasm } from "./dare-mask-simd.js";
+import { dareFunctions } from "./dare-mask-simd.js";
 import { dellaLaneWasm } from "./della-lane-wasm.js";
 import { linearMixWasm } from "./linear-mix-simd.js";
 import { magnitudeFunctions } from "./magnitude-simd.js";
@@ -34,7 +34,7 @@ function functions(): WasmFunction[] {
 		...[1, 2, 3].flatMap((count) => [linearMixWasm(count, true), linearMixWasm(count, false)]),
 		...taskArithmeticFunctions(),
 		...magnitudeFunctions(),
-		dareMaskWasm(),
+		...dareFunctions(),
 		dellaLaneWasm(),
 		...pairFunctions(),
 		...sceFunctions(),

@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
-import { DARE_SUMS_SLOT } from "./dare-mask-simd.js";
+import { DARE_SUMS_SLOT, dareKeepBits } from "./dare-mask-simd.js";
 import {
 	f32Address,
 	highToLow,
@@ -513,14 +513,19 @@ export function keepRanksBlock(cuts: readonly BlockCut[]): PruneBlock {
 
 /**
  * DARE's mask of each block (see dareMask), then its L1 rescale by `ratio` where given (scale-and-count's exact
- * product, as rescaleL1ByParts runs it). A model with no `threshold` is not pruned.
+ * product, as rescaleL1ByParts runs it). A model with no `threshold` is not pruned. A model with mask `words` (written
+ * by the pass that measured its norms) has its mask read from them instead of drawn again.
  */
 export function dareBlock(
-	masks: readonly { threshold?: number; k0: number; k1: number; ratio?: number }[],
+	masks: readonly { threshold?: number; k0: number; k1: number; ratio?: number; words?: Uint32Array }[],
 ): PruneBlock {
 	return (module, address, from, n, model) => {
-		const { threshold, k0, k1, ratio } = masks[model] as (typeof masks)[number];
+		const { threshold, k0, k1, ratio, words } = masks[model] as (typeof masks)[number];
 		if (threshold === undefined) {
+			return;
+		}
+		if (words) {
+			dareKeepBits(module, address, words, from, n, ratio);
 			return;
 		}
 		const mask = module.exports.dare_mask as (...args: number[]) => void;
