@@ -1,5 +1,7 @@
 import { BF16_VALUES, NO_HALVES } from "../methods/kernels/bf16-values.js";
 import type { RangeArgs } from "../methods/kernels/range-kernels.js";
+import { simdEnabled } from "../methods/kernels/simd/simd-kernels.js";
+import { MEASURE_SIMD_MAX, measureRangeSimd } from "./measure-range-simd.js";
 import { measureSumLayout } from "./measure-sum-layout.js";
 
 /** Elements per block of a sampled measurement (see measureRange's stride). */
@@ -34,6 +36,16 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 		return;
 	}
 	const count = xs.length;
+	const modelsBf16 = xs[0] instanceof Uint16Array;
+	if (
+		simdEnabled() &&
+		count >= 1 &&
+		count <= MEASURE_SIMD_MAX &&
+		xs.every((x) => x instanceof Uint16Array === modelsBf16)
+	) {
+		measureRangeSimd(b, y, xs, start, end, sums);
+		return;
+	}
 	// Most merges have one to three models: unrolled loops keep every sum in a register and run several times faster
 	// than the general loop (about 5 and 10 ns per element against 30 and 50).
 	if (count <= 2) {

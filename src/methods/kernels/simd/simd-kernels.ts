@@ -1,6 +1,7 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { instantiateWasm, type WasmFunctions } from "../../../engine/wasm/instantiate-wasm.js";
+import { measureFunctions } from "../../../insight/measure-range-simd.js";
 import type { RangeArray } from "../range-kernels.js";
 import { dareFunctions } from "./dare-mask-simd.js";
 import { dellaLaneWasm } from "./della-lane-wasm.js";
@@ -40,6 +41,7 @@ function functions(): WasmFunction[] {
 		...sceFunctions(),
 		...modelStockFunctions(),
 		...multislerpFunctions(),
+		...measureFunctions(),
 	];
 }
 
