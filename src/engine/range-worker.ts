@@ -1,31 +1,23 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
 import { adoptKernelMemory, kernelMemory } from "./kernel-memory.js";
+import { type RangeTask, runChunks } from "./run-chunks.js";
 import type { SharedWasmMemory } from "./wasm/instantiate-wasm.js";
 
-/** A worker thread of WorkerPool: runs range kernels on shared memory and signals each part done through `flags`. */
-export interface RangeTask {
-	kernel: RangeKernelName;
-	args: RangeArgs;
-	/** Which of `args.arrays` lie in the kernel memory (arrays arrive as new objects, so the sender says). */
-	inKernelMemory: boolean[];
-	start: number;
-	end: number;
-	/** This worker's slot in the pool's flags and sums. */
-	slot: number;
-	sums: Float64Array;
-	sumCount: number;
-}
-
+/**
+ * A worker thread of WorkerPool: takes chunks of range kernels on shared memory, and signals each run done through
+ * `flags`.
+ */
 const {
 	flags,
 	ready,
+	next,
 	slot: me,
 	memory,
 	scratch,
 } = workerData as {
 	flags: Int32Array;
 	ready: Int32Array;
+	next: Int32Array;
 	slot: number;
 	memory: SharedWasmMemory;
 	scratch: number;
@@ -40,9 +32,7 @@ parentPort?.on("message", (task: RangeTask) => {
 				kernelMemory().recognise(array.buffer);
 			}
 		});
-		const sums = new Float64Array(task.sumCount);
-		RANGE_KERNELS[task.kernel](task.args, task.start, task.end, sums);
-		task.sums.set(sums, task.slot * task.sumCount);
+		runChunks(next, task);
 	} catch (error) {
 		state = 2;
 		process.stderr.write(`mergesmith worker: ${(error as Error).stack ?? String(error)}\n`);

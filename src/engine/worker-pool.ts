@@ -4,12 +4,14 @@ import { Worker } from "node:worker_threads";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
 import { SIMD_SCRATCH_BYTES } from "../methods/kernels/simd/simd-kernels.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
-import type { RangeTask } from "./range-worker.js";
+import { type RangeTask, runChunks } from "./run-chunks.js";
 
 /** Below this many elements a kernel runs on the calling thread: handing it over costs more than it saves. */
 const MIN_PARALLEL = 1 << 18;
 /** Split points are multiples of this, so parts never share a cache line. */
 const ALIGN = 64;
+/** Chunks per thread a kernel's range is cut into, for the threads to take as they come free. */
+const CHUNKS_PER_THREAD = 4;
 /** A worker that has not answered in this long is taken as lost. */
 const TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -20,7 +22,7 @@ const WORKER = new URL("./range-worker.js", import.meta.url);
 
 /**
  * Worker threads that share the arithmetic of large tensors. `run` is synchronous, so the merge methods stay
- * synchronous: the calling thread posts each worker its part of the range, runs the first part itself, then waits on
+ * synchronous: the calling thread posts the run to each worker, takes chunks of the range as they do, then waits on
  * shared flags (Atomics.wait) for the others. Kernels touch element j only at j, so results do not depend on the split.
  * The workers share this thread's kernel memory, each with a scratch region of its own in it.
  */
@@ -31,11 +33,20 @@ export class WorkerPool {
 	readonly #scratch: MemoryRegion[];
 	#started = false;
 	#sums: Float64Array = new Float64Array(new SharedArrayBuffer(8));
+	/** The next chunk of the running kernel to take. */
+	readonly #next: Int32Array;
 
-	private constructor(workers: Worker[], flags: Int32Array, ready: Int32Array, scratch: MemoryRegion[]) {
+	private constructor(
+		workers: Worker[],
+		flags: Int32Array,
+		ready: Int32Array,
+		next: Int32Array,
+		scratch: MemoryRegion[],
+	) {
 		this.#workers = workers;
 		this.#flags = flags;
 		this.#ready = ready;
+		this.#next = next;
 		this.#scratch = scratch;
 	}
 
@@ -50,6 +61,7 @@ export class WorkerPool {
 		const count = threads - 1;
 		const flags = new Int32Array(new SharedArrayBuffer(4 * count));
 		const ready = new Int32Array(new SharedArrayBuffer(4 * count));
+		const next = new Int32Array(new SharedArrayBuffer(4));
 		const memory = kernelMemory();
 		const scratch = Array.from({ length: count }, () => {
 			const region = memory.allocate(SIMD_SCRATCH_BYTES);
@@ -59,12 +71,12 @@ export class WorkerPool {
 			return region;
 		});
 		const workers = scratch.map((region, slot) => {
-			const workerData = { flags, ready, slot, memory: memory.memory, scratch: region.byteOffset };
+			const workerData = { flags, ready, next, slot, memory: memory.memory, scratch: region.byteOffset };
 			const worker = new Worker(WORKER, { workerData });
 			worker.unref();
 			return worker;
 		});
-		return new WorkerPool(workers, flags, ready, scratch);
+		return new WorkerPool(workers, flags, ready, next, scratch);
 	}
 
 	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
@@ -83,23 +95,26 @@ export class WorkerPool {
 			RANGE_KERNELS[kernel](args, 0, length, sums);
 			return sums;
 		}
-		const parts = ready.length + 1;
+		// The range goes out in chunks, a few per thread, each taken by whichever thread is free next: a thread that
+		// the system's I/O threads slow down takes fewer, instead of the others waiting for it. Each chunk's sums are
+		// kept apart and added in chunk order, so they do not depend on which thread ran which chunk.
+		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
-		const step = Math.ceil(length / parts / align) * align;
-		const workerSums = this.#sumsFor(sumCount);
+		const step = Math.ceil(length / (threads * CHUNKS_PER_THREAD) / align) * align;
+		const chunks = Math.ceil(length / step);
+		const chunkSums = this.#sumsFor(sumCount * chunks);
 		const memory = kernelMemory();
 		const inKernelMemory = args.arrays.map((array) => memory.holds(array));
+		Atomics.store(this.#next, 0, 0);
 		const posted: number[] = [];
-		ready.forEach((worker, index) => {
+		for (const worker of ready) {
 			const slot = this.#workers.indexOf(worker);
-			const start = Math.min(length, step * (index + 1));
-			const end = Math.min(length, step * (index + 2));
 			Atomics.store(this.#flags, slot, 0);
-			const task: RangeTask = { kernel, args, inKernelMemory, start, end, slot, sums: workerSums, sumCount };
+			const task: RangeTask = { kernel, args, inKernelMemory, length, step, chunks, sums: chunkSums, sumCount, slot };
 			worker.postMessage(task);
 			posted.push(slot);
-		});
-		RANGE_KERNELS[kernel](args, 0, Math.min(length, step), sums);
+		}
+		runChunks(this.#next, { kernel, args, length, step, chunks, sums: chunkSums, sumCount });
 		const deadline = Date.now() + TIMEOUT_MS;
 		for (const slot of posted) {
 			while (Atomics.load(this.#flags, slot) === 0) {
@@ -111,22 +126,23 @@ export class WorkerPool {
 			if (Atomics.load(this.#flags, slot) !== 1) {
 				throw new Error(`a worker thread failed while running ${kernel}`);
 			}
+		}
+		for (let chunk = 0; chunk < chunks; chunk++) {
 			for (let k = 0; k < sumCount; k++) {
-				sums[k] = (sums[k] as number) + (workerSums[slot * sumCount + k] as number);
+				sums[k] = (sums[k] as number) + (chunkSums[chunk * sumCount + k] as number);
 			}
 		}
 		return sums;
 	}
 
 	/**
-	 * Where workers leave their counts: one buffer kept for the pool's life and grown when a kernel needs more (the
-	 * radix histograms' 65536 counts a worker), since fresh memory costs more here than the counting. Each worker
-	 * overwrites its own slot whole, so it needs no clearing.
+	 * Where the chunks leave their counts: one buffer kept for the pool's life and grown when a kernel needs more (the
+	 * radix histograms' 65536 counts a chunk), since fresh memory costs more here than the counting. Each chunk
+	 * overwrites its own place whole, so it needs no clearing.
 	 */
-	#sumsFor(sumCount: number): Float64Array {
-		const length = Math.max(1, sumCount * this.#workers.length);
-		if (this.#sums.length < length) {
-			this.#sums = new Float64Array(new SharedArrayBuffer(8 * length));
+	#sumsFor(length: number): Float64Array {
+		if (this.#sums.length < Math.max(1, length)) {
+			this.#sums = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, length)));
 		}
 		return this.#sums;
 	}

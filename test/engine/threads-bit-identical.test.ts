@@ -18,8 +18,10 @@ afterAll(async () => {
 	await rm(dir, { recursive: true, force: true });
 });
 
+const PARAMETERS: Record<string, string> = { model_stock: "{}", multislerp: "{weight: 0.5}" };
+
 describe("the CPU backend's threads", () => {
-	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear", "model_stock"]) {
+	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear", "model_stock", "multislerp"]) {
 		it(`${method}: one thread and two write the same bytes`, async () => {
 			const models = method === "linear" ? ["base", "a", "b"] : ["a", "b"];
 			const recipe = [
@@ -29,7 +31,7 @@ describe("the CPU backend's threads", () => {
 				"models:",
 				...models.map(
 					(name) =>
-						`  - model: ${join(dir, name)}\n    parameters: ${method === "model_stock" ? "{}" : "{weight: 0.5, density: 0.4}"}`,
+						`  - model: ${join(dir, name)}\n    parameters: ${PARAMETERS[method] ?? "{weight: 0.5, density: 0.4}"}`,
 				),
 			].join("\n");
 			await writeFile(join(dir, `${method}.yml`), recipe);
