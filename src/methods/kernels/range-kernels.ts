@@ -660,7 +660,8 @@ const dareMask: RangeKernel = (args, start, end) => {
  * DELLA's MAGPRUNE over lanes [start, end) (see sparsifyDella): each lane is ranked by magnitude and the element of
  * rank r survives iff its draw from the counter stream is below low + offset + r·step. Arrays [delta, norms];
  * numbers [length, stride, low, offset, step, k0, k1]; norms[2·lane] and norms[2·lane + 1] receive the lane's L1
- * norm before and after. Lanes are independent, so any split across threads gives the same result.
+ * norm before and after, each as four float64 sums (position in the lane mod 4) added in that order at the end.
+ * Lanes are independent, so any split across threads gives the same result.
  */
 const dellaLanes: RangeKernel = (args, start, end) => {
 	const delta = f32(args, 0);
@@ -676,7 +677,9 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 	];
 	const bits = new Uint32Array(delta.buffer, delta.byteOffset, delta.length);
 	const order = new Uint32Array(length);
+	const ranks = new Uint32Array(length);
 	const scratch = magnitudeSortScratch(length);
+	const lanes = new Float64Array(8);
 	const block = length * stride;
 	const abs = Math.abs;
 	const wasm = simdEnabled() && stride === 1;
@@ -688,22 +691,25 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 			continue;
 		}
 		sortByMagnitude(bits, first, stride, length, order, scratch);
-		let before = 0;
-		let after = 0;
 		for (let r = 0; r < length; r++) {
-			const index = first + (order[r] as number) * stride;
+			ranks[order[r] as number] = r;
+		}
+		lanes.fill(0);
+		for (let k = 0; k < length; k++) {
+			const index = first + k * stride;
 			// counterDraw(k0, k1, index), inline as in dareMask.
 			const a = mixRound(index ^ k0) >>> 0;
 			const b = mixRound((a + k1) | 0) >>> 0;
 			const draw = mixRound(b ^ index) >>> 0;
-			before += abs(delta[index] as number);
+			lanes[k & 3] = (lanes[k & 3] as number) + abs(delta[index] as number);
 			// Kept or not is a coin flip, so no branch on it: the bits are masked, and the result read back.
-			const keep = +(draw / 4294967296 < low + offset + r * step);
+			const keep = +(draw / 4294967296 < low + offset + (ranks[k] as number) * step);
 			bits[index] = (bits[index] as number) & -keep;
-			after += abs(delta[index] as number);
+			lanes[4 + (k & 3)] = (lanes[4 + (k & 3)] as number) + abs(delta[index] as number);
 		}
-		norms[2 * lane] = before;
-		norms[2 * lane + 1] = after;
+		const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0] = lanes;
+		norms[2 * lane] = b0 + b1 + b2 + b3;
+		norms[2 * lane + 1] = a0 + a1 + a2 + a3;
 	}
 };
 

@@ -1,22 +1,17 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { histogramAddress, simdModule, slot } from "./simd-kernels.js";
+import { histogramAddress, laneTotal, simdModule, slot } from "./simd-kernels.js";
 
 /**
- * DELLA's MAGPRUNE on one lane of contiguous elements in WebAssembly (scalar: a radix sort and a rank-ordered pass do
- * not vectorise), bit-identical to dellaLanes in range-kernels.ts. It takes lanes whose values are bfloat16 ones (no
- * low 16 bits set, as the task vectors of a bf16 merge are): a magnitude's 15 bits and the element's position then
- * pack into one 32-bit key, and two stable byte passes sort by magnitude, equal ones by position.
+ * DELLA's MAGPRUNE on one lane of contiguous elements in WebAssembly, bit-identical to dellaLanes in
+ * range-kernels.ts. It takes lanes whose values are bfloat16 ones (no low 16 bits set, as the task vectors of a bf16
+ * merge are): a magnitude's 15 bits and the element's position then pack into one 32-bit key, and two stable byte
+ * passes (scalar: a radix sort does not vectorise) sort by magnitude, equal ones by position. Keys, draws and the
+ * pruning itself go four positions at a time.
  */
 
 /** The longest lane it takes: two arrays of keys fill the histogram's 256 KiB. */
 export const DELLA_LANE_MAX = 32768;
-
-/** Pushes mixRound (src/methods/kernels/mix-round.ts) of the i32 on the stack, using local `x`. */
-const MIX_ROUND = `
-	local.tee $x local.get $x i32.const 16 i32.shr_u i32.xor i32.const 0x7feb352d i32.mul local.set $x
-	local.get $x local.get $x i32.const 15 i32.shr_u i32.xor i32.const 0x846ca68b i32.mul local.set $x
-	local.get $x local.get $x i32.const 16 i32.shr_u i32.xor`;
 
 /** One stable pass of the radix sort on byte `shift / 8` of the keys at `from`, into `to`. */
 function radixPass(shift: number): string {
@@ -68,21 +63,58 @@ function radixPass(shift: number): string {
 	end`;
 }
 
+/** One round of mixRound on the four i32 lanes of local `x` (constants in locals `m1` and `m2`), left in `x`. */
+function mixRoundLanes(): string {
+	return `
+	local.get $x local.get $x i32.const 16 i32x4.shr_u v128.xor local.get $m1 i32x4.mul local.set $x
+	local.get $x local.get $x i32.const 15 i32x4.shr_u v128.xor local.get $m2 i32x4.mul local.set $x
+	local.get $x local.get $x i32.const 16 i32x4.shr_u v128.xor local.set $x`;
+}
+
+/** A loop over j in [0, length), four at a time; lanes past `length` are masked with local `valid`. */
+function quadLoop(body: string): string {
+	return `
+	i32.const 0 local.set $j
+	block $done
+		loop $next
+			local.get $j local.get $length i32.ge_u br_if $done
+			local.get $j i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.tee $position
+			local.get $length i32x4.splat i32x4.lt_u local.set $valid
+			${body}
+			local.get $j i32.const 4 i32.add local.set $j
+			br $next
+		end
+	end`;
+}
+
+/** Joins the low 32 bits of each float64 lane of two masks into four i32 lanes. */
+const NARROW_MASKS = "i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27";
+
 /**
- * `della_lane(values, length, first, low, offset, step, k0, k1, keys, swap, counts, norms)`: prunes the lane of
+ * `della_lane(values, length, first, lowOffset, step, k0, k1, keys, swap, counts, norms)`: prunes the lane of
  * `length` float32 values at `values` (tensor indices from `first`) in place and stores its L1 norms before and after
- * at `norms` as two float64 values, each added in rank order. Returns 0, touching nothing, if a value has any of its
- * low 16 bits set.
+ * at `norms` as four float64 lane sums each (position in the lane mod 4). Keys (15 magnitude bits, then the position)
+ * are made four at a time and sorted by two stable byte passes; the sorted keys give each position its rank, which
+ * the last pass, four positions at a time, turns into a keep probability lowOffset + rank·step to compare with the
+ * position's draw. Returns 0, touching nothing, if a value has any of its low 16 bits set.
  */
 export function dellaLaneWasm(): WasmFunction {
+	const promoted = (v: string, high: boolean): string =>
+		`${high ? `local.get $${v} local.get $${v} i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15` : `local.get $${v}`} f64x2.promote_low_f32x4`;
+	const keepHalf = (high: boolean): string => `
+			${high ? "local.get $x local.get $x i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15" : "local.get $x"}
+			f64x2.convert_low_i32x4_u local.get $unit f64x2.mul
+			local.get $lowOffset2
+			${high ? "local.get $rank local.get $rank i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15" : "local.get $rank"}
+			f64x2.convert_low_i32x4_u local.get $step2 f64x2.mul f64x2.add
+			f64x2.lt`;
 	return {
 		name: "della_lane",
 		params: [
 			["values", "i32"],
 			["length", "i32"],
 			["first", "i32"],
-			["low", "f64"],
-			["offset", "f64"],
+			["lowOffset", "f64"],
 			["step", "f64"],
 			["k0", "i32"],
 			["k1", "i32"],
@@ -97,66 +129,101 @@ export function dellaLaneWasm(): WasmFunction {
 			["key", "i32"],
 			["any", "i32"],
 			["all", "i32"],
-			["lowBits", "i32"],
 			["at", "i32"],
 			["total", "i32"],
 			["place", "i32"],
 			["from", "i32"],
 			["to", "i32"],
-			["index", "i32"],
-			["x", "i32"],
-			["before", "f64"],
-			["after", "f64"],
+			["v", "v128"],
+			["x", "v128"],
+			["rank", "v128"],
+			["index", "v128"],
+			["abs", "v128"],
+			["position", "v128"],
+			["valid", "v128"],
+			["lowBits", "v128"],
+			["anyLanes", "v128"],
+			["allLanes", "v128"],
+			["m1", "v128"],
+			["m2", "v128"],
+			["key0", "v128"],
+			["key1", "v128"],
+			["unit", "v128"],
+			["lowOffset2", "v128"],
+			["step2", "v128"],
+			["magnitude", "v128"],
+			["beforeLo", "v128"],
+			["beforeHi", "v128"],
+			["afterLo", "v128"],
+			["afterHi", "v128"],
 		],
 		body: `
-		i32.const -1 local.set $all
-		block $keyed loop $key
-			local.get $j local.get $length i32.ge_u br_if $keyed
-			local.get $values local.get $j i32.const 2 i32.shl i32.add i32.load local.tee $key
-			i32.const 0xffff i32.and local.get $lowBits i32.or local.set $lowBits
-			local.get $key i32.const 0x7fff0000 i32.and local.tee $key
-			local.get $any i32.or local.set $any
-			local.get $key local.get $all i32.and local.set $all
-			local.get $keys local.get $j i32.const 2 i32.shl i32.add local.get $key local.get $j i32.or i32.store
-			local.get $j i32.const 1 i32.add local.set $j
-			br $key
-		end end
-		local.get $lowBits
+		i32.const -1 i32x4.splat local.set $allLanes
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		;; Keys, four at a time; lanes past the lane's end count as zeros (they only make the byte passes run).
+		${quadLoop(`
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.get $valid v128.and local.tee $v
+			i32.const 0xffff i32x4.splat v128.and local.get $lowBits v128.or local.set $lowBits
+			local.get $v i32.const 0x7fff0000 i32x4.splat v128.and local.tee $v
+			local.get $anyLanes v128.or local.set $anyLanes
+			local.get $v local.get $allLanes v128.and local.set $allLanes
+			local.get $keys local.get $j i32.const 2 i32.shl i32.add local.get $v local.get $position v128.or v128.store`)}
+		local.get $lowBits v128.any_true
 		if
 			i32.const 0 return
 		end
+		${[0, 1, 2, 3].map((lane) => `local.get $anyLanes i32x4.extract_lane ${lane} local.get $any i32.or local.set $any`).join(" ")}
+		i32.const -1 local.set $all
+		${[0, 1, 2, 3].map((lane) => `local.get $allLanes i32x4.extract_lane ${lane} local.get $all i32.and local.set $all`).join(" ")}
 		local.get $keys local.set $from
 		local.get $swap local.set $to
 		${radixPass(16)}
 		${radixPass(24)}
+		;; Each position's rank, into the other buffer.
 		i32.const 0 local.set $j
-		block $pruned loop $prune
-			local.get $j local.get $length i32.ge_u br_if $pruned
-			;; The element of rank j: its address, and its index in the tensor for the draw.
-			local.get $values
-			local.get $from local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0xffff i32.and local.tee $index
-			i32.const 2 i32.shl i32.add local.set $at
-			local.get $index local.get $first i32.add local.set $index
-			local.get $at i32.load local.set $key
-			local.get $before local.get $key f32.reinterpret_i32 f32.abs f64.promote_f32 f64.add local.set $before
-			;; counterDraw(k0, k1, index), then kept iff draw / 2³² (exactly draw · 2⁻³²) < low + offset + rank · step.
-			;; Kept or not is a coin flip, so no branch on it: the bits are masked.
-			local.get $at
-			local.get $key
-			i32.const 0
-			local.get $index local.get $k0 i32.xor ${MIX_ROUND}
-			local.get $k1 i32.add ${MIX_ROUND}
-			local.get $index i32.xor ${MIX_ROUND}
-			f64.convert_i32_u f64.const 2.3283064365386963e-10 f64.mul
-			local.get $low local.get $offset f64.add local.get $j f64.convert_i32_u local.get $step f64.mul f64.add
-			f64.lt i32.sub i32.and local.tee $key
-			i32.store
-			local.get $after local.get $key f32.reinterpret_i32 f32.abs f64.promote_f32 f64.add local.set $after
+		block $ranked loop $rank
+			local.get $j local.get $length i32.ge_u br_if $ranked
+			local.get $to
+			local.get $from local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0xffff i32.and
+			i32.const 2 i32.shl i32.add local.get $j i32.store
 			local.get $j i32.const 1 i32.add local.set $j
-			br $prune
+			br $rank
 		end end
-		local.get $norms local.get $before f64.store
-		local.get $norms local.get $after f64.store offset=8
+		;; counterDraw(k0, k1, index) per position; kept iff draw / 2³² (exactly draw · 2⁻³²) < lowOffset + rank · step.
+		i32.const 0x7feb352d i32x4.splat local.set $m1
+		i32.const 0x846ca68b i32x4.splat local.set $m2
+		local.get $k0 i32x4.splat local.set $key0
+		local.get $k1 i32x4.splat local.set $key1
+		f64.const 2.3283064365386963e-10 f64x2.splat local.set $unit
+		local.get $lowOffset f64x2.splat local.set $lowOffset2
+		local.get $step f64x2.splat local.set $step2
+		${quadLoop(`
+			local.get $first i32x4.splat local.get $position i32x4.add local.tee $index
+			local.get $key0 v128.xor local.set $x
+			${mixRoundLanes()}
+			local.get $x local.get $key1 i32x4.add local.set $x
+			${mixRoundLanes()}
+			local.get $x local.get $index v128.xor local.set $x
+			${mixRoundLanes()}
+			local.get $to local.get $j i32.const 2 i32.shl i32.add v128.load local.set $rank
+			${keepHalf(false)}
+			${keepHalf(true)}
+			${NARROW_MASKS} local.get $valid v128.and local.set $x
+			local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load local.tee $v
+			local.get $valid v128.and local.get $magnitude v128.and local.set $abs
+			local.get $beforeLo ${promoted("abs", false)} f64x2.add local.set $beforeLo
+			local.get $beforeHi ${promoted("abs", true)} f64x2.add local.set $beforeHi
+			local.get $abs local.get $x v128.and local.set $abs
+			local.get $afterLo ${promoted("abs", false)} f64x2.add local.set $afterLo
+			local.get $afterHi ${promoted("abs", true)} f64x2.add local.set $afterHi
+			;; Kept, dropped (+0), or past the lane's end (as it was).
+			local.get $values local.get $j i32.const 2 i32.shl i32.add
+			local.get $v local.get $x v128.and local.get $v local.get $valid v128.bitselect
+			v128.store`)}
+		local.get $norms local.get $beforeLo v128.store
+		local.get $norms local.get $beforeHi v128.store offset=16
+		local.get $norms local.get $afterLo v128.store offset=32
+		local.get $norms local.get $afterHi v128.store offset=48
 		i32.const 1
 		`,
 	};
@@ -164,7 +231,8 @@ export function dellaLaneWasm(): WasmFunction {
 
 /**
  * della-lanes on one lane of `length` contiguous elements from `first` when `delta` lies in kernel memory and the
- * lane is short enough; returns its norms [before, after], or undefined for the JavaScript kernel to prune it.
+ * lane is short enough; returns its norms [before, after] (each four lane sums added in lane order), or undefined for
+ * the JavaScript kernel to prune it.
  */
 export function pruneDellaLane(
 	delta: Float32Array,
@@ -184,8 +252,7 @@ export function pruneDellaLane(
 		delta.byteOffset + first * 4,
 		length,
 		first,
-		probabilities.low,
-		probabilities.offset,
+		probabilities.low + probabilities.offset,
 		probabilities.step,
 		keys.k0,
 		keys.k1,
@@ -197,5 +264,6 @@ export function pruneDellaLane(
 	if (done === 0) {
 		return undefined;
 	}
-	return [module.f64[norms / 8] as number, module.f64[norms / 8 + 1] as number];
+	const lanes = module.f64.subarray(norms / 8, norms / 8 + 8);
+	return [laneTotal(lanes, 0), laneTotal(lanes, 1)];
 }
