@@ -120,23 +120,8 @@ export const multislerp: MergeMethod = {
 				);
 			}
 			const [w0, w1] = weights as [number, number];
-			const vectors = models.map((tensor) => {
-				if (!base) {
-					return tensor.data;
-				}
-				const x = scratch.f32Uninitialised(n);
-				runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, base.data, x], numbers: [] }, n);
-				return x;
-			});
-			runRange(
-				context,
-				"pair-mix",
-				{
-					arrays: [out, vectors[0] as Float32Array, vectors[1] as Float32Array, ...(base ? [base.data] : [])],
-					numbers: [w0, w1],
-				},
-				n,
-			);
+			// The plain weighted mix of the two (task) vectors, made as it reads them.
+			runRange(context, "pair-mix", { arrays: [out, ...stored], numbers: [w0, w1, ...(base ? [1] : [])] }, n);
 			return { data: out, shape: [...first.shape] };
 		}
 		// Tangent-space projections ⟨uᵢ, m̂⟩ and their weighted sum r = Σ wᵢ (uᵢ − ⟨uᵢ, m̂⟩ m̂).

@@ -4,7 +4,7 @@ import { laneLayout } from "./kernels/lane-layout.js";
 import { pairSums } from "./kernels/pair-sums.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { storedInputs } from "./stored-inputs.js";
@@ -80,31 +80,37 @@ export const nuslerp: MergeMethod = {
 		const flatten = readBoolean(context.params, FLATTEN, where);
 		const rowWise = readBoolean(context.params, ROW_WISE, where);
 		const scratch = context.alloc ?? HEAP_SCRATCH;
-		// Flattened, the kernels read bf16 inputs as stored; the task vectors are float32.
-		let [v0, v1] = (flatten ? storedInputs([first, second]) : [first.data, second.data]) as [
-			Float32Array | Uint16Array,
-			Float32Array | Uint16Array,
-		];
-		const n = v0.length;
-		if (base) {
-			const b = base.data;
-			v0 = scratch.f32Uninitialised(n);
-			v1 = scratch.f32Uninitialised(n);
-			runRange(context, "task-vector", { arrays: [first.bf16 ?? first.data, b, v0], numbers: [] }, n);
-			runRange(context, "task-vector", { arrays: [second.bf16 ?? second.data, b, v1], numbers: [] }, n);
-		}
-		const out = scratch.f32Uninitialised(n);
 		if (flatten) {
-			// The whole tensor as one vector: its sums and its mix across the worker threads.
-			const [aa, bb, ab] = pairSums(v0, v1, n, context);
+			// The whole tensor as one vector, from the inputs as stored: the task vectors are made as the sums and the
+			// mix read them, across the worker threads.
+			const [v0, v1, b] = storedInputs(base ? [first, second, base] : [first, second]) as [
+				Float32Array | Uint16Array,
+				Float32Array | Uint16Array,
+				(Float32Array | Uint16Array)?,
+			];
+			const n = v0.length;
+			const out = scratch.f32Uninitialised(n);
+			const [aa, bb, ab] = pairSums(v0, v1, n, context, b);
 			const [s0, s1] = nuslerpCoefficients(aa, bb, ab, t);
-			runRange(context, "pair-mix", { arrays: [out, v0, v1, ...(base ? [base.data] : [])], numbers: [s0, s1] }, n);
+			const arrays = [out, v0, v1, ...(b ? [b] : [])];
+			runRange(context, "pair-mix", { arrays, numbers: [s0, s1, ...(b ? [1] : [])] }, n);
 			return { data: out, shape: [...first.shape] };
 		}
+		// Lane by lane: the (task) vectors as float32 arrays.
+		const n = first.bf16?.length ?? first.data.length;
+		const vector = (tensor: ModelTensor): Float32Array => {
+			if (!base) {
+				return tensor.data;
+			}
+			const x = scratch.f32Uninitialised(n);
+			runRange(context, "task-vector", { arrays: [tensor.bf16 ?? tensor.data, base.data, x], numbers: [] }, n);
+			return x;
+		};
+		const a0 = vector(first);
+		const a1 = vector(second);
+		const out = scratch.f32Uninitialised(n);
 		const lanes = laneLayout(first.shape, rowWise ? 0 : -1);
 		const { length, stride } = lanes;
-		const a0 = v0 as Float32Array;
-		const a1 = v1 as Float32Array;
 		for (let lane = 0; lane < lanes.count; lane++) {
 			const start = lanes.start(lane);
 			let aa = 0;

@@ -360,33 +360,38 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 
 	for (const stored of [true, false]) {
 		const kind = stored ? "bfloat16 bits" : "float32 values";
-		it(`pair-sums, over two blocks, ${kind}`, () => {
-			const length = PAIR_BLOCK + SIMD_BLOCK + 37;
-			const a = values(length, 90, true).map((v) => (Number.isFinite(v) ? v : 1));
-			const b = values(length, 91, true).map((v) => (Number.isFinite(v) ? v : -2));
-			const [js, simd] = bothWays(
-				"pair-sums",
-				{ arrays: [stored ? halvesOf(a) : a, stored ? halvesOf(b) : b, new Float64Array(6)], numbers: [] },
-				0,
-				length,
-				0,
-			);
-			expectSame(simd, js);
-		});
-		for (const withC of [false, true]) {
-			it(`pair-mix, ${kind}${withC ? ", plus a third array" : ""}`, () => {
+		const kept = (x: Float32Array): Float32Array | Uint16Array => (stored ? halvesOf(x) : x);
+		for (const less of [false, true]) {
+			it(`pair-sums, over two blocks, ${kind}${less ? ", less a third array" : ""}`, () => {
+				const length = PAIR_BLOCK + SIMD_BLOCK + 37;
+				const a = values(length, 90, true).map((v) => (Number.isFinite(v) ? v : 1));
+				const b = values(length, 91, true).map((v) => (Number.isFinite(v) ? v : -2));
+				const c = values(length, 95, true).map((v) => (Number.isFinite(v) ? v : 0.5));
+				const [js, simd] = bothWays(
+					"pair-sums",
+					{ arrays: [kept(a), kept(b), new Float64Array(6), ...(less ? [kept(c)] : [])], numbers: [] },
+					0,
+					length,
+					0,
+				);
+				expectSame(simd, js);
+			});
+		}
+		for (const third of ["none", "plus", "less"] as const) {
+			it(`pair-mix, ${kind}${third === "none" ? "" : third === "plus" ? ", plus a third array" : ", less a third array and plus it"}`, () => {
 				const a = values(n, 92, true);
 				const b = values(n, 93, true);
+				const c = values(n, 94, true);
 				const [js, simd] = bothWays(
 					"pair-mix",
 					{
 						arrays: [
 							new Float32Array(n),
-							stored ? halvesOf(a) : a,
-							stored ? halvesOf(b) : b,
-							...(withC ? [values(n, 94, true)] : []),
+							kept(a),
+							kept(b),
+							...(third === "none" ? [] : third === "plus" ? [c] : [kept(c)]),
 						],
-						numbers: [0.6180339887, -1.3e-3],
+						numbers: [0.6180339887, -1.3e-3, ...(third === "less" ? [1] : [])],
 					},
 					start,
 					end,

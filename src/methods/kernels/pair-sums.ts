@@ -6,17 +6,20 @@ import { HEAP_SCRATCH } from "./scratch.js";
 /**
  * ‖a‖², ‖b‖² and ⟨a, b⟩ over n elements in float64, across the worker threads where the context has them: the
  * pair-sums kernel sums each PAIR_BLOCK, and the blocks are added here in order, so the result does not depend on
- * the number of threads. a and b are both float32 values or both bfloat16 bits.
+ * the number of threads. a and b are both float32 values or both bfloat16 bits; given `less` (of their kind), the sums
+ * are of a − less and b − less, rounded to float32.
  */
 export function pairSums(
 	a: RangeArray,
 	b: RangeArray,
 	n: number,
 	context: Pick<MergeContext, "parallel" | "alloc">,
+	less?: RangeArray,
 ): [number, number, number] {
 	const blocks = Math.ceil(n / PAIR_BLOCK);
 	const sums = (context.alloc ?? HEAP_SCRATCH).f64(3 * blocks);
-	runRange(context, "pair-sums", { arrays: [a, b, sums], numbers: [], align: PAIR_BLOCK }, n);
+	const arrays = [a, b, sums, ...(less ? [less] : [])];
+	runRange(context, "pair-sums", { arrays, numbers: [], align: PAIR_BLOCK }, n);
 	const total: [number, number, number] = [0, 0, 0];
 	for (let block = 0; block < blocks; block++) {
 		for (let i = 0; i < 3; i++) {

@@ -942,25 +942,25 @@ const keepMagnitudeRanksPass: RangeKernel = (args, start, end) => {
 export const PAIR_BLOCK = 65536;
 
 /**
- * ‖a‖², ‖b‖² and ⟨a, b⟩ in float64 per PAIR_BLOCK, for slerp-style methods: arrays [a, b, sums], a and b float32
- * values or bfloat16 bits; sums[3·block + 0..2] receive them. Per block, four sums for each, one for each element
- * index mod 4, added in that order at the end (the order SIMD lanes add in).
+ * ‖a‖², ‖b‖² and ⟨a, b⟩ in float64 per PAIR_BLOCK, for slerp-style methods: arrays [a, b, sums] or [a, b, sums, c],
+ * a, b (and c) float32 values or bfloat16 bits; with c, the vectors are a − c and b − c, each rounded to float32 (task
+ * vectors made as they are read). sums[3·block + 0..2] receive them. Per block, four sums for each, one for each
+ * element index mod 4, added in that order at the end (the order SIMD lanes add in).
  */
 const pairSums: RangeKernel = (args, start, end) => {
-	const [a, b] = args.arrays as [RangeArray, RangeArray];
-	const sums = args.arrays[2] as Float64Array;
+	const [a, b, sums, c] = args.arrays as [RangeArray, RangeArray, Float64Array, RangeArray | undefined];
 	const lanes = new Float64Array(12);
 	for (let from = start; from < end; from += PAIR_BLOCK) {
 		const to = Math.min(end, from + PAIR_BLOCK);
 		const block = Math.floor(from / PAIR_BLOCK);
 		if (simdEnabled()) {
-			[sums[3 * block], sums[3 * block + 1], sums[3 * block + 2]] = pairSumsSimd(a, b, from, to);
+			[sums[3 * block], sums[3 * block + 1], sums[3 * block + 2]] = pairSumsSimd(a, b, c, from, to);
 			continue;
 		}
 		lanes.fill(0);
 		for (let j = from; j < to; j++) {
-			const x = asFloat32(a, j);
-			const y = asFloat32(b, j);
+			const x = c ? Math.fround(asFloat32(a, j) - asFloat32(c, j)) : asFloat32(a, j);
+			const y = c ? Math.fround(asFloat32(b, j) - asFloat32(c, j)) : asFloat32(b, j);
 			const lane = (j - from) & 3;
 			lanes[lane] = (lanes[lane] as number) + x * x;
 			lanes[4 + lane] = (lanes[4 + lane] as number) + y * y;
@@ -978,19 +978,23 @@ const pairSums: RangeKernel = (args, start, end) => {
 
 /**
  * out = s₀a + s₁b, plus c where given, in float64 and stored as float32: arrays [out, a, b] or [out, a, b, c] (a and
- * b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁].
+ * b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁]. With numbers [s₀, s₁, 1], the vectors are a − c
+ * and b − c, each rounded to float32 (c then of a's kind): out = s₀(a − c) + s₁(b − c) + c.
  */
 const pairMix: RangeKernel = (args, start, end) => {
 	const out = f32(args, 0);
-	const [, a, b, c] = args.arrays as [Float32Array, RangeArray, RangeArray, Float32Array | undefined];
-	const [s0, s1] = args.numbers as [number, number];
+	const [, a, b, c] = args.arrays as [Float32Array, RangeArray, RangeArray, RangeArray | undefined];
+	const [s0, s1, less = 0] = args.numbers as [number, number, number?];
 	if (simdEnabled()) {
-		pairMixSimd(out, a, b, c, s0, s1, start, end);
+		pairMixSimd(out, a, b, c, less === 1, s0, s1, start, end);
 		return;
 	}
 	for (let j = start; j < end; j++) {
-		const mixed = s0 * asFloat32(a, j) + s1 * asFloat32(b, j);
-		out[j] = c ? mixed + (c[j] as number) : mixed;
+		const base = c ? asFloat32(c, j) : 0;
+		const x = less ? Math.fround(asFloat32(a, j) - base) : asFloat32(a, j);
+		const y = less ? Math.fround(asFloat32(b, j) - base) : asFloat32(b, j);
+		const mixed = s0 * x + s1 * y;
+		out[j] = c ? mixed + base : mixed;
 	}
 };
 

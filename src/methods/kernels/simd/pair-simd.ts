@@ -11,16 +11,25 @@ import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } f
 const SUMS = ["aa", "bb", "ab"] as const;
 
 /**
- * Adds a², b² and ab per lane (element index mod 4) in float64 to the lane sums at `sums` [aa lanes 0–3, bb lanes
- * 0–3, ab lanes 0–3], which carry over from call to call: `pair_sums_<bf16|f32>(a, b, n, sums)`.
+ * Pushes four lanes of input `pointer` as float32, less c's lanes (in local `cv`, rounded to float32) when `less`.
  */
-export function pairSumsWasm(bf16: boolean): WasmFunction {
+function vectorLanes(pointer: string, bf16: boolean, less: boolean): string {
+	return `${loadLanes(pointer, "j", bf16)} ${less ? "local.get $cv f32x4.sub" : ""}`;
+}
+
+/**
+ * Adds a², b² and ab per lane (element index mod 4) in float64 to the lane sums at `sums` [aa lanes 0–3, bb lanes
+ * 0–3, ab lanes 0–3], which carry over from call to call; with `less`, of a − c and b − c (rounded to float32):
+ * `pair_sums_<bf16|f32>[_less](a, b, c, n, sums)`.
+ */
+export function pairSumsWasm(bf16: boolean, less: boolean): WasmFunction {
 	const accumulators = SUMS.flatMap((sum) => [`${sum}Lo`, `${sum}Hi`]);
 	return {
-		name: `pair_sums_${bf16 ? "bf16" : "f32"}`,
+		name: `pair_sums_${bf16 ? "bf16" : "f32"}${less ? "_less" : ""}`,
 		params: [
 			["a", "i32"],
 			["b", "i32"],
+			["c", "i32"],
 			["n", "i32"],
 			["sums", "i32"],
 		],
@@ -28,6 +37,7 @@ export function pairSumsWasm(bf16: boolean): WasmFunction {
 			["j", "i32"],
 			["x", "v128"],
 			["y", "v128"],
+			["cv", "v128"],
 			["xLo", "v128"],
 			["xHi", "v128"],
 			["yLo", "v128"],
@@ -37,9 +47,10 @@ export function pairSumsWasm(bf16: boolean): WasmFunction {
 		body: `
 		${accumulators.map((name, i) => `local.get $sums v128.load offset=${16 * i} local.set $${name}`).join("\n")}
 		${laneLoop(`
-			${loadLanes("a", "j", bf16)} local.tee $x f64x2.promote_low_f32x4 local.set $xLo
+			${less ? `${loadLanes("c", "j", bf16)} local.set $cv` : ""}
+			${vectorLanes("a", bf16, less)} local.tee $x f64x2.promote_low_f32x4 local.set $xLo
 			${highToLow("x")} f64x2.promote_low_f32x4 local.set $xHi
-			${loadLanes("b", "j", bf16)} local.tee $y f64x2.promote_low_f32x4 local.set $yLo
+			${vectorLanes("b", bf16, less)} local.tee $y f64x2.promote_low_f32x4 local.set $yLo
 			${highToLow("y")} f64x2.promote_low_f32x4 local.set $yHi
 			local.get $aaLo local.get $xLo local.get $xLo f64x2.mul f64x2.add local.set $aaLo
 			local.get $aaHi local.get $xHi local.get $xHi f64x2.mul f64x2.add local.set $aaHi
@@ -54,9 +65,10 @@ export function pairSumsWasm(bf16: boolean): WasmFunction {
 
 /**
  * out = s₀a + s₁b, plus c (float32) when `withC`, in float64 and stored as float32:
- * `pair_mix_<bf16|f32>_<2|3>(a, b, c, out, n, s0, s1)`.
+ * `pair_mix_<bf16|f32>_<2|3>(a, b, c, out, n, s0, s1)`; `pair_mix_<bf16|f32>_less` takes a − c and b − c (rounded
+ * to float32, c of a's kind) and adds c: s₀(a − c) + s₁(b − c) + c.
  */
-export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
+export function pairMixWasm(bf16: boolean, withC: boolean, less = false): WasmFunction {
 	const promoted = (v: string, high: boolean): string =>
 		`${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
 	const half = (high: boolean): string => `
@@ -65,7 +77,7 @@ export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
 			${withC ? `${promoted("z", high)} f64x2.add` : ""}
 			f32x4.demote_f64x2_zero`;
 	return {
-		name: `pair_mix_${bf16 ? "bf16" : "f32"}_${withC ? 3 : 2}`,
+		name: `pair_mix_${bf16 ? "bf16" : "f32"}_${less ? "less" : withC ? 3 : 2}`,
 		params: [
 			["a", "i32"],
 			["b", "i32"],
@@ -87,9 +99,9 @@ export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
 		local.get $scale0 f64x2.splat local.set $s0
 		local.get $scale1 f64x2.splat local.set $s1
 		${laneLoop(`
-			${loadLanes("a", "j", bf16)} local.set $x
-			${loadLanes("b", "j", bf16)} local.set $y
-			${withC ? `${loadLanes("c", "j", false)} local.set $z` : ""}
+			${withC ? `${loadLanes("c", "j", less && bf16)} local.set $z` : ""}
+			${loadLanes("a", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $x
+			${loadLanes("b", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $y
 			${f32Address("out", "j")}
 			${half(false)}
 			${half(true)}
@@ -100,20 +112,29 @@ export function pairMixWasm(bf16: boolean, withC: boolean): WasmFunction {
 
 export function pairFunctions(): WasmFunction[] {
 	return [true, false].flatMap((bf16) => [
-		pairSumsWasm(bf16),
+		pairSumsWasm(bf16, false),
+		pairSumsWasm(bf16, true),
 		pairMixWasm(bf16, false),
 		pairMixWasm(bf16, true),
+		pairMixWasm(bf16, true, true),
 		nearswapWasm(bf16),
 	]);
 }
 
 /**
- * pairSums over [from, to), within one PAIR_BLOCK: returns [‖a‖², ‖b‖², ⟨a, b⟩], each the float64 sum of four lane
- * sums (element index mod 4) added in lane order, as the JavaScript kernel adds them.
+ * pairSums over [from, to), within one PAIR_BLOCK: returns [‖a‖², ‖b‖², ⟨a, b⟩] (of a − c and b − c where c is
+ * given), each the float64 sum of four lane sums (element index mod 4) added in lane order, as the JavaScript kernel
+ * adds them.
  */
-export function pairSumsSimd(a: RangeArray, b: RangeArray, from: number, to: number): [number, number, number] {
+export function pairSumsSimd(
+	a: RangeArray,
+	b: RangeArray,
+	c: RangeArray | undefined,
+	from: number,
+	to: number,
+): [number, number, number] {
 	const module = simdModule();
-	const kernel = module.exports[`pair_sums_${a instanceof Uint16Array ? "bf16" : "f32"}`] as (
+	const kernel = module.exports[`pair_sums_${a instanceof Uint16Array ? "bf16" : "f32"}${c ? "_less" : ""}`] as (
 		...args: number[]
 	) => void;
 	const sums = new Float64Array(module.f32.buffer, slot(2), 12);
@@ -122,26 +143,28 @@ export function pairSumsSimd(a: RangeArray, b: RangeArray, from: number, to: num
 		const n = Math.min(SIMD_BLOCK, to - at);
 		const first = readAt(module, a, at, n, 0);
 		// ‖a‖² alone (a norm, an energy) passes a twice: one copy serves both.
-		kernel(first, b === a ? first : readAt(module, b, at, n, 1), n, slot(2));
+		const third = c ? readAt(module, c, at, n, 3) : 0;
+		kernel(first, b === a ? first : readAt(module, b, at, n, 1), third, n, slot(2));
 	}
 	return [laneTotal(sums, 0), laneTotal(sums, 1), laneTotal(sums, 2)];
 }
 
-/** pairMix over [start, end): out = s₀a + s₁b (+ c). */
+/** pairMix over [start, end): out = s₀a + s₁b (+ c), or with `less` s₀(a − c) + s₁(b − c) + c. */
 export function pairMixSimd(
 	out: Float32Array,
 	a: RangeArray,
 	b: RangeArray,
-	c: Float32Array | undefined,
+	c: RangeArray | undefined,
+	less: boolean,
 	s0: number,
 	s1: number,
 	start: number,
 	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = module.exports[`pair_mix_${a instanceof Uint16Array ? "bf16" : "f32"}_${c ? 3 : 2}`] as (
-		...args: number[]
-	) => void;
+	const kernel = module.exports[
+		`pair_mix_${a instanceof Uint16Array ? "bf16" : "f32"}_${less ? "less" : c ? 3 : 2}`
+	] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(out, from, n, 3);
