@@ -1,7 +1,8 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { adoptSimdWasm } from "../methods/kernels/simd/simd-kernels.js";
 import { adoptKernelMemory, kernelMemory } from "./kernel-memory.js";
 import { type RangeTask, runChunks } from "./run-chunks.js";
-import type { SharedWasmMemory } from "./wasm/instantiate-wasm.js";
+import type { SharedWasmMemory, WasmModule } from "./wasm/instantiate-wasm.js";
 
 /**
  * A worker thread of WorkerPool: takes chunks of range kernels on shared memory, and signals each run done through
@@ -14,6 +15,7 @@ const {
 	slot: me,
 	memory,
 	scratch,
+	wasm,
 } = workerData as {
 	flags: Int32Array;
 	ready: Int32Array;
@@ -21,8 +23,10 @@ const {
 	slot: number;
 	memory: SharedWasmMemory;
 	scratch: number;
+	wasm: WasmModule;
 };
 adoptKernelMemory(memory, scratch);
+adoptSimdWasm(wasm);
 
 parentPort?.on("message", (task: RangeTask) => {
 	let state = 1;

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
-import { SIMD_SCRATCH_BYTES } from "../methods/kernels/simd/simd-kernels.js";
+import { SIMD_SCRATCH_BYTES, simdWasm } from "../methods/kernels/simd/simd-kernels.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 import { type RangeTask, runChunks } from "./run-chunks.js";
 
@@ -63,6 +63,8 @@ export class WorkerPool {
 		const ready = new Int32Array(new SharedArrayBuffer(4 * count));
 		const next = new Int32Array(new SharedArrayBuffer(4));
 		const memory = kernelMemory();
+		// Compiled here once; the workers instantiate it over the shared memory.
+		const wasm = simdWasm();
 		const scratch = Array.from({ length: count }, () => {
 			const region = memory.allocate(SIMD_SCRATCH_BYTES);
 			if (region === undefined) {
@@ -71,7 +73,7 @@ export class WorkerPool {
 			return region;
 		});
 		const workers = scratch.map((region, slot) => {
-			const workerData = { flags, ready, next, slot, memory: memory.memory, scratch: region.byteOffset };
+			const workerData = { flags, ready, next, slot, memory: memory.memory, scratch: region.byteOffset, wasm };
 			const worker = new Worker(WORKER, { workerData });
 			worker.unref();
 			return worker;

@@ -21,9 +21,17 @@ export function createSharedMemory(initialPages: number, maxPages: number): Shar
 	return new (api().Memory)({ initial: initialPages, maximum: maxPages, shared: true });
 }
 
-/** Compiles and instantiates a module synchronously (it is small), on the calling thread, over `memory`. */
-export function instantiateWasm(bytes: Uint8Array<ArrayBuffer>, memory: SharedWasmMemory): WasmFunctions {
-	const { Instance, Module } = api();
-	const { exports } = new Instance(new Module(bytes), { env: { memory } });
+/** A compiled module: worker threads can be given one (through workerData), instead of compiling it again. */
+export type WasmModule = object;
+
+/** Compiles a module synchronously (it is small), on the calling thread. */
+export function compileWasm(bytes: Uint8Array<ArrayBuffer>): WasmModule {
+	return new (api().Module)(bytes);
+}
+
+/** Instantiates a module (compiling it first when given its bytes) over `memory`. */
+export function instantiateWasm(source: Uint8Array<ArrayBuffer> | WasmModule, memory: SharedWasmMemory): WasmFunctions {
+	const module = source instanceof Uint8Array ? compileWasm(source) : source;
+	const { exports } = new (api().Instance)(module, { env: { memory } });
 	return exports as WasmFunctions;
 }

@@ -1,6 +1,11 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { instantiateWasm, type WasmFunctions } from "../../../engine/wasm/instantiate-wasm.js";
+import {
+	compileWasm,
+	instantiateWasm,
+	type WasmFunctions,
+	type WasmModule,
+} from "../../../engine/wasm/instantiate-wasm.js";
 import { measureFunctions } from "../../../insight/measure-range-simd.js";
 import type { RangeArray } from "../range-kernels.js";
 import { dareFunctions } from "./dare-mask-simd.js";
@@ -68,14 +73,27 @@ export function setSimdEnabled(value: boolean): void {
 	enabled = value;
 }
 
+let compiled: WasmModule | undefined;
+
+/**
+ * The SIMD kernels' compiled module: assembled and compiled on first use, or the one this thread was given (a
+ * worker's, from the thread that started it).
+ */
+export function simdWasm(): WasmModule {
+	compiled ??= compileWasm(assembleWasm({ memory: { minPages: 1, maxPages: 65536 }, functions: functions() }));
+	return compiled;
+}
+
+/** Takes the compiled module another thread made (see simdWasm), so that this thread need not assemble it again. */
+export function adoptSimdWasm(module: WasmModule): void {
+	compiled = module;
+}
+
 export function simdModule(): SimdModule {
 	if (loaded === undefined) {
 		const memory = kernelMemory();
 		scratch = memory.scratch(SIMD_SCRATCH_BYTES);
-		const exports = instantiateWasm(
-			assembleWasm({ memory: { minPages: 1, maxPages: 65536 }, functions: functions() }),
-			memory.memory,
-		);
+		const exports = instantiateWasm(simdWasm(), memory.memory);
 		// Views of the buffer as it is now: they cover the scratch, which never moves.
 		const buffer = memory.memory.buffer;
 		loaded = {
