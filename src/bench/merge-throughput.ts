@@ -17,6 +17,8 @@ export interface MergeBenchOptions {
 	mergeArgs?: readonly string[];
 	/** Where the synthetic models are kept between runs. */
 	cacheDir?: string;
+	/** Runs of each merge and of its floor; the fastest of each is reported (default 2: one machine's noise). */
+	runs?: number;
 }
 
 const GB = 1e9;
@@ -51,22 +53,30 @@ async function measure(
 	models: BenchModels,
 	work: string,
 	mergeArgs: readonly string[],
+	runs: number,
 ): Promise<Measured> {
 	const inputs = (await Promise.all(recipe.inputs.map((key) => weightFiles(models[key])))).flat();
 	const inputBytes = await totalSize(inputs);
 	const recipeFile = join(work, `${recipe.method}.yml`);
 	await writeFile(recipeFile, recipe.yaml);
 	const out = join(work, "out");
-	await rm(out, { recursive: true, force: true });
-	const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs]);
-	if (result.code !== 0) {
-		throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
+	let seconds = Number.POSITIVE_INFINITY;
+	let floor = Number.POSITIVE_INFINITY;
+	let maxRssBytes = 0;
+	for (let run = 0; run < runs; run++) {
+		await rm(out, { recursive: true, force: true });
+		const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs]);
+		if (result.code !== 0) {
+			throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
+		}
+		const outBytes = await totalSize(await weightFiles(out));
+		await rm(out, { recursive: true, force: true });
+		// Measured right after the merge, on the same files in the same state of the page cache.
+		floor = Math.min(floor, await ioFloor(inputs, outBytes, join(work, "floor.bin")));
+		seconds = Math.min(seconds, result.seconds);
+		maxRssBytes = Math.max(maxRssBytes, result.maxRssBytes);
 	}
-	const outBytes = await totalSize(await weightFiles(out));
-	await rm(out, { recursive: true, force: true });
-	// Measured right after the merge, on the same files in the same state of the page cache.
-	const floor = await ioFloor(inputs, outBytes, join(work, "floor.bin"));
-	return { recipe, inputBytes, seconds: result.seconds, floor, maxRssBytes: result.maxRssBytes };
+	return { recipe, inputBytes, seconds, floor, maxRssBytes };
 }
 
 function target(recipe: BenchRecipe): string {
@@ -94,6 +104,7 @@ function row(m: Measured): string[] {
 export async function benchMergeThroughput(options: MergeBenchOptions): Promise<void> {
 	const cacheDir = options.cacheDir ?? join(tmpdir(), "mergesmith-bench-models");
 	const mergeArgs = options.mergeArgs ?? [];
+	const runs = options.runs ?? 2;
 	const work = join(cacheDir, "work");
 	await mkdir(work, { recursive: true });
 	const models = await benchModels(cacheDir, options.small, 1);
@@ -109,13 +120,13 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 	const header = ["method", "input GB", "wall s", "input GB/s", "I/O floor s", "÷ floor", "peak RSS GB", "target"];
 	const rows: string[][] = [];
 	for (const recipe of chosen) {
-		const measured = await measure(recipe, models, work, mergeArgs);
+		const measured = await measure(recipe, models, work, mergeArgs, runs);
 		rows.push(row(measured));
 		process.stderr.write(`${row(measured).join("  ")}\n`);
 	}
 	const size = `${options.small ? "2-layer" : "22-layer"} Llama widths, ${(models.parameters / GB).toFixed(2)} B parameters per model`;
 	printTable(
-		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"})`,
+		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
 		header,
 		rows,
 	);
@@ -127,8 +138,8 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		if (!shallowRecipe || !deepRecipe) {
 			continue;
 		}
-		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs);
-		const deepRun = await measure(deepRecipe, deep, work, mergeArgs);
+		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs, 1);
+		const deepRun = await measure(deepRecipe, deep, work, mergeArgs, 1);
 		depthRows.push([
 			method,
 			(shallowRun.maxRssBytes / GB).toFixed(2),
