@@ -232,11 +232,12 @@ function name(text: string): number[] {
 }
 
 function vector(items: readonly number[][]): number[] {
-	return [...u32(items.length), ...items.flat()];
+	// concat, not spreads: the code section runs to tens of thousands of bytes.
+	return u32(items.length).concat(...items);
 }
 
 function section(id: number, contents: number[]): number[] {
-	return [id, ...u32(contents.length), ...contents];
+	return [id].concat(u32(contents.length), contents);
 }
 
 function parseInteger(token: string | undefined, where: string): number {
@@ -353,8 +354,8 @@ function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): num
 		throw new Error(`${where}: ${labels.length} block(s) left open`);
 	}
 	const locals = (fn.locals ?? []).map(([, type]) => [1, TYPE_CODES[type]]);
-	const body = [...vector(locals), ...code, 0x0b];
-	return [...u32(body.length), ...body];
+	const body = vector(locals).concat(code, [0x0b]);
+	return u32(body.length).concat(body);
 }
 
 /** The binary module: its functions exported by name, over the shared memory it imports. */
@@ -375,18 +376,17 @@ export function assembleWasm(source: WasmModuleSource): Uint8Array<ArrayBuffer> 
 		...u32(source.memory.minPages),
 		...u32(source.memory.maxPages),
 	];
-	const bytes = [
-		...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-		...section(1, vector(types)),
-		...section(2, vector([memory])),
-		...section(3, vector(source.functions.map((_, index) => u32(index)))),
-		...section(7, vector(exports)),
-		...section(10, vector(source.functions.map((fn) => assembleBody(fn, functionIndex)))),
+	const bytes = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00].concat(
+		section(1, vector(types)),
+		section(2, vector([memory])),
+		section(3, vector(source.functions.map((_, index) => u32(index)))),
+		section(7, vector(exports)),
+		section(10, vector(source.functions.map((fn) => assembleBody(fn, functionIndex)))),
 		// The "name" custom section's function names: profiles and stack traces name the kernels.
-		...section(0, [
-			...name("name"),
-			...section(1, vector(source.functions.map((fn, index) => [...u32(index), ...name(fn.name)]))),
-		]),
-	];
+		section(
+			0,
+			name("name").concat(section(1, vector(source.functions.map((fn, index) => u32(index).concat(name(fn.name)))))),
+		),
+	);
 	return new Uint8Array(bytes);
 }
