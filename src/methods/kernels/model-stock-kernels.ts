@@ -1,7 +1,7 @@
 import { asFloat32 } from "./as-float32.js";
 import type { RangeArray, RangeKernel } from "./range-kernels.js";
 import { MODEL_STOCK_SIMD_MAX, modelStockMixSimd, modelStockSumsSimd } from "./simd/model-stock-simd.js";
-import { simdEnabled } from "./simd/simd-kernels.js";
+import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
 import { SUM_BLOCK } from "./sum-block.js";
 
 /** Whether the SIMD kernels take these inputs [b, ...x]: two or three models, all float32 or all bfloat16 bits. */
@@ -134,11 +134,7 @@ export const modelStockSums: RangeKernel = (args, start, end) => {
 			}
 		}
 		for (let q = 0; q < quantities; q++) {
-			sums[q * blocks + block] =
-				(lanes[4 * q] as number) +
-				(lanes[4 * q + 1] as number) +
-				(lanes[4 * q + 2] as number) +
-				(lanes[4 * q + 3] as number);
+			sums[q * blocks + block] = laneTotal(lanes, q);
 		}
 	}
 };

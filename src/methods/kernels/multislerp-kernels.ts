@@ -1,7 +1,7 @@
 import { asFloat32 } from "./as-float32.js";
 import type { RangeKernel } from "./range-kernels.js";
 import { MULTISLERP_SIMD_MAX, type MultislerpPass, multislerpSimd, multislerpSums } from "./simd/multislerp-simd.js";
-import { simdEnabled } from "./simd/simd-kernels.js";
+import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
 import { SUM_BLOCK } from "./sum-block.js";
 
 /**
@@ -82,11 +82,7 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 			}
 			const block = Math.floor(from / SUM_BLOCK);
 			for (let q = 0; q < quantities; q++) {
-				target[block * quantities + q] =
-					(lanes[4 * q] as number) +
-					(lanes[4 * q + 1] as number) +
-					(lanes[4 * q + 2] as number) +
-					(lanes[4 * q + 3] as number);
+				target[block * quantities + q] = laneTotal(lanes, q);
 			}
 		}
 	};

@@ -18,7 +18,7 @@ import {
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
-import { simdEnabled } from "./simd/simd-kernels.js";
+import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
 import {
 	combineMadeTaskVectors,
 	dareBlock,
@@ -967,11 +967,7 @@ const pairSums: RangeKernel = (args, start, end) => {
 			lanes[8 + lane] = (lanes[8 + lane] as number) + x * y;
 		}
 		for (let i = 0; i < 3; i++) {
-			sums[3 * block + i] =
-				(lanes[4 * i] as number) +
-				(lanes[4 * i + 1] as number) +
-				(lanes[4 * i + 2] as number) +
-				(lanes[4 * i + 3] as number);
+			sums[3 * block + i] = laneTotal(lanes, i);
 		}
 	}
 };
