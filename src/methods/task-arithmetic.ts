@@ -374,7 +374,9 @@ function familyInOnePass(
 		// With a rescale, the norms' pass kept each mask as bits: the combining pass reads them instead of drawing again.
 		if (options.rescale) {
 			kind = "dare-bits";
-			words = masks.map((mask) => mask.words ?? new Uint32Array(0));
+			// A model left whole has no mask; its placeholder comes from the scratch allocator too, so that every array
+			// is one the worker threads can share.
+			words = masks.map((mask) => mask.words ?? scratch.u32(1));
 		} else {
 			kind = "dare";
 		}
