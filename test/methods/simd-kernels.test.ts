@@ -197,7 +197,16 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				end,
 				1,
 			);
-			expect(simdRatio).toEqual(jsRatio);
+			expectSame(simdRatio, jsRatio);
+			// A float32 weight with a full mantissa over float32 values: its float32 product is the float64 one rounded.
+			const [jsFull, simdFull] = bothWays(
+				"scale-and-count",
+				{ arrays: [values(n, 23, false)], numbers: [Math.fround(0.123456789)], dtype },
+				start,
+				end,
+				1,
+			);
+			expectSame(simdFull, jsFull);
 		});
 	}
 
