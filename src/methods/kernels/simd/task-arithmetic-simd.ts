@@ -216,6 +216,29 @@ const finish = (baseBf16: boolean): string => `
  * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
  * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
  */
+/** Σ uᵢ from +0 in float64, stored as float32, into local `mix`. */
+function sumInFloat64(models: readonly number[]): string {
+	return `
+			f64.const 0 f64x2.splat local.tee $lo local.set $hi
+			${models
+				.map(
+					(i) => `
+			${loadLanes(`u${i}`, "j", false)} local.set $v
+			local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
+			local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`,
+				)
+				.join("\n")}
+			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $mix`;
+}
+
+/**
+ * The same sum for one or two float32 terms, in float32: +0 plus a term is exact either way, and one more addition
+ * rounded from float64 to float32 rounds as float32's own (53 ≥ 2·24 + 2 bits, so double rounding is harmless).
+ */
+function sumInFloat32(models: readonly number[]): string {
+	return `local.get $zero ${models.map((i) => `${loadLanes(`u${i}`, "j", false)} f32x4.add`).join(" ")} local.set $mix`;
+}
+
 export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
@@ -238,6 +261,7 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 			["mix", "v128"],
 			["d", "v128"],
 			["l", "v128"],
+			["zero", "v128"],
 			...ROUND_LOCALS,
 		],
 		body: `
@@ -246,16 +270,7 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${laneLoop(`
-			f64.const 0 f64x2.splat local.tee $lo local.set $hi
-			${models
-				.map(
-					(i) => `
-			${loadLanes(`u${i}`, "j", false)} local.set $v
-			local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
-			local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`,
-				)
-				.join("\n")}
-			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $mix
+			${count <= 2 ? sumInFloat32(models) : sumInFloat64(models)}
 			${roundBf16("mix")} local.set $mix
 			local.get $normalize
 			if
