@@ -1,23 +1,14 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes, mixRoundLanes } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import { laneTotal, readAt, SIMD_BLOCK, type SimdModule, simdModule, slot, writeBack } from "./simd-kernels.js";
-
-/** One round of the counter generator's mixing (mixRound) on the four i32 lanes of local `x`, left in `x`. */
-function mixRound(x: string): string {
-	return `
-	local.get $${x} local.get $${x} i32.const 16 i32x4.shr_u v128.xor local.get $m1 i32x4.mul local.set $${x}
-	local.get $${x} local.get $${x} i32.const 15 i32x4.shr_u v128.xor local.get $m2 i32x4.mul local.set $${x}
-	local.get $${x} local.get $${x} i32.const 16 i32x4.shr_u v128.xor local.set $${x}`;
-}
 
 /** Adds the float64 values of the four float32 lanes of local `v` to the lane sums in locals `lo` and `hi`. */
 function addLanes(v: string, lo: string, hi: string): string {
 	return `
 	local.get $${lo} local.get $${v} f64x2.promote_low_f32x4 f64x2.add local.set $${lo}
-	local.get $${hi} local.get $${v} local.get $${v} i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15
-	f64x2.promote_low_f32x4 f64x2.add local.set $${hi}`;
+	local.get $${hi} ${highToLow(v)} f64x2.promote_low_f32x4 f64x2.add local.set $${hi}`;
 }
 
 /**
@@ -73,11 +64,11 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 		${laneLoop(`
 			local.get $first local.get $j i32.add i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.tee $index
 			local.get $key0 v128.xor local.set $x
-			${mixRound("x")}
+			${mixRoundLanes("x")}
 			local.get $x local.get $key1 i32x4.add local.set $x
-			${mixRound("x")}
+			${mixRoundLanes("x")}
 			local.get $x local.get $index v128.xor local.set $x
-			${mixRound("x")}
+			${mixRoundLanes("x")}
 			local.get $x local.get $limit i32x4.lt_u local.set $keep
 			${loadLanes("delta", "j", false)} local.get $magnitude v128.and local.set $v
 			${addLanes("v", "beforeLo", "beforeHi")}

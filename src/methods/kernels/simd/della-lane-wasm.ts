@@ -1,5 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import { highToLow, mixRoundLanes } from "./lane-text.js";
 import { histogramAddress, laneTotal, simdModule, slot } from "./simd-kernels.js";
 
 /**
@@ -63,14 +64,6 @@ function radixPass(shift: number): string {
 	end`;
 }
 
-/** One round of mixRound on the four i32 lanes of local `x` (constants in locals `m1` and `m2`), left in `x`. */
-function mixRoundLanes(): string {
-	return `
-	local.get $x local.get $x i32.const 16 i32x4.shr_u v128.xor local.get $m1 i32x4.mul local.set $x
-	local.get $x local.get $x i32.const 15 i32x4.shr_u v128.xor local.get $m2 i32x4.mul local.set $x
-	local.get $x local.get $x i32.const 16 i32x4.shr_u v128.xor local.set $x`;
-}
-
 /** A loop over j in [0, length), four at a time; lanes past `length` are masked with local `valid`. */
 function quadLoop(body: string): string {
 	return `
@@ -99,14 +92,12 @@ const NARROW_MASKS = "i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27";
  * position's draw. Returns 0, touching nothing, if a value has any of its low 16 bits set.
  */
 export function dellaLaneWasm(): WasmFunction {
-	const promoted = (v: string, high: boolean): string =>
-		`${high ? `local.get $${v} local.get $${v} i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15` : `local.get $${v}`} f64x2.promote_low_f32x4`;
+	const half = (v: string, high: boolean): string => (high ? highToLow(v) : `local.get $${v}`);
+	const promoted = (v: string, high: boolean): string => `${half(v, high)} f64x2.promote_low_f32x4`;
 	const keepHalf = (high: boolean): string => `
-			${high ? "local.get $x local.get $x i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15" : "local.get $x"}
-			f64x2.convert_low_i32x4_u local.get $unit f64x2.mul
+			${half("x", high)} f64x2.convert_low_i32x4_u local.get $unit f64x2.mul
 			local.get $lowOffset2
-			${high ? "local.get $rank local.get $rank i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15" : "local.get $rank"}
-			f64x2.convert_low_i32x4_u local.get $step2 f64x2.mul f64x2.add
+			${half("rank", high)} f64x2.convert_low_i32x4_u local.get $step2 f64x2.mul f64x2.add
 			f64x2.lt`;
 	return {
 		name: "della_lane",
@@ -200,11 +191,11 @@ export function dellaLaneWasm(): WasmFunction {
 		${quadLoop(`
 			local.get $first i32x4.splat local.get $position i32x4.add local.tee $index
 			local.get $key0 v128.xor local.set $x
-			${mixRoundLanes()}
+			${mixRoundLanes("x")}
 			local.get $x local.get $key1 i32x4.add local.set $x
-			${mixRoundLanes()}
+			${mixRoundLanes("x")}
 			local.get $x local.get $index v128.xor local.set $x
-			${mixRoundLanes()}
+			${mixRoundLanes("x")}
 			local.get $to local.get $j i32.const 2 i32.shl i32.add v128.load local.set $rank
 			${keepHalf(false)}
 			${keepHalf(true)}
