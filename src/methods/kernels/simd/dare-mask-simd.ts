@@ -1,6 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes, mixRoundLanes } from "./lane-text.js";
+import { counterDrawLanes, f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import { laneTotal, readAt, SIMD_BLOCK, type SimdModule, simdModule, slot, writeBack } from "./simd-kernels.js";
 
@@ -62,13 +62,8 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 		local.get $sums v128.load offset=32 local.set $afterLo
 		local.get $sums v128.load offset=48 local.set $afterHi
 		${laneLoop(`
-			local.get $first local.get $j i32.add i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.tee $index
-			local.get $key0 v128.xor local.set $x
-			${mixRoundLanes("x")}
-			local.get $x local.get $key1 i32x4.add local.set $x
-			${mixRoundLanes("x")}
-			local.get $x local.get $index v128.xor local.set $x
-			${mixRoundLanes("x")}
+			local.get $first local.get $j i32.add i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.set $index
+			${counterDrawLanes("index", "x")}
 			local.get $x local.get $limit i32x4.lt_u local.set $keep
 			${loadLanes("delta", "j", false)} local.get $magnitude v128.and local.set $v
 			${addLanes("v", "beforeLo", "beforeHi")}

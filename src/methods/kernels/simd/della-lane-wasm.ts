@@ -1,6 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { highToLow, mixRoundLanes } from "./lane-text.js";
+import { counterDrawLanes, highToLow } from "./lane-text.js";
 import { histogramAddress, laneTotal, simdModule, slot } from "./simd-kernels.js";
 
 /**
@@ -189,13 +189,8 @@ export function dellaLaneWasm(): WasmFunction {
 		local.get $lowOffset f64x2.splat local.set $lowOffset2
 		local.get $step f64x2.splat local.set $step2
 		${quadLoop(`
-			local.get $first i32x4.splat local.get $position i32x4.add local.tee $index
-			local.get $key0 v128.xor local.set $x
-			${mixRoundLanes("x")}
-			local.get $x local.get $key1 i32x4.add local.set $x
-			${mixRoundLanes("x")}
-			local.get $x local.get $index v128.xor local.set $x
-			${mixRoundLanes("x")}
+			local.get $first i32x4.splat local.get $position i32x4.add local.set $index
+			${counterDrawLanes("index", "x")}
 			local.get $to local.get $j i32.const 2 i32.shl i32.add v128.load local.set $rank
 			${keepHalf(false)}
 			${keepHalf(true)}

@@ -69,13 +69,25 @@ export function highToLow(value: string): string {
 /** Joins the low halves of two vectors: lanes 0, 1 of the first, then lanes 0, 1 of the second. */
 export const JOIN_LOW = "i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23";
 
-/**
- * One round of the counter generator's mixing (mixRound in mix-round.ts) on the four i32 lanes of local `x`, left in
- * `x`; its constants in locals `m1` (0x7feb352d) and `m2` (0x846ca68b).
- */
-export function mixRoundLanes(x: string): string {
+/** One round of the counter generator's mixing (mixRound in mix-round.ts) on the four i32 lanes of local `x`. */
+function mixRoundLanes(x: string): string {
 	return `
 	local.get $${x} local.get $${x} i32.const 16 i32x4.shr_u v128.xor local.get $m1 i32x4.mul local.set $${x}
 	local.get $${x} local.get $${x} i32.const 15 i32x4.shr_u v128.xor local.get $m2 i32x4.mul local.set $${x}
 	local.get $${x} local.get $${x} i32.const 16 i32x4.shr_u v128.xor local.set $${x}`;
+}
+
+/**
+ * counterDraw (counter-random.ts) for the four element indices in local `index`, left in local `result`: three rounds
+ * of mixing keyed by locals `key0` and `key1`, with the mixing constants in locals `m1` (0x7feb352d) and `m2`
+ * (0x846ca68b).
+ */
+export function counterDrawLanes(index: string, result: string): string {
+	return `
+	local.get $${index} local.get $key0 v128.xor local.set $${result}
+	${mixRoundLanes(result)}
+	local.get $${result} local.get $key1 i32x4.add local.set $${result}
+	${mixRoundLanes(result)}
+	local.get $${result} local.get $${index} v128.xor local.set $${result}
+	${mixRoundLanes(result)}`;
 }
