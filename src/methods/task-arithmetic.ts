@@ -294,14 +294,7 @@ function mergeFamily(
 					2 * deltas.length,
 				)
 			: combineInPasses(member.consensus, deltas, weights, out, b, [+normalize, divisor, lambda], dtype, context);
-	context.record?.({
-		elements: n,
-		models: models.map((tensor, i) => ({
-			model: tensor.model,
-			kept: counts[i] as number,
-			...(member.consensus ? { agreed: counts[deltas.length + i] as number } : {}),
-		})),
-	});
+	recordCounts(context, n, models, counts, member.consensus);
 	return { data: out, shape: [...base.shape] };
 }
 
@@ -401,15 +394,29 @@ function familyInOnePass(
 		n,
 		2 * models.length,
 	);
+	recordCounts(context, n, models, counts, member.consensus);
+	return out;
+}
+
+/**
+ * Records for the merge report how many elements of each model's task vector were kept, from the combining kernels'
+ * counts [kept δ₀…, then agreeing uᵢ… where the sign is elected].
+ */
+function recordCounts(
+	context: MergeContext,
+	elements: number,
+	models: readonly ModelTensor[],
+	counts: Float64Array,
+	consensus: boolean,
+): void {
 	context.record?.({
-		elements: n,
+		elements,
 		models: models.map((tensor, i) => ({
 			model: tensor.model,
 			kept: counts[i] as number,
-			...(member.consensus ? { agreed: counts[models.length + i] as number } : {}),
+			...(consensus ? { agreed: counts[models.length + i] as number } : {}),
 		})),
 	});
-	return out;
 }
 
 /**

@@ -1,6 +1,15 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { counterDrawLanes, f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import {
+	COUNTER_DRAW_LOCALS,
+	COUNTER_DRAW_SETUP,
+	counterDrawLanes,
+	f32Address,
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+} from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import { laneTotal, readAt, SIMD_BLOCK, type SimdModule, simdModule, slot, writeBack } from "./simd-kernels.js";
 
@@ -39,10 +48,7 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 			["x", "v128"],
 			["v", "v128"],
 			["keep", "v128"],
-			["m1", "v128"],
-			["m2", "v128"],
-			["key0", "v128"],
-			["key1", "v128"],
+			...COUNTER_DRAW_LOCALS,
 			["limit", "v128"],
 			["magnitude", "v128"],
 			["beforeLo", "v128"],
@@ -51,10 +57,7 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 			["afterHi", "v128"],
 		],
 		body: `
-		i32.const 0x7feb352d i32x4.splat local.set $m1
-		i32.const 0x846ca68b i32x4.splat local.set $m2
-		local.get $k0 i32x4.splat local.set $key0
-		local.get $k1 i32x4.splat local.set $key1
+		${COUNTER_DRAW_SETUP}
 		local.get $threshold i32x4.splat local.set $limit
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
 		local.get $sums v128.load local.set $beforeLo

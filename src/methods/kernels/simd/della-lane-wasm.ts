@@ -1,6 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
-import { counterDrawLanes, highToLow } from "./lane-text.js";
+import { COUNTER_DRAW_LOCALS, COUNTER_DRAW_SETUP, counterDrawLanes, highToLow } from "./lane-text.js";
 import { histogramAddress, laneTotal, simdModule, slot } from "./simd-kernels.js";
 
 /**
@@ -135,10 +135,7 @@ export function dellaLaneWasm(): WasmFunction {
 			["lowBits", "v128"],
 			["anyLanes", "v128"],
 			["allLanes", "v128"],
-			["m1", "v128"],
-			["m2", "v128"],
-			["key0", "v128"],
-			["key1", "v128"],
+			...COUNTER_DRAW_LOCALS,
 			["unit", "v128"],
 			["lowOffset2", "v128"],
 			["step2", "v128"],
@@ -181,10 +178,7 @@ export function dellaLaneWasm(): WasmFunction {
 			br $rank
 		end end
 		;; counterDraw(k0, k1, index) per position; kept iff draw / 2³² (exactly draw · 2⁻³²) < lowOffset + rank · step.
-		i32.const 0x7feb352d i32x4.splat local.set $m1
-		i32.const 0x846ca68b i32x4.splat local.set $m2
-		local.get $k0 i32x4.splat local.set $key0
-		local.get $k1 i32x4.splat local.set $key1
+		${COUNTER_DRAW_SETUP}
 		f64.const 2.3283064365386963e-10 f64x2.splat local.set $unit
 		local.get $lowOffset f64x2.splat local.set $lowOffset2
 		local.get $step f64x2.splat local.set $step2

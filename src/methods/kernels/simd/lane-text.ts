@@ -77,10 +77,25 @@ function mixRoundLanes(x: string): string {
 	local.get $${x} local.get $${x} i32.const 16 i32x4.shr_u v128.xor local.set $${x}`;
 }
 
+/** The locals of counterDrawLanes: the mixing constants and the stream's keys, which COUNTER_DRAW_SETUP fills. */
+export const COUNTER_DRAW_LOCALS: readonly (readonly [string, WasmType])[] = [
+	["m1", "v128"],
+	["m2", "v128"],
+	["key0", "v128"],
+	["key1", "v128"],
+];
+
+/** Fills COUNTER_DRAW_LOCALS once per call, from the stream's keys in i32 parameters `k0` and `k1`. */
+export const COUNTER_DRAW_SETUP = `
+	i32.const 0x7feb352d i32x4.splat local.set $m1
+	i32.const 0x846ca68b i32x4.splat local.set $m2
+	local.get $k0 i32x4.splat local.set $key0
+	local.get $k1 i32x4.splat local.set $key1
+`;
+
 /**
  * counterDraw (counter-random.ts) for the four element indices in local `index`, left in local `result`: three rounds
- * of mixing keyed by locals `key0` and `key1`, with the mixing constants in locals `m1` (0x7feb352d) and `m2`
- * (0x846ca68b).
+ * of mixing keyed by the stream's keys (see COUNTER_DRAW_LOCALS and COUNTER_DRAW_SETUP).
  */
 export function counterDrawLanes(index: string, result: string): string {
 	return `
