@@ -93,6 +93,22 @@ describe("keepMagnitudeRanks", () => {
 			expect(inParts.every((v, i) => Object.is(v, kept.has(i) ? source[i] : v === 0 ? v : Number.NaN))).toBe(true);
 		}
 	});
+
+	it("counts the histogram of the top bits once for both boundaries", () => {
+		const values = tiedValues(3001, 9);
+		const kernels: string[] = [];
+		const counting = splitInto(2);
+		keepMagnitudeRanks(values, 250, 2000, {
+			parallel: (kernel, args, length, sumCount) => {
+				kernels.push(kernel === "magnitude-histogram" ? `${kernel} ${args.numbers[0]}` : kernel);
+				return counting(kernel, args, length, sumCount);
+			},
+		});
+		expect(kernels.filter((kernel) => kernel === "magnitude-histogram -1")).toHaveLength(1);
+		const kept = new Set(descendingOrder(tiedValues(3001, 9)).slice(250, 2000));
+		expect(values.filter((_, i) => kept.has(i))).toHaveLength(1750);
+		expect(values.every((v, i) => kept.has(i) || v === 0)).toBe(true);
+	});
 });
 
 describe("laneLayout", () => {

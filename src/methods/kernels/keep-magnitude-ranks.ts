@@ -87,11 +87,20 @@ export function keepMagnitudeRanks(
 /** The boundaries of descending ranks [from, to) of `source`'s magnitudes, 0 ≤ from < to ≤ length. */
 export function rankCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): RankCut {
 	const n = source.length;
+	// Both boundaries start from the same histogram of the top bits: it is counted once.
+	let top: Float64Array | undefined;
+	const histogram = (high: number): Float64Array => {
+		if (high >= 0) {
+			return source.histogram(high);
+		}
+		top ??= source.histogram(-1);
+		return top;
+	};
 	// Upper boundary: of the elements whose magnitude equals `upperBits`, the first `upperSkip` rank above `from`.
 	let upperBits = ABOVE_ALL;
 	let upperSkip = 0;
 	if (from > 0) {
-		const upper = magnitudeAtRankOf(n, from, (high) => source.histogram(high));
+		const upper = magnitudeAtRankOf(n, from, histogram);
 		upperBits = upper.bits;
 		upperSkip = from - upper.greater;
 	}
@@ -100,7 +109,7 @@ export function rankCut(source: MagnitudeSource, from: number, to: number, scrat
 	let lowerKeep = 0;
 	let lowerTies = false;
 	if (to < n) {
-		const lower = magnitudeAtRankOf(n, to - 1, (high) => source.histogram(high));
+		const lower = magnitudeAtRankOf(n, to - 1, histogram);
 		lowerBits = lower.bits;
 		lowerKeep = to - lower.greater;
 		lowerTies = lowerKeep < lower.equal;

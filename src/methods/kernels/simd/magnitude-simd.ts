@@ -173,10 +173,37 @@ export function magnitudeHistogramWasm(): WasmFunction {
 			["b", "i32"],
 			["at", "i32"],
 			["lowSet", "i32"],
+			["v", "v128"],
+			["low", "v128"],
 		],
 		body: `
 		local.get $high i32.const 0 i32.lt_s
 		if
+			;; Four at a time: the magnitudes' bucket addresses and their low bits in SIMD, then four scalar increments.
+			block $whole
+				loop $four
+					local.get $j i32.const 4 i32.add local.get $n i32.gt_u br_if $whole
+					local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load
+					i32.const 0x7fffffff i32x4.splat v128.and local.tee $v
+					i32.const 0xffff i32x4.splat v128.and i32.const 0 i32x4.splat i32x4.ne
+					local.get $low i32x4.add local.set $low
+					local.get $v i32.const 14 i32x4.shr_u i32.const 0x1fffc i32x4.splat v128.and
+					local.get $counts i32x4.splat i32x4.add local.set $v
+					${[0, 1, 2, 3]
+						.map(
+							(lane) =>
+								`local.get $v i32x4.extract_lane ${lane} local.tee $at local.get $at i32.load i32.const 1 i32.add i32.store`,
+						)
+						.join("\n\t\t\t\t\t")}
+					local.get $j i32.const 4 i32.add local.set $j
+					br $four
+				end
+			end
+			;; The lane masks are −1 where low bits are set.
+			i32.const 0
+			local.get $low i32x4.extract_lane 0 i32.sub local.get $low i32x4.extract_lane 1 i32.sub
+			local.get $low i32x4.extract_lane 2 i32.sub local.get $low i32x4.extract_lane 3 i32.sub
+			local.set $lowSet
 			block $done
 				loop $next
 					local.get $j local.get $n i32.ge_u br_if $done
@@ -313,14 +340,16 @@ export function magnitudeHistogramSimd(
 	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
 	const block = typeof values === "function" ? values : valuesOf(values);
 	const histogram = histogramAddress();
-	const counts = module.i32.subarray(histogram / 4, histogram / 4 + 65536);
+	// Magnitudes have the sign bit clear: their top 16 bits fill only the lower half of the buckets.
+	const buckets = high < 0 ? 32768 : 65536;
+	const counts = module.i32.subarray(histogram / 4, histogram / 4 + buckets);
 	counts.fill(0);
 	let lowSet = 0;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		lowSet += kernel(block(module, from, n), histogram, n, high);
 	}
-	for (let k = 0; k < 65536; k++) {
+	for (let k = 0; k < buckets; k++) {
 		sums[k] = (sums[k] as number) + (counts[k] as number);
 	}
 	if (high < 0) {
