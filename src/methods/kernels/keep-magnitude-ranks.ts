@@ -3,10 +3,8 @@ import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js"
 import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
-import { type BlockCut, taskVectorValues } from "./simd/task-arithmetic-simd.js";
+import { ABOVE_ALL, type BlockCut, taskVectorValues } from "./simd/task-arithmetic-simd.js";
 
-/** Larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
-const ABOVE_ALL = 0x80000000;
 
 /**
  * Magnitudes to rank: a tensor's values, or the task vectors of a bf16 merge made block by block as they are needed

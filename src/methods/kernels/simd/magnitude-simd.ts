@@ -154,6 +154,42 @@ export function keepMagnitudeRanksWasm(): WasmFunction {
 }
 
 /**
+ * keepMagnitudeRanks' cut over a block that lies wholly on one side of each index cut, where a tie's fate is the
+ * same for the whole block: elements with lower < |x| ≤ upper (their bits compared as signed integers) keep their
+ * value, the rest are zeroed, in place: `keep_magnitude_between(values, n, lower, upper)`.
+ */
+export function keepMagnitudeBetweenWasm(): WasmFunction {
+	return {
+		name: "keep_magnitude_between",
+		params: [
+			["values", "i32"],
+			["n", "i32"],
+			["lowerBits", "i32"],
+			["upperBits", "i32"],
+		],
+		locals: [
+			["j", "i32"],
+			["v", "v128"],
+			["m", "v128"],
+			["magnitude", "v128"],
+			["upper", "v128"],
+			["lower", "v128"],
+		],
+		body: `
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $upperBits i32x4.splat local.set $upper
+		local.get $lowerBits i32x4.splat local.set $lower
+		${laneLoop(`
+			${f32Address("values", "j")}
+			${f32Address("values", "j")} v128.load local.tee $v
+			local.get $v local.get $magnitude v128.and local.tee $m local.get $lower i32x4.gt_s
+			local.get $m local.get $upper i32x4.gt_s v128.andnot
+			v128.and v128.store`)}
+		`,
+	};
+}
+
+/**
  * The radix select's histograms of magnitude bits (see magnitudeHistogram), into 65536 counts at `counts`:
  * `magnitude_histogram(values, counts, n, high)`. With high −1 it counts the top 16 bits of each |x| and returns how
  * many elements have any of the low 16 bits set; else it counts the low 16 bits of those whose top 16 bits are `high`.
@@ -241,6 +277,7 @@ export function magnitudeFunctions(): WasmFunction[] {
 		decodeBf16Wasm(),
 		countMagnitudeTiesWasm(),
 		keepMagnitudeRanksWasm(),
+		keepMagnitudeBetweenWasm(),
 		magnitudeHistogramWasm(),
 	];
 }

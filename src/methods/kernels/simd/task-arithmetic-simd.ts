@@ -531,6 +531,9 @@ export function combineMadeTaskVectors(
 	return sums;
 }
 
+/** An upper boundary larger than any magnitude bit pattern (NaN included), so it never bounds anything. */
+export const ABOVE_ALL = 0x80000000;
+
 /** A magnitude cut by descending ranks (see keepMagnitudeRanks and its RankCut). */
 export interface BlockCut {
 	upperBits: number;
@@ -543,9 +546,43 @@ export interface BlockCut {
 export function keepRanksBlock(cuts: readonly BlockCut[]): PruneBlock {
 	return (module, address, from, n, model) => {
 		const { upperBits, lowerBits, upperCut, lowerCut } = cuts[model] as BlockCut;
+		const bounds = blockBounds(cuts[model] as BlockCut, from, from + n);
+		if (bounds) {
+			const between = module.exports.keep_magnitude_between as (...args: number[]) => void;
+			between(address, n, bounds.lower, bounds.upper);
+			return;
+		}
 		const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
 		keep(address, address, n, upperBits, lowerBits, from, upperCut, lowerCut);
 	};
+}
+
+/**
+ * The cut of elements [from, to) as magnitude bounds lower < |x| ≤ upper (signed), where neither index cut falls
+ * inside the block: a boundary's ties there are all kept or all dropped. Undefined where one does.
+ */
+function blockBounds(cut: BlockCut, from: number, to: number): { lower: number; upper: number } | undefined {
+	let lower: number;
+	if (cut.lowerBits < 0) {
+		lower = -1;
+	} else if (to <= cut.lowerCut) {
+		lower = cut.lowerBits - 1;
+	} else if (from >= cut.lowerCut) {
+		lower = cut.lowerBits;
+	} else {
+		return undefined;
+	}
+	let upper: number;
+	if (cut.upperBits === ABOVE_ALL) {
+		upper = 0x7fffffff;
+	} else if (to <= cut.upperCut) {
+		upper = cut.upperBits - 1;
+	} else if (from >= cut.upperCut) {
+		upper = cut.upperBits;
+	} else {
+		return undefined;
+	}
+	return { lower, upper };
 }
 
 /**
