@@ -1,10 +1,10 @@
 import type { MergeContext } from "../merge-method.js";
 import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js";
+import { histogramSums } from "./magnitude-buckets.js";
 import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
 import { ABOVE_ALL, type BlockCut, taskVectorValues } from "./simd/task-arithmetic-simd.js";
-
 
 /**
  * Magnitudes to rank: a tensor's values, or the task vectors of a bf16 merge made block by block as they are needed
@@ -187,7 +187,7 @@ export function taskVectorSource(
 	return {
 		length: n,
 		histogram: (high) =>
-			runRange(context, "task-vector-histogram", { arrays: [x, b], numbers: [high] }, n, high < 0 ? 65537 : 65536),
+			runRange(context, "task-vector-histogram", { arrays: [x, b], numbers: [high] }, n, histogramSums(high)),
 		countTies: (upperBits, lowerBits, counts) => {
 			const args = { arrays: [x, b, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
 			runRange(context, "task-vector-count-ties", args, n);

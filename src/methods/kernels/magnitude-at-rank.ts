@@ -1,4 +1,5 @@
 import type { MergeContext } from "../merge-method.js";
+import { histogramSums, TOP_BUCKETS } from "./magnitude-buckets.js";
 import { runRange } from "./run-range.js";
 
 /** Where a rank falls among the magnitudes of a tensor. */
@@ -20,21 +21,15 @@ export function magnitudeHistogramOf(
 	context: Pick<MergeContext, "parallel"> = {},
 ): (high: number) => Float64Array {
 	return (high) =>
-		runRange(
-			context,
-			"magnitude-histogram",
-			{ arrays: [values], numbers: [high] },
-			values.length,
-			high < 0 ? 65537 : 65536,
-		);
+		runRange(context, "magnitude-histogram", { arrays: [values], numbers: [high] }, values.length, histogramSums(high));
 }
 
 /**
  * Finds the magnitude at descending rank `rank` (0 = the largest |x|) in linear time, without sorting:
  * the bit patterns of non-negative floats sort like unsigned integers, so a two-pass radix select
  * (high 16 bits, then low 16 bits within the chosen bucket) pins it down; for bfloat16 values the first pass
- * alone does. NaN counts as the largest. `histogram` counts the n magnitudes: with high −1, the counts of their top 16 bits and, at 65536, how many have low
- * bits set; else the counts of the low 16 bits of those whose top 16 bits are `high`.
+ * alone does. NaN counts as the largest. `histogram` counts the n magnitudes: with high −1, the counts of their top 16 bits and, at TOP_BUCKETS, how
+ * many have low bits set; else the counts of the low 16 bits of those whose top 16 bits are `high`.
  */
 export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: number) => Float64Array): MagnitudeRank {
 	if (!(Number.isInteger(rank) && rank >= 0 && rank < n)) {
@@ -42,7 +37,7 @@ export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: num
 	}
 	const high = histogram(-1);
 	let greater = 0;
-	let top = 65535;
+	let top = TOP_BUCKETS - 1;
 	for (; top > 0; top--) {
 		const count = high[top] as number;
 		if (greater + count > rank) {
@@ -51,7 +46,7 @@ export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: num
 		greater += count;
 	}
 	// Where no element has low bits set (bfloat16 values), the whole bucket sits at low bits 0: no second pass.
-	const low = high[65536] === 0 ? Float64Array.of(high[top] as number) : histogram(top);
+	const low = high[TOP_BUCKETS] === 0 ? Float64Array.of(high[top] as number) : histogram(top);
 	let bottom = low.length - 1;
 	for (; bottom > 0; bottom--) {
 		const count = low[bottom] as number;

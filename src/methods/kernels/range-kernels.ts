@@ -1,6 +1,7 @@
 import { measureRange } from "../../insight/measure-range.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
 import { asFloat32 } from "./as-float32.js";
+import { LOW_BUCKETS, TOP_BUCKETS } from "./magnitude-buckets.js";
 import { mixRound } from "./mix-round.js";
 import { modelStockLanes, modelStockMix, modelStockSums } from "./model-stock-kernels.js";
 import { multislerpKernel } from "./multislerp-kernels.js";
@@ -714,11 +715,11 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 };
 
 /** magnitudeHistogram's counts, reused from call to call (each thread has its own copy of this module). */
-const HISTOGRAM = new Uint32Array(65536);
+const HISTOGRAM = new Uint32Array(LOW_BUCKETS);
 
 /**
  * Histogram of magnitudes' bit patterns for the radix select (magnitudeAtRank): numbers [high]. With high −1, sums
- * receive the counts of the top 16 bits of |x|, and sums[65536] how many elements have any of the low 16 bits set
+ * receive the counts of the top 16 bits of |x|, and sums[TOP_BUCKETS] how many elements have any of the low 16 bits set
  * (none do where the values are bfloat16 ones, and then the second pass is not needed); else the counts of the low
  * 16 bits among elements whose top 16 bits are `high`.
  */
@@ -730,7 +731,8 @@ const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 		return;
 	}
 	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-	const counts = HISTOGRAM.fill(0);
+	const buckets = high < 0 ? TOP_BUCKETS : LOW_BUCKETS;
+	const counts = HISTOGRAM.fill(0, 0, buckets);
 	if (high < 0) {
 		let lowSet = 0;
 		for (let j = start; j < end; j++) {
@@ -738,7 +740,7 @@ const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 			lowSet += +((b & 0xffff) !== 0);
 			counts[b >>> 16] = (counts[b >>> 16] as number) + 1;
 		}
-		sums[65536] = (sums[65536] as number) + lowSet;
+		sums[TOP_BUCKETS] = (sums[TOP_BUCKETS] as number) + lowSet;
 	} else {
 		for (let j = start; j < end; j++) {
 			const b = (bits[j] as number) & 0x7fffffff;
@@ -747,7 +749,7 @@ const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 			}
 		}
 	}
-	for (let k = 0; k < 65536; k++) {
+	for (let k = 0; k < buckets; k++) {
 		sums[k] = (sums[k] as number) + (counts[k] as number);
 	}
 };

@@ -1,4 +1,5 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import { LOW_BUCKETS, TOP_BUCKETS } from "../magnitude-buckets.js";
 import { f32Address, laneLoop, loadLanes, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
 import {
 	histogramAddress,
@@ -364,7 +365,7 @@ export function keepMagnitudeRanksSimd(
 
 /**
  * magnitudeHistogram over [start, end): adds the 65536 counts into sums[0..65535], and with high −1 the number of
- * elements with low bits set into sums[65536].
+ * elements with low bits set into sums[TOP_BUCKETS].
  */
 export function magnitudeHistogramSimd(
 	values: Float32Array | BlockValues,
@@ -377,8 +378,7 @@ export function magnitudeHistogramSimd(
 	const kernel = module.exports.magnitude_histogram as (...args: number[]) => number;
 	const block = typeof values === "function" ? values : valuesOf(values);
 	const histogram = histogramAddress();
-	// Magnitudes have the sign bit clear: their top 16 bits fill only the lower half of the buckets.
-	const buckets = high < 0 ? 32768 : 65536;
+	const buckets = high < 0 ? TOP_BUCKETS : LOW_BUCKETS;
 	const counts = module.i32.subarray(histogram / 4, histogram / 4 + buckets);
 	counts.fill(0);
 	let lowSet = 0;
@@ -390,6 +390,6 @@ export function magnitudeHistogramSimd(
 		sums[k] = (sums[k] as number) + (counts[k] as number);
 	}
 	if (high < 0) {
-		sums[65536] = (sums[65536] as number) + lowSet;
+		sums[TOP_BUCKETS] = (sums[TOP_BUCKETS] as number) + lowSet;
 	}
 }
