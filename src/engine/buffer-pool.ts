@@ -21,6 +21,9 @@ interface PoolBuffer {
  * Buffers are regions of kernel memory, where the WebAssembly kernels work on them in place and worker threads
  * share them; past its 4 GiB, plain buffers (SharedArrayBuffers when worker threads share the work).
  */
+/** Requests up to this size are served from buffers up to this size (see BufferPool.take). */
+const SMALL_REQUEST = 1 << 20;
+
 export class BufferPool {
 	readonly shared: boolean;
 	readonly #free: PoolBuffer[] = [];
@@ -36,7 +39,10 @@ export class BufferPool {
 		return this.#allocated;
 	}
 
-	/** The smallest free buffer of at least `bytes`, else a new one. */
+	/**
+	 * The smallest free buffer of at least `bytes`, else a new one. A small request is not given a large buffer: that
+	 * would leave a later large request to allocate (and touch) a new one, and the pool would keep both.
+	 */
 	take(bytes: number): PoolBuffer {
 		let best = -1;
 		for (let i = 0; i < this.#free.length; i++) {
@@ -44,6 +50,9 @@ export class BufferPool {
 			if (size >= bytes && (best < 0 || size < (this.#free[best] as PoolBuffer).byteLength)) {
 				best = i;
 			}
+		}
+		if (best >= 0 && (this.#free[best] as PoolBuffer).byteLength > SMALL_REQUEST && bytes <= SMALL_REQUEST) {
+			best = -1;
 		}
 		if (best >= 0) {
 			const [buffer] = this.#free.splice(best, 1);

@@ -52,3 +52,23 @@ describe("KernelMemory", () => {
 		expect(adopted.scratch(1024)).toBe(64);
 	});
 });
+
+describe("BufferPool", () => {
+	it("reuses released buffers, but keeps a large one for a large request instead of a small one", () => {
+		const pool = new BufferPool(true);
+		const first = pool.arena();
+		first.f32(4 << 20);
+		first.f64(100);
+		first.release();
+		const allocated = pool.allocatedBytes;
+		const second = pool.arena();
+		// The small request takes the small buffer, a second small one a new buffer: the large one stays free.
+		second.f64(100);
+		second.f64(100);
+		const large = second.f32(4 << 20);
+		expect(pool.allocatedBytes - allocated).toBeLessThan(4096);
+		large.fill(1);
+		second.release();
+		pool.close();
+	});
+});
