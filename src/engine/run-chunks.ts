@@ -36,3 +36,15 @@ export function runChunks(next: Int32Array, run: ChunkedRun): void {
 		run.sums.set(sums, chunk * run.sumCount);
 	}
 }
+
+/** The totals of a chunked run's sums, added chunk by chunk in order. */
+export function addChunkSums(run: Pick<ChunkedRun, "chunks" | "sums" | "sumCount">): Float64Array {
+	const sums = new Float64Array(run.sumCount);
+	for (let chunk = 0; chunk < run.chunks; chunk++) {
+		const at = chunk * run.sumCount;
+		for (let k = 0; k < run.sumCount; k++) {
+			sums[k] = (sums[k] as number) + (run.sums[at + k] as number);
+		}
+	}
+	return sums;
+}

@@ -2,9 +2,10 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
+import { type RangeParts, runInParts } from "../methods/kernels/run-range.js";
 import { SIMD_SCRATCH_BYTES, simdWasm } from "../methods/kernels/simd/simd-kernels.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
-import { type RangeTask, runChunks } from "./run-chunks.js";
+import { addChunkSums, type RangeTask, runChunks } from "./run-chunks.js";
 
 /** Below this many elements a kernel runs on the calling thread: handing it over costs more than it saves. */
 const MIN_PARALLEL = 1 << 18;
@@ -81,8 +82,7 @@ export class WorkerPool {
 		return new WorkerPool(workers, flags, ready, next, scratch);
 	}
 
-	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array {
-		const sums = new Float64Array(sumCount);
+	run(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number, parts?: RangeParts): Float64Array {
 		const elements = length * (args.elementsPerIndex ?? 1);
 		if (!this.#started && elements >= MIN_PARALLEL) {
 			// The first large kernel waits (briefly, once) for the workers to load; a worker that never does is left out.
@@ -94,17 +94,23 @@ export class WorkerPool {
 		const ready = this.#workers.filter((_, slot) => Atomics.load(this.#ready, slot) === 1);
 		const shared = args.arrays.every((array) => array.buffer instanceof SharedArrayBuffer);
 		if (elements < MIN_PARALLEL || ready.length === 0 || !shared) {
+			if (parts) {
+				return runInParts({ kernel, args, length, sumCount, parts });
+			}
+			const sums = new Float64Array(sumCount);
 			RANGE_KERNELS[kernel](args, 0, length, sums);
 			return sums;
 		}
 		// The range goes out in chunks, a few per thread, each taken by whichever thread is free next: a thread that
 		// the system's I/O threads slow down takes fewer, instead of the others waiting for it. Each chunk's sums are
 		// kept apart and added in chunk order, so they do not depend on which thread ran which chunk.
+		// The caller's parts, where it keeps their sums, are the chunks.
 		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
-		const step = Math.ceil(length / (threads * CHUNKS_PER_THREAD) / align) * align;
+		const step = parts?.step ?? Math.ceil(length / (threads * CHUNKS_PER_THREAD) / align) * align;
 		const chunks = Math.ceil(length / step);
-		const chunkSums = this.#sumsFor(sumCount * chunks);
+		const chunkSums =
+			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * chunks);
 		const memory = kernelMemory();
 		const inKernelMemory = args.arrays.map((array) => memory.holds(array));
 		Atomics.store(this.#next, 0, 0);
@@ -129,12 +135,10 @@ export class WorkerPool {
 				throw new Error(`a worker thread failed while running ${kernel}`);
 			}
 		}
-		for (let chunk = 0; chunk < chunks; chunk++) {
-			for (let k = 0; k < sumCount; k++) {
-				sums[k] = (sums[k] as number) + (chunkSums[chunk * sumCount + k] as number);
-			}
+		if (parts && chunkSums !== parts.sums) {
+			parts.sums.set(chunkSums.subarray(0, sumCount * chunks));
 		}
-		return sums;
+		return addChunkSums({ chunks, sums: chunkSums, sumCount });
 	}
 
 	/**

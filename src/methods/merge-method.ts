@@ -1,6 +1,7 @@
 import type { UniformStream } from "../execute/counter-random.js";
 import type { FloatDtype } from "../safetensors/dtype.js";
 import type { RangeArgs, RangeKernelName } from "./kernels/range-kernels.js";
+import type { RangeParts } from "./kernels/run-range.js";
 import type { ScratchAllocator } from "./kernels/scratch.js";
 
 /**
@@ -91,9 +92,16 @@ export interface MergeContext {
 	alloc?: ScratchAllocator;
 	/**
 	 * Runs a range kernel over [0, length) split across the executor's worker threads (arrays from `alloc` are shared
-	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts.
+	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts;
+	 * with `parts`, the range is cut as they say and each part's counts are kept there too.
 	 */
-	parallel?(kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number): Float64Array;
+	parallel?(
+		kernel: RangeKernelName,
+		args: RangeArgs,
+		length: number,
+		sumCount: number,
+		parts?: RangeParts,
+	): Float64Array;
 }
 
 /** What a kernel saw of one model while merging one tensor; counts, so that they add up over tensors and layers. */

@@ -1,7 +1,7 @@
 import type { FloatDtype } from "../safetensors/dtype.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
-import { keepAllCut, keepNoneCut, rankCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
+import { blockCut, keepAllCut, keepNoneCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
 import { DARE_BLOCK, PRUNE_KINDS, type RangeArray } from "./kernels/range-kernels.js";
 import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
@@ -337,14 +337,14 @@ function familyInOnePass(
 			}
 			const source = taskVectorSource(xs[i] as RangeArray, b, context);
 			if (member.sparsification === "magnitude") {
-				return rankCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
+				return blockCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
 			}
 			const ranks = outlierRanks(n, density, readNumber(tensor.params, GAMMA, at(tensor)));
 			if ("warning" in ranks) {
 				context.warn(`${at(tensor)}: ${ranks.warning}`);
 				return keepNoneCut(n);
 			}
-			return rankCut(source, ranks.lo, ranks.hi, scratch);
+			return blockCut(source, ranks.lo, ranks.hi, scratch);
 		});
 		kind = "keep-ranks";
 		pruning = cuts.flatMap((cut) => [cut.upperBits, cut.lowerBits, cut.upperCut, cut.lowerCut]);

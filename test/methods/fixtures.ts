@@ -1,5 +1,6 @@
 import { counterUniform } from "../../src/execute/counter-random.js";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../../src/methods/kernels/range-kernels.js";
+import { type RangeParts, runInParts } from "../../src/methods/kernels/run-range.js";
 import type { MergeContext, ModelTensor, ParameterValue } from "../../src/methods/merge-method.js";
 
 type Params = Record<string, ParameterValue>;
@@ -47,15 +48,19 @@ export function countNonzero(values: Float32Array): number {
 }
 
 /**
- * Stands in for the worker pool: runs a kernel in `parts` pieces split where the pool would split them (multiples
+ * Stands in for the worker pool: runs a kernel in `pieces` parts split where the pool would split them (multiples
  * of the kernel's alignment), each with its own sums, added afterwards.
  */
 export function splitInto(
-	parts: number,
-): (kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number) => Float64Array {
-	return (kernel, args, length, sumCount) => {
+	pieces: number,
+): (kernel: RangeKernelName, args: RangeArgs, length: number, sumCount: number, parts?: RangeParts) => Float64Array {
+	return (kernel, args, length, sumCount, parts) => {
+		if (parts) {
+			// A caller that keeps each part's sums chooses the split.
+			return runInParts({ kernel, args, length, sumCount, parts });
+		}
 		const align = args.align ?? (args.elementsPerIndex === undefined ? 64 : 1);
-		const step = Math.ceil(length / parts / align) * align;
+		const step = Math.ceil(length / pieces / align) * align;
 		const sums = new Float64Array(sumCount);
 		for (let start = 0; start < length; start += step) {
 			const part = new Float64Array(sumCount);

@@ -1,6 +1,6 @@
 import type { MergeContext } from "../merge-method.js";
 import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js";
-import { histogramSums } from "./magnitude-buckets.js";
+import { histogramSums, TOP_BUCKETS, TOP_SUMS } from "./magnitude-buckets.js";
 import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./scratch.js";
@@ -18,6 +18,11 @@ export interface MagnitudeSource {
 	countTies(upperBits: number, lowerBits: number, counts: Float64Array): void;
 	/** The values of KEEP_BLOCK block `block`. */
 	block(block: number): Float32Array;
+	/**
+	 * The index of the element of magnitude `bits` with `ordinal` such elements before it (length where there are
+	 * not that many), found without counting ties over the whole tensor; undefined where the source cannot tell.
+	 */
+	tieIndex?(bits: number, ordinal: number, scratch: ScratchAllocator): number | undefined;
 }
 
 /** Where descending magnitude ranks [from, to) begin and end, ties at each boundary decided by index. */
@@ -84,6 +89,39 @@ export function keepMagnitudeRanks(
 
 /** The boundaries of descending ranks [from, to) of `source`'s magnitudes, 0 ≤ from < to ≤ length. */
 export function rankCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): RankCut {
+	const bounds = rankBoundaries(source, from, to);
+	const before = tiesBefore(source, bounds.upperTies || bounds.lowerTies, bounds, scratch);
+	const upperCut = bounds.upperTies ? tieIndex(source, bounds.upperBits, bounds.upperSkip, before, 0) : 0;
+	const lowerCut = bounds.lowerTies ? tieIndex(source, bounds.lowerBits, bounds.lowerKeep, before, 1) : source.length;
+	return { ...bounds, upperCut, lowerCut, before };
+}
+
+/**
+ * The same cut as index cuts alone (what the one-pass TIES applies block by block): each boundary's ties are found
+ * where the source's parts put them (see MagnitudeSource.tieIndex), else counted over the whole tensor.
+ */
+export function blockCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): BlockCut {
+	const bounds = rankBoundaries(source, from, to);
+	const upperCut = bounds.upperTies ? source.tieIndex?.(bounds.upperBits, bounds.upperSkip, scratch) : 0;
+	const lowerCut = bounds.lowerTies ? source.tieIndex?.(bounds.lowerBits, bounds.lowerKeep, scratch) : source.length;
+	if (upperCut !== undefined && lowerCut !== undefined) {
+		return { upperBits: bounds.upperBits, lowerBits: bounds.lowerBits, upperCut, lowerCut };
+	}
+	return rankCut(source, from, to, scratch);
+}
+
+/** A cut's boundary magnitudes, and how many of the elements equal to each it keeps. */
+interface RankBoundaries {
+	upperBits: number;
+	upperSkip: number;
+	lowerBits: number;
+	lowerKeep: number;
+	/** Whether the boundary splits its ties (some kept, some not), so that their indices decide. */
+	upperTies: boolean;
+	lowerTies: boolean;
+}
+
+function rankBoundaries(source: MagnitudeSource, from: number, to: number): RankBoundaries {
 	const n = source.length;
 	// Both boundaries start from the same histogram of the top bits: it is counted once.
 	let top: Float64Array | undefined;
@@ -112,27 +150,36 @@ export function rankCut(source: MagnitudeSource, from: number, to: number, scrat
 		lowerKeep = to - lower.greater;
 		lowerTies = lowerKeep < lower.equal;
 	}
-	const upperTies = upperSkip > 0;
-	const blocks = Math.ceil(n / KEEP_BLOCK);
+	return { upperBits, upperSkip, lowerBits, lowerKeep, upperTies: upperSkip > 0, lowerTies };
+}
+
+/**
+ * Per KEEP_BLOCK, how many elements equal to the upper and to the lower boundary come before it (at 2·block and
+ * 2·block + 1), counted where `count`; else all zero.
+ */
+function tiesBefore(
+	source: MagnitudeSource,
+	count: boolean,
+	bounds: { upperBits: number; lowerBits: number },
+	scratch: ScratchAllocator,
+): Float64Array {
+	const blocks = Math.ceil(source.length / KEEP_BLOCK);
 	const before = scratch.f64(2 * blocks);
-	let upperCut = 0;
-	let lowerCut = n;
-	if (upperTies || lowerTies) {
-		source.countTies(upperBits, lowerBits, before);
-		let upperSeen = 0;
-		let lowerSeen = 0;
-		for (let block = 0; block < blocks; block++) {
-			const upperHere = before[2 * block] as number;
-			const lowerHere = before[2 * block + 1] as number;
-			before[2 * block] = upperSeen;
-			before[2 * block + 1] = lowerSeen;
-			upperSeen += upperHere;
-			lowerSeen += lowerHere;
-		}
-		upperCut = upperTies ? tieIndex(source, upperBits, upperSkip, before, 0) : 0;
-		lowerCut = lowerTies ? tieIndex(source, lowerBits, lowerKeep, before, 1) : n;
+	if (!count) {
+		return before;
 	}
-	return { upperBits, upperSkip, lowerBits, lowerKeep, upperCut, lowerCut, before };
+	source.countTies(bounds.upperBits, bounds.lowerBits, before);
+	let upperSeen = 0;
+	let lowerSeen = 0;
+	for (let block = 0; block < blocks; block++) {
+		const upperHere = before[2 * block] as number;
+		const lowerHere = before[2 * block + 1] as number;
+		before[2 * block] = upperSeen;
+		before[2 * block + 1] = lowerSeen;
+		upperSeen += upperHere;
+		lowerSeen += lowerHere;
+	}
+	return before;
 }
 
 /**
@@ -174,9 +221,20 @@ export function valuesSource(values: Float32Array, context: Pick<MergeContext, "
 	};
 }
 
+/** Parts a task vector's top histogram is counted in (two threads take four each), whose histograms are kept. */
+const TOP_PARTS = 8;
+
+/**
+ * The per-part top histograms of the last task-vector source that counted one, and that source: one buffer, shared
+ * with the worker threads and reused (fresh memory costs more here than the counting).
+ */
+let partSums = new Float64Array(new SharedArrayBuffer(8));
+let partsOwner: MagnitudeSource | undefined;
+
 /**
  * The task vector δ = round(x − b) of a bf16 merge as a magnitude source, made block by block and never stored
- * whole (SIMD kernels only).
+ * whole (SIMD kernels only). Its top histogram is counted in TOP_PARTS parts whose histograms are kept, so that a
+ * boundary's ties are counted block by block only in the part that holds the one sought.
  */
 export function taskVectorSource(
 	x: RangeArray,
@@ -184,14 +242,47 @@ export function taskVectorSource(
 	context: Pick<MergeContext, "parallel">,
 ): MagnitudeSource {
 	const n = b.length;
-	return {
+	const step = Math.max(1, Math.ceil(n / TOP_PARTS / KEEP_BLOCK)) * KEEP_BLOCK;
+	const parts = Math.ceil(n / step);
+	let top: Float64Array | undefined;
+	const source: MagnitudeSource = {
 		length: n,
-		histogram: (high) =>
-			runRange(context, "task-vector-histogram", { arrays: [x, b], numbers: [high] }, n, histogramSums(high)),
+		histogram: (high) => {
+			const args = { arrays: [x, b], numbers: [high] };
+			if (high >= 0) {
+				return runRange(context, "task-vector-histogram", args, n, histogramSums(high));
+			}
+			if (partSums.length < parts * TOP_SUMS) {
+				partSums = new Float64Array(new SharedArrayBuffer(8 * parts * TOP_SUMS));
+			}
+			partsOwner = source;
+			top = runRange(context, "task-vector-histogram", args, n, TOP_SUMS, { step, sums: partSums });
+			return top;
+		},
 		countTies: (upperBits, lowerBits, counts) => {
 			const args = { arrays: [x, b, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
 			runRange(context, "task-vector-count-ties", args, n);
 		},
 		block: (block) => taskVectorValues(x, b, block * KEEP_BLOCK, Math.min(n, (block + 1) * KEEP_BLOCK)),
+		tieIndex: (bits, ordinal, scratch) => {
+			// The parts' counts of a top bucket are the counts of `bits` only where no magnitude has low bits.
+			if (partsOwner !== source || top === undefined || top[TOP_BUCKETS] !== 0) {
+				return undefined;
+			}
+			let seen = 0;
+			for (let part = 0; part < parts; part++) {
+				const here = partSums[part * TOP_SUMS + (bits >>> 16)] as number;
+				if (ordinal < seen + here) {
+					const start = part * step;
+					const end = Math.min(n, start + step);
+					const region = taskVectorSource(x.subarray(start, end), b.subarray(start, end), context);
+					const before = tiesBefore(region, true, { upperBits: bits, lowerBits: -1 }, scratch);
+					return start + tieIndex(region, bits, ordinal - seen, before, 0);
+				}
+				seen += here;
+			}
+			return n;
+		},
 	};
+	return source;
 }
