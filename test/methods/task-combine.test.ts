@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RANGE_KERNELS } from "../../src/methods/kernels/range-kernels.js";
 import { roundArray } from "../../src/methods/kernels/round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16, roundBf16Bits } from "../../src/methods/kernels/round-bf16.js";
+import { weightSumsRound } from "../../src/methods/kernels/simd/task-arithmetic-simd.js";
 import type { FloatDtype } from "../../src/safetensors/dtype.js";
 
 /** Seeded task vectors with the values that stress the arithmetic: zeros of both signs, ties, tiny and huge ones. */
@@ -147,4 +148,14 @@ describe("linear-mix in a bf16 merge", () => {
 			expect(Object.is(out[1995], 0)).toBe(true);
 		});
 	}
+});
+
+describe("weightSumsRound", () => {
+	it("skips rounding the agreeing weights' sum only where every sum it can take is a bfloat16 value", () => {
+		expect(weightSumsRound([0.5, 0.5])).toBe(false);
+		expect(weightSumsRound([0.5, -0.30078125, 1.25])).toBe(true);
+		// 1 + 2⁻⁸ is not a bfloat16 value, though each weight is.
+		expect(weightSumsRound([1, 2 ** -8])).toBe(true);
+		expect(weightSumsRound([1, 2 ** -7])).toBe(false);
+	});
 });

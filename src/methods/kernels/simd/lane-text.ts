@@ -34,6 +34,19 @@ export function roundBf16(value: string): string {
 	v128.bitselect`;
 }
 
+/**
+ * roundBf16 without the NaN check, for lanes whose low 16 bits are zero wherever they hold NaN (products of bfloat16
+ * values: a NaN there is an input's, quieted, or the default one). Rounding then keeps a NaN a NaN, with another
+ * payload than the canonical one, and the kernel's later checked rounding of every value derived from it makes it the
+ * canonical one, as the JavaScript kernels' rounding at each step does.
+ */
+export function roundBf16KeepingNaN(value: string): string {
+	return `
+	local.get $${value}
+	local.get $${value} i32.const 16 i32x4.shr_u local.get $one v128.and
+	local.get $half i32x4.add i32x4.add local.get $high v128.and`;
+}
+
 /** Pushes four lanes of input `pointer` at element `index` as float32: bfloat16 bit patterns or float32 values. */
 export function loadLanes(pointer: string, index: string, bf16: boolean): string {
 	return bf16

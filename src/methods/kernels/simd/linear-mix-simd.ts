@@ -9,20 +9,22 @@ import {
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	roundBf16,
+	roundBf16KeepingNaN,
 } from "./lane-text.js";
 import { readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
  * float64, stored as float32 and rounded, then the quotient by the divisor rounded. The weights and the divisor are
- * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel.
+ * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel. The
+ * products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
  * `linear_mix_<count>_<bf16|f32>(x₀…, out, n, w₀…, divisor)`.
  */
 export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
 	const addProduct = (i: number): string => `
 		${loadLanes(`x${i}`, "j", bf16)} local.get $w${i} f32x4.mul local.set $v
-		${roundBf16("v")} local.set $v
+		${bf16 ? roundBf16KeepingNaN("v") : roundBf16("v")} local.set $v
 		local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
 		local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`;
 	return {

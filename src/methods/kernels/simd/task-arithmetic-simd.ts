@@ -1,5 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
+import { roundBf16 as roundBf16Value } from "../round-bf16.js";
 import { DARE_SUMS_SLOT, dareKeepBits } from "./dare-mask-simd.js";
 import {
 	f32Address,
@@ -10,6 +11,7 @@ import {
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	roundBf16,
+	roundBf16KeepingNaN,
 } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import {
@@ -115,7 +117,9 @@ export function scaleAndCountName(round: boolean, w: number): string {
  * by Σuᵢ ≥ 0, the agreeing uᵢ and wᵢ summed from +0 in float32 and rounded, the quotient (normalize) and the product
  * by λ (in float64, as λ is any number) rounded, then out = b + mix. Per-lane counts at `counts`: kept δᵢ for each
  * model, then agreeing uᵢ for each; b float32 values or bfloat16 bits:
- * `task_combine_<count>_<b: bf16|f32>(b, δ₀…, out, counts, n, w₀…, normalize, lambda)`.
+ * `task_combine_<count>_<b: bf16|f32>(b, δ₀…, out, counts, n, w₀…, normalize, roundZ, lambda)`. δᵢ are bfloat16 values
+ * (rounded task vectors), so uᵢ is rounded without the NaN check (see roundBf16KeepingNaN); the sum of agreeing
+ * weights is rounded only where `roundZ` (see weightSumsRound).
  */
 export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
@@ -129,6 +133,7 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 			["n", "i32"],
 			...models.map((i) => [`weight${i}`, "f32"] as const),
 			["normalize", "i32"],
+			["roundZ", "i32"],
 			["lambda", "f64"],
 		],
 		locals: [
@@ -163,7 +168,7 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 					(i) => `
 			local.get $kept${i} ${loadLanes(`d${i}`, "j", false)} local.get $zero f32x4.ne i32x4.sub local.set $kept${i}
 			${loadLanes(`d${i}`, "j", false)} local.get $w${i} f32x4.mul local.set $u${i}
-			${roundBf16(`u${i}`)} local.tee $u${i}
+			${roundBf16KeepingNaN(`u${i}`)} local.tee $u${i}
 			local.get $vote f32x4.add local.set $vote`,
 				)
 				.join("\n")}
@@ -181,7 +186,10 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 				)
 				.join("\n")}
 			${roundBf16("mix")} local.set $mix
-			${roundBf16("z")} local.set $z
+			local.get $roundZ
+			if
+				${roundBf16("z")} local.set $z
+			end
 			local.get $normalize
 			if
 				;; No model agreeing leaves z = 0, which divides as 1.
@@ -339,6 +347,26 @@ export function scaleAndCountSimd(
 }
 
 /**
+ * Whether the sum of the agreeing weights in a TIES combination must be rounded to bfloat16: not where every sum it
+ * can take (any subset of the weights, added in model order in float32 from +0) already is a bfloat16 value, as with
+ * equal weights of 0.5.
+ */
+export function weightSumsRound(weights: readonly number[]): boolean {
+	for (let subset = 1; subset < 1 << weights.length; subset++) {
+		let sum = 0;
+		weights.forEach((weight, i) => {
+			if (subset & (1 << i)) {
+				sum = Math.fround(sum + weight);
+			}
+		});
+		if (roundBf16Value(sum) !== sum) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
  * task-combine over [start, end) in a bf16 merge for one to three models; returns the counts [kept δ₀..₂, agreeing
  * u₀..₂] as combineElected does.
  */
@@ -358,11 +386,22 @@ export function taskCombineSimd(
 	const sums = [0, 0, 0, 0, 0, 0];
 	const outSlot = 1 + count;
 	const countsSlot = 2 + count;
+	const roundZ = +weightSumsRound(weights);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, 1 + i));
 		const target = writeAt(out, from, n, outSlot);
-		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, normalize, lambda);
+		kernel(
+			readAt(module, b, from, n, 0),
+			...pointers,
+			target,
+			slot(countsSlot),
+			n,
+			...weights,
+			normalize,
+			roundZ,
+			lambda,
+		);
 		writeBack(module, target, outSlot, out, from, n);
 		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
 	}
@@ -464,11 +503,12 @@ export function electedBlock(
 	baseBf16: boolean,
 ): CombineBlock {
 	const countsSlot = 6;
+	const roundZ = +weightSumsRound(weights);
 	return (module, b, deltas, out, n, sums) => {
 		const combine = module.exports[`task_combine_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`] as (
 			...args: number[]
 		) => void;
-		combine(b, ...deltas, out, slot(countsSlot), n, ...weights, normalize, lambda);
+		combine(b, ...deltas, out, slot(countsSlot), n, ...weights, normalize, roundZ, lambda);
 		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), deltas.length, sums);
 	};
 }
