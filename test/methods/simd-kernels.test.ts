@@ -145,11 +145,19 @@ afterEach(() => {
 
 describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 	for (const count of [1, 2, 3]) {
-		for (const stored of [true, false]) {
-			it(`linear-mix, ${count} inputs, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {
+		for (const [stored, normalised] of [
+			[true, false],
+			[false, false],
+			[true, true],
+		] as const) {
+			const label = `${stored ? "bfloat16 bits" : "float32 values"}${normalised ? ", weights adding up to 1" : ""}`;
+			it(`linear-mix, ${count} inputs, ${label}`, () => {
 				const inputs = [1, 2, 3].slice(0, count).map((seed) => values(n, seed, true));
-				const weights = [0.4, -0.35, 1.3].slice(0, count).map(roundBf16);
+				const weights = (normalised ? [[1], [0.5, 0.5], [0.4, 0.3, 0.3]][count - 1] : [0.4, -0.35, 1.3])
+					?.slice(0, count)
+					.map(roundBf16) as number[];
 				const divisor = roundBf16(weights.reduce((a, w) => a + w, 0));
+				expect(divisor === 1).toBe(normalised);
 				const [js, simd] = bothWays(
 					"linear-mix",
 					{

@@ -38,6 +38,7 @@ export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 		],
 		locals: [
 			["j", "i32"],
+			["divide", "i32"],
 			["v", "v128"],
 			["lo", "v128"],
 			["hi", "v128"],
@@ -49,12 +50,19 @@ export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 		${ROUND_SETUP}
 		${inputs.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
 		local.get $divisor f32x4.splat local.set $d
+		;; Weights that add up to 1 (normalised ones, often) leave the rounded sum as it is: no quotient to take.
+		local.get $divisor f32.const 1 f32.ne local.set $divide
 		${laneLoop(`
 			f64.const 0 f64x2.splat local.tee $lo local.set $hi
 			${inputs.map(addProduct).join("\n")}
 			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
-			${roundBf16("v")} local.get $d f32x4.div local.set $v
-			${f32Address("out", "j")} ${roundBf16("v")} v128.store`)}
+			${roundBf16("v")} local.set $v
+			local.get $divide
+			if
+				local.get $v local.get $d f32x4.div local.set $v
+				${roundBf16("v")} local.set $v
+			end
+			${f32Address("out", "j")} local.get $v v128.store`)}
 		`,
 	};
 }
