@@ -24,8 +24,10 @@ import { taskArithmeticFunctions } from "./task-arithmetic-simd.js";
  * arrays, and the ragged last block of a range, are copied block by block into this thread's slots and back.
  */
 
-/** Elements per block: a block of every slot (640 KiB in all) stays in the second-level cache, and the calls into the
- * kernels per block, with their JavaScript around them, are few. */
+/**
+ * Elements per block: a block of every slot (640 KiB in all) stays in the second-level cache, and the calls into the
+ * kernels, with the JavaScript around them, are few.
+ */
 export const SIMD_BLOCK = 16384;
 /** Bytes per slot: a block of float32 values, and room for the lanes a loop's last step reads past the end. */
 const SLOT_BYTES = SIMD_BLOCK * 4 + 64;
