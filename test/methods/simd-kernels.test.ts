@@ -4,6 +4,7 @@ import { TOP_BUCKETS, TOP_SUMS } from "../../src/methods/kernels/magnitude-bucke
 import {
 	DARE_BLOCK,
 	PAIR_BLOCK,
+	PRUNE_KINDS,
 	RANGE_KERNELS,
 	type RangeArgs,
 	type RangeArray,
@@ -217,6 +218,72 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			);
 			expectSame(simdFull, jsFull);
 		});
+	}
+
+	for (const count of [1, 2, 3]) {
+		for (const [normalize, lambda, baseStored] of [
+			[1, 1, true],
+			[0, 0.7, false],
+		] as const) {
+			it(`plain task arithmetic in one kernel, ${count} models, normalize ${normalize}, lambda ${lambda}`, () => {
+				// Against task-vector, scale-and-count and task-finish in JavaScript, pass after pass.
+				const base = values(n, 40, true);
+				const xs = [41, 42, 43].slice(0, count).map((seed) => values(n, seed, true));
+				const weights = [0.5, -0.3, 1.25].slice(0, count).map(roundBf16);
+				const divisor = roundBf16(weights.reduce((a, w) => a + w, 0));
+				setSimdEnabled(false);
+				const kept: number[] = [];
+				const weighted = xs.map((x) => {
+					const delta = new Float32Array(n);
+					RANGE_KERNELS["task-vector"](
+						{ arrays: [x, base, delta], numbers: [], dtype: "BF16" },
+						start,
+						end,
+						new Float64Array(0),
+					);
+					const nonzero = new Float64Array(1);
+					RANGE_KERNELS["scale-and-count"](
+						{ arrays: [delta], numbers: [weights[kept.length] as number], dtype: "BF16" },
+						start,
+						end,
+						nonzero,
+					);
+					kept.push(nonzero[0] as number);
+					return delta;
+				});
+				const expected = new Float32Array(n);
+				RANGE_KERNELS["task-finish"](
+					{ arrays: [expected, base, expected, ...weighted], numbers: [0, normalize, divisor, lambda], dtype: "BF16" },
+					start,
+					end,
+					new Float64Array(0),
+				);
+				setSimdEnabled(true);
+				const regions: MemoryRegion[] = [];
+				const out = inKernelMemory(new Float32Array(n), regions) as Float32Array;
+				const b = inKernelMemory(baseStored ? halvesOf(base) : base, regions);
+				const halves = xs.map((x) => inKernelMemory(halvesOf(x), regions));
+				const sums = new Float64Array(2 * count);
+				RANGE_KERNELS["combine-made-task-vectors"](
+					{
+						arrays: [out, b, ...halves],
+						numbers: [PRUNE_KINDS.indexOf("none"), 0, normalize, lambda, divisor, ...weights],
+						dtype: "BF16",
+					},
+					start,
+					end,
+					sums,
+				);
+				const got = bits(out);
+				for (const region of regions) {
+					kernelMemory().release(region);
+				}
+				expectSame(
+					{ arrays: [got], sums: [...sums] },
+					{ arrays: [bits(expected)], sums: [...kept, 0, 0, 0].slice(0, 2 * count) },
+				);
+			});
+		}
 	}
 
 	for (const count of [1, 2, 3]) {

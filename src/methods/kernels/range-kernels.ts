@@ -29,6 +29,7 @@ import {
 	scaleAndCountSimd,
 	taskCombineSimd,
 	taskFinishSimd,
+	taskSumSimd,
 	taskVectorBlocks,
 	taskVectorSimd,
 	weightedSumBlock,
@@ -861,7 +862,11 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const combine = elect
 		? electedBlock(weights, normalize, lambda, baseBf16)
 		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16);
-	const counts = combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
+	// Plain task arithmetic over models stored as bfloat16 bits: its whole work in one kernel.
+	const plainSum = PRUNE_KINDS[kind] === "none" && !elect && xs.every((x) => x instanceof Uint16Array);
+	const counts = plainSum
+		? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end)
+		: combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);

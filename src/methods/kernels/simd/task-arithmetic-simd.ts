@@ -224,14 +224,17 @@ const finish = (baseBf16: boolean): string => `
  * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
  * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
  */
-/** Σ uᵢ from +0 in float64, stored as float32, into local `mix`. */
-function sumInFloat64(models: readonly number[]): string {
+/** Pushes term i of a sum: weighted task vector uᵢ read from memory at element j. */
+const storedTerm = (i: number): string => loadLanes(`u${i}`, "j", false);
+
+/** Σ uᵢ (each pushed by `term`) from +0 in float64, stored as float32, into local `mix`. */
+function sumInFloat64(models: readonly number[], term: (i: number) => string = storedTerm): string {
 	return `
 			f64.const 0 f64x2.splat local.tee $lo local.set $hi
 			${models
 				.map(
 					(i) => `
-			${loadLanes(`u${i}`, "j", false)} local.set $v
+			${term(i)} local.set $v
 			local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
 			local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`,
 				)
@@ -243,8 +246,8 @@ function sumInFloat64(models: readonly number[]): string {
  * The same sum for one or two float32 terms, in float32: +0 plus a term is exact either way, and one more addition
  * rounded from float64 to float32 rounds as float32's own (53 ≥ 2·24 + 2 bits, so double rounding is harmless).
  */
-function sumInFloat32(models: readonly number[]): string {
-	return `local.get $zero ${models.map((i) => `${loadLanes(`u${i}`, "j", false)} f32x4.add`).join(" ")} local.set $mix`;
+function sumInFloat32(models: readonly number[], term: (i: number) => string = storedTerm): string {
+	return `local.get $zero ${models.map((i) => `${term(i)} f32x4.add`).join(" ")} local.set $mix`;
 }
 
 export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
@@ -290,6 +293,124 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 	};
 }
 
+/**
+ * task_arithmetic's whole per-element work in a bfloat16 merge for `count` models stored as bfloat16 bits, in one
+ * kernel: δᵢ = round(xᵢ − b), its nonzero elements counted, uᵢ = round(wᵢ·δᵢ) (float32 weights), then task-finish's
+ * sum and end. Bit-identical to task-vector, scale-and-count and task-finish run one after another: δᵢ and uᵢ are
+ * products and differences of bfloat16 values, so they are rounded without the NaN check (see roundBf16KeepingNaN)
+ * and the sum's checked rounding canonicalises a NaN. Per-lane counts of nonzero δᵢ at `counts`; b float32 values or
+ * bfloat16 bits: `task_sum_<count>_<b: bf16|f32>(b, x₀…, out, counts, n, w₀…, normalize, divisor, lambda)`.
+ */
+export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
+	const models = Array.from({ length: count }, (_, i) => i);
+	const weighted = (i: number): string => `local.get $u${i}`;
+	return {
+		name: `task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`,
+		params: [
+			["b", "i32"],
+			...models.map((i) => [`x${i}`, "i32"] as const),
+			["out", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+			...models.map((i) => [`weight${i}`, "f32"] as const),
+			["normalize", "i32"],
+			["divisor", "f32"],
+			["lambda", "f64"],
+		],
+		locals: [
+			["j", "i32"],
+			["scaled", "i32"],
+			["v", "v128"],
+			["base", "v128"],
+			["lo", "v128"],
+			["hi", "v128"],
+			["mix", "v128"],
+			["d", "v128"],
+			["l", "v128"],
+			["zero", "v128"],
+			["magnitude", "v128"],
+			...models.flatMap((i) => [[`w${i}`, "v128"] as const, [`u${i}`, "v128"] as const, [`kept${i}`, "v128"] as const]),
+			...ROUND_LOCALS,
+		],
+		body: `
+		${ROUND_SETUP}
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		local.get $divisor f32x4.splat local.set $d
+		local.get $lambda f64x2.splat local.set $l
+		local.get $lambda f64.const 1 f64.ne local.set $scaled
+		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
+		${laneLoop(`
+			${loadLanes("b", "j", baseBf16)} local.set $base
+			${models
+				.map(
+					(i) => `
+			${loadLanes(`x${i}`, "j", true)} local.get $base f32x4.sub local.set $v
+			${roundBf16KeepingNaN("v")} local.set $v
+			local.get $kept${i} local.get $v local.get $magnitude v128.and local.get $zero i32x4.ne i32x4.sub
+			local.set $kept${i}
+			local.get $v local.get $w${i} f32x4.mul local.set $u${i}
+			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
+				)
+				.join("\n")}
+			${count <= 2 ? sumInFloat32(models, weighted) : sumInFloat64(models, weighted)}
+			${roundBf16("mix")} local.set $mix
+			local.get $normalize
+			if
+				local.get $mix local.get $d f32x4.div local.set $mix
+				${roundBf16("mix")} local.set $mix
+			end
+			${finish(baseBf16)}`)}
+		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
+		`,
+	};
+}
+
+/**
+ * task_arithmetic in a bf16 merge over [start, end) in one kernel (see taskSumWasm), for one to three models stored as
+ * bfloat16 bits; returns the counts [kept δ₀..₂, 0, 0, 0] as combineMadeTaskVectors does.
+ */
+export function taskSumSimd(
+	out: Float32Array,
+	b: RangeArray,
+	xs: readonly Uint16Array[],
+	weights: readonly number[],
+	numbers: { normalize: number; divisor: number; lambda: number },
+	start: number,
+	end: number,
+): number[] {
+	const module = simdModule();
+	const count = xs.length;
+	const kernel = module.exports[`task_sum_${count}_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (
+		...args: number[]
+	) => void;
+	const sums = [0, 0, 0, 0, 0, 0];
+	const outSlot = 1 + count;
+	const countsSlot = 2 + count;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const pointers = xs.map((x, i) => readAt(module, x, from, n, 1 + i));
+		const target = writeAt(out, from, n, outSlot);
+		const { normalize, divisor, lambda } = numbers;
+		kernel(
+			readAt(module, b, from, n, 0),
+			...pointers,
+			target,
+			slot(countsSlot),
+			n,
+			...weights,
+			normalize,
+			divisor,
+			lambda,
+		);
+		writeBack(module, target, outSlot, out, from, n);
+		const counts = module.i32.subarray(slot(countsSlot) / 4);
+		for (let i = 0; i < count; i++) {
+			sums[i] = (sums[i] as number) + laneTotal(counts, i);
+		}
+	}
+	return sums;
+}
+
 /** The task-arithmetic family's SIMD functions, for the module. */
 export function taskArithmeticFunctions(): WasmFunction[] {
 	return [
@@ -303,6 +424,7 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 		scaleAndCountWasm(false, true),
 		...[1, 2, 3].flatMap((count) => [taskCombineWasm(count), taskCombineWasm(count, true)]),
 		...[1, 2, 3].flatMap((count) => [taskFinishWasm(count), taskFinishWasm(count, true)]),
+		...[1, 2, 3].flatMap((count) => [taskSumWasm(count, false), taskSumWasm(count, true)]),
 	];
 }
 
