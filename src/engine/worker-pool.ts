@@ -13,6 +13,12 @@ const MIN_PARALLEL = 1 << 18;
 const ALIGN = 64;
 /** Chunks per thread a kernel's range is cut into, for the threads to take as they come free. */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * A kernel with this many sums a chunk (the radix histograms) gets no more than one chunk per CHUNK_ELEMENTS
+ * elements (and at least one per thread): adding up a chunk's sums costs as much as counting a few hundred thousand.
+ */
+const MANY_SUMS = 1024;
+const CHUNK_ELEMENTS = 1 << 20;
 /** A worker that has not answered in this long is taken as lost. */
 const TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -107,7 +113,11 @@ export class WorkerPool {
 		// The caller's parts, where it keeps their sums, are the chunks.
 		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
-		const step = parts?.step ?? Math.ceil(length / (threads * CHUNKS_PER_THREAD) / align) * align;
+		const chunkCount =
+			sumCount >= MANY_SUMS
+				? Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)))
+				: threads * CHUNKS_PER_THREAD;
+		const step = parts?.step ?? Math.ceil(length / chunkCount / align) * align;
 		const chunks = Math.ceil(length / step);
 		const chunkSums =
 			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * chunks);

@@ -221,8 +221,13 @@ export function valuesSource(values: Float32Array, context: Pick<MergeContext, "
 	};
 }
 
-/** Parts a task vector's top histogram is counted in (two threads take four each), whose histograms are kept. */
+/**
+ * Parts a task vector's top histogram is counted in, whose histograms are kept: up to eight (two threads take four
+ * each), at least two (one for each), and no more than one per PART_ELEMENTS elements, since each part's 32768 counts
+ * cost as much to add up as counting a few hundred thousand elements.
+ */
 const TOP_PARTS = 8;
+const PART_ELEMENTS = 1 << 20;
 
 /**
  * The per-part top histograms of the last task-vector source that counted one, and that source: one buffer, shared
@@ -242,7 +247,8 @@ export function taskVectorSource(
 	context: Pick<MergeContext, "parallel">,
 ): MagnitudeSource {
 	const n = b.length;
-	const step = Math.max(1, Math.ceil(n / TOP_PARTS / KEEP_BLOCK)) * KEEP_BLOCK;
+	const partCount = Math.min(TOP_PARTS, Math.max(2, Math.ceil(n / PART_ELEMENTS)));
+	const step = Math.max(1, Math.ceil(n / partCount / KEEP_BLOCK)) * KEEP_BLOCK;
 	const parts = Math.ceil(n / step);
 	let top: Float64Array | undefined;
 	const source: MagnitudeSource = {
