@@ -3,10 +3,11 @@ import { counterUniform } from "../../src/execute/counter-random.js";
 import { atenLaneSum } from "../../src/methods/kernels/aten-lane-sum.js";
 import { cropSubmatrix } from "../../src/methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../../src/methods/kernels/dtype-rounder.js";
-import { keepMagnitudeRanks } from "../../src/methods/kernels/keep-magnitude-ranks.js";
+import { blockCut, keepMagnitudeRanks, rankCut, valuesSource } from "../../src/methods/kernels/keep-magnitude-ranks.js";
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
 import { magnitudeAtRankOf, magnitudeHistogramOf } from "../../src/methods/kernels/magnitude-at-rank.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
+import { HEAP_SCRATCH } from "../../src/methods/kernels/scratch.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
 import { signConsensus } from "../helpers/sign-consensus.js";
 import { splitInto, uniformTensor } from "./fixtures.js";
@@ -91,6 +92,23 @@ describe("keepMagnitudeRanks", () => {
 			expect(inParts).toEqual(whole);
 			const kept = new Set(descendingOrder(source).slice(from, to));
 			expect(inParts.every((v, i) => Object.is(v, kept.has(i) ? source[i] : v === 0 ? v : Number.NaN))).toBe(true);
+		}
+	});
+
+	it("gives the same index cuts as block bounds, from a source that counts its ties whole", () => {
+		const values = tiedValues(200_000, 5);
+		for (const [from, to] of [
+			[0, 70_001],
+			[12_345, 150_000],
+		] as const) {
+			const source = valuesSource(values, { parallel: splitInto(3) });
+			const counted = rankCut(source, from, to, HEAP_SCRATCH);
+			expect(blockCut(source, from, to, HEAP_SCRATCH)).toEqual({
+				upperBits: counted.upperBits,
+				lowerBits: counted.lowerBits,
+				upperCut: counted.upperCut,
+				lowerCut: counted.lowerCut,
+			});
 		}
 	});
 

@@ -89,7 +89,11 @@ export function keepMagnitudeRanks(
 
 /** The boundaries of descending ranks [from, to) of `source`'s magnitudes, 0 ≤ from < to ≤ length. */
 export function rankCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): RankCut {
-	const bounds = rankBoundaries(source, from, to);
+	return countedCut(source, rankBoundaries(source, from, to), scratch);
+}
+
+/** A cut whose boundaries' ties are counted per block over the whole tensor. */
+function countedCut(source: MagnitudeSource, bounds: RankBoundaries, scratch: ScratchAllocator): RankCut {
 	const before = tiesBefore(source, bounds.upperTies || bounds.lowerTies, bounds, scratch);
 	const upperCut = bounds.upperTies ? tieIndex(source, bounds.upperBits, bounds.upperSkip, before, 0) : 0;
 	const lowerCut = bounds.lowerTies ? tieIndex(source, bounds.lowerBits, bounds.lowerKeep, before, 1) : source.length;
@@ -102,12 +106,12 @@ export function rankCut(source: MagnitudeSource, from: number, to: number, scrat
  */
 export function blockCut(source: MagnitudeSource, from: number, to: number, scratch: ScratchAllocator): BlockCut {
 	const bounds = rankBoundaries(source, from, to);
-	const upperCut = bounds.upperTies ? source.tieIndex?.(bounds.upperBits, bounds.upperSkip, scratch) : 0;
-	const lowerCut = bounds.lowerTies ? source.tieIndex?.(bounds.lowerBits, bounds.lowerKeep, scratch) : source.length;
-	if (upperCut !== undefined && lowerCut !== undefined) {
-		return { upperBits: bounds.upperBits, lowerBits: bounds.lowerBits, upperCut, lowerCut };
+	let upperCut = bounds.upperTies ? source.tieIndex?.(bounds.upperBits, bounds.upperSkip, scratch) : 0;
+	let lowerCut = bounds.lowerTies ? source.tieIndex?.(bounds.lowerBits, bounds.lowerKeep, scratch) : source.length;
+	if (upperCut === undefined || lowerCut === undefined) {
+		({ upperCut, lowerCut } = countedCut(source, bounds, scratch));
 	}
-	return rankCut(source, from, to, scratch);
+	return { upperBits: bounds.upperBits, lowerBits: bounds.lowerBits, upperCut, lowerCut };
 }
 
 /** A cut's boundary magnitudes, and how many of the elements equal to each it keeps. */
