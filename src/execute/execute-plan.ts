@@ -3,11 +3,11 @@ import { BufferPool, type PoolArena } from "../engine/buffer-pool.js";
 import { decodeBf16, TensorReader } from "../engine/tensor-reader.js";
 import { WorkerPool } from "../engine/worker-pool.js";
 import type { TensorObserver } from "../insight/tensor-observer.js";
+import { encodeResult } from "../methods/bf16-result.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
 import { roundArray } from "../methods/kernels/round-array.js";
-import { runRange } from "../methods/kernels/run-range.js";
-import type { KernelStats, MergeContext, ModelTensor } from "../methods/merge-method.js";
+import type { KernelStats, MergeContext, MergeResult, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
 import { SafetensorsFile, type TensorFile } from "../safetensors/safetensors-file.js";
@@ -116,10 +116,6 @@ export async function* executePlan(
 	}
 }
 
-function parallelOf(io: TensorIo): Pick<MergeContext, "parallel"> {
-	return io.workers ? { parallel: io.workers.run.bind(io.workers) } : {};
-}
-
 function defaultThreads(): number {
 	const fromEnv = Number(process.env.MERGESMITH_THREADS);
 	return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
@@ -134,6 +130,8 @@ interface TensorIo {
 	output: PoolArena;
 	/** Where the encoded result starts within a memory block, for the writer to send it straight to disk. */
 	outputPhase?: number | undefined;
+	/** The encoded result's bfloat16 bits, for a method to write directly (see MergeContext.bf16Output). */
+	bf16Output?: Uint16Array | undefined;
 	workers?: WorkerPool;
 	backend?: TensorBackend | undefined;
 }
@@ -146,20 +144,20 @@ async function mergeTensor(
 	observe: TensorObserver | undefined,
 	io: TensorIo,
 ): Promise<Uint8Array> {
-	const data = await mergeTensorValues(plan, tensor, openFile, warn, observe, io);
-	const out = io.output.bytes(data.length * (tensor.dtype === "F32" ? 4 : 2), io.outputPhase);
-	if (tensor.dtype === "BF16") {
-		const halves = new Uint16Array(out.buffer, out.byteOffset, data.length);
-		runRange(parallelOf(io), "encode-bf16", { arrays: [data, halves], numbers: [] }, data.length);
-	} else {
-		encodeFromF32(data, tensor.dtype as FloatDtype, out);
+	const length = tensor.shape.reduce((a, b) => a * b, 1);
+	const out = io.output.bytes(length * (tensor.dtype === "F32" ? 4 : 2), io.outputPhase);
+	const halves = tensor.dtype === "BF16" ? new Uint16Array(out.buffer, out.byteOffset, length) : undefined;
+	const result = await mergeTensorValues(plan, tensor, openFile, warn, observe, { ...io, bf16Output: halves });
+	// Stored in bfloat16, the result is in `out` already (see mergeTensorValues).
+	if (!halves) {
+		encodeFromF32(result.data, tensor.dtype as FloatDtype, out);
 	}
 	return out;
 }
 
 /**
- * Reads one planned tensor's inputs and merges them in float32, before the cast to the output dtype; shared by the
- * merge and by `explain --measure`, which discards the values.
+ * Reads one planned tensor's inputs and merges them, before the cast to the output dtype (which a method may have
+ * written already, into io.bf16Output); shared by the merge and by `explain --measure`, which discards the values.
  */
 export async function mergeTensorValues(
 	plan: MergePlan,
@@ -168,7 +166,7 @@ export async function mergeTensorValues(
 	warn: (message: string) => void,
 	observe?: TensorObserver,
 	io?: TensorIo,
-): Promise<Float32Array> {
+): Promise<MergeResult> {
 	const read = async (input: PlannedInput): Promise<Float32Array> => {
 		const file = await openFile(input.stored.file);
 		const data = io
@@ -243,6 +241,7 @@ export async function mergeTensorValues(
 		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
 		...(io ? { alloc: io.arena } : {}),
 		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
+		...(io?.bf16Output ? { bf16Output: io.bf16Output } : {}),
 	};
 	const result = io?.backend?.hasGraph(plan.method.name)
 		? await io.backend.merge(plan.method, { models, base }, context)
@@ -251,17 +250,24 @@ export async function mergeTensorValues(
 		// The planner leaves out tensors a method would drop, so that the shard layout is final before writing.
 		throw new Error(`${plan.method.name} produced no value for ${tensor.name}, which the plan did not foresee`);
 	}
-	if (result.data.length !== tensor.shape.reduce((a, b) => a * b, 1)) {
+	const length = (result.bf16 ?? result.data).length;
+	if (length !== tensor.shape.reduce((a, b) => a * b, 1)) {
 		throw new Error(
-			`${plan.method.name} returned ${result.data.length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
+			`${plan.method.name} returned ${length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
 		);
 	}
+	// A tensor stored in bfloat16 is cast here when the method did not write it so: the report then measures the
+	// values as written, whichever way they were written.
+	const written =
+		context.bf16Output && result.bf16 !== context.bf16Output
+			? encodeResult(result, context.bf16Output, context)
+			: result;
 	observe?.({
 		tensor,
 		inputs: { models, base },
-		result,
+		result: written,
 		kernelStats,
 		...(context.parallel ? { parallel: context.parallel } : {}),
 	});
-	return result.data;
+	return written;
 }

@@ -1,6 +1,6 @@
 import type { WasmFunction } from "../engine/wasm/assemble-wasm.js";
 import { highToLow, laneLoop, loadLanes } from "../methods/kernels/simd/lane-text.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot } from "../methods/kernels/simd/simd-kernels.js";
+import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, valuesAt } from "../methods/kernels/simd/simd-kernels.js";
 import { measureSumLayout } from "./measure-sum-layout.js";
 
 /**
@@ -16,6 +16,8 @@ const B_SLOT = 0;
 const Y_SLOT = 1;
 const X_SLOTS = [2, 3, 4];
 const SUMS_SLOT = 5;
+/** Where a result stored as bfloat16 bits is copied before its decoding, where it cannot be read in place. */
+const SPARE_SLOT = 6;
 
 /**
  * Adds the measurement's quantities over n elements, laid out as measureSumLayout(count) says, each as four lane
@@ -102,11 +104,11 @@ export function measureFunctions(): WasmFunction[] {
 
 /**
  * Adds the measurement of elements [start, end) into `sums` (laid out by measureSumLayout): b float32 values or
- * bfloat16 bits, the models all one or the other, one to three of them.
+ * bfloat16 bits, the models all one or the other, one to three of them; y float32 values or bfloat16 bits.
  */
 export function measureRangeSimd(
 	b: Float32Array | Uint16Array,
-	y: Float32Array,
+	y: Float32Array | Uint16Array,
 	xs: readonly (Float32Array | Uint16Array)[],
 	start: number,
 	end: number,
@@ -125,7 +127,7 @@ export function measureRangeSimd(
 		const n = Math.min(SIMD_BLOCK, end - from);
 		kernel(
 			readAt(module, b, from, n, B_SLOT),
-			readAt(module, y, from, n, Y_SLOT),
+			valuesAt(module, y, from, n, Y_SLOT, SPARE_SLOT),
 			...xs.map((x, i) => readAt(module, x, from, n, X_SLOTS[i] as number)),
 			n,
 			slot(SUMS_SLOT),

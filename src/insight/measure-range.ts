@@ -29,23 +29,21 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 		return;
 	}
 	const b = args.arrays[0] as ModelValues | undefined;
-	const y = args.arrays[1] as Float32Array | undefined;
+	const result = args.arrays[1] as Float32Array | Uint16Array | undefined;
 	// The base's and the models' values are float32, or bfloat16 bit patterns as stored (decoded by lookup).
 	const xs = args.arrays.slice(2) as (Float32Array | Uint16Array)[];
-	if (!b || !y) {
+	if (!b || !result) {
 		return;
 	}
 	const count = xs.length;
-	const modelsBf16 = xs[0] instanceof Uint16Array;
-	if (
-		simdEnabled() &&
-		count >= 1 &&
-		count <= MEASURE_SIMD_MAX &&
-		xs.every((x) => x instanceof Uint16Array === modelsBf16)
-	) {
-		measureRangeSimd(b, y, xs, start, end, sums);
+	if (measuresInSimd(xs)) {
+		measureRangeSimd(b, result, xs, start, end, sums);
 		return;
 	}
+	if (!(result instanceof Float32Array)) {
+		throw new Error("the merge report measures a result stored as bfloat16 bits with the SIMD kernels only");
+	}
+	const y = result;
 	// Most merges have one to three models: unrolled loops keep every sum in a register and run several times faster
 	// than the general loop (about 5 and 10 ns per element against 30 and 50).
 	if (count <= 2) {
@@ -55,6 +53,20 @@ export function measureRange(args: RangeArgs, start: number, end: number, sums: 
 	} else {
 		rangeAny(b, xs, y, start, end, sums);
 	}
+}
+
+/**
+ * Whether the measurement of these models runs the SIMD kernels, which also read a result stored as bfloat16 bits
+ * (the JavaScript loops need it as float32 values).
+ */
+export function measuresInSimd(xs: readonly (Float32Array | Uint16Array)[]): boolean {
+	const modelsBf16 = xs[0] instanceof Uint16Array;
+	return (
+		simdEnabled() &&
+		xs.length >= 1 &&
+		xs.length <= MEASURE_SIMD_MAX &&
+		xs.every((x) => x instanceof Uint16Array === modelsBf16)
+	);
 }
 
 /** Up to two models; a missing one is passed as B itself (a zero task vector, which never conflicts). */

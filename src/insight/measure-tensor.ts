@@ -1,7 +1,7 @@
 import { runRange } from "../methods/kernels/run-range.js";
 import type { ModelTensor } from "../methods/merge-method.js";
 import { leastSquaresShares } from "./least-squares-shares.js";
-import { MEASURE_BLOCK } from "./measure-range.js";
+import { MEASURE_BLOCK, measuresInSimd } from "./measure-range.js";
 import { measureSumLayout } from "./measure-sum-layout.js";
 import { createMeasureSums, type MeasureSums } from "./measure-sums.js";
 import type { MergedTensor } from "./tensor-observer.js";
@@ -26,20 +26,22 @@ export function measureTensor(
 	sums.tensors = 1;
 	const { inputs, result } = merged;
 	const base = inputs.base ?? inputs.models.find((input) => input.model === baseKey);
-	const y = result.data;
-	if (!base || (base.bf16 ?? base.data).length !== y.length) {
+	const n = (result.bf16 ?? result.data).length;
+	if (!base || (base.bf16 ?? base.data).length !== n) {
 		return sums;
 	}
 	const others: { tensor: ModelTensor; index: number }[] = [];
 	for (const tensor of inputs.models) {
 		const index = modelIndex.get(tensor.model);
-		if (tensor.model !== base.model && index !== undefined && (tensor.bf16 ?? tensor.data).length === y.length) {
+		if (tensor.model !== base.model && index !== undefined && (tensor.bf16 ?? tensor.data).length === n) {
 			others.push({ tensor, index });
 		}
 	}
 	const count = others.length;
 	const layout = measureSumLayout(count);
-	const n = y.length;
+	const xs = others.map((other) => other.tensor.bf16 ?? other.tensor.data);
+	// A result stored as bfloat16 bits is read so where the kernels can (else decoded once, here).
+	const y = result.bf16 && measuresInSimd(xs) ? result.bf16 : result.data;
 	// One pass, split across the executor's worker threads when it has them, as the merge's own kernels are.
 	// Large tensors are measured on every SAMPLE_STRIDE-th block of elements, the same blocks whatever the split, and
 	// the sums scaled up to the whole tensor: the report's figures move in the fourth digit at most, and the pass,
@@ -49,7 +51,7 @@ export function measureTensor(
 		merged,
 		"measure-task-vectors",
 		{
-			arrays: [base.bf16 ?? base.data, y, ...others.map((other) => other.tensor.bf16 ?? other.tensor.data)],
+			arrays: [base.bf16 ?? base.data, y, ...xs],
 			numbers: [stride],
 		},
 		n,

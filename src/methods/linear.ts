@@ -1,4 +1,5 @@
 import type { FloatDtype } from "../safetensors/dtype.js";
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { dtypeRounder } from "./kernels/dtype-rounder.js";
 import { runRange } from "./kernels/run-range.js";
@@ -42,11 +43,15 @@ export const linear: MergeMethod = {
 		// In a bf16 merge, bf16 inputs as stored: the bf16 kernel decodes as it goes.
 		const datas = context.computeDtype === "BF16" ? storedInputs(models) : models.map((tensor) => tensor.data);
 		const n = first.bf16?.length ?? first.data.length;
-		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
+		// The SIMD kernel of a bf16 merge of up to three inputs writes the result as the tensor is stored.
+		const out =
+			dtype === "BF16" && datas.length <= 3
+				? resultTarget(n, context)
+				: (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
 		// Without rounding the sum stays in float64 until the store; with it, each product, the sum and the quotient
 		// are rounded as mergekit rounds them.
 		runRange(context, "linear-mix", { arrays: [out, ...datas], numbers: [divisor, ...weights], dtype }, n);
-		return { data: out, shape: [...first.shape] };
+		return resultOf(out, [...first.shape], context);
 	},
 };
 

@@ -91,6 +91,12 @@ export interface MergeContext {
 	 */
 	alloc?: ScratchAllocator;
 	/**
+	 * Where the result goes as bfloat16 bit patterns when the tensor is written in bfloat16 (absent otherwise). A
+	 * method whose last SIMD kernel can write there (see resultAt) does, and returns them as the result's `bf16`
+	 * (see bf16Result): the executor then has nothing left to encode, and no float32 result is stored.
+	 */
+	bf16Output?: Uint16Array;
+	/**
 	 * Runs a range kernel over [0, length) split across the executor's worker threads (arrays from `alloc` are shared
 	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts;
 	 * with `parts`, the range is cut as they say and each part's counts are kept there too.
@@ -128,7 +134,10 @@ export interface MergeInputs {
 }
 
 export interface MergeResult {
-	data: Float32Array;
+	/** The values in float32; for a result written as bfloat16 bits, decoded on first read. */
+	readonly data: Float32Array;
+	/** The result as bfloat16 bit patterns, where the method wrote it into MergeContext.bf16Output. */
+	bf16?: Uint16Array;
 	shape: readonly number[];
 }
 

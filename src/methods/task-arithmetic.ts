@@ -1,4 +1,5 @@
 import type { FloatDtype } from "../safetensors/dtype.js";
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
 import { blockCut, keepAllCut, keepNoneCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
@@ -265,7 +266,7 @@ function mergeFamily(
 	if (pruning && dtype === "BF16" && round) {
 		const fused = familyInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
 		if (fused) {
-			return { data: fused, shape: [...base.shape] };
+			return resultOf(fused, [...base.shape], context);
 		}
 	}
 	const b = base.data;
@@ -312,7 +313,7 @@ function familyInOnePass(
 	base: ModelTensor,
 	options: { normalize: boolean; rescale: boolean; lambda: number; round: Rounder; where: string },
 	context: MergeContext,
-): Float32Array | undefined {
+): Float32Array | Uint16Array | undefined {
 	const at = (tensor: ModelTensor): string => `${options.where}, model ${tensor.model}`;
 	const weights = models.map((tensor) => options.round(readNumber(tensor.params, WEIGHT, at(tensor))));
 	const divisor = member.consensus ? 1 : weightDivisor(weights, options.round);
@@ -374,7 +375,8 @@ function familyInOnePass(
 			kind = "dare";
 		}
 	}
-	const out = scratch.f32Uninitialised(n);
+	// Written as bfloat16 bits where the tensor is stored so.
+	const out = resultTarget(n, context);
 	const counts = runRange(
 		context,
 		"combine-made-task-vectors",

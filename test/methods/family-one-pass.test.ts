@@ -42,7 +42,7 @@ interface Case {
 	pooled: boolean;
 }
 
-function merge(options: Case) {
+function merge(options: Case, writeBf16 = false) {
 	const pool = new BufferPool(false);
 	const arena = pool.arena();
 	const place = <T extends Float32Array | Uint16Array>(array: T): T => {
@@ -84,12 +84,15 @@ function merge(options: Case) {
 		record: (recorded: KernelStats) => stats.push(recorded),
 		parallel: splitInto(3),
 		...(options.pooled ? { alloc: arena } : {}),
+		...(writeBf16 ? { bf16Output: place(new Uint16Array(n)) } : {}),
 	};
 	const result = findMergeMethod(options.method)?.merge({ models, base }, ctx);
+	const written = result?.bf16 === undefined ? undefined : [...result.bf16];
+	const writtenThere = result?.bf16 !== undefined && result.bf16 === ctx.bf16Output;
 	const bits = [...new Uint32Array(Float32Array.from(result?.data ?? []).buffer)];
 	arena.release();
 	pool.close();
-	return { bits, stats, warnings: ctx.warnings };
+	return { bits, written, writtenThere, stats, warnings: ctx.warnings };
 }
 
 afterEach(() => {
@@ -171,6 +174,36 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			if (method === "ties") {
 				expect(onePass.stats[0]?.models[0]?.kept).toBe(Math.floor(0.37 * n));
 			}
+		});
+	}
+});
+
+describe("the task-arithmetic family in one pass, written as bfloat16 bits", () => {
+	for (const options of [
+		{ method: "ties", count: 2, density: [0.37, 0.5], normalize: true, rescale: false, lambda: 1, pooled: true },
+		{
+			method: "task_arithmetic",
+			count: 3,
+			density: [1, 1, 1],
+			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: true,
+		},
+		{ method: "dare_ties", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: false },
+	] satisfies Case[]) {
+		it(`${options.method}: the bits are the float32 result's, rounded, and decode to it`, () => {
+			const asFloat32 = merge(options);
+			const asBf16 = merge(options, true);
+			expect(asBf16.writtenThere).toBe(true);
+			const expected = asFloat32.bits.map((bits) =>
+				f32ToBf16(new Float32Array(new Uint32Array([bits]).buffer)[0] as number),
+			);
+			const differs = asBf16.written?.findIndex((bits, j) => bits !== expected[j]);
+			expect(differs).toBe(-1);
+			// `data` decodes the bits.
+			expect(asBf16.bits.findIndex((bits, j) => bits !== ((asBf16.written?.[j] ?? 0) << 16) >>> 0)).toBe(-1);
+			expect(asBf16.stats).toEqual(asFloat32.stats);
 		});
 	}
 });

@@ -175,6 +175,29 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		}
 	}
 
+	it("linear-mix into bfloat16 bits: the float32 result encoded, in place and through a slot", () => {
+		const inputs = [1, 2, 3].map((seed) => halvesOf(values(n, seed, true)));
+		const weights = [0.4, -0.35, 1.3].map(roundBf16);
+		const divisor = roundBf16(weights.reduce((a, w) => a + w, 0));
+		const args = (out: Float32Array | Uint16Array): RangeArgs => ({
+			arrays: [out, ...inputs],
+			numbers: [divisor, ...weights],
+			dtype: "BF16",
+		});
+		const values32 = new Float32Array(n);
+		RANGE_KERNELS["linear-mix"](args(values32), start, end, new Float64Array(0));
+		const expected = new Uint16Array(n);
+		RANGE_KERNELS["encode-bf16"]({ arrays: [values32, expected], numbers: [] }, start, end, new Float64Array(0));
+		const regions: MemoryRegion[] = [];
+		for (const out of [new Uint16Array(n), inKernelMemory(new Uint16Array(n), regions) as Uint16Array]) {
+			RANGE_KERNELS["linear-mix"](args(out), start, end, new Float64Array(0));
+			expect(out.findIndex((bits, j) => bits !== expected[j])).toBe(-1);
+		}
+		for (const region of regions) {
+			kernelMemory().release(region);
+		}
+	});
+
 	for (const dtype of ["BF16", undefined] as const) {
 		for (const stored of [true, false]) {
 			it(`task-vector, ${dtype ?? "F32"} merge, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {

@@ -19,7 +19,7 @@ import {
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
-import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
+import { laneTotal, type ResultArray, simdEnabled } from "./simd/simd-kernels.js";
 import {
 	combineMadeTaskVectors,
 	dareBlock,
@@ -300,10 +300,17 @@ const taskFinish: RangeKernel = (args, start, end) => {
  * merge (float64 and one final store in float32): arrays [out, ...inputs], numbers [divisor, ...weights].
  */
 const linearMix: RangeKernel = (args, start, end) => {
-	const out = f32(args, 0);
 	const divisor = args.numbers[0] as number;
 	const weights = args.numbers.slice(1);
 	const dtype = args.dtype;
+	if (dtype === "BF16" && args.arrays.length <= 4 && simdEnabled()) {
+		linearMixSimd(args.arrays[0] as ResultArray, args.arrays.slice(1), weights, divisor, start, end);
+		return;
+	}
+	const out = args.arrays[0];
+	if (!(out instanceof Float32Array)) {
+		throw new Error("linear-mix writes bfloat16 results with the SIMD kernels only");
+	}
 	if (dtype === "BF16" && args.arrays.length <= 4) {
 		linearMixBf16(out, args.arrays.slice(1), weights, divisor, start, end);
 		return;
@@ -361,10 +368,6 @@ function linearMixBf16(
 	start: number,
 	end: number,
 ): void {
-	if (simdEnabled()) {
-		linearMixSimd(out, inputs, weights, divisor, start, end);
-		return;
-	}
 	const count = inputs.length;
 	const [w0 = 0, w1 = 0, w2 = 0] = weights;
 	if (!(inputs[0] instanceof Uint16Array)) {
@@ -826,7 +829,7 @@ export const PRUNE_KINDS = ["none", "keep-ranks", "dare", "dare-bits"] as const;
 const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const [kind, elect, normalize, lambda, divisor] = args.numbers as [number, number, number, number, number];
 	const withWords = PRUNE_KINDS[kind] === "dare-bits";
-	const [out, b, ...rest] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
+	const [out, b, ...rest] = args.arrays as [ResultArray, RangeArray, ...RangeArray[]];
 	const count = withWords ? rest.length / 2 : rest.length;
 	const xs = rest.slice(0, count);
 	const weights = args.numbers.slice(5, 5 + count);

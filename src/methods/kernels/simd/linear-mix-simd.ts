@@ -11,7 +11,7 @@ import {
 	roundBf16,
 	roundBf16KeepingNaN,
 } from "./lane-text.js";
-import { readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
+import { type ResultArray, readAt, resultAt, resultBack, SIMD_BLOCK, simdModule } from "./simd-kernels.js";
 
 /**
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
@@ -67,9 +67,12 @@ export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 	};
 }
 
-/** linearMixBf16 over [start, end) for one to three inputs, all float32 values or all bfloat16 bit patterns. */
+/**
+ * linearMixBf16 over [start, end) for one to three inputs, all float32 values or all bfloat16 bit patterns; the result
+ * as float32 values or bfloat16 bits.
+ */
 export function linearMixSimd(
-	out: Float32Array,
+	out: ResultArray,
 	inputs: readonly RangeArray[],
 	weights: readonly number[],
 	divisor: number,
@@ -85,8 +88,8 @@ export function linearMixSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = inputs.map((input, i) => readAt(module, input, from, n, i));
-		const target = writeAt(out, from, n, outSlot);
+		const target = resultAt(out, from, n, outSlot);
 		kernel(...pointers, target, n, ...weights, divisor);
-		writeBack(module, target, outSlot, out, from, n);
+		resultBack(module, target, outSlot, out, from, n);
 	}
 }

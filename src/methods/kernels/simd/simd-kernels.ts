@@ -162,6 +162,62 @@ export function writeBack(
 }
 
 /**
+ * Where a kernel reads float32 values [from, from + n) of `array`: as readAt for float32 values; bfloat16 bits are
+ * decoded into slot `index`, read in place or first copied into slot `spare`.
+ */
+export function valuesAt(
+	module: SimdModule,
+	array: RangeArray,
+	from: number,
+	n: number,
+	index: number,
+	spare: number,
+): number {
+	if (!(array instanceof Uint16Array)) {
+		return readAt(module, array, from, n, index);
+	}
+	const decode = module.exports.decode_bf16 as (halves: number, values: number, n: number) => void;
+	decode(readAt(module, array, from, n, spare), slot(index), n);
+	return slot(index);
+}
+
+/** A merge's result: float32 values, or the bfloat16 bit patterns it is written in (see MergeContext.bf16Output). */
+export type ResultArray = Float32Array | Uint16Array;
+
+/**
+ * Where a kernel writes float32 results [from, from + n) of `out`: as writeAt, except that a result written as
+ * bfloat16 bits is computed into slot `index`, and `resultBack` encodes it.
+ */
+export function resultAt(out: ResultArray, from: number, n: number, index: number): number {
+	return out instanceof Uint16Array ? slot(index) : writeAt(out, from, n, index);
+}
+
+/**
+ * writeBack for resultAt: a block computed in slot `index` for bfloat16 bits is encoded into them (rounding as
+ * encode-bf16 does), so that the float32 result is never stored whole.
+ */
+export function resultBack(
+	module: SimdModule,
+	address: number,
+	index: number,
+	out: ResultArray,
+	from: number,
+	n: number,
+): void {
+	if (!(out instanceof Uint16Array)) {
+		writeBack(module, address, index, out, from, n);
+		return;
+	}
+	const encode = module.exports.encode_bf16 as (values: number, halves: number, n: number) => void;
+	const target = inPlace(out, from, n);
+	// Into the slot itself where the bits cannot be written in place: each step stores below what it has read.
+	encode(address, target >= 0 ? target : address, n);
+	if (target < 0) {
+		copyOut(module, index, out, from, n);
+	}
+}
+
+/**
  * Copies elements [from, from + n) of `array` (float32 values or bfloat16 bits) into slot `index`, and zeros the
  * lanes after them up to the next eight: a loop's last step reads them, and zeros count as nothing.
  */

@@ -16,7 +16,10 @@ import {
 import type { BlockValues } from "./magnitude-simd.js";
 import {
 	laneTotal,
+	type ResultArray,
 	readAt,
+	resultAt,
+	resultBack,
 	SIMD_BLOCK,
 	type SimdModule,
 	simdModule,
@@ -370,7 +373,7 @@ export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
  * bfloat16 bits; returns the counts [kept δ₀..₂, 0, 0, 0] as combineMadeTaskVectors does.
  */
 export function taskSumSimd(
-	out: Float32Array,
+	out: ResultArray,
 	b: RangeArray,
 	xs: readonly Uint16Array[],
 	weights: readonly number[],
@@ -389,7 +392,7 @@ export function taskSumSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = xs.map((x, i) => readAt(module, x, from, n, 1 + i));
-		const target = writeAt(out, from, n, outSlot);
+		const target = resultAt(out, from, n, outSlot);
 		const { normalize, divisor, lambda } = numbers;
 		kernel(
 			readAt(module, b, from, n, 0),
@@ -402,7 +405,7 @@ export function taskSumSimd(
 			divisor,
 			lambda,
 		);
-		writeBack(module, target, outSlot, out, from, n);
+		resultBack(module, target, outSlot, out, from, n);
 		const counts = module.i32.subarray(slot(countsSlot) / 4);
 		for (let i = 0; i < count; i++) {
 			sums[i] = (sums[i] as number) + laneTotal(counts, i);
@@ -668,7 +671,7 @@ export function weightedSumBlock(
  * vectors' arrays. Returns the counts [kept δ₀..₂, agreeing u₀..₂].
  */
 export function combineMadeTaskVectors(
-	out: Float32Array,
+	out: ResultArray,
 	b: RangeArray,
 	xs: readonly RangeArray[],
 	prune: PruneBlock,
@@ -686,9 +689,9 @@ export function combineMadeTaskVectors(
 		xs.forEach((x, i) => {
 			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i }), from, n, i);
 		});
-		const target = writeAt(out, from, n, outSlot);
+		const target = resultAt(out, from, n, outSlot);
 		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
-		writeBack(module, target, outSlot, out, from, n);
+		resultBack(module, target, outSlot, out, from, n);
 	}
 	return sums;
 }
