@@ -13,6 +13,9 @@ interface PoolBuffer {
 	readonly inKernelMemory: boolean;
 }
 
+/** Requests up to this size are served from buffers up to this size (see BufferPool.take). */
+const SMALL_REQUEST = 1 << 20;
+
 /**
  * Memory reused from tensor to tensor. On these machines writing into freshly allocated memory costs about a hundred
  * times more than into memory already touched (first-touch page faults), so after the first layer a merge allocates
@@ -21,9 +24,6 @@ interface PoolBuffer {
  * Buffers are regions of kernel memory, where the WebAssembly kernels work on them in place and worker threads
  * share them; past its 4 GiB, plain buffers (SharedArrayBuffers when worker threads share the work).
  */
-/** Requests up to this size are served from buffers up to this size (see BufferPool.take). */
-const SMALL_REQUEST = 1 << 20;
-
 export class BufferPool {
 	readonly shared: boolean;
 	readonly #free: PoolBuffer[] = [];
