@@ -52,7 +52,10 @@ export const sce: MergeMethod = {
 			return delta;
 		});
 		if (selectTopk < 1) {
-			selectByVariance(deltas, selectTopk, scratch.f32Uninitialised(n), context);
+			const variance = scratch.f32Uninitialised(n);
+			selectByVariance(deltas, selectTopk, variance, context);
+			// Its memory goes to the numerator: at full size the embeddings' arrays are 262 MB each.
+			scratch.free?.(variance);
 		}
 		const energies = deltas.map((delta) => (pairSums(delta, delta, n, context)[0] as number) / n);
 		const total = energies.reduce((sum, energy) => sum + energy, 0);

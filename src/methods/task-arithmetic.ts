@@ -284,19 +284,30 @@ function mergeFamily(
 		return delta;
 	});
 	const divisor = member.consensus ? 1 : weightDivisor(weights, round);
-	const out = scratch.f32Uninitialised(n);
-	const counts =
-		member.consensus && deltas.length <= 3 && (dtype === undefined || dtype === "BF16")
-			? runRange(
-					context,
-					"task-combine",
-					{ arrays: [out, b, ...deltas], numbers: [+normalize, lambda, ...weights], dtype },
-					n,
-					2 * deltas.length,
-				)
-			: combineInPasses(member.consensus, deltas, weights, out, b, [+normalize, divisor, lambda], dtype, context);
+	if (!(member.consensus && deltas.length <= 3 && (dtype === undefined || dtype === "BF16"))) {
+		const out = scratch.f32Uninitialised(n);
+		const counts = combineInPasses(
+			member.consensus,
+			deltas,
+			weights,
+			out,
+			b,
+			[+normalize, divisor, lambda],
+			dtype,
+			context,
+		);
+		recordCounts(context, n, models, counts, member.consensus);
+		return { data: out, shape: [...base.shape] };
+	}
+	// task-combine's SIMD kernel writes a bf16 merge's result as the tensor is stored.
+	const out =
+		dtype === "BF16" && weights.every((w) => Math.fround(w) === w)
+			? resultTarget(n, context)
+			: scratch.f32Uninitialised(n);
+	const args = { arrays: [out, b, ...deltas], numbers: [+normalize, lambda, ...weights], dtype };
+	const counts = runRange(context, "task-combine", args, n, 2 * deltas.length);
 	recordCounts(context, n, models, counts, member.consensus);
-	return { data: out, shape: [...base.shape] };
+	return resultOf(out, [...base.shape], context);
 }
 
 /**

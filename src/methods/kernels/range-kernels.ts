@@ -465,34 +465,37 @@ const taskCombine: RangeKernel = (args, start, end, sums) => {
 	const count = args.arrays.length - 2;
 	const [normalize, lambda] = args.numbers as [number, number];
 	const weights = args.numbers.slice(2);
-	const counts =
-		simdEnabled() && args.dtype === "BF16" && weights.every((w) => Math.fround(w) === w)
-			? taskCombineSimd(
-					f32(args, 0),
-					f32(args, 1),
-					args.arrays.slice(2) as Float32Array[],
-					weights,
-					normalize,
-					lambda,
-					start,
-					end,
-				)
-			: combineElected(
-					f32(args, 0),
-					f32(args, 1),
-					count,
-					(args.arrays[2] ?? EMPTY) as Float32Array,
-					(args.arrays[3] ?? EMPTY) as Float32Array,
-					(args.arrays[4] ?? EMPTY) as Float32Array,
-					args.numbers[2] ?? 0,
-					args.numbers[3] ?? 0,
-					args.numbers[4] ?? 0,
-					args.dtype === "BF16",
-					normalize,
-					lambda,
-					start,
-					end,
-				);
+	const simd = simdEnabled() && args.dtype === "BF16" && weights.every((w) => Math.fround(w) === w);
+	if (!simd && !(args.arrays[0] instanceof Float32Array)) {
+		throw new Error("task-combine writes bfloat16 results with the SIMD kernels only");
+	}
+	const counts = simd
+		? taskCombineSimd(
+				args.arrays[0] as ResultArray,
+				f32(args, 1),
+				args.arrays.slice(2) as Float32Array[],
+				weights,
+				normalize,
+				lambda,
+				start,
+				end,
+			)
+		: combineElected(
+				f32(args, 0),
+				f32(args, 1),
+				count,
+				(args.arrays[2] ?? EMPTY) as Float32Array,
+				(args.arrays[3] ?? EMPTY) as Float32Array,
+				(args.arrays[4] ?? EMPTY) as Float32Array,
+				args.numbers[2] ?? 0,
+				args.numbers[3] ?? 0,
+				args.numbers[4] ?? 0,
+				args.dtype === "BF16",
+				normalize,
+				lambda,
+				start,
+				end,
+			);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);

@@ -10,6 +10,8 @@ export interface ScratchAllocator {
 	f64(length: number): Float64Array;
 	/** 32-bit words, zero-filled (bit masks). */
 	u32(length: number): Uint32Array;
+	/** Gives an array back before the tensor is written, for later requests to reuse; it must not be used after. */
+	free?(view: ArrayBufferView): void;
 }
 
 export const HEAP_SCRATCH: ScratchAllocator = {

@@ -496,7 +496,7 @@ export function weightSumsRound(weights: readonly number[]): boolean {
  * u₀..₂] as combineElected does.
  */
 export function taskCombineSimd(
-	out: Float32Array,
+	out: ResultArray,
 	b: Float32Array,
 	deltas: readonly Float32Array[],
 	weights: readonly number[],
@@ -515,7 +515,7 @@ export function taskCombineSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, 1 + i));
-		const target = writeAt(out, from, n, outSlot);
+		const target = resultAt(out, from, n, outSlot);
 		kernel(
 			readAt(module, b, from, n, 0),
 			...pointers,
@@ -527,7 +527,7 @@ export function taskCombineSimd(
 			roundZ,
 			lambda,
 		);
-		writeBack(module, target, outSlot, out, from, n);
+		resultBack(module, target, outSlot, out, from, n);
 		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
 	}
 	return sums;
