@@ -1,4 +1,4 @@
-import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { WasmFunction, WasmType } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { roundBf16 as roundBf16Value } from "../round-bf16.js";
 import { DARE_SUMS_SLOT, dareKeepBits } from "./dare-mask-simd.js";
@@ -116,6 +116,21 @@ export function scaleAndCountName(round: boolean, w: number): string {
 }
 
 /**
+ * The parameters the family's combining kernels begin with: b, an array per model (`d` or `x`), out, counts, n and a
+ * weight per model.
+ */
+function combineParams(models: readonly number[], array: "d" | "x"): [string, WasmType][] {
+	return [
+		["b", "i32"],
+		...models.map((i): [string, WasmType] => [`${array}${i}`, "i32"]),
+		["out", "i32"],
+		["counts", "i32"],
+		["n", "i32"],
+		...models.map((i): [string, WasmType] => [`weight${i}`, "f32"]),
+	];
+}
+
+/**
  * task-combine in a bfloat16 merge for `count` models (see combineElected): uᵢ = round(wᵢ·δᵢ), the sign elected
  * by Σuᵢ ≥ 0, the agreeing uᵢ and wᵢ summed from +0 in float32 and rounded, the quotient (normalize) and the product
  * by λ (in float64, as λ is any number) rounded, then out = b + mix. Per-lane counts at `counts`: kept δᵢ for each
@@ -128,17 +143,7 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
 		name: `task_combine_${count}_${baseBf16 ? "bf16" : "f32"}`,
-		params: [
-			["b", "i32"],
-			...models.map((i) => [`d${i}`, "i32"] as const),
-			["out", "i32"],
-			["counts", "i32"],
-			["n", "i32"],
-			...models.map((i) => [`weight${i}`, "f32"] as const),
-			["normalize", "i32"],
-			["roundZ", "i32"],
-			["lambda", "f64"],
-		],
+		params: [...combineParams(models, "d"), ["normalize", "i32"], ["roundZ", "i32"], ["lambda", "f64"]],
 		locals: [
 			["j", "i32"],
 			["scaled", "i32"],
@@ -309,17 +314,7 @@ export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
 	const weighted = (i: number): string => `local.get $u${i}`;
 	return {
 		name: `task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`,
-		params: [
-			["b", "i32"],
-			...models.map((i) => [`x${i}`, "i32"] as const),
-			["out", "i32"],
-			["counts", "i32"],
-			["n", "i32"],
-			...models.map((i) => [`weight${i}`, "f32"] as const),
-			["normalize", "i32"],
-			["divisor", "f32"],
-			["lambda", "f64"],
-		],
+		params: [...combineParams(models, "x"), ["normalize", "i32"], ["divisor", "f32"], ["lambda", "f64"]],
 		locals: [
 			["j", "i32"],
 			["scaled", "i32"],
@@ -381,37 +376,20 @@ export function taskSumSimd(
 	start: number,
 	end: number,
 ): number[] {
-	const module = simdModule();
-	const count = xs.length;
-	const kernel = module.exports[`task_sum_${count}_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (
-		...args: number[]
-	) => void;
-	const sums = [0, 0, 0, 0, 0, 0];
-	const outSlot = 1 + count;
-	const countsSlot = 2 + count;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const pointers = xs.map((x, i) => readAt(module, x, from, n, 1 + i));
-		const target = resultAt(out, from, n, outSlot);
-		const { normalize, divisor, lambda } = numbers;
-		kernel(
-			readAt(module, b, from, n, 0),
-			...pointers,
-			target,
-			slot(countsSlot),
-			n,
-			...weights,
-			normalize,
-			divisor,
-			lambda,
-		);
-		resultBack(module, target, outSlot, out, from, n);
-		const counts = module.i32.subarray(slot(countsSlot) / 4);
-		for (let i = 0; i < count; i++) {
-			sums[i] = (sums[i] as number) + laneTotal(counts, i);
-		}
-	}
-	return sums;
+	const name = `task_sum_${xs.length}_${b instanceof Uint16Array ? "bf16" : "f32"}`;
+	const { normalize, divisor, lambda } = numbers;
+	return combineBlocks(
+		name,
+		{ out, b, arrays: xs, weights },
+		[normalize, divisor, lambda],
+		start,
+		end,
+		(counts, sums) => {
+			for (let i = 0; i < xs.length; i++) {
+				sums[i] = (sums[i] as number) + laneTotal(counts, i);
+			}
+		},
+	);
 }
 
 /** The task-arithmetic family's SIMD functions, for the module. */
@@ -505,30 +483,44 @@ export function taskCombineSimd(
 	start: number,
 	end: number,
 ): number[] {
-	const module = simdModule();
 	const count = deltas.length;
-	const kernel = module.exports[`task_combine_${count}_f32`] as (...args: number[]) => void;
-	const sums = [0, 0, 0, 0, 0, 0];
-	const outSlot = 1 + count;
-	const countsSlot = 2 + count;
 	const roundZ = +weightSumsRound(weights);
+	return combineBlocks(
+		`task_combine_${count}_f32`,
+		{ out, b, arrays: deltas, weights },
+		[normalize, roundZ, lambda],
+		start,
+		end,
+		(counts, sums) => addCombineCounts(counts, count, sums),
+	);
+}
+
+/**
+ * Runs a combining kernel (task_combine, task_sum) over [start, end) block by block: b and an array per model read in
+ * place or through slots, the weights and the kernel's `tail` numbers, the result through resultAt; `add` adds each
+ * block's lane counts into the sums returned.
+ */
+function combineBlocks(
+	name: string,
+	operands: { out: ResultArray; b: RangeArray; arrays: readonly RangeArray[]; weights: readonly number[] },
+	tail: readonly number[],
+	start: number,
+	end: number,
+	add: (counts: Int32Array, sums: number[]) => void,
+): number[] {
+	const { out, b, arrays, weights } = operands;
+	const module = simdModule();
+	const kernel = module.exports[name] as (...args: number[]) => void;
+	const sums = [0, 0, 0, 0, 0, 0];
+	const outSlot = 1 + arrays.length;
+	const countsSlot = 2 + arrays.length;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, 1 + i));
+		const pointers = arrays.map((array, i) => readAt(module, array, from, n, 1 + i));
 		const target = resultAt(out, from, n, outSlot);
-		kernel(
-			readAt(module, b, from, n, 0),
-			...pointers,
-			target,
-			slot(countsSlot),
-			n,
-			...weights,
-			normalize,
-			roundZ,
-			lambda,
-		);
+		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, ...tail);
 		resultBack(module, target, outSlot, out, from, n);
-		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), count, sums);
+		add(module.i32.subarray(slot(countsSlot) / 4), sums);
 	}
 	return sums;
 }
