@@ -226,12 +226,6 @@ const finish = (baseBf16: boolean): string => `
 			end
 			${f32Address("out", "j")} ${loadLanes("b", "j", baseBf16)} local.get $mix f32x4.add v128.store`;
 
-/**
- * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
- * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
- * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
- * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
- */
 /** Pushes term i of a sum: weighted task vector uᵢ read from memory at element j. */
 const storedTerm = (i: number): string => loadLanes(`u${i}`, "j", false);
 
@@ -258,6 +252,28 @@ function sumInFloat32(models: readonly number[], term: (i: number) => string = s
 	return `local.get $zero ${models.map((i) => `${term(i)} f32x4.add`).join(" ")} local.set $mix`;
 }
 
+/**
+ * The end of task-finish's plain weighted sum, shared by task_sum: Σ uᵢ (each pushed by `term`) rounded, the quotient
+ * by the divisor (local `d`, when `normalize`) rounded, then `finish`.
+ */
+function sumEnd(models: readonly number[], baseBf16: boolean, term: (i: number) => string = storedTerm): string {
+	return `
+			${models.length <= 2 ? sumInFloat32(models, term) : sumInFloat64(models, term)}
+			${roundBf16("mix")} local.set $mix
+			local.get $normalize
+			if
+				local.get $mix local.get $d f32x4.div local.set $mix
+				${roundBf16("mix")} local.set $mix
+			end
+			${finish(baseBf16)}`;
+}
+
+/**
+ * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
+ * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
+ * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
+ * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
+ */
 export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
@@ -289,14 +305,7 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${laneLoop(`
-			${count <= 2 ? sumInFloat32(models) : sumInFloat64(models)}
-			${roundBf16("mix")} local.set $mix
-			local.get $normalize
-			if
-				local.get $mix local.get $d f32x4.div local.set $mix
-				${roundBf16("mix")} local.set $mix
-			end
-			${finish(baseBf16)}`)}
+			${sumEnd(models, baseBf16)}`)}
 		`,
 	};
 }
@@ -350,14 +359,7 @@ export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
 			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
 				)
 				.join("\n")}
-			${count <= 2 ? sumInFloat32(models, weighted) : sumInFloat64(models, weighted)}
-			${roundBf16("mix")} local.set $mix
-			local.get $normalize
-			if
-				local.get $mix local.get $d f32x4.div local.set $mix
-				${roundBf16("mix")} local.set $mix
-			end
-			${finish(baseBf16)}`)}
+			${sumEnd(models, baseBf16, weighted)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		`,
 	};
