@@ -113,11 +113,7 @@ export class WorkerPool {
 		// The caller's parts, where it keeps their sums, are the chunks.
 		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
-		const chunkCount =
-			sumCount >= MANY_SUMS
-				? Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)))
-				: threads * CHUNKS_PER_THREAD;
-		const step = parts?.step ?? Math.ceil(length / chunkCount / align) * align;
+		const step = parts?.step ?? this.#chunkStep(length, elements, sumCount, threads, align);
 		const chunks = Math.ceil(length / step);
 		const chunkSums =
 			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * chunks);
@@ -149,6 +145,15 @@ export class WorkerPool {
 			parts.sums.set(chunkSums.subarray(0, sumCount * chunks));
 		}
 		return addChunkSums({ chunks, sums: chunkSums, sumCount });
+	}
+
+	/** The length of a chunk of the range: CHUNKS_PER_THREAD a thread, fewer for kernels with MANY_SUMS. */
+	#chunkStep(length: number, elements: number, sumCount: number, threads: number, align: number): number {
+		const chunks =
+			sumCount >= MANY_SUMS
+				? Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)))
+				: threads * CHUNKS_PER_THREAD;
+		return Math.ceil(length / chunks / align) * align;
 	}
 
 	/**

@@ -145,13 +145,18 @@ async function mergeTensor(
 	io: TensorIo,
 ): Promise<Uint8Array> {
 	const length = tensor.shape.reduce((a, b) => a * b, 1);
-	const out = io.output.bytes(length * (tensor.dtype === "F32" ? 4 : 2), io.outputPhase);
-	const halves = tensor.dtype === "BF16" ? new Uint16Array(out.buffer, out.byteOffset, length) : undefined;
-	const result = await mergeTensorValues(plan, tensor, openFile, warn, observe, { ...io, bf16Output: halves });
-	// Stored in bfloat16, the result is in `out` already (see mergeTensorValues).
-	if (!halves) {
-		encodeFromF32(result.data, tensor.dtype as FloatDtype, out);
+	const output = (): Uint8Array => io.output.bytes(length * (tensor.dtype === "F32" ? 4 : 2), io.outputPhase);
+	if (tensor.dtype === "BF16") {
+		// Taken before the merge, which writes the bfloat16 result there (see mergeTensorValues).
+		const out = output();
+		const bf16Output = new Uint16Array(out.buffer, out.byteOffset, length);
+		await mergeTensorValues(plan, tensor, openFile, warn, observe, { ...io, bf16Output });
+		return out;
 	}
+	// Other dtypes are encoded afterwards: their output is not held while the tensor merges.
+	const result = await mergeTensorValues(plan, tensor, openFile, warn, observe, io);
+	const out = output();
+	encodeFromF32(result.data, tensor.dtype as FloatDtype, out);
 	return out;
 }
 
