@@ -8,7 +8,7 @@ import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
-import { sparsifyDella } from "./kernels/sparsify-della.js";
+import { dellaMaskBits, sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
 import { sparsifyRandom } from "./kernels/sparsify-random.js";
@@ -262,6 +262,7 @@ function mergeFamily(
 	const pruning =
 		member.sparsification === undefined ||
 		member.sparsification === "random" ||
+		member.sparsification === "della_magprune" ||
 		((member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers") && !rescale);
 	if (pruning && dtype === "BF16" && round) {
 		const fused = familyInOnePass(member, models, base, { normalize, rescale, lambda, round, where }, context);
@@ -311,11 +312,11 @@ function mergeFamily(
 }
 
 /**
- * task_arithmetic, TIES, DARE-TIES, DARE-linear and the breadcrumbs methods in a bf16 merge with SIMD kernels and up
- * to three models, in one pass: the task vectors are made, pruned and combined a block at a time (see
- * combineMadeTaskVectors), so they are never stored. What the pruning needs of a whole vector comes first, from the
- * task vector made block by block: the magnitude cut of TIES and Model Breadcrumbs (rank histograms and tie counts),
- * DARE's L1 norms for the rescale. Bit-identical to the passes of mergeFamily, with none of the task vectors' memory.
+ * task_arithmetic, TIES, DARE, DELLA and the breadcrumbs methods in a bf16 merge with SIMD kernels and up to three
+ * models, in one pass: the task vectors are made, pruned and combined a block at a time (see combineMadeTaskVectors),
+ * so they are never stored. What the pruning needs of a whole vector comes first, from the task vector made block by
+ * block (or lane by lane): the magnitude cut of TIES and Model Breadcrumbs (rank histograms and tie counts), DARE's L1
+ * norms for the rescale, DELLA's mask and norms. Bit-identical to the passes of mergeFamily, with none of the task vectors' memory.
  * Undefined where it does not apply.
  */
 function familyInOnePass(
@@ -385,6 +386,35 @@ function familyInOnePass(
 		} else {
 			kind = "dare";
 		}
+	} else if (member.sparsification === "della_magprune") {
+		// DELLA's mask is drawn lane by lane with the ranks, so it is always kept as bits for the combining pass.
+		const masks: { numbers: number[]; words: Uint32Array }[] = [];
+		for (const [i, tensor] of models.entries()) {
+			const density = densities[i] as number;
+			if (density >= 1) {
+				masks.push({ numbers: [-1, 0, 0, 0], words: scratch.u32(1) });
+				continue;
+			}
+			const epsilon = readNumber(tensor.params, EPSILON, at(tensor));
+			const mask =
+				density > 0
+					? dellaMaskBits(
+							xs[i] as RangeArray,
+							b,
+							base.shape,
+							{ density, epsilon, rescale: options.rescale, where: at(tensor) },
+							context.uniform(tensor.model),
+							context,
+						)
+					: undefined;
+			if (!mask) {
+				return undefined;
+			}
+			masks.push({ numbers: [0, 0, 0, mask.ratio], words: mask.words });
+		}
+		kind = "dare-bits";
+		pruning = masks.flatMap(({ numbers }) => numbers);
+		words = masks.map((mask) => mask.words);
 	}
 	// Written as bfloat16 bits where the tensor is stored so.
 	const out = resultTarget(n, context);

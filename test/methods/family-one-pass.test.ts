@@ -9,20 +9,19 @@ import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 import { context, splitInto } from "./fixtures.js";
 
 /**
- * task_arithmetic, TIES, DARE-TIES and DARE-linear in a bf16 merge with the SIMD kernels make, prune and combine the
- * task vectors block by block without storing them (familyInOnePass); with SIMD off they run the JavaScript kernels
- * pass after pass. Both must
- * write the same bits and report the same counts, over several tie-counting and DARE blocks, with many magnitudes
- * tied at each cut.
+ * task_arithmetic, TIES, DARE, DELLA and the breadcrumbs methods in a bf16 merge with the SIMD kernels make, prune and
+ * combine the task vectors block by block without storing them (familyInOnePass); with SIMD off they run the
+ * JavaScript kernels pass after pass. Both must write the same bits and report the same counts, over several
+ * tie-counting and DARE blocks (and DELLA lanes), with many magnitudes tied at each cut.
  */
 
 const n = 3 * KEEP_BLOCK + 1234;
 
 /** bf16 values from a small set (so magnitudes tie a lot), as float32 values and as their bit patterns. */
-function tiedBf16(seed: number, base?: Float32Array): Float32Array {
+function tiedBf16(seed: number, length: number, base?: Float32Array): Float32Array {
 	let state = seed >>> 0;
-	const out = new Float32Array(n);
-	for (let j = 0; j < n; j++) {
+	const out = new Float32Array(length);
+	for (let j = 0; j < length; j++) {
 		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
 		const step = ((state >>> 8) % 9) - 4;
 		out[j] = roundBf16((base?.[j] ?? 0) + step * 0.0078125 + (j % 97 === 0 ? 0.5 : 0));
@@ -31,7 +30,17 @@ function tiedBf16(seed: number, base?: Float32Array): Float32Array {
 }
 
 interface Case {
-	method: "ties" | "dare_ties" | "task_arithmetic" | "dare_linear" | "breadcrumbs" | "breadcrumbs_ties";
+	method:
+		| "ties"
+		| "dare_ties"
+		| "task_arithmetic"
+		| "dare_linear"
+		| "breadcrumbs"
+		| "breadcrumbs_ties"
+		| "della"
+		| "della_linear";
+	/** The tensors' shape; [n] if not given. DELLA ranks along dimension 1. */
+	shape?: number[];
 	/** Model Breadcrumbs' share of outliers cut (default 0.01). */
 	gamma?: number;
 	count: number;
@@ -43,6 +52,8 @@ interface Case {
 }
 
 function merge(options: Case, writeBf16 = false) {
+	const shape = options.shape ?? [n];
+	const length = shape.reduce((product, size) => product * size, 1);
 	const pool = new BufferPool(false);
 	const arena = pool.arena();
 	const place = <T extends Float32Array | Uint16Array>(array: T): T => {
@@ -58,22 +69,22 @@ function merge(options: Case, writeBf16 = false) {
 		view.set(array as Float32Array & Uint16Array);
 		return view;
 	};
-	const baseValues = tiedBf16(1);
+	const baseValues = tiedBf16(1, length);
 	// Pooled, the base is also given as stored, and the one pass reads it so.
 	const base: ModelTensor = {
 		model: "base",
 		data: place(baseValues),
 		...(options.pooled ? { bf16: place(Uint16Array.from(baseValues, (v) => f32ToBf16(v))) } : {}),
-		shape: [n],
+		shape,
 		params: {},
 	};
 	const models: ModelTensor[] = [0.5, -0.3, 1.25].slice(0, options.count).map((weight, i) => {
-		const values = tiedBf16(10 + i, baseValues);
+		const values = tiedBf16(10 + i, length, baseValues);
 		return {
 			model: `m${i}`,
 			data: place(values),
 			bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))),
-			shape: [n],
+			shape,
 			params: { weight, density: options.density[i] as number, gamma: options.gamma ?? 0.01 },
 		};
 	});
@@ -84,7 +95,7 @@ function merge(options: Case, writeBf16 = false) {
 		record: (recorded: KernelStats) => stats.push(recorded),
 		parallel: splitInto(3),
 		...(options.pooled ? { alloc: arena } : {}),
-		...(writeBf16 ? { bf16Output: place(new Uint16Array(n)) } : {}),
+		...(writeBf16 ? { bf16Output: place(new Uint16Array(length)) } : {}),
 	};
 	const result = findMergeMethod(options.method)?.merge({ models, base }, ctx);
 	const written = result?.bf16 === undefined ? undefined : [...result.bf16];
@@ -157,10 +168,62 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			lambda: 0.7,
 			pooled: false,
 		},
+		// DELLA's lanes: rows of 2048, rows longer than a SIMD block, one lane with a partial last mask word, and rows
+		// that would share mask words between threads (these take the passes).
+		{
+			method: "della",
+			shape: [96, 2048],
+			count,
+			density: [0.37, 0.5, 1],
+			normalize: true,
+			rescale: true,
+			lambda: 1,
+			pooled: true,
+		},
+		{
+			method: "della",
+			shape: [6, 20000],
+			count,
+			density: [0.6, 0.3, 0.5],
+			normalize: false,
+			rescale: true,
+			lambda: 0.7,
+			pooled: false,
+		},
+		{
+			method: "della_linear",
+			shape: [20001],
+			count,
+			density: [0.5, 1, 0.37],
+			normalize: false,
+			rescale: true,
+			lambda: 1,
+			pooled: true,
+		},
+		{
+			method: "della_linear",
+			shape: [64, 1000],
+			count,
+			density: [0.37, 0.5, 0.6],
+			normalize: true,
+			rescale: false,
+			lambda: 1,
+			pooled: false,
+		},
+		{
+			method: "della",
+			shape: [40, 1024],
+			count,
+			density: [0.37, 0.5, 0.6],
+			normalize: true,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
 	]);
 	for (const options of cases) {
 		const { method, count, normalize, rescale, lambda, pooled } = options;
-		it(`${method}, ${count} models, normalize ${normalize}, rescale ${rescale}, lambda ${lambda}, ${pooled ? "pooled" : "plain"} arrays`, () => {
+		it(`${method}${options.shape ? ` [${options.shape.join(", ")}]` : ""}, ${count} models, normalize ${normalize}, rescale ${rescale}, lambda ${lambda}, ${pooled ? "pooled" : "plain"} arrays`, () => {
 			setSimdEnabled(false);
 			const passes = merge(options);
 			setSimdEnabled(true);

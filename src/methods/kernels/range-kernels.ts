@@ -8,7 +8,7 @@ import { multislerpKernel } from "./multislerp-kernels.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
 import { dareMaskSimd } from "./simd/dare-mask-simd.js";
-import { pruneDellaLane } from "./simd/della-lane-wasm.js";
+import { dellaLaneMask, pruneDellaLane } from "./simd/della-lane-wasm.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
 import {
 	countMagnitudeTiesSimd,
@@ -895,6 +895,28 @@ const taskVectorDareNorms: RangeKernel = (args, start, end) => {
 };
 
 /**
+ * della-lanes' mask and L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a lane at a time and
+ * dropped (see dellaLaneMask), over lanes [start, end) of contiguous elements: arrays [x, b, norms, words]; numbers
+ * [length, low, offset, step, k0, k1]; norms as della-lanes'. The mask is kept in `words` as bits, for
+ * combine-made-task-vectors' dare-bits. SIMD only.
+ */
+const taskVectorDellaMask: RangeKernel = (args, start, end) => {
+	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array];
+	const [length, low, offset, step, k0, k1] = args.numbers as [number, number, number, number, number, number];
+	for (let lane = start; lane < end; lane++) {
+		[norms[2 * lane], norms[2 * lane + 1]] = dellaLaneMask(
+			x,
+			b,
+			lane * length,
+			length,
+			{ low, offset, step },
+			{ k0, k1 },
+			words,
+		);
+	}
+};
+
+/**
  * keepMagnitudeRanks' pass: zeroes the elements outside the boundaries. Arrays [values, before]; numbers [upperBits,
  * upperSkip, lowerBits, lowerKeep, upperCut, lowerCut]; before[2·block] and before[2·block + 1] say how many elements
  * equal to the upper and the lower boundary precede the block. Of the elements equal to the upper boundary, the
@@ -1124,6 +1146,7 @@ export const RANGE_KERNELS = {
 	"task-combine": taskCombine,
 	"dare-mask": dareMask,
 	"della-lanes": dellaLanes,
+	"task-vector-della-mask": taskVectorDellaMask,
 	"magnitude-histogram": magnitudeHistogram,
 	"count-magnitude-ties": countMagnitudeTies,
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,

@@ -1,9 +1,11 @@
 import type { UniformStream } from "../../execute/counter-random.js";
 import type { MergeContext } from "../merge-method.js";
 import { type LaneLayout, laneLayout } from "./lane-layout.js";
-import { rescaleL1ByParts } from "./rescale-l1.js";
+import type { RangeArray } from "./range-kernels.js";
+import { RESCALE_MIN_NORM, rescaleL1ByParts } from "./rescale-l1.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH } from "./scratch.js";
+import { DELLA_LANE_MAX } from "./simd/della-lane-wasm.js";
 
 /**
  * DELLA's MAGPRUNE, in place: within each lane along dimension 1 (a 1-D tensor is one lane) elements are ranked
@@ -67,4 +69,46 @@ export function dellaRanks(
 	const step = length > 1 ? (2 * epsilon) / (length - 1) : 0;
 	const offset = length > 1 ? 0 : epsilon;
 	return { lanes, low: density - epsilon, offset, step };
+}
+
+/**
+ * sparsifyDella's mask of the task vector δ = round(x − b) of a bf16 merge (0 < density < 1), made a lane at a time
+ * and never stored: the mask as bits (element i at bit i mod 32 of word i / 32), and the ratio the rescale scales the
+ * kept elements by (0 where it leaves them as they are, or without `rescale`). Undefined where the lanes are not
+ * contiguous, are longer than the SIMD kernel takes, or would share mask words between threads.
+ */
+export function dellaMaskBits(
+	x: RangeArray,
+	b: RangeArray,
+	shape: readonly number[],
+	options: { density: number; epsilon: number; rescale: boolean; where: string },
+	uniform: UniformStream,
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): { words: Uint32Array; ratio: number } | undefined {
+	const { lanes, low, offset, step } = dellaRanks(shape, options.density, options.epsilon, options.where);
+	const { length, stride, count } = lanes;
+	if (stride !== 1 || length > DELLA_LANE_MAX || (length % 32 !== 0 && count > 1)) {
+		return undefined;
+	}
+	const scratch = context.alloc ?? HEAP_SCRATCH;
+	const norms = scratch.f64(2 * count);
+	const words = scratch.u32(Math.ceil(b.length / 32));
+	const [k0, k1] = uniform.keys;
+	runRange(
+		context,
+		"task-vector-della-mask",
+		{ arrays: [x, b, norms, words], numbers: [length, low, offset, step, k0, k1], elementsPerIndex: length },
+		count,
+	);
+	if (!options.rescale) {
+		return { words, ratio: 0 };
+	}
+	// Added lane by lane in order, as rescaleL1ByParts adds them.
+	let before = 0;
+	let after = 0;
+	for (let lane = 0; lane < count; lane++) {
+		before += norms[2 * lane] as number;
+		after += norms[2 * lane + 1] as number;
+	}
+	return { words, ratio: before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after };
 }

@@ -1,7 +1,9 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
 import { COUNTER_DRAW_LOCALS, COUNTER_DRAW_SETUP, counterDrawLanes, highToLow } from "./lane-text.js";
-import { histogramAddress, laneTotal, simdModule, slot } from "./simd-kernels.js";
+import { histogramAddress, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { taskVectorBlock } from "./task-arithmetic-simd.js";
 
 /**
  * DELLA's MAGPRUNE on one lane of contiguous elements in WebAssembly, bit-identical to dellaLanes in
@@ -89,9 +91,11 @@ const NARROW_MASKS = "i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27";
  * at `norms` as four float64 lane sums each (position in the lane mod 4). Keys (15 magnitude bits, then the position)
  * are made four at a time and sorted by two stable byte passes; the sorted keys give each position its rank, which
  * the last pass, four positions at a time, turns into a keep probability lowOffset + rank·step to compare with the
- * position's draw. Returns 0, touching nothing, if a value has any of its low 16 bits set.
+ * position's draw. Returns 0, touching nothing, if a value has any of its low 16 bits set. `della_lane_bits` takes one
+ * more, `words`, where it also writes the mask as bits (position j at bit j mod 32 of word j / 32), for a later pass
+ * that reads them (dare_keep_bits) instead of ranking the lane again.
  */
-export function dellaLaneWasm(): WasmFunction {
+export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 	const half = (v: string, high: boolean): string => (high ? highToLow(v) : `local.get $${v}`);
 	const promoted = (v: string, high: boolean): string => `${half(v, high)} f64x2.promote_low_f32x4`;
 	const keepHalf = (high: boolean): string => `
@@ -100,7 +104,7 @@ export function dellaLaneWasm(): WasmFunction {
 			${half("rank", high)} f64x2.convert_low_i32x4_u local.get $step2 f64x2.mul f64x2.add
 			f64x2.lt`;
 	return {
-		name: "della_lane",
+		name: writeBits ? "della_lane_bits" : "della_lane",
 		params: [
 			["values", "i32"],
 			["length", "i32"],
@@ -113,10 +117,12 @@ export function dellaLaneWasm(): WasmFunction {
 			["swap", "i32"],
 			["counts", "i32"],
 			["norms", "i32"],
+			...(writeBits ? [["words", "i32"] as const] : []),
 		],
 		result: "i32",
 		locals: [
 			["j", "i32"],
+			["word", "i32"],
 			["key", "i32"],
 			["any", "i32"],
 			["all", "i32"],
@@ -199,7 +205,15 @@ export function dellaLaneWasm(): WasmFunction {
 			;; Kept, dropped (+0), or past the lane's end (as it was).
 			local.get $values local.get $j i32.const 2 i32.shl i32.add
 			local.get $v local.get $x v128.and local.get $v local.get $valid v128.bitselect
-			v128.store`)}
+			v128.store${
+				writeBits
+					? `
+			;; As dare_mask_bits writes its words: each step stores the word so far, whole by its last step.
+			local.get $word i32.const 0 local.get $j i32.const 31 i32.and select
+			local.get $x i32x4.bitmask local.get $j i32.const 31 i32.and i32.shl i32.or local.set $word
+			local.get $words local.get $j i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add local.get $word i32.store`
+					: ""
+			}`)}
 		local.get $norms local.get $beforeLo v128.store
 		local.get $norms local.get $beforeHi v128.store offset=16
 		local.get $norms local.get $afterLo v128.store offset=32
@@ -243,6 +257,60 @@ export function pruneDellaLane(
 	);
 	if (done === 0) {
 		return undefined;
+	}
+	const lanes = module.f64.subarray(norms / 8, norms / 8 + 8);
+	return [laneTotal(lanes, 0), laneTotal(lanes, 1)];
+}
+
+/** Where dellaLaneMask makes a lane's task vector: slots 6 and 7, which together hold DELLA_LANE_MAX values. */
+const LANE_SLOT = 6;
+/** Where it writes a lane's mask words that do not lie in kernel memory, before copying them out. */
+const LANE_WORDS_SLOT = 8;
+
+/**
+ * DELLA's MAGPRUNE mask of one lane of the task vector δ = round(x − b) of a bf16 merge: the `length` (at most
+ * DELLA_LANE_MAX) contiguous elements from `first`. δ is made in this thread's slots and ranked and drawn as della_lane
+ * does, and the mask is written into `words` as bits (element i at bit i mod 32 of word i / 32; `first` a multiple of
+ * 32 unless the lane starts the tensor). Returns the lane's L1 norms [before, after], as pruneDellaLane does.
+ */
+export function dellaLaneMask(
+	x: RangeArray,
+	b: RangeArray,
+	first: number,
+	length: number,
+	probabilities: { low: number; offset: number; step: number },
+	keys: { k0: number; k1: number },
+	words: Uint32Array,
+): [number, number] {
+	const module = simdModule();
+	const values = slot(LANE_SLOT);
+	for (let at = 0; at < length; at += SIMD_BLOCK) {
+		taskVectorBlock(module, x, b, first + at, Math.min(SIMD_BLOCK, length - at), { x: 4, b: 5 }, values + 4 * at);
+	}
+	const inPlace = kernelMemory().holds(words);
+	const wordsAddress = inPlace ? words.byteOffset + 4 * (first / 32) : slot(LANE_WORDS_SLOT);
+	const kernel = module.exports.della_lane_bits as (...args: number[]) => number;
+	const histogram = histogramAddress();
+	const norms = slot(1);
+	const done = kernel(
+		values,
+		length,
+		first,
+		probabilities.low + probabilities.offset,
+		probabilities.step,
+		keys.k0,
+		keys.k1,
+		histogram,
+		histogram + DELLA_LANE_MAX * 4,
+		slot(0),
+		norms,
+		wordsAddress,
+	);
+	if (done === 0) {
+		throw new Error("della_lane_bits: a task vector of a bf16 merge had bits below its bfloat16 ones");
+	}
+	if (!inPlace) {
+		words.set(module.i32.subarray(wordsAddress / 4, wordsAddress / 4 + Math.ceil(length / 32)), first / 32);
 	}
 	const lanes = module.f64.subarray(norms / 8, norms / 8 + 8);
 	return [laneTotal(lanes, 0), laneTotal(lanes, 1)];

@@ -560,27 +560,28 @@ export function taskFinishSimd(
 }
 
 /**
- * Makes the task vector δ = round(x − b) of a bf16 merge for elements [from, from + n) into slot `into`, from x
- * (float32 values or bfloat16 bits) and b read in place or copied into slots `xSlot` and `bSlot`; returns its address.
+ * Makes the task vector δ = round(x − b) of a bf16 merge for elements [from, from + n) at address `into`, from x
+ * (float32 values or bfloat16 bits) and b read in place or copied into slots `slots.x` and `slots.b`; returns `into`.
  */
-function taskVectorBlock(
+export function taskVectorBlock(
 	module: SimdModule,
 	x: RangeArray,
 	b: RangeArray,
 	from: number,
 	n: number,
-	slots: { x: number; b: number; into: number },
+	slots: { x: number; b: number },
+	into: number,
 ): number {
 	const kernel = module.exports[taskVectorName(x instanceof Uint16Array, b instanceof Uint16Array, true)] as (
 		...args: number[]
 	) => void;
-	kernel(readAt(module, x, from, n, slots.x), readAt(module, b, from, n, slots.b), slot(slots.into), n);
-	return slot(slots.into);
+	kernel(readAt(module, x, from, n, slots.x), readAt(module, b, from, n, slots.b), into, n);
+	return into;
 }
 
 /** The block values of the task vector δ = round(x − b) of a bf16 merge, made a block at a time in slot 2. */
 export function taskVectorBlocks(x: RangeArray, b: RangeArray): BlockValues {
-	return (module, from, n) => taskVectorBlock(module, x, b, from, n, { x: 0, b: 1, into: 2 });
+	return (module, from, n) => taskVectorBlock(module, x, b, from, n, { x: 0, b: 1 }, slot(2));
 }
 
 /** The task vector δ = round(x − b) of a bf16 merge over elements [from, to), made a block at a time. */
@@ -589,7 +590,7 @@ export function taskVectorValues(x: RangeArray, b: RangeArray, from: number, to:
 	const delta = new Float32Array(to - from);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		const address = taskVectorBlock(module, x, b, at, n, { x: 0, b: 1, into: 2 });
+		const address = taskVectorBlock(module, x, b, at, n, { x: 0, b: 1 }, slot(2));
 		delta.set(module.f32.subarray(address / 4, address / 4 + n), at - from);
 	}
 	return delta;
@@ -681,7 +682,7 @@ export function combineMadeTaskVectors(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		xs.forEach((x, i) => {
-			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3, into: i }), from, n, i);
+			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3 }, slot(i)), from, n, i);
 		});
 		const target = resultAt(out, from, n, outSlot);
 		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
