@@ -662,6 +662,13 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		// A value with low bits set: its lane is pruned in JavaScript. An all-zero lane: every rank a tie.
 		delta[3 * length + 17] = 0.1;
 		delta.fill(0, 5 * length, 6 * length);
+		// Lanes whose magnitudes span few buckets, zeros and many ties among them, are ranked by a counting sort; the
+		// others, spanning subnormals to infinities, by byte passes.
+		const next = seeded(142);
+		for (let j = 8 * length; j < 16 * length; j++) {
+			const u = next();
+			delta[j] = u < 0.2 ? 0 : Math.sign(u - 0.6) * (1 + Math.floor(next() * 40) / 64) * 2 ** -7;
+		}
 		const [js, simd] = bothWays(
 			"della-lanes",
 			{

@@ -66,6 +66,65 @@ function radixPass(shift: number): string {
 	end`;
 }
 
+/** Pushes `op` (i32x4.max_u, i32x4.min_u) of the four lanes of local `v`. */
+function acrossLanes(v: string, op: string): string {
+	return `local.get $${v} local.get $${v} local.get $${v} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${op}
+		local.tee $${v} local.get $${v} local.get $${v} i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 ${op}
+		i32x4.extract_lane 0`;
+}
+
+/** The most buckets the counting sort takes: slot 0's counts. */
+const COUNTING_MAX = 16384;
+
+/**
+ * Each position's rank by a counting sort, for a lane whose magnitudes span few buckets ($range, at most
+ * COUNTING_MAX): bucket 0 holds the zeros and bucket m − lo + 1 magnitude m. The keys become bucket numbers, the counts
+ * starting places, and each position in order takes the next place of its bucket, so that equal magnitudes rank by
+ * position, as the two byte passes rank them. The ranks go into $swap, which becomes $to.
+ */
+function countingRanks(): string {
+	return `
+		i32.const 0 local.set $j
+		block $cleared loop $clear
+			local.get $j local.get $range i32.ge_u br_if $cleared
+			local.get $counts local.get $j i32.const 2 i32.shl i32.add v128.const i32x4 0 0 0 0 v128.store
+			local.get $j i32.const 4 i32.add local.set $j
+			br $clear
+		end end
+		i32.const 0 local.set $j
+		block $counted loop $count
+			local.get $j local.get $length i32.ge_u br_if $counted
+			local.get $keys local.get $j i32.const 2 i32.shl i32.add local.tee $at
+			local.get $at i32.load i32.const 16 i32.shr_u local.tee $key
+			local.get $lo i32.sub i32.const 1 i32.add i32.const 0 local.get $key select local.tee $key i32.store
+			local.get $counts local.get $key i32.const 2 i32.shl i32.add local.tee $at
+			local.get $at i32.load i32.const 1 i32.add i32.store
+			local.get $j i32.const 1 i32.add local.set $j
+			br $count
+		end end
+		i32.const 0 local.set $j
+		i32.const 0 local.set $total
+		block $summed loop $sum
+			local.get $j local.get $range i32.ge_u br_if $summed
+			local.get $counts local.get $j i32.const 2 i32.shl i32.add local.tee $at i32.load local.set $key
+			local.get $at local.get $total i32.store
+			local.get $total local.get $key i32.add local.set $total
+			local.get $j i32.const 1 i32.add local.set $j
+			br $sum
+		end end
+		i32.const 0 local.set $j
+		block $ranked loop $rank
+			local.get $j local.get $length i32.ge_u br_if $ranked
+			local.get $counts local.get $keys local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 2 i32.shl i32.add
+			local.tee $at i32.load local.set $place
+			local.get $at local.get $place i32.const 1 i32.add i32.store
+			local.get $swap local.get $j i32.const 2 i32.shl i32.add local.get $place i32.store
+			local.get $j i32.const 1 i32.add local.set $j
+			br $rank
+		end end
+		local.get $swap local.set $to`;
+}
+
 /** A loop over j in [0, length), four at a time; lanes past `length` are masked with local `valid`. */
 function quadLoop(body: string): string {
 	return `
@@ -123,6 +182,9 @@ export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 		locals: [
 			["j", "i32"],
 			["word", "i32"],
+			["lo", "i32"],
+			["hi", "i32"],
+			["range", "i32"],
 			["key", "i32"],
 			["any", "i32"],
 			["all", "i32"],
@@ -141,6 +203,8 @@ export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 			["lowBits", "v128"],
 			["anyLanes", "v128"],
 			["allLanes", "v128"],
+			["minLanes", "v128"],
+			["maxLanes", "v128"],
 			...COUNTER_DRAW_LOCALS,
 			["unit", "v128"],
 			["lowOffset2", "v128"],
@@ -153,6 +217,7 @@ export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 		],
 		body: `
 		i32.const -1 i32x4.splat local.set $allLanes
+		i32.const -1 i32x4.splat local.set $minLanes
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
 		;; Keys, four at a time; lanes past the lane's end count as zeros (they only make the byte passes run).
 		${quadLoop(`
@@ -161,28 +226,42 @@ export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 			local.get $v i32.const 0x7fff0000 i32x4.splat v128.and local.tee $v
 			local.get $anyLanes v128.or local.set $anyLanes
 			local.get $v local.get $allLanes v128.and local.set $allLanes
-			local.get $keys local.get $j i32.const 2 i32.shl i32.add local.get $v local.get $position v128.or v128.store`)}
+			local.get $v i32.const 16 i32x4.shr_u local.tee $v
+			local.get $maxLanes i32x4.max_u local.set $maxLanes
+			local.get $v local.get $v i32.const 0 i32x4.splat i32x4.eq v128.or local.get $minLanes i32x4.min_u local.set $minLanes
+			local.get $keys local.get $j i32.const 2 i32.shl i32.add local.get $v i32.const 16 i32x4.shl local.get $position v128.or v128.store`)}
 		local.get $lowBits v128.any_true
 		if
 			i32.const 0 return
 		end
-		${[0, 1, 2, 3].map((lane) => `local.get $anyLanes i32x4.extract_lane ${lane} local.get $any i32.or local.set $any`).join(" ")}
-		i32.const -1 local.set $all
-		${[0, 1, 2, 3].map((lane) => `local.get $allLanes i32x4.extract_lane ${lane} local.get $all i32.and local.set $all`).join(" ")}
-		local.get $keys local.set $from
-		local.get $swap local.set $to
-		${radixPass(16)}
-		${radixPass(24)}
-		;; Each position's rank, into the other buffer.
-		i32.const 0 local.set $j
-		block $ranked loop $rank
-			local.get $j local.get $length i32.ge_u br_if $ranked
-			local.get $to
-			local.get $from local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0xffff i32.and
-			i32.const 2 i32.shl i32.add local.get $j i32.store
-			local.get $j i32.const 1 i32.add local.set $j
-			br $rank
-		end end
+		;; The magnitudes' range: the largest, and the smallest but zero (1 where all are zero).
+		${acrossLanes("maxLanes", "i32x4.max_u")} local.set $hi
+		${acrossLanes("minLanes", "i32x4.min_u")} local.set $lo
+		local.get $lo i32.const 1 local.get $hi select local.set $lo
+		local.get $hi local.get $lo i32.sub i32.const 2 i32.add local.tee $range
+		local.get $length i32.const 1 i32.shl i32.const 256 i32.add i32.le_u
+		local.get $range i32.const ${COUNTING_MAX} i32.le_u i32.and
+		if
+			${countingRanks()}
+		else
+			${[0, 1, 2, 3].map((lane) => `local.get $anyLanes i32x4.extract_lane ${lane} local.get $any i32.or local.set $any`).join(" ")}
+			i32.const -1 local.set $all
+			${[0, 1, 2, 3].map((lane) => `local.get $allLanes i32x4.extract_lane ${lane} local.get $all i32.and local.set $all`).join(" ")}
+			local.get $keys local.set $from
+			local.get $swap local.set $to
+			${radixPass(16)}
+			${radixPass(24)}
+			;; Each position's rank, into the other buffer.
+			i32.const 0 local.set $j
+			block $ranked loop $rank
+				local.get $j local.get $length i32.ge_u br_if $ranked
+				local.get $to
+				local.get $from local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0xffff i32.and
+				i32.const 2 i32.shl i32.add local.get $j i32.store
+				local.get $j i32.const 1 i32.add local.set $j
+				br $rank
+			end end
+		end
 		;; counterDraw(k0, k1, index) per position; kept iff draw / 2³² (exactly draw · 2⁻³²) < lowOffset + rank · step.
 		${COUNTER_DRAW_SETUP}
 		f64.const 2.3283064365386963e-10 f64x2.splat local.set $unit
