@@ -1,9 +1,13 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
 import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
 import { pairSums } from "./kernels/pair-sums.js";
+import { PAIR_BLOCK } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeContext, MergeMethod, ParameterDef } from "./merge-method.js";
+import { SCE_SIMD_MAX } from "./kernels/simd/sce-simd.js";
+import { simdEnabled } from "./kernels/simd/simd-kernels.js";
+import type { MergeContext, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 import { INT8_MASK } from "./task-arithmetic.js";
@@ -42,6 +46,9 @@ export const sce: MergeMethod = {
 			return copyTensor(base);
 		}
 		const selectTopk = readNumber(context.params, SELECT_TOPK, where);
+		if (simdEnabled() && models.length <= SCE_SIMD_MAX) {
+			return sceOfMadeTaskVectors(base, models, selectTopk, context);
+		}
 		const b = base.data;
 		const n = b.length;
 		const count = models.length;
@@ -57,9 +64,7 @@ export const sce: MergeMethod = {
 			// Its memory goes to the numerator: at full size the embeddings' arrays are 262 MB each.
 			scratch.free?.(variance);
 		}
-		const energies = deltas.map((delta) => (pairSums(delta, delta, n, context)[0] as number) / n);
-		const total = energies.reduce((sum, energy) => sum + energy, 0);
-		const weights = Math.abs(total) < 1e-6 ? energies.map(() => 1 / count) : energies.map((energy) => energy / total);
+		const weights = energyWeights(deltas.map((delta) => (pairSums(delta, delta, n, context)[0] as number) / n));
 		const numerator = scratch.f32Uninitialised(n);
 		const divisor = scratch.f32Uninitialised(n);
 		// The sign election with votes of scale 1, summing the agreeing models' weighted task vectors and weights.
@@ -77,6 +82,73 @@ export const sce: MergeMethod = {
 	},
 };
 
+/**
+ * SCE over task vectors made a block at a time from the models and the base as stored, never stored whole: only the
+ * variances (where select_topk < 1) and the result take memory. Three passes: the variances, whose top ranks are then
+ * cut; each task vector's energy after the selection; the sign election and finish. Bit-identical to the passes over
+ * stored task vectors.
+ */
+function sceOfMadeTaskVectors(
+	base: ModelTensor,
+	models: readonly ModelTensor[],
+	selectTopk: number,
+	context: MergeContext,
+): MergeResult {
+	const b = base.bf16 ?? base.data;
+	const xs = models.map((tensor) => tensor.bf16 ?? tensor.data);
+	const n = b.length;
+	const count = xs.length;
+	const scratch = context.alloc ?? HEAP_SCRATCH;
+	let variance: Float32Array | undefined;
+	if (selectTopk < 1) {
+		variance = scratch.f32Uninitialised(n);
+		const [nonzero = 0] = runRange(
+			context,
+			"sce-variance-of-made",
+			{ arrays: [variance, b, ...xs], numbers: [] },
+			n,
+			1,
+		);
+		keepMagnitudeRanks(variance, 0, topkCount(nonzero, selectTopk), context);
+	}
+	const selected = variance ? [variance] : [];
+	const blocks = Math.ceil(n / PAIR_BLOCK);
+	const sums = scratch.f64(count * blocks);
+	runRange(
+		context,
+		"sce-energies-of-made",
+		{ arrays: [sums, b, ...xs, ...selected], numbers: [count], align: PAIR_BLOCK },
+		n,
+	);
+	// Added block by block in order, as pairSums adds them.
+	const energies = xs.map((_, i) => {
+		let total = 0;
+		for (let block = 0; block < blocks; block++) {
+			total += sums[count * block + i] as number;
+		}
+		return total / n;
+	});
+	const out = resultTarget(n, context);
+	runRange(
+		context,
+		"sce-combine-of-made",
+		{ arrays: [out, b, ...xs, ...selected], numbers: energyWeights(energies) },
+		n,
+	);
+	return resultOf(out, [...base.shape], context);
+}
+
+/** sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing. */
+function energyWeights(energies: readonly number[]): number[] {
+	const total = energies.reduce((sum, energy) => sum + energy, 0);
+	return Math.abs(total) < 1e-6 ? energies.map(() => 1 / energies.length) : energies.map((energy) => energy / total);
+}
+
+/** How many variances SCE keeps: floor(nonzero · topk), from a float32 product as mergekit computes it. */
+function topkCount(nonzero: number, topk: number): number {
+	return Math.floor(Math.fround(Math.fround(nonzero) * Math.fround(topk)));
+}
+
 /** Zeroes, in every task vector, the elements outside the floor(nonzero · topk) highest population variances. */
 function selectByVariance(
 	deltas: readonly Float32Array[],
@@ -87,7 +159,6 @@ function selectByVariance(
 	const n = variance.length;
 	const [nonzero = 0] = runRange(context, "sce-variance", { arrays: [variance, ...deltas], numbers: [] }, n, 1);
 	// mergekit computes k from a float32 product (an int64 count times a Python float).
-	const k = Math.floor(Math.fround(Math.fround(nonzero) * Math.fround(topk)));
-	keepMagnitudeRanks(variance, 0, k, context);
+	keepMagnitudeRanks(variance, 0, topkCount(nonzero, topk), context);
 	runRange(context, "sce-select", { arrays: [variance, ...deltas], numbers: [] }, n);
 }

@@ -270,3 +270,59 @@ describe("the task-arithmetic family in one pass, written as bfloat16 bits", () 
 		});
 	}
 });
+
+describe("SCE over task vectors made block by block against the JavaScript kernels' passes", () => {
+	const cases = [1, 2, 3].flatMap((count) => [
+		{ count, selectTopk: 0.5, pooled: true, writeBf16: false },
+		{ count, selectTopk: 0.37, pooled: false, writeBf16: true },
+		{ count, selectTopk: 1, pooled: true, writeBf16: true },
+	]);
+	for (const { count, selectTopk, pooled, writeBf16 } of cases) {
+		it(`${count} models, select_topk ${selectTopk}, ${pooled ? "pooled" : "plain"} arrays${writeBf16 ? ", written as bfloat16 bits" : ""}`, () => {
+			const sce = (simd: boolean) => {
+				setSimdEnabled(simd);
+				const pool = new BufferPool(false);
+				const arena = pool.arena();
+				const place = <T extends Float32Array | Uint16Array>(array: T): T => {
+					if (!pooled) {
+						return array;
+					}
+					const bytes = arena.bytes(array.byteLength);
+					const view = (
+						array instanceof Uint16Array
+							? new Uint16Array(bytes.buffer, bytes.byteOffset, array.length)
+							: new Float32Array(bytes.buffer, bytes.byteOffset, array.length)
+					) as T;
+					view.set(array as Float32Array & Uint16Array);
+					return view;
+				};
+				const tensor = (model: string, values: Float32Array): ModelTensor => ({
+					model,
+					data: place(values),
+					bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))),
+					shape: [n],
+					params: {},
+				});
+				const baseValues = tiedBf16(1, n);
+				const models = [10, 11, 12].slice(0, count).map((seed, i) => tensor(`m${i}`, tiedBf16(seed, n, baseValues)));
+				const ctx = {
+					...context({ select_topk: selectTopk, int8_mask: false }),
+					computeDtype: "BF16" as const,
+					parallel: splitInto(3),
+					...(pooled ? { alloc: arena } : {}),
+					...(writeBf16 && simd ? { bf16Output: place(new Uint16Array(n)) } : {}),
+				};
+				const result = findMergeMethod("sce")?.merge({ models, base: tensor("base", baseValues) }, ctx);
+				const data = Float32Array.from(result?.data ?? []);
+				const bits = writeBf16 ? Array.from(data, (v) => f32ToBf16(v)) : [...new Uint32Array(data.buffer)];
+				arena.release();
+				pool.close();
+				return bits;
+			};
+			const passes = sce(false);
+			const made = sce(true);
+			expect(made.length).toBe(n);
+			expect(made.findIndex((bits, j) => bits !== passes[j])).toBe(-1);
+		});
+	}
+});

@@ -18,7 +18,16 @@ import {
 	magnitudeHistogramSimd,
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
-import { SCE_SIMD_MAX, sceFinishSimd, sceSelectSimd, sceVarianceSimd, signElectionSimd } from "./simd/sce-simd.js";
+import {
+	SCE_SIMD_MAX,
+	sceCombineMade,
+	sceEnergiesMade,
+	sceFinishSimd,
+	sceSelectSimd,
+	sceVarianceMade,
+	sceVarianceSimd,
+	signElectionSimd,
+} from "./simd/sce-simd.js";
 import { laneTotal, type ResultArray, simdEnabled } from "./simd/simd-kernels.js";
 import {
 	combineMadeTaskVectors,
@@ -1108,6 +1117,42 @@ const sceFinish: RangeKernel = (args, start, end) => {
 	}
 };
 
+/**
+ * sce-variance of the task vectors δᵢ = xᵢ − b made a block at a time instead of stored (see sceVarianceMade): arrays
+ * [variance, b, ...x]; sums[0] counts the nonzero variances. SIMD only.
+ */
+const sceVarianceOfMade: RangeKernel = (args, start, end, sums) => {
+	const [variance, b, ...xs] = args.arrays as [Float32Array, RangeArray, ...RangeArray[]];
+	sums[0] = (sums[0] as number) + sceVarianceMade(variance, xs, b, start, end);
+};
+
+/**
+ * Each made task vector's ‖δᵢ‖² per PAIR_BLOCK, after sce-select where a variance is given (see sceEnergiesMade):
+ * arrays [energies, b, ...x, variance?]; numbers [count of x]; energies[count·block + i] receive them. SIMD only.
+ */
+const sceEnergiesOfMade: RangeKernel = (args, start, end) => {
+	const count = args.numbers[0] as number;
+	const [energies, b, ...rest] = args.arrays as [Float64Array, RangeArray, ...RangeArray[]];
+	const variance = rest[count] as Float32Array | undefined;
+	for (let from = start; from < end; from += PAIR_BLOCK) {
+		const block = Math.floor(from / PAIR_BLOCK);
+		energies.set(
+			sceEnergiesMade(rest.slice(0, count), b, variance, from, Math.min(end, from + PAIR_BLOCK)),
+			count * block,
+		);
+	}
+};
+
+/**
+ * SCE's selection, sign election and finish over task vectors made a block at a time (see sceCombineMade): arrays
+ * [out, b, ...x, variance?]; numbers [...weights]. SIMD only.
+ */
+const sceCombineOfMade: RangeKernel = (args, start, end) => {
+	const count = args.numbers.length;
+	const [out, b, ...rest] = args.arrays as [ResultArray, RangeArray, ...RangeArray[]];
+	sceCombineMade(out, b, rest.slice(0, count), rest[count] as Float32Array | undefined, args.numbers, start, end);
+};
+
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */
 const decodeBf16: RangeKernel = (args, start, end) => {
 	const halves = args.arrays[0] as Uint16Array;
@@ -1164,6 +1209,9 @@ export const RANGE_KERNELS = {
 	"sce-variance": sceVariance,
 	"sce-select": sceSelect,
 	"sce-finish": sceFinish,
+	"sce-variance-of-made": sceVarianceOfMade,
+	"sce-energies-of-made": sceEnergiesOfMade,
+	"sce-combine-of-made": sceCombineOfMade,
 	"multislerp-norms": multislerpKernel("norms"),
 	"multislerp-mean": multislerpKernel("mean"),
 	"multislerp-dots": multislerpKernel("dots"),

@@ -1,6 +1,21 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
 import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
+import {
+	laneTotal,
+	type ResultArray,
+	readAt,
+	resultAt,
+	resultBack,
+	SIMD_BLOCK,
+	type SimdModule,
+	simdModule,
+	slot,
+	valuesAt,
+	writeAt,
+	writeBack,
+} from "./simd-kernels.js";
+import { taskVectorBlock } from "./task-arithmetic-simd.js";
 
 /**
  * SCE's per-element kernels and the sign election with unit votes, for one to three task vectors, bit-identical to
@@ -312,4 +327,107 @@ export function signElectionSimd(
 		}
 	}
 	return agreed;
+}
+
+/*
+ * SCE with its task vectors made a block at a time from the models and the base as stored, instead of stored whole:
+ * δᵢ = xᵢ − b in float32 (unrounded, as task-vector makes SCE's), each in slot i; x's and b's copies, where they are
+ * not read in place, in slots 8 and 9. Each is bit-identical to the kernels above run over the stored task vectors.
+ */
+
+const X_SLOT = 8;
+const B_SLOT = 9;
+
+/** The task vectors of elements [from, from + n) in slots 0, 1, …; returns their addresses. */
+function madeDeltas(module: SimdModule, xs: readonly RangeArray[], b: RangeArray, from: number, n: number): number[] {
+	return xs.map((x, i) => taskVectorBlock(module, x, b, from, n, { x: X_SLOT, b: B_SLOT }, slot(i), false));
+}
+
+/** sce-variance of the made task vectors over [start, end); returns how many variances are nonzero. */
+export function sceVarianceMade(
+	variance: Float32Array,
+	xs: readonly RangeArray[],
+	b: RangeArray,
+	start: number,
+	end: number,
+): number {
+	const module = simdModule();
+	const kernel = module.exports[`sce_variance_${xs.length}`] as (...args: number[]) => void;
+	const [outSlot, countsSlot] = [4, 5];
+	let nonzero = 0;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const deltas = madeDeltas(module, xs, b, from, n);
+		const target = writeAt(variance, from, n, outSlot);
+		kernel(target, ...deltas, n, slot(countsSlot));
+		writeBack(module, target, outSlot, variance, from, n);
+		nonzero += laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
+	}
+	return nonzero;
+}
+
+/**
+ * Each made task vector's ‖δᵢ‖² over [from, to), within one PAIR_BLOCK, after sce-select with `variance` where given:
+ * summed as pair-sums sums ‖a‖² (four float64 lane sums, added in lane order at the end).
+ */
+export function sceEnergiesMade(
+	xs: readonly RangeArray[],
+	b: RangeArray,
+	variance: Float32Array | undefined,
+	from: number,
+	to: number,
+): number[] {
+	const module = simdModule();
+	const select = module.exports[`sce_select_${xs.length}`] as (...args: number[]) => void;
+	const sumSquares = module.exports.pair_sums_f32 as (...args: number[]) => void;
+	// pair_sums' twelve sums per task vector, in slot 5.
+	const sums = xs.map((_, i) => slot(5) + 96 * i);
+	for (const address of sums) {
+		module.f64.fill(0, address / 8, address / 8 + 12);
+	}
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		const deltas = madeDeltas(module, xs, b, at, n);
+		if (variance) {
+			select(readAt(module, variance, at, n, 4), ...deltas, n);
+		}
+		deltas.forEach((delta, i) => {
+			sumSquares(delta, delta, 0, n, sums[i] as number);
+		});
+	}
+	return sums.map((address) => laneTotal(module.f64.subarray(address / 8, address / 8 + 12), 0));
+}
+
+/**
+ * SCE's combination of the made task vectors over [start, end): sce-select with `variance` where given, the sign
+ * election with unit votes and the weights as numerator and divisor scales, and sce-finish, into `out` (bfloat16 bits
+ * encoded as each block is done, or float32 values).
+ */
+export function sceCombineMade(
+	out: ResultArray,
+	b: RangeArray,
+	xs: readonly RangeArray[],
+	variance: Float32Array | undefined,
+	weights: readonly number[],
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const count = xs.length;
+	const select = module.exports[`sce_select_${count}`] as (...args: number[]) => void;
+	const elect = module.exports[`sign_election_${count}`] as (...args: number[]) => void;
+	const finish = module.exports.sce_finish as (...args: number[]) => void;
+	const [baseSlot, countsSlot, numeratorSlot, divisorSlot] = [4, 5, 6, 7];
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const deltas = madeDeltas(module, xs, b, from, n);
+		if (variance) {
+			select(readAt(module, variance, from, n, 3), ...deltas, n);
+		}
+		const numerator = resultAt(out, from, n, numeratorSlot);
+		// Votes of scale 1; each agreeing δᵢ adds sᵢ·δᵢ to the numerator and sᵢ to the divisor.
+		elect(numerator, slot(divisorSlot), ...deltas, n, slot(countsSlot), ...weights, ...weights);
+		finish(numerator, valuesAt(module, b, from, n, baseSlot, B_SLOT), slot(divisorSlot), n);
+		resultBack(module, numerator, numeratorSlot, out, from, n);
+	}
 }

@@ -398,9 +398,8 @@ export function taskSumSimd(
 export function taskArithmeticFunctions(): WasmFunction[] {
 	return [
 		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true), taskVectorWasm(bf16, false)]),
-		// The one-pass TIES reads the base as stored, too.
-		taskVectorWasm(true, true, true),
-		taskVectorWasm(false, true, true),
+		// The one-pass TIES and SCE read the base as stored, too.
+		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true, true), taskVectorWasm(bf16, false, true)]),
 		scaleAndCountWasm(true),
 		scaleAndCountWasm(false),
 		scaleAndCountWasm(true, true),
@@ -560,8 +559,9 @@ export function taskFinishSimd(
 }
 
 /**
- * Makes the task vector δ = round(x − b) of a bf16 merge for elements [from, from + n) at address `into`, from x
- * (float32 values or bfloat16 bits) and b read in place or copied into slots `slots.x` and `slots.b`; returns `into`.
+ * Makes the task vector δ = round(x − b) of a bf16 merge (x − b in float32 where not `round`) for elements
+ * [from, from + n) at address `into`, from x and b (float32 values or bfloat16 bits) read in place or copied into slots
+ * `slots.x` and `slots.b`; returns `into`.
  */
 export function taskVectorBlock(
 	module: SimdModule,
@@ -571,8 +571,9 @@ export function taskVectorBlock(
 	n: number,
 	slots: { x: number; b: number },
 	into: number,
+	round = true,
 ): number {
-	const kernel = module.exports[taskVectorName(x instanceof Uint16Array, b instanceof Uint16Array, true)] as (
+	const kernel = module.exports[taskVectorName(x instanceof Uint16Array, b instanceof Uint16Array, round)] as (
 		...args: number[]
 	) => void;
 	kernel(readAt(module, x, from, n, slots.x), readAt(module, b, from, n, slots.b), into, n);
