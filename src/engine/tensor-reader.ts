@@ -7,12 +7,6 @@ import type { TensorFile } from "../safetensors/safetensors-file.js";
 import type { PoolArena } from "./buffer-pool.js";
 import type { WorkerPool } from "./worker-pool.js";
 
-/**
- * Prefetch no more than this many bytes ahead: the layer tensors of a 1 B model fit, but embeddings (hundreds of
- * MB) are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
- */
-const PREFETCH_LIMIT = 160 * 1024 * 1024;
-
 interface Pending {
 	bytes: Promise<Uint8Array>;
 }
@@ -29,14 +23,17 @@ export class TensorReader {
 		this.#openFile = openFile;
 	}
 
-	/** Starts reading the raw bytes of a tensor's plain inputs into `arena` (LoRA and remapped inputs are read later). */
-	prefetch(tensor: PlannedTensor, arena: PoolArena): void {
+	/**
+	 * Starts reading the raw bytes of a tensor's plain inputs into `arena`, all at once (LoRA and remapped inputs are
+	 * read later), unless they come to more than `limit` bytes. Reads already started are left as they are.
+	 */
+	prefetch(tensor: PlannedTensor, arena: PoolArena, limit = Number.POSITIVE_INFINITY): void {
 		if (tensor.copyRaw || tensor.embeddings) {
 			return;
 		}
 		const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
 		const total = inputs.reduce((sum, input) => sum + input.stored.byteLength, 0);
-		if (total > PREFETCH_LIMIT) {
+		if (total > limit) {
 			return;
 		}
 		for (const input of inputs) {

@@ -71,8 +71,10 @@ export async function* executePlan(
 			const warnings: string[] = [];
 			const next = plan.tensors[index + 1];
 			const nextArena = pool.arena();
+			// The tensor's reads that have not started yet start side by side, then the next tensor's if it is small.
+			reader.prefetch(tensor, arena);
 			if (next) {
-				reader.prefetch(next, nextArena);
+				reader.prefetch(next, nextArena, PREFETCH_LIMIT);
 			}
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while the next tensor computes.
@@ -115,6 +117,12 @@ export async function* executePlan(
 		}
 	}
 }
+
+/**
+ * Prefetch no more than this many bytes ahead: the layer tensors of a 1 B model fit, but embeddings (hundreds of
+ * MB) are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
+ */
+const PREFETCH_LIMIT = 160 * 1024 * 1024;
 
 function defaultThreads(): number {
 	const fromEnv = Number(process.env.MERGESMITH_THREADS);
