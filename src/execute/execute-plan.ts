@@ -63,18 +63,42 @@ export async function* executePlan(
 	const pool = new BufferPool(workers !== undefined);
 	const reader = new TensorReader(openFile);
 	let bytesRead = 0;
-	// The tensor being written while the next one computes, and its buffers, released once it is on disk.
-	let writing: Promise<void> = Promise.resolve();
-	let arena = pool.arena();
+	// Results being written, the bytes they hold, and the first write that failed.
+	const writing = new Set<Promise<void>>();
+	let queued = 0;
+	let writeFailure: { error: unknown } | undefined;
+	// The tensors after the current one whose reads have started (up to `ahead`), each into an arena of its own.
+	const aheadArenas = new Map<number, PoolArena>();
+	let ahead = 0;
+	let aheadBytes = 0;
+	const largestInputs = Math.max(0, ...plan.tensors.map(inputBytes));
 	try {
 		for (const [index, tensor] of plan.tensors.entries()) {
+			if (writeFailure) {
+				throw writeFailure.error;
+			}
 			const warnings: string[] = [];
-			const next = plan.tensors[index + 1];
-			const nextArena = pool.arena();
-			// The tensor's reads that have not started yet start side by side, then the next tensor's if it is small.
+			const arena = aheadArenas.get(index) ?? pool.arena();
+			aheadArenas.delete(index);
+			if (index < ahead) {
+				aheadBytes -= inputBytes(tensor);
+			}
+			// The tensor's reads that have not started yet start side by side, then the next tensors' while they fit.
 			reader.prefetch(tensor, arena);
-			if (next) {
-				reader.prefetch(next, nextArena, PREFETCH_LIMIT);
+			ahead = Math.max(ahead, index + 1);
+			for (let next = plan.tensors[ahead]; next; next = plan.tensors[ahead]) {
+				// The next tensor also where it and this one come to no more than the largest: the peak stays that one's.
+				const fits =
+					aheadBytes + inputBytes(next) <= PREFETCH_LIMIT ||
+					(ahead === index + 1 && inputBytes(tensor) + inputBytes(next) <= largestInputs);
+				if (!fits) {
+					break;
+				}
+				const nextArena = pool.arena();
+				aheadArenas.set(ahead, nextArena);
+				reader.prefetch(next, nextArena);
+				aheadBytes += inputBytes(next);
+				ahead++;
 			}
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while the next tensor computes.
@@ -85,9 +109,22 @@ export async function* executePlan(
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
 			arena.release();
-			await writing;
-			writing = writer.write(tensor.name, bytes).then(() => output.release());
-			arena = nextArena;
+			if (queued > 0 && queued + bytes.byteLength > WRITE_QUEUE_LIMIT) {
+				await Promise.all(writing);
+			}
+			queued += bytes.byteLength;
+			const write = writer.write(tensor.name, bytes).then(() => {
+				output.release();
+				queued -= bytes.byteLength;
+			});
+			writing.add(write);
+			// A failure is seen before the next tensor; every write is awaited before the shards are finished or given up.
+			write.then(
+				() => writing.delete(write),
+				(error: unknown) => {
+					writeFailure ??= { error };
+				},
+			);
 			bytesRead += inputBytes(tensor);
 			yield* tensorDoneEvents(tensor, warnings, {
 				done: index + 1,
@@ -96,16 +133,16 @@ export async function* executePlan(
 				bytesToRead: plan.bytesToRead,
 			});
 		}
-		await writing;
+		await Promise.all(writing);
 		yield { type: "weights-written", files: await writer.finish() };
 	} catch (error) {
-		await writing.catch(() => undefined);
+		await Promise.allSettled(writing);
 		await writer.abort();
 		throw error;
 	} finally {
 		// Nothing may still read or write the pool's memory when it goes back: a consumer that stopped early left a
 		// write or a prefetch in flight.
-		await writing.catch(() => undefined);
+		await Promise.allSettled(writing);
 		await reader.settle();
 		await workers?.close();
 		pool.close();
@@ -119,10 +156,18 @@ export async function* executePlan(
 }
 
 /**
- * Prefetch no more than this many bytes ahead: the layer tensors of a 1 B model fit, but embeddings (hundreds of
- * MB) are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
+ * Read no more than this many bytes ahead of the tensor being computed: several layer tensors of a 1 B model fit, so
+ * that a large tensor's reads have a small one's arithmetic and more to hide behind, but embeddings (hundreds of MB)
+ * are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
  */
-const PREFETCH_LIMIT = 160 * 1024 * 1024;
+const PREFETCH_LIMIT = 96 * 1024 * 1024;
+
+/**
+ * Results may be on their way to disk up to this many bytes, so that the tensors after a large one go on computing
+ * while it is written, instead of waiting for it. Each write starts as soon as its tensor is done, side by side with
+ * the others (positional writes to their own places).
+ */
+const WRITE_QUEUE_LIMIT = 32 * 1024 * 1024;
 
 function defaultThreads(): number {
 	const fromEnv = Number(process.env.MERGESMITH_THREADS);
