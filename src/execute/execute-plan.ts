@@ -109,8 +109,12 @@ export async function* executePlan(
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
 			arena.release();
-			if (queued > 0 && queued + bytes.byteLength > WRITE_QUEUE_LIMIT) {
-				await Promise.all(writing);
+			// The oldest writes first, until this one fits (a set iterates in insertion order, and skips what is done).
+			for (const earlier of writing) {
+				if (queued + bytes.byteLength <= WRITE_QUEUE_LIMIT) {
+					break;
+				}
+				await earlier;
 			}
 			queued += bytes.byteLength;
 			const write = writer.write(tensor.name, bytes).then(() => {
