@@ -874,9 +874,10 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 		);
 	}
 	const baseBf16 = b instanceof Uint16Array;
+	const bf16Out = out instanceof Uint16Array;
 	const combine = elect
-		? electedBlock(weights, normalize, lambda, baseBf16)
-		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16);
+		? electedBlock(weights, normalize, lambda, baseBf16, bf16Out)
+		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16, bf16Out);
 	// Plain task arithmetic over models stored as bfloat16 bits: its whole work in one kernel.
 	const plainSum = PRUNE_KINDS[kind] === "none" && !elect && xs.every((x) => x instanceof Uint16Array);
 	const counts = plainSum

@@ -54,6 +54,27 @@ export function loadLanes(pointer: string, index: string, bf16: boolean): string
 		: `local.get $${pointer} local.get $${index} i32.const 2 i32.shl i32.add v128.load`;
 }
 
+/**
+ * Stores the four float32 lanes of local `value` at element `index` of `pointer`: as float32 values, or (`bf16`) as
+ * bfloat16 bits, rounded as encode-bf16 rounds (NaN the canonical quiet one; needs ROUND_LOCALS and ROUND_SETUP), or
+ * taken as they are where the lanes are already so rounded (`rounded`). Overwrites `value` with what it stores.
+ */
+export function storeResult(pointer: string, index: string, value: string, bf16: boolean, rounded = false): string {
+	if (!bf16) {
+		return `${f32Address(pointer, index)} local.get $${value} v128.store`;
+	}
+	return `
+	local.get $${pointer} local.get $${index} i32.const 1 i32.shl i32.add
+	${rounded ? "" : `${roundBf16(value)} local.set $${value}`}
+	local.get $${value} local.get $${value} i8x16.shuffle 2 3 6 7 10 11 14 15 2 3 6 7 10 11 14 15
+	i64x2.extract_lane 0 i64.store`;
+}
+
+/** A kernel's name for the variant that writes its result as bfloat16 bits where `bf16`. */
+export function resultVariant(name: string, bf16: boolean): string {
+	return bf16 ? `${name}_to_bf16` : name;
+}
+
 /** Pushes the address of float32 element `index` of array `pointer` (for a store). */
 export function f32Address(pointer: string, index: string): string {
 	return `local.get $${pointer} local.get $${index} i32.const 2 i32.shl i32.add`;

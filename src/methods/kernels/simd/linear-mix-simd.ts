@@ -1,26 +1,28 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
-	f32Address,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
 	ROUND_LOCALS,
 	ROUND_SETUP,
+	resultVariant,
 	roundBf16,
 	roundBf16KeepingNaN,
+	storeResult,
 } from "./lane-text.js";
-import { type ResultArray, readAt, resultAt, resultBack, SIMD_BLOCK, simdModule } from "./simd-kernels.js";
+import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
  * float64, stored as float32 and rounded, then the quotient by the divisor rounded. The weights and the divisor are
  * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel. The
  * products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
- * `linear_mix_<count>_<bf16|f32>(x₀…, out, n, w₀…, divisor)`.
+ * The result is rounded, so the `bf16Out` variant stores its bits as they are:
+ * `linear_mix_<count>_<bf16|f32>[_to_bf16](x₀…, out, n, w₀…, divisor)`.
  */
-export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
+export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
 	const addProduct = (i: number): string => `
 		${loadLanes(`x${i}`, "j", bf16)} local.get $w${i} f32x4.mul local.set $v
@@ -28,7 +30,7 @@ export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 		local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
 		local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`;
 	return {
-		name: `linear_mix_${count}_${bf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`linear_mix_${count}_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
 			...inputs.map((i) => [`x${i}`, "i32"] as const),
 			["out", "i32"],
@@ -62,7 +64,7 @@ export function linearMixWasm(count: number, bf16: boolean): WasmFunction {
 				local.get $v local.get $d f32x4.div local.set $v
 				${roundBf16("v")} local.set $v
 			end
-			${f32Address("out", "j")} local.get $v v128.store`)}
+			${storeResult("out", "j", "v", bf16Out, true)}`)}
 		`,
 	};
 }
@@ -80,7 +82,13 @@ export function linearMixSimd(
 	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = module.exports[`linear_mix_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}`];
+	const kernel =
+		module.exports[
+			resultVariant(
+				`linear_mix_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}`,
+				out instanceof Uint16Array,
+			)
+		];
 	if (kernel === undefined) {
 		throw new Error(`no SIMD linear mix for ${inputs.length} inputs`);
 	}
@@ -88,8 +96,8 @@ export function linearMixSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = inputs.map((input, i) => readAt(module, input, from, n, i));
-		const target = resultAt(out, from, n, outSlot);
+		const target = writeAt(out, from, n, outSlot);
 		kernel(...pointers, target, n, ...weights, divisor);
-		resultBack(module, target, outSlot, out, from, n);
+		writeBack(module, target, outSlot, out, from, n);
 	}
 }

@@ -1,12 +1,20 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import {
+	f32Address,
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	resultVariant,
+	storeResult,
+} from "./lane-text.js";
 import {
 	laneTotal,
 	type ResultArray,
 	readAt,
-	resultAt,
-	resultBack,
 	SIMD_BLOCK,
 	type SimdModule,
 	simdModule,
@@ -104,18 +112,22 @@ function sceSelectWasm(count: number): WasmFunction {
 	};
 }
 
-/** out = b + numerator / max(divisor, 1e-6) in float64, into the numerator: `sce_finish(numerator, b, divisor, n)`. */
-function sceFinishWasm(): WasmFunction {
+/**
+ * out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values (`out` may be the numerator) or as
+ * bfloat16 bits: `sce_finish[_to_bf16](numerator, b, divisor, out, n)`.
+ */
+function sceFinishWasm(bf16Out: boolean): WasmFunction {
 	const half = (high: boolean): string => `
 		${promoted("b", high)}
 		${promoted("num", high)} ${promoted("div", high)} local.get $floor f64x2.max f64x2.div
 		f64x2.add local.set $${high ? "hi" : "lo"}`;
 	return {
-		name: "sce_finish",
+		name: resultVariant("sce_finish", bf16Out),
 		params: [
 			["numerator", "i32"],
 			["base", "i32"],
 			["divisor", "i32"],
+			["out", "i32"],
 			["n", "i32"],
 		],
 		locals: [
@@ -126,8 +138,11 @@ function sceFinishWasm(): WasmFunction {
 			["lo", "v128"],
 			["hi", "v128"],
 			["floor", "v128"],
+			["v", "v128"],
+			...ROUND_LOCALS,
 		],
 		body: `
+		${ROUND_SETUP}
 		f64.const 1e-6 f64x2.splat local.set $floor
 		${laneLoop(`
 			${loadLanes("numerator", "j", false)} local.set $num
@@ -135,7 +150,8 @@ function sceFinishWasm(): WasmFunction {
 			${loadLanes("divisor", "j", false)} local.set $div
 			${half(false)}
 			${half(true)}
-			${f32Address("numerator", "j")} ${demoted("lo", "hi")} v128.store`)}
+			${demoted("lo", "hi")} local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
 }
@@ -227,7 +243,8 @@ export function sceFunctions(): WasmFunction[] {
 	const counts = indices(SCE_SIMD_MAX).map((i) => i + 1);
 	return [
 		...counts.flatMap((count) => [sceVarianceWasm(count), sceSelectWasm(count), signElectionWasm(count)]),
-		sceFinishWasm(),
+		sceFinishWasm(false),
+		sceFinishWasm(true),
 	];
 }
 
@@ -288,7 +305,7 @@ export function sceFinishSimd(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = readAt(module, numerator, from, n, 0);
-		kernel(target, readAt(module, b, from, n, 1), readAt(module, divisor, from, n, 2), n);
+		kernel(target, readAt(module, b, from, n, 1), readAt(module, divisor, from, n, 2), target, n);
 		writeBack(module, target, 0, numerator, from, n);
 	}
 }
@@ -416,18 +433,19 @@ export function sceCombineMade(
 	const count = xs.length;
 	const select = module.exports[`sce_select_${count}`] as (...args: number[]) => void;
 	const elect = module.exports[`sign_election_${count}`] as (...args: number[]) => void;
-	const finish = module.exports.sce_finish as (...args: number[]) => void;
-	const [baseSlot, countsSlot, numeratorSlot, divisorSlot] = [4, 5, 6, 7];
+	const finish = module.exports[resultVariant("sce_finish", out instanceof Uint16Array)] as (...args: number[]) => void;
+	// The output's slot is the variance's copy's, which the selection has read by then.
+	const [outSlot, baseSlot, countsSlot, numeratorSlot, divisorSlot] = [3, 4, 5, 6, 7];
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const deltas = madeDeltas(module, xs, b, from, n);
 		if (variance) {
 			select(readAt(module, variance, from, n, 3), ...deltas, n);
 		}
-		const numerator = resultAt(out, from, n, numeratorSlot);
 		// Votes of scale 1; each agreeing δᵢ adds sᵢ·δᵢ to the numerator and sᵢ to the divisor.
-		elect(numerator, slot(divisorSlot), ...deltas, n, slot(countsSlot), ...weights, ...weights);
-		finish(numerator, valuesAt(module, b, from, n, baseSlot, B_SLOT), slot(divisorSlot), n);
-		resultBack(module, numerator, numeratorSlot, out, from, n);
+		elect(slot(numeratorSlot), slot(divisorSlot), ...deltas, n, slot(countsSlot), ...weights, ...weights);
+		const target = writeAt(out, from, n, outSlot);
+		finish(slot(numeratorSlot), valuesAt(module, b, from, n, baseSlot, B_SLOT), slot(divisorSlot), target, n);
+		writeBack(module, target, outSlot, out, from, n);
 	}
 }

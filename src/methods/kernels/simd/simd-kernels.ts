@@ -40,7 +40,9 @@ const LOOP_STEP = 8;
 /** Every SIMD kernel's source, read when the module is first assembled (the kernels' files import this one). */
 function functions(): WasmFunction[] {
 	return [
-		...[1, 2, 3].flatMap((count) => [linearMixWasm(count, true), linearMixWasm(count, false)]),
+		...[1, 2, 3].flatMap((count) =>
+			[true, false].flatMap((bf16) => [linearMixWasm(count, bf16, false), linearMixWasm(count, bf16, true)]),
+		),
 		...taskArithmeticFunctions(),
 		...magnitudeFunctions(),
 		...dareFunctions(),
@@ -184,39 +186,6 @@ export function valuesAt(
 
 /** A merge's result: float32 values, or the bfloat16 bit patterns it is written in (see MergeContext.bf16Output). */
 export type ResultArray = Float32Array | Uint16Array;
-
-/**
- * Where a kernel writes float32 results [from, from + n) of `out`: as writeAt, except that a result written as
- * bfloat16 bits is computed into slot `index`, and `resultBack` encodes it.
- */
-export function resultAt(out: ResultArray, from: number, n: number, index: number): number {
-	return out instanceof Uint16Array ? slot(index) : writeAt(out, from, n, index);
-}
-
-/**
- * writeBack for resultAt: a block computed in slot `index` for bfloat16 bits is encoded into them (rounding as
- * encode-bf16 does), so that the float32 result is never stored whole.
- */
-export function resultBack(
-	module: SimdModule,
-	address: number,
-	index: number,
-	out: ResultArray,
-	from: number,
-	n: number,
-): void {
-	if (!(out instanceof Uint16Array)) {
-		writeBack(module, address, index, out, from, n);
-		return;
-	}
-	const encode = module.exports.encode_bf16 as (values: number, halves: number, n: number) => void;
-	const target = inPlace(out, from, n);
-	// Into the slot itself where the bits cannot be written in place: each step stores below what it has read.
-	encode(address, target >= 0 ? target : address, n);
-	if (target < 0) {
-		copyOut(module, index, out, from, n);
-	}
-}
 
 /**
  * Copies elements [from, from + n) of `array` (float32 values or bfloat16 bits) into slot `index`, and zeros the

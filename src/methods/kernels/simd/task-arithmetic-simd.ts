@@ -10,16 +10,16 @@ import {
 	loadLanes,
 	ROUND_LOCALS,
 	ROUND_SETUP,
+	resultVariant,
 	roundBf16,
 	roundBf16KeepingNaN,
+	storeResult,
 } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import {
 	laneTotal,
 	type ResultArray,
 	readAt,
-	resultAt,
-	resultBack,
 	SIMD_BLOCK,
 	type SimdModule,
 	simdModule,
@@ -139,10 +139,10 @@ function combineParams(models: readonly number[], array: "d" | "x"): [string, Wa
  * (rounded task vectors), so uᵢ is rounded without the NaN check (see roundBf16KeepingNaN); the sum of agreeing
  * weights is rounded only where `roundZ` (see weightSumsRound).
  */
-export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
+export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
-		name: `task_combine_${count}_${baseBf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`task_combine_${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [...combineParams(models, "d"), ["normalize", "i32"], ["roundZ", "i32"], ["lambda", "f64"]],
 		locals: [
 			["j", "i32"],
@@ -205,7 +205,7 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 				f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${finish(baseBf16)}`)}
+			${finish(baseBf16, bf16Out)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
 		`,
@@ -214,9 +214,10 @@ export function taskCombineWasm(count: number, baseBf16 = false): WasmFunction {
 
 /**
  * The end of a task-arithmetic combination, on local `mix`: the product by λ (local `l`, both halves in float64,
- * when `scaled`) rounded, then out = b + mix (b float32 values or bfloat16 bits).
+ * when `scaled`) rounded, then out = b + mix (b float32 values or bfloat16 bits), stored as float32 values or as
+ * bfloat16 bits (`bf16Out`).
  */
-const finish = (baseBf16: boolean): string => `
+const finish = (baseBf16: boolean, bf16Out: boolean): string => `
 			local.get $scaled
 			if
 				local.get $mix f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
@@ -224,7 +225,8 @@ const finish = (baseBf16: boolean): string => `
 				${JOIN_LOW} local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${f32Address("out", "j")} ${loadLanes("b", "j", baseBf16)} local.get $mix f32x4.add v128.store`;
+			${loadLanes("b", "j", baseBf16)} local.get $mix f32x4.add local.set $mix
+			${storeResult("out", "j", "mix", bf16Out)}`;
 
 /** Pushes term i of a sum: weighted task vector uᵢ read from memory at element j. */
 const storedTerm = (i: number): string => loadLanes(`u${i}`, "j", false);
@@ -256,7 +258,12 @@ function sumInFloat32(models: readonly number[], term: (i: number) => string = s
  * The end of task-finish's plain weighted sum, shared by task_sum: Σ uᵢ (each pushed by `term`) rounded, the quotient
  * by the divisor (local `d`, when `normalize`) rounded, then `finish`.
  */
-function sumEnd(models: readonly number[], baseBf16: boolean, term: (i: number) => string = storedTerm): string {
+function sumEnd(
+	models: readonly number[],
+	baseBf16: boolean,
+	bf16Out: boolean,
+	term: (i: number) => string = storedTerm,
+): string {
 	return `
 			${models.length <= 2 ? sumInFloat32(models, term) : sumInFloat64(models, term)}
 			${roundBf16("mix")} local.set $mix
@@ -265,7 +272,7 @@ function sumEnd(models: readonly number[], baseBf16: boolean, term: (i: number) 
 				local.get $mix local.get $d f32x4.div local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${finish(baseBf16)}`;
+			${finish(baseBf16, bf16Out)}`;
 }
 
 /**
@@ -274,10 +281,10 @@ function sumEnd(models: readonly number[], baseBf16: boolean, term: (i: number) 
  * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
  * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
  */
-export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
+export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	return {
-		name: `task_finish_${count}_${baseBf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`task_finish_${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
 			["b", "i32"],
 			...models.map((i) => [`u${i}`, "i32"] as const),
@@ -305,7 +312,7 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${laneLoop(`
-			${sumEnd(models, baseBf16)}`)}
+			${sumEnd(models, baseBf16, bf16Out)}`)}
 		`,
 	};
 }
@@ -318,11 +325,11 @@ export function taskFinishWasm(count: number, baseBf16 = false): WasmFunction {
  * and the sum's checked rounding canonicalises a NaN. Per-lane counts of nonzero δᵢ at `counts`; b float32 values or
  * bfloat16 bits: `task_sum_<count>_<b: bf16|f32>(b, x₀…, out, counts, n, w₀…, normalize, divisor, lambda)`.
  */
-export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
+export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	const weighted = (i: number): string => `local.get $u${i}`;
 	return {
-		name: `task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [...combineParams(models, "x"), ["normalize", "i32"], ["divisor", "f32"], ["lambda", "f64"]],
 		locals: [
 			["j", "i32"],
@@ -359,7 +366,7 @@ export function taskSumWasm(count: number, baseBf16: boolean): WasmFunction {
 			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
 				)
 				.join("\n")}
-			${sumEnd(models, baseBf16, weighted)}`)}
+			${sumEnd(models, baseBf16, bf16Out, weighted)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		`,
 	};
@@ -404,9 +411,16 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 		scaleAndCountWasm(false),
 		scaleAndCountWasm(true, true),
 		scaleAndCountWasm(false, true),
-		...[1, 2, 3].flatMap((count) => [taskCombineWasm(count), taskCombineWasm(count, true)]),
-		...[1, 2, 3].flatMap((count) => [taskFinishWasm(count), taskFinishWasm(count, true)]),
-		...[1, 2, 3].flatMap((count) => [taskSumWasm(count, false), taskSumWasm(count, true)]),
+		// Each combining kernel over a base as float32 values or bfloat16 bits, writing float32 values or bfloat16 bits.
+		...[1, 2, 3].flatMap((count) =>
+			[false, true].flatMap((baseBf16) =>
+				[false, true].flatMap((bf16Out) => [
+					taskCombineWasm(count, baseBf16, bf16Out),
+					taskFinishWasm(count, baseBf16, bf16Out),
+					taskSumWasm(count, baseBf16, bf16Out),
+				]),
+			),
+		),
 	];
 }
 
@@ -498,7 +512,8 @@ export function taskCombineSimd(
 
 /**
  * Runs a combining kernel (task_combine, task_sum) over [start, end) block by block: b and an array per model read in
- * place or through slots, the weights and the kernel's `tail` numbers, the result through resultAt; `add` adds each
+ * place or through slots, the weights and the kernel's `tail` numbers, the result (float32 values or bfloat16 bits,
+ * by the kernel's variant) in place or through a slot; `add` adds each
  * block's lane counts into the sums returned.
  */
 function combineBlocks(
@@ -511,16 +526,16 @@ function combineBlocks(
 ): number[] {
 	const { out, b, arrays, weights } = operands;
 	const module = simdModule();
-	const kernel = module.exports[name] as (...args: number[]) => void;
+	const kernel = module.exports[resultVariant(name, out instanceof Uint16Array)] as (...args: number[]) => void;
 	const sums = [0, 0, 0, 0, 0, 0];
 	const outSlot = 1 + arrays.length;
 	const countsSlot = 2 + arrays.length;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = arrays.map((array, i) => readAt(module, array, from, n, 1 + i));
-		const target = resultAt(out, from, n, outSlot);
+		const target = writeAt(out, from, n, outSlot);
 		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, ...tail);
-		resultBack(module, target, outSlot, out, from, n);
+		writeBack(module, target, outSlot, out, from, n);
 		add(module.i32.subarray(slot(countsSlot) / 4), sums);
 	}
 	return sums;
@@ -616,19 +631,23 @@ export type CombineBlock = (
 	sums: number[],
 ) => void;
 
-/** TIES' sign election and mix, as task-combine does it (b float32 values or bfloat16 bits). */
+/**
+ * TIES' sign election and mix, as task-combine does it (b float32 values or bfloat16 bits; the result float32 values
+ * or, `bf16Out`, bfloat16 bits).
+ */
 export function electedBlock(
 	weights: readonly number[],
 	normalize: number,
 	lambda: number,
 	baseBf16: boolean,
+	bf16Out: boolean,
 ): CombineBlock {
 	const countsSlot = 6;
 	const roundZ = +weightSumsRound(weights);
 	return (module, b, deltas, out, n, sums) => {
-		const combine = module.exports[`task_combine_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`] as (
-			...args: number[]
-		) => void;
+		const combine = module.exports[
+			resultVariant(`task_combine_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`, bf16Out)
+		] as (...args: number[]) => void;
 		combine(b, ...deltas, out, slot(countsSlot), n, ...weights, normalize, roundZ, lambda);
 		addCombineCounts(module.i32.subarray(slot(countsSlot) / 4), deltas.length, sums);
 	};
@@ -636,7 +655,7 @@ export function electedBlock(
 
 /**
  * The plain weighted sum, as combineInPasses runs it in a bf16 merge: each δᵢ counted and weighted in place
- * (scale-and-count, rounded), then task-finish's sum over one divisor.
+ * (scale-and-count, rounded), then task-finish's sum over one divisor (the result as electedBlock's).
  */
 export function weightedSumBlock(
 	weights: readonly number[],
@@ -644,6 +663,7 @@ export function weightedSumBlock(
 	divisor: number,
 	lambda: number,
 	baseBf16: boolean,
+	bf16Out: boolean,
 ): CombineBlock {
 	const countsSlot = 6;
 	const names = weights.map((weight) => scaleAndCountName(true, weight));
@@ -653,9 +673,9 @@ export function weightedSumBlock(
 			scale(delta, slot(countsSlot), n, weights[i] as number);
 			sums[i] = (sums[i] as number) + laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
 		});
-		const finish = module.exports[`task_finish_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`] as (
-			...args: number[]
-		) => void;
+		const finish = module.exports[
+			resultVariant(`task_finish_${deltas.length}_${baseBf16 ? "bf16" : "f32"}`, bf16Out)
+		] as (...args: number[]) => void;
 		finish(b, ...deltas, out, n, normalize, divisor, lambda);
 	};
 }
@@ -685,9 +705,9 @@ export function combineMadeTaskVectors(
 		xs.forEach((x, i) => {
 			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3 }, slot(i)), from, n, i);
 		});
-		const target = resultAt(out, from, n, outSlot);
+		const target = writeAt(out, from, n, outSlot);
 		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
-		resultBack(module, target, outSlot, out, from, n);
+		writeBack(module, target, outSlot, out, from, n);
 	}
 	return sums;
 }
