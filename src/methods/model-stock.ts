@@ -1,6 +1,7 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
 import { type LaneLayout, laneLayout } from "./kernels/lane-layout.js";
-import { modelStockT } from "./kernels/model-stock-kernels.js";
+import { modelStockInSimd, modelStockT } from "./kernels/model-stock-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { SUM_BLOCK } from "./kernels/sum-block.js";
@@ -62,10 +63,10 @@ export const modelStock: MergeMethod = {
 		// element by element.
 		const stored = storedInputs([base, ...models]);
 		const n = (stored[0] as Float32Array | Uint16Array).length;
-		const out = scratch.f32Uninitialised(n);
 		const { squares, dots } = wholeTensorSums(stored, context);
+		const out = modelStockInSimd(stored) ? resultTarget(n, context) : scratch.f32Uninitialised(n);
 		runRange(context, "model-stock-mix", { arrays: [out, ...stored], numbers: [modelStockT(squares, dots)] }, n);
-		return { data: out, shape: [...base.shape] };
+		return resultOf(out, [...base.shape], context);
 	},
 };
 

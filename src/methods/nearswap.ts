@@ -1,5 +1,5 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { runRange } from "./kernels/run-range.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
@@ -40,9 +40,9 @@ export const nearswap: MergeMethod = {
 		}
 		const { base, other, t } = operands;
 		const [b, x] = storedInputs([base, other]) as [Float32Array | Uint16Array, Float32Array | Uint16Array];
-		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(b.length);
+		const out = resultTarget(b.length, context);
 		runRange(context, "nearswap", { arrays: [out, b, x], numbers: [t] }, b.length);
-		return { data: out, shape: [...base.shape] };
+		return resultOf(out, [...base.shape], context);
 	},
 };
 

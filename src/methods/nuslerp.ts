@@ -1,3 +1,4 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { laneLayout } from "./kernels/lane-layout.js";
@@ -89,12 +90,12 @@ export const nuslerp: MergeMethod = {
 				(Float32Array | Uint16Array)?,
 			];
 			const n = v0.length;
-			const out = scratch.f32Uninitialised(n);
 			const [aa, bb, ab] = pairSums(v0, v1, n, context, b);
 			const [s0, s1] = nuslerpCoefficients(aa, bb, ab, t);
+			const out = resultTarget(n, context);
 			const arrays = [out, v0, v1, ...(b ? [b] : [])];
 			runRange(context, "pair-mix", { arrays, numbers: [s0, s1, ...(b ? [1] : [])] }, n);
-			return { data: out, shape: [...first.shape] };
+			return resultOf(out, [...first.shape], context);
 		}
 		// Lane by lane: the (task) vectors as float32 arrays.
 		const n = first.bf16?.length ?? first.data.length;

@@ -1,8 +1,8 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { pairSums } from "./kernels/pair-sums.js";
 import { runRange } from "./kernels/run-range.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
@@ -49,9 +49,9 @@ export const slerp: MergeMethod = {
 		const n = v0.length;
 		const [square0, square1, dotProduct] = pairSums(v0, v1, n, context);
 		const [s0, s1] = slerpCoefficients(Math.sqrt(square0), Math.sqrt(square1), dotProduct, t);
-		const out = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(n);
+		const out = resultTarget(n, context);
 		runRange(context, "pair-mix", { arrays: [out, v0, v1], numbers: [s0, s1] }, n);
-		return { data: out, shape: [...base.shape] };
+		return resultOf(out, [...base.shape], context);
 	},
 };
 

@@ -175,28 +175,63 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		}
 	}
 
-	it("linear-mix into bfloat16 bits: the float32 result encoded, in place and through a slot", () => {
-		const inputs = [1, 2, 3].map((seed) => halvesOf(values(n, seed, true)));
+	// Kernels that write a bfloat16 merge's result as bfloat16 bits themselves: the bits must be the float32 result's,
+	// encoded, whether the output lies in kernel memory or goes through a slot.
+	const linearArgs = (out: Float32Array | Uint16Array): RangeArgs => {
 		const weights = [0.4, -0.35, 1.3].map(roundBf16);
-		const divisor = roundBf16(weights.reduce((a, w) => a + w, 0));
-		const args = (out: Float32Array | Uint16Array): RangeArgs => ({
-			arrays: [out, ...inputs],
-			numbers: [divisor, ...weights],
+		return {
+			arrays: [out, ...[1, 2, 3].map((seed) => halvesOf(values(n, seed, true)))],
+			numbers: [roundBf16(weights.reduce((a, w) => a + w, 0)), ...weights],
 			dtype: "BF16",
-		});
-		const values32 = new Float32Array(n);
-		RANGE_KERNELS["linear-mix"](args(values32), start, end, new Float64Array(0));
-		const expected = new Uint16Array(n);
-		RANGE_KERNELS["encode-bf16"]({ arrays: [values32, expected], numbers: [] }, start, end, new Float64Array(0));
-		const regions: MemoryRegion[] = [];
-		for (const out of [new Uint16Array(n), inKernelMemory(new Uint16Array(n), regions) as Uint16Array]) {
-			RANGE_KERNELS["linear-mix"](args(out), start, end, new Float64Array(0));
-			expect(out.findIndex((bits, j) => bits !== expected[j])).toBe(-1);
-		}
-		for (const region of regions) {
-			kernelMemory().release(region);
-		}
+		};
+	};
+	const pairArgs =
+		(stored: boolean, third: "none" | "plus" | "less") =>
+		(out: Float32Array | Uint16Array): RangeArgs => {
+			const kept = (x: Float32Array): Float32Array | Uint16Array => (stored ? halvesOf(x) : x);
+			const c = values(n, 94, true);
+			return {
+				arrays: [
+					out,
+					kept(values(n, 92, true)),
+					kept(values(n, 93, true)),
+					...(third === "none" ? [] : third === "plus" ? [c] : [kept(c)]),
+				],
+				numbers: [0.6180339887, -1.3e-3, ...(third === "less" ? [1] : [])],
+			};
+		};
+	const nearswapArgs = (out: Float32Array | Uint16Array): RangeArgs => {
+		const b = values(n, 100, true);
+		const x = values(n, 101, true).map((v, j) => (j % 2 === 0 ? v : (b[j] as number) + v * 1e-3));
+		return { arrays: [out, halvesOf(b), halvesOf(x)], numbers: [1e-4] };
+	};
+	const modelStockArgs = (out: Float32Array | Uint16Array): RangeArgs => ({
+		arrays: [out, ...[102, 103, 104].map((seed) => halvesOf(values(n, seed, true)))],
+		numbers: [0.8371],
 	});
+	for (const [label, kernel, args] of [
+		["linear-mix", "linear-mix", linearArgs],
+		["model-stock-mix", "model-stock-mix", modelStockArgs],
+		["pair-mix of bfloat16 bits", "pair-mix", pairArgs(true, "none")],
+		["pair-mix of float32 values plus a third array", "pair-mix", pairArgs(false, "plus")],
+		["pair-mix less a third array and plus it", "pair-mix", pairArgs(true, "less")],
+		["nearswap", "nearswap", nearswapArgs],
+	] as const) {
+		it(`${label} into bfloat16 bits: the float32 result encoded, in place and through a slot`, () => {
+			const values32 = new Float32Array(n);
+			RANGE_KERNELS[kernel](args(values32), start, end, new Float64Array(0));
+			const expected = new Uint16Array(n);
+			RANGE_KERNELS["encode-bf16"]({ arrays: [values32, expected], numbers: [] }, start, end, new Float64Array(0));
+			const regions: MemoryRegion[] = [];
+			for (const out of [new Uint16Array(n), inKernelMemory(new Uint16Array(n), regions) as Uint16Array]) {
+				RANGE_KERNELS[kernel](args(out), start, end, new Float64Array(0));
+				expect(out.findIndex((bits, j) => bits !== expected[j])).toBe(-1);
+			}
+			for (const region of regions) {
+				kernelMemory().release(region);
+			}
+		});
+	}
 
 	for (const dtype of ["BF16", undefined] as const) {
 		for (const stored of [true, false]) {

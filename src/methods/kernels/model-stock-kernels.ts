@@ -1,11 +1,11 @@
 import { asFloat32 } from "./as-float32.js";
 import type { RangeArray, RangeKernel } from "./range-kernels.js";
 import { MODEL_STOCK_SIMD_MAX, modelStockMixSimd, modelStockSumsSimd } from "./simd/model-stock-simd.js";
-import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
+import { laneTotal, type ResultArray, simdEnabled } from "./simd/simd-kernels.js";
 import { SUM_BLOCK } from "./sum-block.js";
 
 /** Whether the SIMD kernels take these inputs [b, ...x]: two or three models, all float32 or all bfloat16 bits. */
-function simdTakes(inputs: readonly RangeArray[]): boolean {
+export function modelStockInSimd(inputs: readonly RangeArray[]): boolean {
 	const stored = inputs[0] instanceof Uint16Array;
 	return (
 		simdEnabled() &&
@@ -111,7 +111,7 @@ export const modelStockSums: RangeKernel = (args, start, end) => {
 	for (let from = start; from < end; from += SUM_BLOCK) {
 		const to = Math.min(end, from + SUM_BLOCK);
 		const block = Math.floor(from / SUM_BLOCK);
-		if (simdTakes(inputs)) {
+		if (modelStockInSimd(inputs)) {
 			modelStockSumsSimd(inputs, from, to).forEach((total, q) => {
 				sums[q * blocks + block] = total;
 			});
@@ -141,16 +141,16 @@ export const modelStockSums: RangeKernel = (args, start, end) => {
 
 /**
  * out = t·mean(xᵢ) + (1 − t)·b in float64, element by element: arrays [out, b, ...x] (b and x float32 values or
- * bfloat16 bits); numbers [t].
+ * bfloat16 bits; out bfloat16 bits only where modelStockInSimd takes the inputs); numbers [t].
  */
 export const modelStockMix: RangeKernel = (args, start, end) => {
-	const out = args.arrays[0] as Float32Array;
 	const inputs = args.arrays.slice(1);
 	const t = args.numbers[0] as number;
-	if (simdTakes(inputs)) {
-		modelStockMixSimd(out, inputs, t, start, end);
+	if (modelStockInSimd(inputs)) {
+		modelStockMixSimd(args.arrays[0] as ResultArray, inputs, t, start, end);
 		return;
 	}
+	const out = args.arrays[0] as Float32Array;
 	const b = inputs[0] as RangeArray;
 	const xs = inputs.slice(1);
 	for (let j = start; j < end; j++) {

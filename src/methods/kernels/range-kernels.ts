@@ -1020,16 +1020,17 @@ const pairSums: RangeKernel = (args, start, end) => {
 /**
  * out = s₀a + s₁b, plus c where given, in float64 and stored as float32: arrays [out, a, b] or [out, a, b, c] (a and
  * b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁]. With numbers [s₀, s₁, 1], the vectors are a − c
- * and b − c, each rounded to float32 (c then of a's kind): out = s₀(a − c) + s₁(b − c) + c.
+ * and b − c, each rounded to float32 (c then of a's kind): out = s₀(a − c) + s₁(b − c) + c. With SIMD, out may be
+ * bfloat16 bits, which the result is rounded into as it is stored.
  */
 const pairMix: RangeKernel = (args, start, end) => {
-	const out = f32(args, 0);
-	const [, a, b, c] = args.arrays as [Float32Array, RangeArray, RangeArray, RangeArray | undefined];
+	const [result, a, b, c] = args.arrays as [ResultArray, RangeArray, RangeArray, RangeArray | undefined];
 	const [s0, s1, less = 0] = args.numbers as [number, number, number?];
 	if (simdEnabled()) {
-		pairMixSimd(out, a, b, c, less === 1, s0, s1, start, end);
+		pairMixSimd(result, a, b, c, less === 1, s0, s1, start, end);
 		return;
 	}
+	const out = f32(args, 0);
 	for (let j = start; j < end; j++) {
 		const base = c ? asFloat32(c, j) : 0;
 		const x = less ? Math.fround(asFloat32(a, j) - base) : asFloat32(a, j);
@@ -1041,16 +1042,16 @@ const pairMix: RangeKernel = (args, start, end) => {
 
 /**
  * NearSwap per element in float64: α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b. Arrays [out, b,
- * x] (b and x float32 values or bfloat16 bits); numbers [t].
+ * x] (b and x float32 values or bfloat16 bits); numbers [t]. With SIMD, out may be bfloat16 bits.
  */
 const nearswapMix: RangeKernel = (args, start, end) => {
-	const out = f32(args, 0);
-	const [, b, x] = args.arrays as [Float32Array, RangeArray, RangeArray];
+	const [result, b, x] = args.arrays as [ResultArray, RangeArray, RangeArray];
 	const t = args.numbers[0] as number;
 	if (simdEnabled()) {
-		nearswapSimd(out, b, x, t, start, end);
+		nearswapSimd(result, b, x, t, start, end);
 		return;
 	}
+	const out = f32(args, 0);
 	for (let j = start; j < end; j++) {
 		const bj = asFloat32(b, j);
 		const xj = asFloat32(x, j);

@@ -1,7 +1,25 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
+import {
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	resultVariant,
+	storeResult,
+} from "./lane-text.js";
+import {
+	laneTotal,
+	type ResultArray,
+	readAt,
+	SIMD_BLOCK,
+	simdModule,
+	slot,
+	writeAt,
+	writeBack,
+} from "./simd-kernels.js";
 
 /**
  * Model Stock over the whole tensor as SIMD kernels, in float64 like the JavaScript kernels (modelStockSums and
@@ -72,10 +90,10 @@ export function modelStockSumsWasm(count: number, bf16: boolean): WasmFunction {
 }
 
 /**
- * out = (t·Σxᵢ) / k + (1 − t)·b in float64, the sum from +0 in model order, stored as float32:
- * `model_stock_mix_<count>_<bf16|f32>(b, x₀…, out, n, t, oneMinusT)`.
+ * out = (t·Σxᵢ) / k + (1 − t)·b in float64, the sum from +0 in model order, stored as float32 (as bfloat16 bits when
+ * `bf16Out`): `model_stock_mix_<count>_<bf16|f32>[_to_bf16](b, x₀…, out, n, t, oneMinusT)`.
  */
-export function modelStockMixWasm(count: number, bf16: boolean): WasmFunction {
+export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
 	const half = (h: "Lo" | "Hi"): string => {
 		const promoted = (v: string): string => `${h === "Lo" ? `local.get $${v}` : highToLow(v)} f64x2.promote_low_f32x4`;
@@ -86,7 +104,7 @@ export function modelStockMixWasm(count: number, bf16: boolean): WasmFunction {
 			f32x4.demote_f64x2_zero`;
 	};
 	return {
-		name: `model_stock_mix_${count}_${bf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`model_stock_mix_${count}_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
 			["base", "i32"],
 			...inputs.map((i) => [`x${i}`, "i32"] as const),
@@ -102,31 +120,41 @@ export function modelStockMixWasm(count: number, bf16: boolean): WasmFunction {
 			["t2", "v128"],
 			["rest2", "v128"],
 			["count2", "v128"],
+			["v", "v128"],
 			...inputs.map((i) => [`x${i}v`, "v128"] as const),
+			...ROUND_LOCALS,
 		],
 		body: `
+		${ROUND_SETUP}
 		local.get $t f64x2.splat local.set $t2
 		local.get $rest f64x2.splat local.set $rest2
 		f64.const ${count} f64x2.splat local.set $count2
 		${laneLoop(`
 			${loadLanes("base", "j", bf16)} local.set $b
 			${inputs.map((i) => `${loadLanes(`x${i}`, "j", bf16)} local.set $x${i}v`).join("\n")}
-			${f32Address("out", "j")}
 			${half("Lo")}
 			${half("Hi")}
-			${JOIN_LOW} v128.store`)}
+			${JOIN_LOW} local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
 }
 
 export function modelStockFunctions(): WasmFunction[] {
 	return [2, 3].flatMap((count) =>
-		[true, false].flatMap((bf16) => [modelStockSumsWasm(count, bf16), modelStockMixWasm(count, bf16)]),
+		[true, false].flatMap((bf16) => [
+			modelStockSumsWasm(count, bf16),
+			modelStockMixWasm(count, bf16, false),
+			modelStockMixWasm(count, bf16, true),
+		]),
 	);
 }
 
-function kernelOf(kind: "sums" | "mix", inputs: readonly RangeArray[]): (...args: number[]) => void {
-	const name = `model_stock_${kind}_${inputs.length - 1}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}`;
+function kernelOf(kind: "sums" | "mix", inputs: readonly RangeArray[], bf16Out = false): (...args: number[]) => void {
+	const name = resultVariant(
+		`model_stock_${kind}_${inputs.length - 1}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}`,
+		bf16Out,
+	);
 	const kernel = simdModule().exports[name];
 	if (kernel === undefined) {
 		throw new Error(`no SIMD model_stock kernel ${name}`);
@@ -152,16 +180,16 @@ export function modelStockSumsSimd(inputs: readonly RangeArray[], from: number, 
 	return Array.from({ length: quantities }, (_, q) => laneTotal(lanes, q));
 }
 
-/** modelStockMix over [start, end) for `inputs` [b, ...x]. */
+/** modelStockMix over [start, end) for `inputs` [b, ...x], into float32 values or bfloat16 bits. */
 export function modelStockMixSimd(
-	out: Float32Array,
+	out: ResultArray,
 	inputs: readonly RangeArray[],
 	t: number,
 	start: number,
 	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = kernelOf("mix", inputs);
+	const kernel = kernelOf("mix", inputs, out instanceof Uint16Array);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(out, from, n, OUT_SLOT);

@@ -1,7 +1,25 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
-import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
+import {
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	resultVariant,
+	storeResult,
+} from "./lane-text.js";
+import {
+	laneTotal,
+	type ResultArray,
+	readAt,
+	SIMD_BLOCK,
+	simdModule,
+	slot,
+	writeAt,
+	writeBack,
+} from "./simd-kernels.js";
 
 /**
  * SIMD kernels over two vectors a and b, in float64 like their JavaScript kernels (pairSums and pairMix in
@@ -64,11 +82,11 @@ export function pairSumsWasm(bf16: boolean, less: boolean): WasmFunction {
 }
 
 /**
- * out = s₀a + s₁b, plus c (float32) when `withC`, in float64 and stored as float32:
- * `pair_mix_<bf16|f32>_<2|3>(a, b, c, out, n, s0, s1)`; `pair_mix_<bf16|f32>_less` takes a − c and b − c (rounded
- * to float32, c of a's kind) and adds c: s₀(a − c) + s₁(b − c) + c.
+ * out = s₀a + s₁b, plus c (float32) when `withC`, in float64 and stored as float32 (as bfloat16 bits when
+ * `bf16Out`): `pair_mix_<bf16|f32>_<2|3>[_to_bf16](a, b, c, out, n, s0, s1)`; `pair_mix_<bf16|f32>_less` takes a − c
+ * and b − c (rounded to float32, c of a's kind) and adds c: s₀(a − c) + s₁(b − c) + c.
  */
-export function pairMixWasm(bf16: boolean, withC: boolean, less = false): WasmFunction {
+export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Out: boolean): WasmFunction {
 	const promoted = (v: string, high: boolean): string =>
 		`${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
 	const half = (high: boolean): string => `
@@ -77,7 +95,7 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less = false): WasmFu
 			${withC ? `${promoted("z", high)} f64x2.add` : ""}
 			f32x4.demote_f64x2_zero`;
 	return {
-		name: `pair_mix_${bf16 ? "bf16" : "f32"}_${less ? "less" : withC ? 3 : 2}`,
+		name: resultVariant(`pair_mix_${bf16 ? "bf16" : "f32"}_${less ? "less" : withC ? 3 : 2}`, bf16Out),
 		params: [
 			["a", "i32"],
 			["b", "i32"],
@@ -94,18 +112,21 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less = false): WasmFu
 			["z", "v128"],
 			["s0", "v128"],
 			["s1", "v128"],
+			["v", "v128"],
+			...ROUND_LOCALS,
 		],
 		body: `
+		${ROUND_SETUP}
 		local.get $scale0 f64x2.splat local.set $s0
 		local.get $scale1 f64x2.splat local.set $s1
 		${laneLoop(`
 			${withC ? `${loadLanes("c", "j", less && bf16)} local.set $z` : ""}
 			${loadLanes("a", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $x
 			${loadLanes("b", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $y
-			${f32Address("out", "j")}
 			${half(false)}
 			${half(true)}
-			${JOIN_LOW} v128.store`)}
+			${JOIN_LOW} local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
 }
@@ -114,10 +135,12 @@ export function pairFunctions(): WasmFunction[] {
 	return [true, false].flatMap((bf16) => [
 		pairSumsWasm(bf16, false),
 		pairSumsWasm(bf16, true),
-		pairMixWasm(bf16, false),
-		pairMixWasm(bf16, true),
-		pairMixWasm(bf16, true, true),
-		nearswapWasm(bf16),
+		...[false, true].flatMap((bf16Out) => [
+			pairMixWasm(bf16, false, false, bf16Out),
+			pairMixWasm(bf16, true, false, bf16Out),
+			pairMixWasm(bf16, true, true, bf16Out),
+			nearswapWasm(bf16, bf16Out),
+		]),
 	]);
 }
 
@@ -151,7 +174,7 @@ export function pairSumsSimd(
 
 /** pairMix over [start, end): out = s₀a + s₁b (+ c), or with `less` s₀(a − c) + s₁(b − c) + c. */
 export function pairMixSimd(
-	out: Float32Array,
+	out: ResultArray,
 	a: RangeArray,
 	b: RangeArray,
 	c: RangeArray | undefined,
@@ -163,7 +186,10 @@ export function pairMixSimd(
 ): void {
 	const module = simdModule();
 	const kernel = module.exports[
-		`pair_mix_${a instanceof Uint16Array ? "bf16" : "f32"}_${less ? "less" : c ? 3 : 2}`
+		resultVariant(
+			`pair_mix_${a instanceof Uint16Array ? "bf16" : "f32"}_${less ? "less" : c ? 3 : 2}`,
+			out instanceof Uint16Array,
+		)
 	] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
@@ -175,10 +201,10 @@ export function pairMixSimd(
 }
 
 /**
- * NearSwap per element in float64 (see nearswapMix): α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b:
- * `nearswap_<bf16|f32>(b, x, out, n, t)`.
+ * NearSwap per element in float64 (see nearswapMix): α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b,
+ * stored as float32 (as bfloat16 bits when `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`.
  */
-export function nearswapWasm(bf16: boolean): WasmFunction {
+export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 	const half = (high: boolean): string => {
 		const promoted = (v: string): string => `${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
 		return `
@@ -193,7 +219,7 @@ export function nearswapWasm(bf16: boolean): WasmFunction {
 			f32x4.demote_f64x2_zero`;
 	};
 	return {
-		name: `nearswap_${bf16 ? "bf16" : "f32"}`,
+		name: resultVariant(`nearswap_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
 			["base", "i32"],
 			["other", "i32"],
@@ -212,25 +238,28 @@ export function nearswapWasm(bf16: boolean): WasmFunction {
 			["one", "v128"],
 			["zero", "v128"],
 			["floor", "v128"],
+			["v", "v128"],
+			...ROUND_LOCALS,
 		],
 		body: `
+		${ROUND_SETUP}
 		local.get $scale f64x2.splat local.set $t
 		f64.const 1 f64x2.splat local.set $one
 		f64.const 1e-6 f64x2.splat local.set $floor
 		${laneLoop(`
 			${loadLanes("base", "j", bf16)} local.set $b
 			${loadLanes("other", "j", bf16)} local.set $x
-			${f32Address("out", "j")}
 			${half(false)}
 			${half(true)}
-			${JOIN_LOW} v128.store`)}
+			${JOIN_LOW} local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
 }
 
 /** nearswap over [start, end). */
 export function nearswapSimd(
-	out: Float32Array,
+	out: ResultArray,
 	b: RangeArray,
 	x: RangeArray,
 	t: number,
@@ -238,7 +267,9 @@ export function nearswapSimd(
 	end: number,
 ): void {
 	const module = simdModule();
-	const kernel = module.exports[`nearswap_${b instanceof Uint16Array ? "bf16" : "f32"}`] as (...args: number[]) => void;
+	const kernel = module.exports[
+		resultVariant(`nearswap_${b instanceof Uint16Array ? "bf16" : "f32"}`, out instanceof Uint16Array)
+	] as (...args: number[]) => void;
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(out, from, n, 2);
