@@ -16,6 +16,7 @@ import {
 	encodeBf16Simd,
 	keepMagnitudeRanksSimd,
 	magnitudeHistogramSimd,
+	taskVectorHistogramSimd,
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import {
@@ -815,7 +816,12 @@ function tiesPerBlock(
  */
 const taskVectorHistogram: RangeKernel = (args, start, end, sums) => {
 	const [x, b] = args.arrays as [RangeArray, RangeArray];
-	magnitudeHistogramSimd(taskVectorBlocks(x, b), args.numbers[0] as number, start, end, sums);
+	const high = args.numbers[0] as number;
+	if (high < 0) {
+		taskVectorHistogramSimd(x, b, start, end, sums);
+		return;
+	}
+	magnitudeHistogramSimd(taskVectorBlocks(x, b), high, start, end, sums);
 };
 
 /** count-magnitude-ties of the task vector δ = round(x − b) of a bf16 merge: arrays [x, b, counts]. SIMD only. */

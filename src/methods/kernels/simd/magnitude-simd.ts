@@ -1,5 +1,6 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import { LOW_BUCKETS, TOP_BUCKETS } from "../magnitude-buckets.js";
+import type { RangeArray } from "../range-kernels.js";
 import { f32Address, laneLoop, loadLanes, ROUND_LOCALS, ROUND_SETUP, roundBf16 } from "./lane-text.js";
 import {
 	histogramAddress,
@@ -272,8 +273,66 @@ export function magnitudeHistogramWasm(): WasmFunction {
 	};
 }
 
+/** The scalar increments of the counts at the bucket addresses in `lanes` of the i32 lanes of local `at4`. */
+function incrementBuckets(lanes: readonly number[] = [0, 1, 2, 3]): string {
+	return lanes
+		.map(
+			(lane) =>
+				`local.get $at4 i32x4.extract_lane ${lane} local.tee $at local.get $at i32.load i32.const 1 i32.add i32.store`,
+		)
+		.join("\n");
+}
+
+/**
+ * magnitude_histogram's top buckets of the task vector δ = round(x − b) of a bf16 merge, made in registers as
+ * task_vector_<x>_<b>_round makes it (x and b float32 values or bfloat16 bits), never stored: the counts at `counts`
+ * as magnitude_histogram counts them with `high` −1. δ is rounded to bfloat16, so no low bits are set:
+ * `task_vector_histogram_<x: bf16|f32>_<b: bf16|f32>(x, b, counts, n)`.
+ */
+export function taskVectorHistogramWasm(bf16: boolean, baseBf16: boolean): WasmFunction {
+	const made = `
+		${loadLanes("x", "j", bf16)} ${loadLanes("b", "j", baseBf16)} f32x4.sub local.set $v
+		${roundBf16("v")} i32.const 0x7fffffff i32x4.splat v128.and
+		i32.const 14 i32x4.shr_u i32.const 0x1fffc i32x4.splat v128.and
+		local.get $counts i32x4.splat i32x4.add local.set $at4`;
+	return {
+		name: `task_vector_histogram_${bf16 ? "bf16" : "f32"}_${baseBf16 ? "bf16" : "f32"}`,
+		params: [
+			["x", "i32"],
+			["b", "i32"],
+			["counts", "i32"],
+			["n", "i32"],
+		],
+		locals: [["j", "i32"], ["at", "i32"], ["rest", "i32"], ["v", "v128"], ["at4", "v128"], ...ROUND_LOCALS],
+		body: `
+		${ROUND_SETUP}
+		block $whole
+			loop $four
+				local.get $j i32.const 4 i32.add local.get $n i32.gt_u br_if $whole
+				${made}
+				${incrementBuckets()}
+				local.get $j i32.const 4 i32.add local.set $j
+				br $four
+			end
+		end
+		;; The last one to three elements (read from a slot, zeros after them): four lanes made, the valid ones counted.
+		local.get $j local.get $n i32.lt_u
+		if
+			${made}
+			local.get $n local.get $j i32.sub local.set $rest
+			${incrementBuckets([0])}
+			local.get $rest i32.const 2 i32.ge_u
+			if ${incrementBuckets([1])} end
+			local.get $rest i32.const 3 i32.ge_u
+			if ${incrementBuckets([2])} end
+		end
+		`,
+	};
+}
+
 export function magnitudeFunctions(): WasmFunction[] {
 	return [
+		...[true, false].flatMap((bf16) => [true, false].map((baseBf16) => taskVectorHistogramWasm(bf16, baseBf16))),
 		encodeBf16Wasm(),
 		decodeBf16Wasm(),
 		countMagnitudeTiesWasm(),
@@ -305,6 +364,34 @@ export function decodeBf16Simd(halves: Uint16Array, values: Float32Array, start:
 		kernel(readAt(module, halves, from, n, 0), target, n);
 		writeBack(module, target, 1, values, from, n);
 	}
+}
+
+/**
+ * magnitudeHistogramSimd's top buckets (`high` −1) of the task vector δ = round(x − b) of a bf16 merge over
+ * [start, end), made in registers by task_vector_histogram instead of in a slot.
+ */
+export function taskVectorHistogramSimd(
+	x: RangeArray,
+	b: RangeArray,
+	start: number,
+	end: number,
+	sums: Float64Array,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[
+		`task_vector_histogram_${x instanceof Uint16Array ? "bf16" : "f32"}_${b instanceof Uint16Array ? "bf16" : "f32"}`
+	] as (...args: number[]) => void;
+	const histogram = histogramAddress();
+	const counts = module.i32.subarray(histogram / 4, histogram / 4 + TOP_BUCKETS);
+	counts.fill(0);
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		kernel(readAt(module, x, from, n, 0), readAt(module, b, from, n, 1), histogram, n);
+	}
+	for (let k = 0; k < TOP_BUCKETS; k++) {
+		sums[k] = (sums[k] as number) + (counts[k] as number);
+	}
+	// sums[TOP_BUCKETS] counts values with low bits set: a rounded δ has none.
 }
 
 /** Where a kernel reads float32 values [from, from + n): in place, or made or copied into a slot. */
