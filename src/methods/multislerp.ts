@@ -1,5 +1,7 @@
+import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
+import { multislerpInSimd } from "./kernels/multislerp-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MultislerpPass } from "./kernels/simd/multislerp-simd.js";
@@ -88,7 +90,7 @@ export const multislerp: MergeMethod = {
 		const blockSums = scratch.f64(blocks * count);
 		const run = (
 			pass: MultislerpPass,
-			target: Float32Array | Float64Array,
+			target: Float32Array | Float64Array | Uint16Array,
 			numbers: readonly number[],
 			scales: readonly number[] = weights,
 		): void => {
@@ -112,7 +114,9 @@ export const multislerp: MergeMethod = {
 		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
 		run("mean", blockSums, [1, 0, 0, 0], unitScale);
 		const meanNorm = Math.sqrt(totals(1)[0] as number);
-		const out = scratch.f32Uninitialised(n);
+		const out = multislerpInSimd(stored.slice(0, count), base ? stored[count] : undefined)
+			? resultTarget(n, context)
+			: scratch.f32Uninitialised(n);
 		if (meanNorm < eps) {
 			if (count !== 2) {
 				throw new Error(
@@ -122,7 +126,7 @@ export const multislerp: MergeMethod = {
 			const [w0, w1] = weights as [number, number];
 			// The plain weighted mix of the two (task) vectors, made as it reads them.
 			runRange(context, "pair-mix", { arrays: [out, ...stored], numbers: [w0, w1, ...(base ? [1] : [])] }, n);
-			return { data: out, shape: [...first.shape] };
+			return resultOf(out, [...first.shape], context);
 		}
 		// Tangent-space projections ⟨uᵢ, m̂⟩ and their weighted sum r = Σ wᵢ (uᵢ − ⟨uᵢ, m̂⟩ m̂).
 		run("dots", blockSums, [meanNorm, 0, 0, 0], unitScale);
@@ -134,6 +138,6 @@ export const multislerp: MergeMethod = {
 		const along = Math.cos(tau) * scale;
 		const across = (Math.sin(tau) / tau) * scale;
 		run("finish", out, [meanNorm, -tangentWeight, along, across], unitScale);
-		return { data: out, shape: [...first.shape] };
+		return resultOf(out, [...first.shape], context);
 	},
 };

@@ -1,8 +1,19 @@
 import { asFloat32 } from "./as-float32.js";
-import type { RangeKernel } from "./range-kernels.js";
+import type { RangeArray, RangeKernel } from "./range-kernels.js";
 import { MULTISLERP_SIMD_MAX, type MultislerpPass, multislerpSimd, multislerpSums } from "./simd/multislerp-simd.js";
 import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
 import { SUM_BLOCK } from "./sum-block.js";
+
+/** Whether the SIMD kernels take these inputs and base: two or three inputs, all float32 or all bfloat16 bits. */
+export function multislerpInSimd(inputs: readonly RangeArray[], base: RangeArray | undefined): boolean {
+	const stored = inputs[0] instanceof Uint16Array;
+	return (
+		simdEnabled() &&
+		inputs.length >= 2 &&
+		inputs.length <= MULTISLERP_SIMD_MAX &&
+		[...inputs, ...(base ? [base] : [])].every((array) => array instanceof Uint16Array === stored)
+	);
+}
 
 /**
  * One of Multi-SLERP's passes over the vectors xᵢ (each model's values, less the base's and rounded to float32 where
@@ -22,16 +33,11 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 	return (args, start, end) => {
 		const [withBase, norm = 1, negWeight = 0, along = 0, across = 0, ...scales] = args.numbers;
 		const count = scales.length;
-		const target = args.arrays[0] as Float32Array | Float64Array;
+		// The result as bfloat16 bits only where the SIMD kernels take the inputs.
+		const target = args.arrays[0] as Float32Array | Float64Array | Uint16Array;
 		const inputs = args.arrays.slice(1, 1 + count);
 		const base = withBase ? args.arrays[1 + count] : undefined;
-		const stored = inputs[0] instanceof Uint16Array;
-		if (
-			simdEnabled() &&
-			count >= 2 &&
-			count <= MULTISLERP_SIMD_MAX &&
-			[...inputs, ...(base ? [base] : [])].every((array) => array instanceof Uint16Array === stored)
-		) {
+		if (multislerpInSimd(inputs, base)) {
 			multislerpSimd(pass, target, inputs, base, [norm, negWeight, along, across, ...scales], start, end);
 			return;
 		}

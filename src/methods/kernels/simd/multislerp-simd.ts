@@ -1,7 +1,16 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { SUM_BLOCK } from "../sum-block.js";
-import { f32Address, highToLow, JOIN_LOW, laneLoop, loadLanes } from "./lane-text.js";
+import {
+	highToLow,
+	JOIN_LOW,
+	laneLoop,
+	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	resultVariant,
+	storeResult,
+} from "./lane-text.js";
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
@@ -27,9 +36,16 @@ const SUMS_SLOT = 5;
 
 /**
  * `multislerp_<pass>_<count>_<bf16|f32>[_base](x₀…, base, out, n, sums, norm, negWeight, along, across, s₀…)`.
- * Lane sums at `sums` carry over from call to call; `out` is written by the finish pass only.
+ * Lane sums at `sums` carry over from call to call; `out` is written by the finish pass only, as float32 values or
+ * (its `_to_bf16` variant, `bf16Out`) as bfloat16 bits.
  */
-export function multislerpWasm(pass: MultislerpPass, count: number, bf16: boolean, withBase: boolean): WasmFunction {
+export function multislerpWasm(
+	pass: MultislerpPass,
+	count: number,
+	bf16: boolean,
+	withBase: boolean,
+	bf16Out = false,
+): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
 	const sums = Array.from({ length: multislerpSums(pass, count) }, (_, q) => q);
 	const accumulators = sums.flatMap((q) => [`acc${q}Lo`, `acc${q}Hi`]);
@@ -61,7 +77,7 @@ export function multislerpWasm(pass: MultislerpPass, count: number, bf16: boolea
 			f64x2.promote_low_f32x4 local.set $x${i}Lo
 			${highToLow("v")} f64x2.promote_low_f32x4 local.set $x${i}Hi`;
 	return {
-		name: `multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`,
+		name: resultVariant(`multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`, bf16Out),
 		params: [
 			...inputs.map((i) => [`x${i}`, "i32"] as const),
 			["base", "i32"],
@@ -93,8 +109,10 @@ export function multislerpWasm(pass: MultislerpPass, count: number, bf16: boolea
 				[`x${i}Hi`, "v128"] as const,
 			]),
 			...accumulators.map((name) => [name, "v128"] as const),
+			...(bf16Out ? ROUND_LOCALS : []),
 		],
 		body: `
+		${bf16Out ? ROUND_SETUP : ""}
 		local.get $norm f64x2.splat local.set $norm2
 		local.get $negWeight f64x2.splat local.set $negWeight2
 		local.get $along f64x2.splat local.set $along2
@@ -106,7 +124,7 @@ export function multislerpWasm(pass: MultislerpPass, count: number, bf16: boolea
 			${inputs.map(load).join("\n")}
 			${half("Lo")}
 			${half("Hi")}
-			${pass === "finish" ? `${f32Address("out", "j")} local.get $resultLo local.get $resultHi ${JOIN_LOW} v128.store` : ""}`)}
+			${pass === "finish" ? `local.get $resultLo local.get $resultHi ${JOIN_LOW} local.set $v ${storeResult("out", "j", "v", bf16Out)}` : ""}`)}
 		${accumulators.map((name, k) => `local.get $sums local.get $${name} v128.store offset=${16 * k}`).join("\n")}
 		`,
 	};
@@ -116,19 +134,25 @@ export function multislerpFunctions(): WasmFunction[] {
 	const passes: MultislerpPass[] = ["norms", "mean", "dots", "tangent", "finish"];
 	return passes.flatMap((pass) =>
 		[2, 3].flatMap((count) =>
-			[true, false].flatMap((bf16) => [false, true].map((withBase) => multislerpWasm(pass, count, bf16, withBase))),
+			[true, false].flatMap((bf16) =>
+				[false, true].flatMap((withBase) => [
+					multislerpWasm(pass, count, bf16, withBase),
+					...(pass === "finish" ? [multislerpWasm(pass, count, bf16, withBase, true)] : []),
+				]),
+			),
 		),
 	);
 }
 
 /**
  * One multislerp pass over [start, end) (start on a SUM_BLOCK boundary): for a summing pass, `target` receives per
- * SUM_BLOCK its sums (each the float64 sum of its four lane sums, in lane order); for the finish pass, the result.
+ * SUM_BLOCK its sums (each the float64 sum of its four lane sums, in lane order); for the finish pass, the result
+ * (float32 values, or bfloat16 bits).
  * Inputs and base all float32 values or all bfloat16 bits, two or three inputs.
  */
 export function multislerpSimd(
 	pass: MultislerpPass,
-	target: Float32Array | Float64Array,
+	target: Float32Array | Float64Array | Uint16Array,
 	inputs: readonly RangeArray[],
 	base: RangeArray | undefined,
 	numbers: readonly [norm: number, negWeight: number, along: number, across: number, ...scales: number[]],
@@ -136,7 +160,10 @@ export function multislerpSimd(
 	end: number,
 ): void {
 	const module = simdModule();
-	const name = `multislerp_${pass}_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}${base ? "_base" : ""}`;
+	const name = resultVariant(
+		`multislerp_${pass}_${inputs.length}_${inputs[0] instanceof Uint16Array ? "bf16" : "f32"}${base ? "_base" : ""}`,
+		target instanceof Uint16Array,
+	);
 	const kernel = module.exports[name] as ((...args: number[]) => void) | undefined;
 	if (kernel === undefined) {
 		throw new Error(`no SIMD multislerp kernel ${name}`);
@@ -153,7 +180,7 @@ export function multislerpSimd(
 			const out = pass === "finish" ? writeAt(target, at, n, OUT_SLOT) : 0;
 			kernel(...pointers, basePointer, out, n, slot(SUMS_SLOT), ...numbers);
 			if (pass === "finish") {
-				writeBack(module, out, OUT_SLOT, target as Float32Array, at, n);
+				writeBack(module, out, OUT_SLOT, target as Float32Array | Uint16Array, at, n);
 			}
 		}
 		const block = Math.floor(from / SUM_BLOCK);
