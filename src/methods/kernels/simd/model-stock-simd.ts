@@ -1,6 +1,7 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
+	divideLanesBy,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
@@ -99,7 +100,7 @@ export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean
 		const promoted = (v: string): string => `${h === "Lo" ? `local.get $${v}` : highToLow(v)} f64x2.promote_low_f32x4`;
 		return `
 			local.get $zero ${inputs.map((i) => `${promoted(`x${i}v`)} f64x2.add`).join(" ")}
-			local.get $t2 f64x2.mul local.get $count2 f64x2.div
+			local.get $t2 f64x2.mul ${divideLanesBy(count, "count2")}
 			local.get $rest2 ${promoted("b")} f64x2.mul f64x2.add
 			f32x4.demote_f64x2_zero`;
 	};

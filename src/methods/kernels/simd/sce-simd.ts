@@ -1,6 +1,7 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
+	divideLanesBy,
 	f32Address,
 	highToLow,
 	JOIN_LOW,
@@ -55,12 +56,12 @@ function sceVarianceWasm(count: number): WasmFunction {
 		${indices(count)
 			.map((i) => `${promoted(`x${i}`, high)} f64x2.add`)
 			.join(" ")}
-		local.get $count f64x2.div local.set $mean
+		${divideLanesBy(count, "count")} local.set $mean
 		f64.const 0 f64x2.splat
 		${indices(count)
 			.map((i) => `${promoted(`x${i}`, high)} local.get $mean f64x2.sub local.tee $d local.get $d f64x2.mul f64x2.add`)
 			.join(" ")}
-		local.get $count f64x2.div local.set $${high ? "hi" : "lo"}`;
+		${divideLanesBy(count, "count")} local.set $${high ? "hi" : "lo"}`;
 	return {
 		name: `sce_variance_${count}`,
 		params: [
