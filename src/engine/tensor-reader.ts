@@ -12,8 +12,8 @@ interface Pending {
 }
 
 /**
- * Reads input tensors with positional reads straight into pooled buffers, and starts the next tensor's reads while
- * the current one computes (the reads run on libuv's threads, so they overlap the arithmetic).
+ * Reads input tensors with positional reads straight into pooled buffers, and starts later tensors' reads while the
+ * current one computes (the reads run on libuv's threads, so they overlap the arithmetic).
  */
 export class TensorReader {
 	readonly #openFile: (path: string) => Promise<TensorFile>;

@@ -35,10 +35,10 @@ export interface ExecuteOptions {
 
 /**
  * Runs a plan tensor by tensor: reads each input tensor with positional reads, merges it in float32, casts it to
- * the output dtype and writes it into its place in the output shards. Only one tensor's inputs are in memory at a
- * time, so memory does not grow with the number of layers. Reads go straight into pooled buffers (no allocation
- * after the first layer), the next tensor's reads start while the current one computes, and a tensor's write runs
- * while the next one computes.
+ * the output dtype and writes it into its place in the output shards. Beside the tensor computing, only the next
+ * tensors' reads (PREFETCH_LIMIT) and the writes in flight (WRITE_QUEUE_LIMIT) hold memory, so memory does not grow
+ * with the number of layers. Reads go straight into pooled buffers (no allocation after the first layer) and overlap
+ * the arithmetic, as do the writes.
  */
 export async function* executePlan(
 	plan: MergePlan,
@@ -101,7 +101,7 @@ export async function* executePlan(
 				ahead++;
 			}
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
-			// encoded: only the bytes being written are held while the next tensor computes.
+			// encoded: only the bytes being written are held while later tensors compute.
 			const output = pool.arena();
 			const outputPhase = writer.blockPhase(tensor.name);
 			const io = { reader, arena, output, outputPhase, ...(workers ? { workers } : {}), backend: options.backend };
