@@ -2,7 +2,7 @@ import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { COUNTER_DRAW_LOCALS, COUNTER_DRAW_SETUP, counterDrawLanes, highToLow } from "./lane-text.js";
-import { histogramAddress, laneTotal, SIMD_BLOCK, simdModule, slot } from "./simd-kernels.js";
+import { histogramAddress, laneTotal, SIMD_BLOCK, type SimdModule, simdModule, slot } from "./simd-kernels.js";
 import { taskVectorBlock } from "./task-arithmetic-simd.js";
 
 /**
@@ -317,12 +317,29 @@ export function pruneDellaLane(
 	if (length > DELLA_LANE_MAX || !kernelMemory().holds(delta)) {
 		return undefined;
 	}
-	const module = simdModule();
-	const kernel = module.exports.della_lane as (...args: number[]) => number;
+	return runDellaLane(simdModule(), "della_lane", delta.byteOffset + first * 4, first, length, probabilities, keys);
+}
+
+/**
+ * Runs della_lane (or della_lane_bits, `words` its words' address) on the lane of `length` float32 values at address
+ * `values`, whose first element is element `first` of the tensor; returns its norms [before, after], or undefined
+ * where a value has low bits set.
+ */
+function runDellaLane(
+	module: SimdModule,
+	name: "della_lane" | "della_lane_bits",
+	values: number,
+	first: number,
+	length: number,
+	probabilities: { low: number; offset: number; step: number },
+	keys: { k0: number; k1: number },
+	words?: number,
+): [number, number] | undefined {
+	const kernel = module.exports[name] as (...args: number[]) => number;
 	const histogram = histogramAddress();
 	const norms = slot(1);
 	const done = kernel(
-		delta.byteOffset + first * 4,
+		values,
 		length,
 		first,
 		probabilities.low + probabilities.offset,
@@ -333,6 +350,7 @@ export function pruneDellaLane(
 		histogram + DELLA_LANE_MAX * 4,
 		slot(0),
 		norms,
+		...(words === undefined ? [] : [words]),
 	);
 	if (done === 0) {
 		return undefined;
@@ -368,29 +386,12 @@ export function dellaLaneMask(
 	}
 	const inPlace = kernelMemory().holds(words);
 	const wordsAddress = inPlace ? words.byteOffset + 4 * (first / 32) : slot(LANE_WORDS_SLOT);
-	const kernel = module.exports.della_lane_bits as (...args: number[]) => number;
-	const histogram = histogramAddress();
-	const norms = slot(1);
-	const done = kernel(
-		values,
-		length,
-		first,
-		probabilities.low + probabilities.offset,
-		probabilities.step,
-		keys.k0,
-		keys.k1,
-		histogram,
-		histogram + DELLA_LANE_MAX * 4,
-		slot(0),
-		norms,
-		wordsAddress,
-	);
-	if (done === 0) {
+	const norms = runDellaLane(module, "della_lane_bits", values, first, length, probabilities, keys, wordsAddress);
+	if (norms === undefined) {
 		throw new Error("della_lane_bits: a task vector of a bf16 merge had bits below its bfloat16 ones");
 	}
 	if (!inPlace) {
 		words.set(module.i32.subarray(wordsAddress / 4, wordsAddress / 4 + Math.ceil(length / 32)), first / 32);
 	}
-	const lanes = module.f64.subarray(norms / 8, norms / 8 + 8);
-	return [laneTotal(lanes, 0), laneTotal(lanes, 1)];
+	return norms;
 }

@@ -256,17 +256,32 @@ export function sceVarianceSimd(
 	start: number,
 	end: number,
 ): number {
+	const read = (module: SimdModule, from: number, n: number): number[] =>
+		deltas.map((delta, i) => readAt(module, delta, from, n, i));
+	return sceVarianceBlocks(variance, deltas.length, read, start, end);
+}
+
+/**
+ * sce-variance over [start, end), block by block, of `count` task vectors whose block `deltasAt` puts in slots 0–2
+ * (or reads in place); returns how many variances are nonzero.
+ */
+function sceVarianceBlocks(
+	variance: Float32Array,
+	count: number,
+	deltasAt: (module: SimdModule, from: number, n: number) => number[],
+	start: number,
+	end: number,
+): number {
 	const module = simdModule();
-	const kernel = module.exports[`sce_variance_${deltas.length}`] as (...args: number[]) => void;
-	const outSlot = deltas.length;
-	const countsSlot = outSlot + 1;
+	const kernel = module.exports[`sce_variance_${count}`] as (...args: number[]) => void;
+	const [outSlot, countsSlot] = [4, 5];
 	let nonzero = 0;
 	// The zeros that pad a copied block's last step have a variance of +0, which is not counted.
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, i));
+		const deltas = deltasAt(module, from, n);
 		const target = writeAt(variance, from, n, outSlot);
-		kernel(target, ...pointers, n, slot(countsSlot));
+		kernel(target, ...deltas, n, slot(countsSlot));
 		writeBack(module, target, outSlot, variance, from, n);
 		nonzero += laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
 	}
@@ -369,19 +384,8 @@ export function sceVarianceMade(
 	start: number,
 	end: number,
 ): number {
-	const module = simdModule();
-	const kernel = module.exports[`sce_variance_${xs.length}`] as (...args: number[]) => void;
-	const [outSlot, countsSlot] = [4, 5];
-	let nonzero = 0;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const deltas = madeDeltas(module, xs, b, from, n);
-		const target = writeAt(variance, from, n, outSlot);
-		kernel(target, ...deltas, n, slot(countsSlot));
-		writeBack(module, target, outSlot, variance, from, n);
-		nonzero += laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
-	}
-	return nonzero;
+	const made = (module: SimdModule, from: number, n: number): number[] => madeDeltas(module, xs, b, from, n);
+	return sceVarianceBlocks(variance, xs.length, made, start, end);
 }
 
 /**
