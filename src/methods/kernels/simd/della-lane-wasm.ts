@@ -16,6 +16,21 @@ import { taskVectorBlock } from "./task-arithmetic-simd.js";
 /** The longest lane it takes: two arrays of keys fill the histogram's 256 KiB. */
 export const DELLA_LANE_MAX = 32768;
 
+/** Turns the counts of the buckets at `$counts` (as many as `buckets` pushes) into their starting places. */
+function countsToPlaces(buckets: string): string {
+	return `
+		i32.const 0 local.set $j
+		i32.const 0 local.set $total
+		block $summed loop $sum
+			local.get $j ${buckets} i32.ge_u br_if $summed
+			local.get $counts local.get $j i32.const 2 i32.shl i32.add local.tee $at i32.load local.set $key
+			local.get $at local.get $total i32.store
+			local.get $total local.get $key i32.add local.set $total
+			local.get $j i32.const 1 i32.add local.set $j
+			br $sum
+		end end`;
+}
+
 /** One stable pass of the radix sort on byte `shift / 8` of the keys at `from`, into `to`. */
 function radixPass(shift: number): string {
 	return `
@@ -38,17 +53,7 @@ function radixPass(shift: number): string {
 			local.get $j i32.const 1 i32.add local.set $j
 			br $count
 		end end
-		;; Counts to starting places.
-		i32.const 0 local.set $j
-		i32.const 0 local.set $total
-		block $summed loop $sum
-			local.get $j i32.const 256 i32.ge_u br_if $summed
-			local.get $counts local.get $j i32.const 2 i32.shl i32.add local.tee $at i32.load local.set $key
-			local.get $at local.get $total i32.store
-			local.get $total local.get $key i32.add local.set $total
-			local.get $j i32.const 1 i32.add local.set $j
-			br $sum
-		end end
+		${countsToPlaces("i32.const 256")}
 		i32.const 0 local.set $j
 		block $placed loop $place
 			local.get $j local.get $length i32.ge_u br_if $placed
@@ -102,16 +107,7 @@ function countingRanks(): string {
 			local.get $j i32.const 1 i32.add local.set $j
 			br $count
 		end end
-		i32.const 0 local.set $j
-		i32.const 0 local.set $total
-		block $summed loop $sum
-			local.get $j local.get $range i32.ge_u br_if $summed
-			local.get $counts local.get $j i32.const 2 i32.shl i32.add local.tee $at i32.load local.set $key
-			local.get $at local.get $total i32.store
-			local.get $total local.get $key i32.add local.set $total
-			local.get $j i32.const 1 i32.add local.set $j
-			br $sum
-		end end
+		${countsToPlaces("local.get $range")}
 		i32.const 0 local.set $j
 		block $ranked loop $rank
 			local.get $j local.get $length i32.ge_u br_if $ranked
