@@ -316,8 +316,8 @@ function mergeFamily(
  * models, in one pass: the task vectors are made, pruned and combined a block at a time (see combineMadeTaskVectors),
  * so they are never stored. What the pruning needs of a whole vector comes first, from the task vector made block by
  * block (or lane by lane): the magnitude cut of TIES and Model Breadcrumbs (rank histograms and tie counts), DARE's L1
- * norms for the rescale, DELLA's mask and norms. Bit-identical to the passes of mergeFamily, with none of the task vectors' memory.
- * Undefined where it does not apply.
+ * norms for the rescale, DELLA's mask and norms. Bit-identical to the passes of mergeFamily, with none of the task
+ * vectors' memory. Undefined where it does not apply.
  */
 function familyInOnePass(
 	member: FamilyMember,
