@@ -488,6 +488,38 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		});
 	}
 
+	for (const [xBits, bBits] of [
+		[true, true],
+		[true, false],
+		[false, true],
+		[false, false],
+	] as const) {
+		it(`task-vector-histogram's top buckets: the task vector made in registers and rounded, x ${xBits ? "bfloat16 bits" : "float32 values"}, b ${bBits ? "bfloat16 bits" : "float32 values"}`, () => {
+			// bfloat16 values of all magnitudes, whose differences are mostly not bfloat16 values: the rounding decides
+			// many buckets.
+			const x = values(n, 71, true);
+			const b = values(n, 72, true).map((v, j) => (j % 3 === 0 ? roundBf16((x[j] as number) * 0.99) : v));
+			const delta = new Float32Array(n);
+			RANGE_KERNELS["task-vector"](
+				{ arrays: [x, b, delta], numbers: [], dtype: "BF16" },
+				start,
+				end,
+				new Float64Array(0),
+			);
+			const expected = new Float64Array(TOP_SUMS);
+			RANGE_KERNELS["magnitude-histogram"]({ arrays: [delta], numbers: [-1] }, start, end, expected);
+			const made = new Float64Array(TOP_SUMS);
+			const kept = (v: Float32Array, bits: boolean): Float32Array | Uint16Array => (bits ? halvesOf(v) : v);
+			RANGE_KERNELS["task-vector-histogram"](
+				{ arrays: [kept(x, xBits), kept(b, bBits)], numbers: [-1] },
+				start,
+				end,
+				made,
+			);
+			expect(made.findIndex((count, k) => count !== expected[k])).toBe(-1);
+		});
+	}
+
 	it("dare-mask, over two DARE blocks, its L1 norms included", () => {
 		const length = DARE_BLOCK + 2 * SIMD_BLOCK + 37;
 		const [js, simd] = bothWays(
