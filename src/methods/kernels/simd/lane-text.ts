@@ -57,7 +57,7 @@ export function loadLanes(pointer: string, index: string, bf16: boolean): string
 /**
  * Stores the four float32 lanes of local `value` at element `index` of `pointer`: as float32 values, or (`bf16`) as
  * bfloat16 bits, rounded as encode-bf16 rounds (NaN the canonical quiet one; needs ROUND_LOCALS and ROUND_SETUP), or
- * taken as they are where the lanes are already so rounded (`rounded`). Overwrites `value` with what it stores.
+ * taken as they are where the lanes are already so rounded (`rounded`). Leaves the rounded lanes in `value`.
  */
 export function storeResult(pointer: string, index: string, value: string, bf16: boolean, rounded = false): string {
 	if (!bf16) {
