@@ -71,7 +71,7 @@ export async function* executePlan(
 	const aheadArenas = new Map<number, PoolArena>();
 	let ahead = 0;
 	let aheadBytes = 0;
-	const largestInputs = Math.max(0, ...plan.tensors.map(inputBytes));
+	const largestInputs = plan.tensors.reduce((largest, tensor) => Math.max(largest, inputBytes(tensor)), 0);
 	try {
 		for (const [index, tensor] of plan.tensors.entries()) {
 			if (writeFailure) {

@@ -133,11 +133,11 @@ function combineParams(models: readonly number[], array: "d" | "x"): [string, Wa
 /**
  * task-combine in a bfloat16 merge for `count` models (see combineElected): uᵢ = round(wᵢ·δᵢ), the sign elected
  * by Σuᵢ ≥ 0, the agreeing uᵢ and wᵢ summed from +0 in float32 and rounded, the quotient (normalize) and the product
- * by λ (in float64, as λ is any number) rounded, then out = b + mix. Per-lane counts at `counts`: kept δᵢ for each
- * model, then agreeing uᵢ for each; b float32 values or bfloat16 bits:
- * `task_combine_<count>_<b: bf16|f32>(b, δ₀…, out, counts, n, w₀…, normalize, roundZ, lambda)`. δᵢ are bfloat16 values
- * (rounded task vectors), so uᵢ is rounded without the NaN check (see roundBf16KeepingNaN); the sum of agreeing
- * weights is rounded only where `roundZ` (see weightSumsRound).
+ * by λ (in float64, as λ is any number) rounded, then out = b + mix (as bfloat16 bits where `bf16Out`). Per-lane
+ * counts at `counts`: kept δᵢ for each model, then agreeing uᵢ for each; b float32 values or bfloat16 bits:
+ * `task_combine_<count>_<b: bf16|f32>[_to_bf16](b, δ₀…, out, counts, n, w₀…, normalize, roundZ, lambda)`. δᵢ are
+ * bfloat16 values (rounded task vectors), so uᵢ is rounded without the NaN check (see roundBf16KeepingNaN); the sum of
+ * agreeing weights is rounded only where `roundZ` (see weightSumsRound).
  */
 export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
@@ -278,8 +278,8 @@ function sumEnd(
 /**
  * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
  * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
- * λ rounded, then out = b + mix; b float32 values or bfloat16 bits:
- * `task_finish_<count>_<b: bf16|f32>(b, u₀…, out, n, normalize, divisor, lambda)`.
+ * λ rounded, then out = b + mix (as bfloat16 bits where `bf16Out`); b float32 values or bfloat16 bits:
+ * `task_finish_<count>_<b: bf16|f32>[_to_bf16](b, u₀…, out, n, normalize, divisor, lambda)`.
  */
 export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
@@ -323,7 +323,8 @@ export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolea
  * sum and end. Bit-identical to task-vector, scale-and-count and task-finish run one after another: δᵢ and uᵢ are
  * products and differences of bfloat16 values, so they are rounded without the NaN check (see roundBf16KeepingNaN)
  * and the sum's checked rounding canonicalises a NaN. Per-lane counts of nonzero δᵢ at `counts`; b float32 values or
- * bfloat16 bits: `task_sum_<count>_<b: bf16|f32>(b, x₀…, out, counts, n, w₀…, normalize, divisor, lambda)`.
+ * bfloat16 bits; out as task-finish's:
+ * `task_sum_<count>_<b: bf16|f32>[_to_bf16](b, x₀…, out, counts, n, w₀…, normalize, divisor, lambda)`.
  */
 export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
