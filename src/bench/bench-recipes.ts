@@ -1,75 +1,88 @@
 import type { BenchModels } from "./bench-models.js";
 
+type ModelKey = "base" | "a" | "b";
+type Parameters = Readonly<Record<string, number>>;
+
 /** A method the bench merges, with its recipe and which target applies. */
 export interface BenchRecipe {
 	method: string;
 	kind: "elementwise" | "selection";
 	/** Which of the three models it reads. */
-	inputs: readonly ("base" | "a" | "b")[];
+	inputs: readonly ModelKey[];
+	/** `base_model`, where the recipe names one. */
+	base: ModelKey | undefined;
+	/** The `models:` list, in order, with each model's parameters. */
+	models: readonly { key: ModelKey; parameters: Parameters }[];
+	/** The recipe's global `parameters:`. */
+	parameters: Parameters;
+	seed: number;
 	yaml: string;
 }
 
-function entry(path: string, parameters: string): string {
-	return `  - model: ${path}\n${parameters === "" ? "" : `    parameters: {${parameters}}\n`}`;
+function flow(parameters: Parameters): string {
+	return `{${Object.entries(parameters)
+		.map(([key, value]) => `${key}: ${value}`)
+		.join(", ")}}`;
+}
+
+function recipe(
+	method: string,
+	kind: BenchRecipe["kind"],
+	models: BenchModels,
+	shape: Pick<BenchRecipe, "base" | "models" | "parameters">,
+): BenchRecipe {
+	const seed = 7;
+	const lines = [`merge_method: ${method}`];
+	if (shape.base !== undefined) {
+		lines.push(`base_model: ${models[shape.base]}`);
+	}
+	lines.push("dtype: bfloat16", `random_seed: ${seed}`);
+	if (Object.keys(shape.parameters).length > 0) {
+		lines.push(`parameters: ${flow(shape.parameters)}`);
+	}
+	lines.push("models:");
+	for (const model of shape.models) {
+		lines.push(`  - model: ${models[model.key]}`);
+		if (Object.keys(model.parameters).length > 0) {
+			lines.push(`    parameters: ${flow(model.parameters)}`);
+		}
+	}
+	const keys = shape.models.map((model) => model.key);
+	const inputs = shape.base === undefined || keys.includes(shape.base) ? keys : [shape.base, ...keys];
+	return { method, kind, inputs, seed, yaml: `${lines.join("\n")}\n`, ...shape };
 }
 
 /** One recipe per method the issue's targets name, each in bfloat16 over the bench's models. */
 export function benchRecipes(models: BenchModels): BenchRecipe[] {
-	const { base, a, b } = models;
-	const head = (method: string, extra = ""): string =>
-		`merge_method: ${method}\nbase_model: ${base}\ndtype: bfloat16\nrandom_seed: 7\n${extra}models:\n`;
-	const two = (parameters: string): string => entry(a, parameters) + entry(b, parameters);
-	const all = ["base", "a", "b"] as const;
-	const pair = ["base", "a"] as const;
+	const both = (parameters: Parameters) => [
+		{ key: "a" as const, parameters },
+		{ key: "b" as const, parameters },
+	];
+	const onBase = (models: BenchRecipe["models"], parameters: Parameters = {}) => ({
+		base: "base" as const,
+		models,
+		parameters,
+	});
+	const half = { weight: 0.5, density: 0.5 };
+	const crumbs = { ...half, gamma: 0.01 };
 	return [
-		{
-			method: "linear",
-			kind: "elementwise",
-			inputs: all,
-			yaml: `merge_method: linear\ndtype: bfloat16\nmodels:\n${entry(base, "weight: 0.4")}${two("weight: 0.3")}`,
-		},
-		{ method: "task_arithmetic", kind: "elementwise", inputs: all, yaml: head("task_arithmetic") + two("weight: 0.5") },
-		{
-			method: "dare_linear",
-			kind: "elementwise",
-			inputs: all,
-			yaml: head("dare_linear") + two("weight: 0.5, density: 0.5"),
-		},
-		{
-			method: "slerp",
-			kind: "elementwise",
-			inputs: pair,
-			yaml: head("slerp", "parameters: {t: 0.4}\n") + entry(a, ""),
-		},
-		{ method: "nuslerp", kind: "elementwise", inputs: all, yaml: head("nuslerp") + two("weight: 0.5") },
-		{ method: "multislerp", kind: "elementwise", inputs: all, yaml: head("multislerp") + two("weight: 0.5") },
-		{
-			method: "nearswap",
-			kind: "elementwise",
-			inputs: pair,
-			yaml: head("nearswap", "parameters: {t: 0.001}\n") + entry(a, ""),
-		},
-		{ method: "model_stock", kind: "elementwise", inputs: all, yaml: head("model_stock") + two("") },
-		{ method: "ties", kind: "selection", inputs: all, yaml: head("ties") + two("weight: 0.5, density: 0.5") },
-		{
-			method: "breadcrumbs",
-			kind: "selection",
-			inputs: all,
-			yaml: head("breadcrumbs") + two("weight: 0.5, density: 0.5, gamma: 0.01"),
-		},
-		{
-			method: "breadcrumbs_ties",
-			kind: "selection",
-			inputs: all,
-			yaml: head("breadcrumbs_ties") + two("weight: 0.5, density: 0.5, gamma: 0.01"),
-		},
-		{ method: "dare_ties", kind: "selection", inputs: all, yaml: head("dare_ties") + two("weight: 0.5, density: 0.5") },
-		{ method: "sce", kind: "selection", inputs: all, yaml: head("sce", "parameters: {select_topk: 0.5}\n") + two("") },
-		{
-			method: "della",
-			kind: "selection",
-			inputs: all,
-			yaml: head("della") + two("weight: 0.5, density: 0.5, epsilon: 0.1"),
-		},
+		recipe("linear", "elementwise", models, {
+			base: undefined,
+			models: [{ key: "base", parameters: { weight: 0.4 } }, ...both({ weight: 0.3 })],
+			parameters: {},
+		}),
+		recipe("task_arithmetic", "elementwise", models, onBase(both({ weight: 0.5 }))),
+		recipe("dare_linear", "elementwise", models, onBase(both(half))),
+		recipe("slerp", "elementwise", models, onBase([{ key: "a", parameters: {} }], { t: 0.4 })),
+		recipe("nuslerp", "elementwise", models, onBase(both({ weight: 0.5 }))),
+		recipe("multislerp", "elementwise", models, onBase(both({ weight: 0.5 }))),
+		recipe("nearswap", "elementwise", models, onBase([{ key: "a", parameters: {} }], { t: 0.001 })),
+		recipe("model_stock", "elementwise", models, onBase(both({}))),
+		recipe("ties", "selection", models, onBase(both(half))),
+		recipe("breadcrumbs", "selection", models, onBase(both(crumbs))),
+		recipe("breadcrumbs_ties", "selection", models, onBase(both(crumbs))),
+		recipe("dare_ties", "selection", models, onBase(both(half))),
+		recipe("sce", "selection", models, onBase(both({}), { select_topk: 0.5 })),
+		recipe("della", "selection", models, onBase(both({ ...half, epsilon: 0.1 }))),
 	];
 }

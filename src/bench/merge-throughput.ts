@@ -1,12 +1,13 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultThreads } from "../execute/execute-plan.js";
 import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
 import { ioFloor } from "./io-floor.js";
 import { printTable } from "./measure.js";
 import { runMergeChild } from "./run-merge-child.js";
-import { torchAvailable } from "./torch-available.js";
+import { findTorchPython, firstLayerTensors, runTorchReference, type TorchMeasure } from "./torch-reference.js";
 
 export interface MergeBenchOptions {
 	/** 2-layer models instead of 3 × 1.1 B. */
@@ -46,6 +47,14 @@ interface Measured {
 	seconds: number;
 	floor: number;
 	maxRssBytes: number;
+	/** mergekit's math in PyTorch on a sample of the same tensors, where PyTorch is installed. */
+	torch?: TorchMeasure;
+}
+
+/** Where PyTorch is installed: which Python imports it, and the tensors its reference merges. */
+interface TorchSample {
+	python: string;
+	tensors: readonly string[];
 }
 
 async function measure(
@@ -54,6 +63,7 @@ async function measure(
 	work: string,
 	mergeArgs: readonly string[],
 	runs: number,
+	torch?: TorchSample,
 ): Promise<Measured> {
 	const inputs = (await Promise.all(recipe.inputs.map((key) => weightFiles(models[key])))).flat();
 	const inputBytes = await totalSize(inputs);
@@ -63,6 +73,7 @@ async function measure(
 	let seconds = Number.POSITIVE_INFINITY;
 	let floor = Number.POSITIVE_INFINITY;
 	let maxRssBytes = 0;
+	let compared: TorchMeasure | undefined;
 	for (let run = 0; run < runs; run++) {
 		await rm(out, { recursive: true, force: true });
 		const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs]);
@@ -70,13 +81,16 @@ async function measure(
 			throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
 		}
 		const outBytes = await totalSize(await weightFiles(out));
+		if (torch && run === runs - 1) {
+			compared = await runTorchReference(torch.python, recipe, models, torch.tensors, out);
+		}
 		await rm(out, { recursive: true, force: true });
 		// Measured right after the merge, on the same files in the same state of the page cache.
 		floor = Math.min(floor, await ioFloor(inputs, outBytes, join(work, "floor.bin")));
 		seconds = Math.min(seconds, result.seconds);
 		maxRssBytes = Math.max(maxRssBytes, result.maxRssBytes);
 	}
-	return { recipe, inputBytes, seconds, floor, maxRssBytes };
+	return { recipe, inputBytes, seconds, floor, maxRssBytes, ...(compared ? { torch: compared } : {}) };
 }
 
 function target(recipe: BenchRecipe): string {
@@ -118,10 +132,16 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		join(work, "warm.bin"),
 	);
 	const header = ["method", "input GB", "wall s", "input GB/s", "I/O floor s", "÷ floor", "peak RSS GB", "target"];
+	const python = await findTorchPython();
+	const torch = python === undefined ? undefined : { python, tensors: await firstLayerTensors(models.base) };
 	const rows: string[][] = [];
+	const torchRows: string[][] = [];
 	for (const recipe of chosen) {
-		const measured = await measure(recipe, models, work, mergeArgs, runs);
+		const measured = await measure(recipe, models, work, mergeArgs, runs, torch);
 		rows.push(row(measured));
+		if (measured.torch) {
+			torchRows.push(torchRow(measured, measured.torch, models));
+		}
 		process.stderr.write(`${row(measured).join("  ")}\n`);
 	}
 	const size = `${options.small ? "2-layer" : "22-layer"} Llama widths, ${(models.parameters / GB).toFixed(2)} B parameters per model`;
@@ -154,9 +174,34 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		["method", "peak RSS GB (1×)", "peak RSS GB (2×)", "growth", "2× input GB/s", "target"],
 		depthRows,
 	);
-	console.log(
-		(await torchAvailable())
-			? "\nPyTorch is installed, but the mergekit-style torch reference is not wired into this bench yet."
-			: "\nPyTorch reference: not available (python3 cannot import torch), so no ratio against mergekit's math is reported.",
+	if (torch === undefined) {
+		console.log(
+			"\nPyTorch reference: no Python here imports torch and numpy (tried $MERGESMITH_PYTHON, python3, /usr/bin/python3), so no ratio against mergekit's math is reported. On Debian: apt-get install python3-torch.",
+		);
+		return;
+	}
+	printTable(
+		`Against mergekit's math in PyTorch (${torch.python}; the first layer's ${torch.tensors.length} tensors, the math alone on ${defaultThreads()} threads, inputs in memory) and the whole mergesmith merge command`,
+		["method", "PyTorch M params/s", "mergesmith M params/s", "ratio", "same bits", "max |Δ|", "target"],
+		torchRows,
 	);
+}
+
+/** Methods whose masks are random draws: PyTorch's generator and ours draw different ones from the same seed. */
+const RANDOM_MASKS = new Set(["dare_linear", "dare_ties", "della"]);
+
+function torchRow(m: Measured, torch: TorchMeasure, models: BenchModels): string[] {
+	const ours = (m.recipe.inputs.length * models.parameters) / m.seconds;
+	const theirs = torch.inputParameters / torch.seconds;
+	const compared = torch.compared;
+	const same = compared === null ? "—" : `${((compared.equal / compared.elements) * 100).toFixed(2)}%`;
+	return [
+		m.recipe.method,
+		(theirs / 1e6).toFixed(1),
+		(ours / 1e6).toFixed(0),
+		`${(ours / theirs).toFixed(0)}×`,
+		RANDOM_MASKS.has(m.recipe.method) ? `${same} (own masks)` : same,
+		compared === null ? "—" : compared.maxAbsDiff.toPrecision(2),
+		"≥ 20×",
+	];
 }

@@ -173,7 +173,8 @@ const PREFETCH_LIMIT = 96 * 1024 * 1024;
  */
 const WRITE_QUEUE_LIMIT = 32 * 1024 * 1024;
 
-function defaultThreads(): number {
+/** Worker threads a merge uses: `MERGESMITH_THREADS`, else one a core. */
+export function defaultThreads(): number {
 	const fromEnv = Number(process.env.MERGESMITH_THREADS);
 	return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }
