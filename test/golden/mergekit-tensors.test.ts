@@ -78,3 +78,34 @@ describe("golden mergekit-tensors cases through `mergesmith merge --device onnx-
 		});
 	}
 });
+
+/**
+ * Cases whose every element mergesmith reproduces bit for bit, where it does each operation in mergekit's dtype and
+ * order (float32 arithmetic in slerp's and nearswap's, bfloat16 roundings in linear's and TIES's): closer than the
+ * tolerances above, which allow for float64 sums.
+ */
+const BIT_EXACT = [
+	"arcee-fusion",
+	"linear-bf16",
+	"linear-unnormalized",
+	"nearswap",
+	"slerp-colinear",
+	"slerp-t0.3",
+	"ties-bf16-density1",
+];
+
+describe("golden cases reproduced bit for bit", () => {
+	for (const name of BIT_EXACT) {
+		for (const device of ["cpu", "onnx-cpu"]) {
+			it(`${name}, --device ${device}`, async (test) => {
+				const method = (await readCase(CASES_DIR, name)).recipe.merge_method;
+				if (device !== "cpu" && NO_ONNX_GRAPH.includes(method)) {
+					test.skip(`${method} has no ONNX graph`);
+				}
+				const { got, expected } = await runCase(name, device);
+				const differing = got.filter((value, i) => !Object.is(value, expected[i])).length;
+				expect(differing).toBe(0);
+			});
+		}
+	}
+});

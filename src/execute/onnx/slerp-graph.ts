@@ -2,12 +2,12 @@ import { PAIR_BLOCK } from "../../methods/kernels/range-kernels.js";
 import { slerpCoefficients, slerpOperands } from "../../methods/slerp.js";
 import { type MethodGraph, operandGraph } from "./method-graph.js";
 import { resultTensor } from "./result-tensor.js";
-import { wideScalar } from "./wide-scalar.js";
 
 /**
  * slerp (src/methods/slerp.ts) in two graphs: the first sums ‖B‖², ‖X‖² and ⟨B, X⟩ in float64 (in the pair-sums
  * kernel's order); the angle and the two
- * coefficients are computed here from them by the CPU kernel's own slerpCoefficients; the second forms s₀B + s₁X.
+ * coefficients are computed here from them by the CPU kernel's own slerpCoefficients; the second forms s₀B + s₁X in
+ * float32, as the CPU kernel does.
  */
 export const slerpGraph: MethodGraph = operandGraph(slerpOperands, async ({ base, other, t }, context, runner) => {
 	const n = base.data.length;
@@ -32,12 +32,15 @@ export const slerpGraph: MethodGraph = operandGraph(slerpOperands, async ({ base
 	const outputs = await runner.run(
 		"slerp-mix",
 		(g) => {
-			const v0 = g.cast(g.input("v0", "float", ["n"]), g.wide);
-			const v1 = g.cast(g.input("v1", "float", ["n"]), g.wide);
-			const mixed = g.add(g.mul(g.input("s0", g.wide, []), v0), g.mul(g.input("s1", g.wide, []), v1));
-			g.output("out", g.cast(mixed, "float"), ["n"]);
+			const v0 = g.input("v0", "float", ["n"]);
+			const v1 = g.input("v1", "float", ["n"]);
+			g.output("out", g.add(g.mul(g.input("s0", "float", []), v0), g.mul(g.input("s1", "float", []), v1)), ["n"]);
 		},
-		{ ...tensors, s0: wideScalar(runner, s0), s1: wideScalar(runner, s1) },
+		{
+			...tensors,
+			s0: { type: "float32", data: Float32Array.of(s0), dims: [] },
+			s1: { type: "float32", data: Float32Array.of(s1), dims: [] },
+		},
 	);
 	return resultTensor(outputs.out as Float32Array, base.shape, context);
 });

@@ -18,7 +18,7 @@ import {
 	magnitudeHistogramSimd,
 	taskVectorHistogramSimd,
 } from "./simd/magnitude-simd.js";
-import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
+import { nearswapSimd, pairMixSimd, pairSumsSimd, slerpMixSimd } from "./simd/pair-simd.js";
 import {
 	SCE_SIMD_MAX,
 	sceCombineMade,
@@ -1047,22 +1047,48 @@ const pairMix: RangeKernel = (args, start, end) => {
 };
 
 /**
- * NearSwap per element in float64: α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b. Arrays [out, b,
- * x] (b and x float32 values or bfloat16 bits); numbers [t]. With SIMD, out may be bfloat16 bits.
+ * out = s₀a + s₁b in float32, as NumPy computes a float32 array's s₀·a + s₁·b with float64 scalars (what slerp does):
+ * s₀ and s₁ rounded to float32, each product and the sum rounded to float32. Arrays [out, a, b] (a and b float32
+ * values or bfloat16 bits); numbers [s₀, s₁]. With SIMD, out may be bfloat16 bits.
+ */
+const slerpMix: RangeKernel = (args, start, end) => {
+	const [result, a, b] = args.arrays as [ResultArray, RangeArray, RangeArray];
+	const s0 = Math.fround(args.numbers[0] as number);
+	const s1 = Math.fround(args.numbers[1] as number);
+	if (simdEnabled()) {
+		slerpMixSimd(result, a, b, s0, s1, start, end);
+		return;
+	}
+	const out = f32(args, 0);
+	for (let j = start; j < end; j++) {
+		// A product of two float32 values is exact in float64, and one addition's double rounding is harmless.
+		out[j] = Math.fround(s0 * asFloat32(a, j)) + Math.fround(s1 * asFloat32(b, j));
+	}
+};
+
+/**
+ * NearSwap per element in float32, each operation rounded as PyTorch's float32 kernels round it (mergekit's
+ * `t / |b − x|` is PyTorch's reciprocal times t): α = min(1, max(0, (1 / max(|b − x|, 1e-6))·t)),
+ * out = αx + (1 − α)b. Arrays [out, b, x] (b and x float32 values or bfloat16 bits); numbers [t]. With SIMD, out may
+ * be bfloat16 bits.
  */
 const nearswapMix: RangeKernel = (args, start, end) => {
 	const [result, b, x] = args.arrays as [ResultArray, RangeArray, RangeArray];
-	const t = args.numbers[0] as number;
+	const t = Math.fround(args.numbers[0] as number);
 	if (simdEnabled()) {
 		nearswapSimd(result, b, x, t, start, end);
 		return;
 	}
 	const out = f32(args, 0);
+	const floor = Math.fround(1e-6);
 	for (let j = start; j < end; j++) {
 		const bj = asFloat32(b, j);
 		const xj = asFloat32(x, j);
-		const alpha = Math.min(1, Math.max(0, t / Math.max(Math.abs(bj - xj), 1e-6)));
-		out[j] = alpha * xj + (1 - alpha) * bj;
+		// float64 holds each float32 product exactly, and rounds a quotient of float32 values so that rounding it
+		// again to float32 gives the float32 quotient.
+		const reciprocal = Math.fround(1 / Math.max(Math.abs(Math.fround(bj - xj)), floor));
+		const alpha = Math.min(1, Math.max(0, Math.fround(reciprocal * t)));
+		out[j] = Math.fround(alpha * xj) + Math.fround(Math.fround(1 - alpha) * bj);
 	}
 };
 
@@ -1211,6 +1237,7 @@ export const RANGE_KERNELS = {
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,
 	nearswap: nearswapMix,
+	"slerp-mix": slerpMix,
 	"model-stock-lanes": modelStockLanes,
 	"model-stock-sums": modelStockSums,
 	"model-stock-mix": modelStockMix,

@@ -131,6 +131,35 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 	};
 }
 
+/**
+ * out = s₀a + s₁b in float32 (see slerpMix), stored as float32 (as bfloat16 bits when `bf16Out`):
+ * `slerp_mix_<bf16|f32>[_to_bf16](a, b, out, n, s0, s1)`, s₀ and s₁ float32 values.
+ */
+export function slerpMixWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
+	return {
+		name: resultVariant(`slerp_mix_${bf16 ? "bf16" : "f32"}`, bf16Out),
+		params: [
+			["a", "i32"],
+			["b", "i32"],
+			["out", "i32"],
+			["n", "i32"],
+			["scale0", "f32"],
+			["scale1", "f32"],
+		],
+		locals: [["j", "i32"], ["s0", "v128"], ["s1", "v128"], ["v", "v128"], ...ROUND_LOCALS],
+		body: `
+		${ROUND_SETUP}
+		local.get $scale0 f32x4.splat local.set $s0
+		local.get $scale1 f32x4.splat local.set $s1
+		${laneLoop(`
+			${loadLanes("a", "j", bf16)} local.get $s0 f32x4.mul
+			${loadLanes("b", "j", bf16)} local.get $s1 f32x4.mul
+			f32x4.add local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
+		`,
+	};
+}
+
 export function pairFunctions(): WasmFunction[] {
 	return [true, false].flatMap((bf16) => [
 		pairSumsWasm(bf16, false),
@@ -139,6 +168,7 @@ export function pairFunctions(): WasmFunction[] {
 			pairMixWasm(bf16, false, false, bf16Out),
 			pairMixWasm(bf16, true, false, bf16Out),
 			pairMixWasm(bf16, true, true, bf16Out),
+			slerpMixWasm(bf16, bf16Out),
 			nearswapWasm(bf16, bf16Out),
 		]),
 	]);
@@ -201,23 +231,11 @@ export function pairMixSimd(
 }
 
 /**
- * NearSwap per element in float64 (see nearswapMix): α = min(1, max(0, t / max(|b − x|, 1e-6))), out = αx + (1 − α)b,
- * stored as float32 (as bfloat16 bits when `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`.
+ * NearSwap per element in float32, each operation rounded as PyTorch's float32 kernels round it (see nearswapMix):
+ * α = min(1, max(0, (1 / max(|b − x|, 1e-6))·t)), out = αx + (1 − α)b, stored as float32 (as bfloat16 bits when
+ * `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`, t already a float32 value.
  */
 export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
-	const half = (high: boolean): string => {
-		const promoted = (v: string): string => `${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
-		return `
-			${promoted("b")} local.set $bd
-			${promoted("x")} local.set $xd
-			local.get $one
-			local.get $zero
-			local.get $t local.get $bd local.get $xd f64x2.sub f64x2.abs local.get $floor f64x2.max f64x2.div
-			f64x2.max f64x2.min local.set $alpha
-			local.get $alpha local.get $xd f64x2.mul
-			local.get $one local.get $alpha f64x2.sub local.get $bd f64x2.mul f64x2.add
-			f32x4.demote_f64x2_zero`;
-	};
 	return {
 		name: resultVariant(`nearswap_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
@@ -225,17 +243,15 @@ export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 			["other", "i32"],
 			["out", "i32"],
 			["n", "i32"],
-			["scale", "f64"],
+			["scale", "f32"],
 		],
 		locals: [
 			["j", "i32"],
 			["b", "v128"],
 			["x", "v128"],
-			["bd", "v128"],
-			["xd", "v128"],
 			["alpha", "v128"],
 			["t", "v128"],
-			["one", "v128"],
+			["unit", "v128"],
 			["zero", "v128"],
 			["floor", "v128"],
 			["v", "v128"],
@@ -243,21 +259,48 @@ export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 		],
 		body: `
 		${ROUND_SETUP}
-		local.get $scale f64x2.splat local.set $t
-		f64.const 1 f64x2.splat local.set $one
-		f64.const 1e-6 f64x2.splat local.set $floor
+		local.get $scale f32x4.splat local.set $t
+		f32.const 1 f32x4.splat local.set $unit
+		f32.const 1e-6 f32x4.splat local.set $floor
 		${laneLoop(`
 			${loadLanes("base", "j", bf16)} local.set $b
-			${loadLanes("other", "j", bf16)} local.set $x
-			${half(false)}
-			${half(true)}
-			${JOIN_LOW} local.set $v
+			${loadLanes("other", "j", bf16)} local.tee $x
+			local.get $unit
+			local.get $zero
+			local.get $unit local.get $b local.get $x f32x4.sub f32x4.abs local.get $floor f32x4.max f32x4.div
+			local.get $t f32x4.mul
+			f32x4.max f32x4.min local.tee $alpha
+			f32x4.mul
+			local.get $unit local.get $alpha f32x4.sub local.get $b f32x4.mul
+			f32x4.add local.set $v
 			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
 }
 
-/** nearswap over [start, end). */
+/** slerpMix over [start, end), s₀ and s₁ float32 values. */
+export function slerpMixSimd(
+	out: ResultArray,
+	a: RangeArray,
+	b: RangeArray,
+	s0: number,
+	s1: number,
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[
+		resultVariant(`slerp_mix_${a instanceof Uint16Array ? "bf16" : "f32"}`, out instanceof Uint16Array)
+	] as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const target = writeAt(out, from, n, 2);
+		kernel(readAt(module, a, from, n, 0), readAt(module, b, from, n, 1), target, n, s0, s1);
+		writeBack(module, target, 2, out, from, n);
+	}
+}
+
+/** nearswap over [start, end), t a float32 value. */
 export function nearswapSimd(
 	out: ResultArray,
 	b: RangeArray,
