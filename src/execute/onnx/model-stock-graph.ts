@@ -6,8 +6,9 @@ import { resultTensor } from "./result-tensor.js";
 
 /**
  * model_stock (src/methods/model-stock.ts), lane by lane (rows along the last axis with filter_wise, else the whole
- * tensor as one lane, summed per block), all in float64 as the kernels compute it: offsets oᵢ = Xᵢ − B, their norms and the mean
- * pairwise cosine (each clamped to [−1, 1]), t = N·cos / (1 + (N − 1)·cos), and Y = t·ΣXᵢ/N + (1 − t)·B.
+ * tensor as one lane, summed per block), as the kernels compute it: in float64 the offsets oᵢ = Xᵢ − B, their norms
+ * and the mean pairwise cosine (each clamped to [−1, 1]) and t = N·cos / (1 + (N − 1)·cos); in float32, with t
+ * rounded to it, Y = t·(ΣXᵢ/N) + (1 − t)·B.
  */
 export const modelStockGraph: MethodGraph = operandGraph(
 	modelStockOperands,
@@ -39,7 +40,8 @@ function buildModelStock(g: GraphBuilder, count: number, whole: boolean): void {
 	const total = (a: Value): Value => (whole ? g.sum(g.reshape(a, flat), SUM_BLOCK) : g.laneTotals(g.reshape(a, rows)));
 	const baseFloat = g.input("base", "float", ["lanes", "length"]);
 	const b = g.cast(baseFloat, g.wide);
-	const xs = Array.from({ length: count }, (_, i) => g.cast(g.input(`x${i}`, "float", ["lanes", "length"]), g.wide));
+	const xsFloat = Array.from({ length: count }, (_, i) => g.input(`x${i}`, "float", ["lanes", "length"]));
+	const xs = xsFloat.map((x) => g.cast(x, g.wide));
 	const offsets = xs.map((x) => g.sub(x, b));
 	const norms = offsets.map((o) => g.sqrt(total(g.mul(o, o))));
 	const one = g.wideConstant(1);
@@ -56,10 +58,13 @@ function buildModelStock(g: GraphBuilder, count: number, whole: boolean): void {
 	const cos = g.div(cosSum, g.wideConstant(pairs));
 	const n = g.wideConstant(count);
 	const t = g.div(g.mul(n, cos), g.add(one, g.mul(g.wideConstant(count - 1), cos)));
-	let sum = g.wideConstant(0);
-	for (const x of xs) {
+	const t32 = g.cast(t, "float");
+	let sum = g.constant("float", 0);
+	for (const x of xsFloat) {
 		sum = g.add(sum, g.reshape(x, rows));
 	}
-	const mixed = g.add(g.div(g.mul(t, sum), n), g.mul(g.sub(one, t), g.reshape(b, rows)));
-	g.output("out", g.cast(g.reshape(mixed, flat), "float"), ["n"]);
+	const mean = g.div(sum, g.constant("float", count));
+	const rest = g.sub(g.constant("float", 1), t32);
+	const mixed = g.add(g.mul(t32, mean), g.mul(rest, g.reshape(baseFloat, rows)));
+	g.output("out", g.reshape(mixed, flat), ["n"]);
 }

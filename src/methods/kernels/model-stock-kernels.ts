@@ -35,24 +35,19 @@ export function modelStockT(squares: ArrayLike<number>, dots: ArrayLike<number>)
 	return (count * cos) / (1 + (count - 1) * cos);
 }
 
-/** out = t·mean(xᵢ) + (1 − t)·b in float64 over `length` elements `stride` apart from `first`. */
-function modelStockMixLane(
-	out: Float32Array,
-	b: Float32Array,
-	xs: readonly Float32Array[],
-	t: number,
-	first: number,
-	length: number,
-	stride: number,
-): void {
-	const count = xs.length;
-	for (let k = 0, j = first; k < length; k++, j += stride) {
-		let sum = 0;
-		for (let i = 0; i < count; i++) {
-			sum += (xs[i] as Float32Array)[j] as number;
-		}
-		out[j] = (t * sum) / count + (1 - t) * (b[j] as number);
+/**
+ * out = t·mean(xᵢ) + (1 − t)·b in float32, each operation rounded to float32 as mergekit's PyTorch rounds it: the
+ * sum from +0 in model order, divided by k, the products with t and 1 − t (t rounded to float32), then their sum.
+ */
+function modelStockMixAt(out: Float32Array, b: RangeArray, xs: readonly RangeArray[], t: number, j: number): void {
+	const t32 = Math.fround(t);
+	let sum = 0;
+	for (const x of xs) {
+		sum = Math.fround(sum + asFloat32(x, j));
 	}
+	const mean = Math.fround(sum / xs.length);
+	// Each product of float32 values is exact in float64; one addition's double rounding is harmless.
+	out[j] = Math.fround(t32 * mean) + Math.fround(Math.fround(1 - t32) * asFloat32(b, j));
 }
 
 /**
@@ -89,7 +84,10 @@ export const modelStockLanes: RangeKernel = (args, start, end) => {
 				dots[pair++] = dot;
 			}
 		}
-		modelStockMixLane(out, b, xs, modelStockT(squares, dots), first, length, stride);
+		const t = modelStockT(squares, dots);
+		for (let k = 0, j = first; k < length; k++, j += stride) {
+			modelStockMixAt(out, b, xs, t, j);
+		}
 	}
 };
 
@@ -140,8 +138,8 @@ export const modelStockSums: RangeKernel = (args, start, end) => {
 };
 
 /**
- * out = t·mean(xᵢ) + (1 − t)·b in float64, element by element: arrays [out, b, ...x] (b and x float32 values or
- * bfloat16 bits; out bfloat16 bits only where modelStockInSimd takes the inputs); numbers [t].
+ * out = t·mean(xᵢ) + (1 − t)·b in float32 (see modelStockMixAt), element by element: arrays [out, b, ...x] (b and x
+ * float32 values or bfloat16 bits; out bfloat16 bits only where modelStockInSimd takes the inputs); numbers [t].
  */
 export const modelStockMix: RangeKernel = (args, start, end) => {
 	const inputs = args.arrays.slice(1);
@@ -154,10 +152,6 @@ export const modelStockMix: RangeKernel = (args, start, end) => {
 	const b = inputs[0] as RangeArray;
 	const xs = inputs.slice(1);
 	for (let j = start; j < end; j++) {
-		let sum = 0;
-		for (const x of xs) {
-			sum += asFloat32(x, j);
-		}
-		out[j] = (t * sum) / xs.length + (1 - t) * asFloat32(b, j);
+		modelStockMixAt(out, b, xs, t, j);
 	}
 };

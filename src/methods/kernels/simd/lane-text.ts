@@ -71,14 +71,15 @@ export function storeResult(pointer: string, index: string, value: string, bf16:
 }
 
 /**
- * Divides the float64 lanes on the stack by the whole number `count` (local `divisor` holds it in both lanes): by a
- * product with 1/count where count is a power of two, which rounds exactly as the quotient does (both are x·2⁻ᵏ
- * correctly rounded) at a fraction of a division's cost.
+ * Divides the lanes on the stack (float64, or float32 with `f32x4`) by the whole number `count` (local `divisor` holds
+ * it in every lane): by a product with 1/count where count is a power of two, which rounds exactly as the quotient
+ * does (both are x·2⁻ᵏ correctly rounded) at a fraction of a division's cost.
  */
-export function divideLanesBy(count: number, divisor: string): string {
+export function divideLanesBy(count: number, divisor: string, shape: "f64x2" | "f32x4" = "f64x2"): string {
+	const scalar = shape === "f64x2" ? "f64" : "f32";
 	return Number.isInteger(Math.log2(count))
-		? `f64.const ${1 / count} f64x2.splat f64x2.mul`
-		: `local.get $${divisor} f64x2.div`;
+		? `${scalar}.const ${1 / count} ${shape}.splat ${shape}.mul`
+		: `local.get $${divisor} ${shape}.div`;
 }
 
 /** A kernel's name for the variant that writes its result as bfloat16 bits where `bf16`. */

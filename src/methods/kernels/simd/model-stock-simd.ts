@@ -3,7 +3,6 @@ import type { RangeArray } from "../range-kernels.js";
 import {
 	divideLanesBy,
 	highToLow,
-	JOIN_LOW,
 	laneLoop,
 	loadLanes,
 	ROUND_LOCALS,
@@ -91,19 +90,12 @@ export function modelStockSumsWasm(count: number, bf16: boolean): WasmFunction {
 }
 
 /**
- * out = (t·Σxᵢ) / k + (1 − t)·b in float64, the sum from +0 in model order, stored as float32 (as bfloat16 bits when
- * `bf16Out`): `model_stock_mix_<count>_<bf16|f32>[_to_bf16](b, x₀…, out, n, t, oneMinusT)`.
+ * out = t·mean(xᵢ) + (1 − t)·b in float32 (see modelStockMixAt): the sum from +0 in model order, divided by k, stored
+ * as float32 (as bfloat16 bits when `bf16Out`): `model_stock_mix_<count>_<bf16|f32>[_to_bf16](b, x₀…, out, n, t,
+ * oneMinusT)`, t and 1 − t float32 values.
  */
 export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
-	const half = (h: "Lo" | "Hi"): string => {
-		const promoted = (v: string): string => `${h === "Lo" ? `local.get $${v}` : highToLow(v)} f64x2.promote_low_f32x4`;
-		return `
-			local.get $zero ${inputs.map((i) => `${promoted(`x${i}v`)} f64x2.add`).join(" ")}
-			local.get $t2 f64x2.mul ${divideLanesBy(count, "count2")}
-			local.get $rest2 ${promoted("b")} f64x2.mul f64x2.add
-			f32x4.demote_f64x2_zero`;
-	};
 	return {
 		name: resultVariant(`model_stock_mix_${count}_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
@@ -111,31 +103,28 @@ export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean
 			...inputs.map((i) => [`x${i}`, "i32"] as const),
 			["out", "i32"],
 			["n", "i32"],
-			["t", "f64"],
-			["rest", "f64"],
+			["t", "f32"],
+			["rest", "f32"],
 		],
 		locals: [
 			["j", "i32"],
-			["b", "v128"],
 			["zero", "v128"],
-			["t2", "v128"],
-			["rest2", "v128"],
-			["count2", "v128"],
+			["t4", "v128"],
+			["rest4", "v128"],
+			["count4", "v128"],
 			["v", "v128"],
-			...inputs.map((i) => [`x${i}v`, "v128"] as const),
 			...ROUND_LOCALS,
 		],
 		body: `
 		${ROUND_SETUP}
-		local.get $t f64x2.splat local.set $t2
-		local.get $rest f64x2.splat local.set $rest2
-		f64.const ${count} f64x2.splat local.set $count2
+		local.get $t f32x4.splat local.set $t4
+		local.get $rest f32x4.splat local.set $rest4
+		f32.const ${count} f32x4.splat local.set $count4
 		${laneLoop(`
-			${loadLanes("base", "j", bf16)} local.set $b
-			${inputs.map((i) => `${loadLanes(`x${i}`, "j", bf16)} local.set $x${i}v`).join("\n")}
-			${half("Lo")}
-			${half("Hi")}
-			${JOIN_LOW} local.set $v
+			local.get $zero ${inputs.map((i) => `${loadLanes(`x${i}`, "j", bf16)} f32x4.add`).join(" ")}
+			${divideLanesBy(count, "count4", "f32x4")} local.get $t4 f32x4.mul
+			${loadLanes("base", "j", bf16)} local.get $rest4 f32x4.mul
+			f32x4.add local.set $v
 			${storeResult("out", "j", "v", bf16Out)}`)}
 		`,
 	};
@@ -191,10 +180,12 @@ export function modelStockMixSimd(
 ): void {
 	const module = simdModule();
 	const kernel = kernelOf("mix", inputs, out instanceof Uint16Array);
+	const t32 = Math.fround(t);
+	const rest = Math.fround(1 - t32);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(out, from, n, OUT_SLOT);
-		kernel(...inputs.map((input, i) => readAt(module, input, from, n, BASE_SLOT + i)), target, n, t, 1 - t);
+		kernel(...inputs.map((input, i) => readAt(module, input, from, n, BASE_SLOT + i)), target, n, t32, rest);
 		writeBack(module, target, OUT_SLOT, out, from, n);
 	}
 }
