@@ -1086,8 +1086,14 @@ const nearswapMix: RangeKernel = (args, start, end) => {
 		const xj = asFloat32(x, j);
 		// float64 holds each float32 product exactly, and rounds a quotient of float32 values so that rounding it
 		// again to float32 gives the float32 quotient.
-		const reciprocal = Math.fround(1 / Math.max(Math.abs(Math.fround(bj - xj)), floor));
-		const alpha = Math.min(1, Math.max(0, Math.fround(reciprocal * t)));
+		const distance = Math.abs(Math.fround(bj - xj));
+		const reciprocal = Math.fround(1 / Math.max(distance, floor));
+		const scaled = Math.fround(reciprocal * t);
+		// The bounds as the SIMD kernel's pmax and pmin take them, where Math.max would make −0 into +0.
+		// biome-ignore lint/complexity/useMathMinMax: pmax's order of zeros
+		const raised = scaled < 0 ? 0 : scaled;
+		// biome-ignore lint/complexity/useMathMinMax: pmin's order of zeros
+		const alpha = 1 < raised ? 1 : raised;
 		out[j] = Math.fround(alpha * xj) + Math.fround(Math.fround(1 - alpha) * bj);
 	}
 };

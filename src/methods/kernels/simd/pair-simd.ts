@@ -233,7 +233,8 @@ export function pairMixSimd(
 /**
  * NearSwap per element in float32, each operation rounded as PyTorch's float32 kernels round it (see nearswapMix):
  * α = min(1, max(0, (1 / max(|b − x|, 1e-6))·t)), out = αx + (1 − α)b, stored as float32 (as bfloat16 bits when
- * `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`, t already a float32 value.
+ * `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`, t already a float32 value. The bounds are pmax and
+ * pmin (x < bound ? bound : x, a single instruction each, where min and max take several to order zeros and NaN).
  */
 export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 	return {
@@ -265,11 +266,9 @@ export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 		${laneLoop(`
 			${loadLanes("base", "j", bf16)} local.set $b
 			${loadLanes("other", "j", bf16)} local.tee $x
-			local.get $unit
-			local.get $zero
-			local.get $unit local.get $b local.get $x f32x4.sub f32x4.abs local.get $floor f32x4.max f32x4.div
+			local.get $unit local.get $b local.get $x f32x4.sub f32x4.abs local.get $floor f32x4.pmax f32x4.div
 			local.get $t f32x4.mul
-			f32x4.max f32x4.min local.tee $alpha
+			local.get $zero f32x4.pmax local.get $unit f32x4.pmin local.tee $alpha
 			f32x4.mul
 			local.get $unit local.get $alpha f32x4.sub local.get $b f32x4.mul
 			f32x4.add local.set $v
