@@ -211,7 +211,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 	});
 	const multislerpArgs = (out: Float32Array | Uint16Array): RangeArgs => ({
 		arrays: [out, ...[105, 106, 107].map((seed) => halvesOf(values(n, seed, true)))],
-		numbers: [1, 0.93, -0.31, 0.72, 0.19, 0.6, 0.4],
+		numbers: [1, 0.72, 0.6, 0.4],
 	});
 	for (const [label, kernel, args] of [
 		["linear-mix", "linear-mix", linearArgs],
@@ -630,13 +630,13 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					return stored ? halvesOf(x) : x;
 				});
 				const scales = [0.7, -1.9e-2, 3.25].slice(0, count);
-				for (const pass of ["norms", "mean", "dots", "tangent"] as const) {
+				for (const pass of ["norms", "mean"] as const) {
 					it(`multislerp-${pass}, over two blocks, ${kind}`, () => {
 						const [js, simd] = bothWays(
 							`multislerp-${pass}`,
 							{
 								arrays: [new Float64Array(2 * count), ...inputs],
-								numbers: [withBase ? 1 : 0, 0.37, -0.61, 0, 0, ...scales],
+								numbers: [withBase ? 1 : 0, 0, ...scales],
 							},
 							0,
 							length,
@@ -650,7 +650,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 						"multislerp-finish",
 						{
 							arrays: [new Float32Array(length), ...inputs],
-							numbers: [withBase ? 1 : 0, 0.37, -0.61, 0.83, 1.7, ...scales],
+							numbers: [withBase ? 1 : 0, 0.83, ...scales],
 						},
 						start,
 						length - 3,

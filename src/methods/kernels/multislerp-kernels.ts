@@ -21,24 +21,22 @@ export function multislerpInSimd(inputs: readonly RangeArray[], base: RangeArray
  * from the inputs, so nothing of the tensor's size is stored but the result:
  * - norms: ‖xᵢ‖² per model;
  * - mean: ‖m‖²;
- * - dots: ⟨xᵢ, m̂⟩ per model, with m̂ = m / ‖m‖;
- * - tangent: ‖r‖², with r = −w·m̂ + Σ sᵢ·xᵢ;
- * - finish: out = a·m̂ + b·r (+ the base), stored as float32.
+ * - finish: out = a·m (+ the base), stored as float32.
  *
  * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per model) or the result; inputs and
- * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), ‖m‖, −w, a, b, ...sᵢ]. Each sum is added per
- * SUM_BLOCK as four lane sums (element index mod 4), added in lane order at the end, as the SIMD kernels add them.
+ * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), a, ...sᵢ]. Each sum is added per SUM_BLOCK
+ * as four lane sums (element index mod 4), added in lane order at the end, as the SIMD kernels add them.
  */
 export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 	return (args, start, end) => {
-		const [withBase, norm = 1, negWeight = 0, along = 0, across = 0, ...scales] = args.numbers;
+		const [withBase, factor = 0, ...scales] = args.numbers;
 		const count = scales.length;
 		// The result as bfloat16 bits only where the SIMD kernels take the inputs.
 		const target = args.arrays[0] as Float32Array | Float64Array | Uint16Array;
 		const inputs = args.arrays.slice(1, 1 + count);
 		const base = withBase ? args.arrays[1 + count] : undefined;
 		if (multislerpInSimd(inputs, base)) {
-			multislerpSimd(pass, target, inputs, base, [norm, negWeight, along, across, ...scales], start, end);
+			multislerpSimd(pass, target, inputs, base, [factor, ...scales], start, end);
 			return;
 		}
 		const quantities = multislerpSums(pass, count);
@@ -68,22 +66,7 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 					add(0, lane, m * m);
 					continue;
 				}
-				const unit = m / norm;
-				if (pass === "dots") {
-					for (let i = 0; i < count; i++) {
-						add(i, lane, (x[i] as number) * unit);
-					}
-					continue;
-				}
-				let r = negWeight * unit;
-				for (let i = 0; i < count; i++) {
-					r += (scales[i] as number) * (x[i] as number);
-				}
-				if (pass === "tangent") {
-					add(0, lane, r * r);
-					continue;
-				}
-				const mixed = along * unit + across * r;
+				const mixed = factor * m;
 				target[j] = base ? mixed + asFloat32(base, j) : mixed;
 			}
 			const block = Math.floor(from / SUM_BLOCK);

@@ -1255,8 +1255,6 @@ export const RANGE_KERNELS = {
 	"sce-combine-of-made": sceCombineOfMade,
 	"multislerp-norms": multislerpKernel("norms"),
 	"multislerp-mean": multislerpKernel("mean"),
-	"multislerp-dots": multislerpKernel("dots"),
-	"multislerp-tangent": multislerpKernel("tangent"),
 	"multislerp-finish": multislerpKernel("finish"),
 	"decode-bf16": decodeBf16,
 	"encode-bf16": encodeBf16,

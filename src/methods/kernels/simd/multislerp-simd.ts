@@ -14,19 +14,19 @@ import {
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
- * Multi-SLERP's five passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
+ * Multi-SLERP's three passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
  * (multislerpKernel in multislerp-kernels.ts): every pass makes xᵢ (less the base's value where there is a base) and
  * the weighted mean m = Σ sᵢ·xᵢ again from the inputs, so no float64 array of the tensor's size is ever stored.
  */
 
-export type MultislerpPass = "norms" | "mean" | "dots" | "tangent" | "finish";
+export type MultislerpPass = "norms" | "mean" | "finish";
 
 /** The largest number of models the SIMD kernels take; more run in JavaScript. */
 export const MULTISLERP_SIMD_MAX = 3;
 
 /** The float64 sums a pass adds, each as four lane sums (element index mod 4): per model, one, or none. */
 export function multislerpSums(pass: MultislerpPass, count: number): number {
-	return pass === "norms" || pass === "dots" ? count : pass === "finish" ? 0 : 1;
+	return pass === "norms" ? count : pass === "finish" ? 0 : 1;
 }
 
 const INPUT_SLOTS = [0, 1, 2];
@@ -35,7 +35,7 @@ const OUT_SLOT = 4;
 const SUMS_SLOT = 5;
 
 /**
- * `multislerp_<pass>_<count>_<bf16|f32>[_base](x₀…, base, out, n, sums, norm, negWeight, along, across, s₀…)`.
+ * `multislerp_<pass>_<count>_<bf16|f32>[_base](x₀…, base, out, n, sums, factor, s₀…)`.
  * Lane sums at `sums` carry over from call to call; `out` is written by the finish pass only, as float32 values or
  * (its `_to_bf16` variant, `bf16Out`) as bfloat16 bits.
  */
@@ -52,8 +52,6 @@ export function multislerpWasm(
 	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ and m are in locals.
 	const half = (h: "Lo" | "Hi"): string => {
 		const mean = `local.get $zero ${inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`).join(" ")} local.set $m`;
-		const unit = `${mean} local.get $m local.get $norm2 f64x2.div local.set $m`;
-		const tangent = `${unit} local.get $negWeight2 local.get $m f64x2.mul ${inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`).join(" ")} local.set $r`;
 		const add = (q: number, product: string): string =>
 			`local.get $acc${q}${h} ${product} f64x2.add local.set $acc${q}${h}`;
 		switch (pass) {
@@ -61,13 +59,9 @@ export function multislerpWasm(
 				return inputs.map((i) => add(i, `local.get $x${i}${h} local.get $x${i}${h} f64x2.mul`)).join("\n");
 			case "mean":
 				return `${mean} ${add(0, "local.get $m local.get $m f64x2.mul")}`;
-			case "dots":
-				return `${unit} ${inputs.map((i) => add(i, `local.get $x${i}${h} local.get $m f64x2.mul`)).join("\n")}`;
-			case "tangent":
-				return `${tangent} ${add(0, "local.get $r local.get $r f64x2.mul")}`;
 			case "finish":
-				return `${tangent}
-					local.get $along2 local.get $m f64x2.mul local.get $across2 local.get $r f64x2.mul f64x2.add
+				return `${mean}
+					local.get $factor2 local.get $m f64x2.mul
 					${withBase ? `${h === "Lo" ? "local.get $b" : highToLow("b")} f64x2.promote_low_f32x4 f64x2.add` : ""}
 					f32x4.demote_f64x2_zero local.set $result${h}`;
 		}
@@ -84,10 +78,7 @@ export function multislerpWasm(
 			["out", "i32"],
 			["n", "i32"],
 			["sums", "i32"],
-			["norm", "f64"],
-			["negWeight", "f64"],
-			["along", "f64"],
-			["across", "f64"],
+			["factor", "f64"],
 			...inputs.map((i) => [`scale${i}`, "f64"] as const),
 		],
 		locals: [
@@ -95,14 +86,10 @@ export function multislerpWasm(
 			["v", "v128"],
 			["b", "v128"],
 			["m", "v128"],
-			["r", "v128"],
 			["zero", "v128"],
 			["resultLo", "v128"],
 			["resultHi", "v128"],
-			["norm2", "v128"],
-			["negWeight2", "v128"],
-			["along2", "v128"],
-			["across2", "v128"],
+			["factor2", "v128"],
 			...inputs.flatMap((i) => [
 				[`s${i}`, "v128"] as const,
 				[`x${i}Lo`, "v128"] as const,
@@ -113,10 +100,7 @@ export function multislerpWasm(
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}
-		local.get $norm f64x2.splat local.set $norm2
-		local.get $negWeight f64x2.splat local.set $negWeight2
-		local.get $along f64x2.splat local.set $along2
-		local.get $across f64x2.splat local.set $across2
+		local.get $factor f64x2.splat local.set $factor2
 		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}
 		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
 		${laneLoop(`
@@ -131,7 +115,7 @@ export function multislerpWasm(
 }
 
 export function multislerpFunctions(): WasmFunction[] {
-	const passes: MultislerpPass[] = ["norms", "mean", "dots", "tangent", "finish"];
+	const passes: MultislerpPass[] = ["norms", "mean", "finish"];
 	return passes.flatMap((pass) =>
 		[2, 3].flatMap((count) =>
 			[true, false].flatMap((bf16) =>
@@ -155,7 +139,7 @@ export function multislerpSimd(
 	target: Float32Array | Float64Array | Uint16Array,
 	inputs: readonly RangeArray[],
 	base: RangeArray | undefined,
-	numbers: readonly [norm: number, negWeight: number, along: number, across: number, ...scales: number[]],
+	numbers: readonly [factor: number, ...scales: number[]],
 	start: number,
 	end: number,
 ): void {
