@@ -277,6 +277,31 @@ export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 	};
 }
 
+/**
+ * Runs `<name>_<bf16|f32>[_to_bf16](a, b, out, n, ...scalars)`, an elementwise kernel over two inputs of one kind, over
+ * [start, end) a SIMD block at a time, into float32 values or bfloat16 bits.
+ */
+function runPairKernel(
+	name: string,
+	out: ResultArray,
+	a: RangeArray,
+	b: RangeArray,
+	scalars: readonly number[],
+	start: number,
+	end: number,
+): void {
+	const module = simdModule();
+	const kernel = module.exports[
+		resultVariant(`${name}_${a instanceof Uint16Array ? "bf16" : "f32"}`, out instanceof Uint16Array)
+	] as (...args: number[]) => void;
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const target = writeAt(out, from, n, 2);
+		kernel(readAt(module, a, from, n, 0), readAt(module, b, from, n, 1), target, n, ...scalars);
+		writeBack(module, target, 2, out, from, n);
+	}
+}
+
 /** slerpMix over [start, end), s₀ and s₁ float32 values. */
 export function slerpMixSimd(
 	out: ResultArray,
@@ -287,16 +312,7 @@ export function slerpMixSimd(
 	start: number,
 	end: number,
 ): void {
-	const module = simdModule();
-	const kernel = module.exports[
-		resultVariant(`slerp_mix_${a instanceof Uint16Array ? "bf16" : "f32"}`, out instanceof Uint16Array)
-	] as (...args: number[]) => void;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const target = writeAt(out, from, n, 2);
-		kernel(readAt(module, a, from, n, 0), readAt(module, b, from, n, 1), target, n, s0, s1);
-		writeBack(module, target, 2, out, from, n);
-	}
+	runPairKernel("slerp_mix", out, a, b, [s0, s1], start, end);
 }
 
 /** nearswap over [start, end), t a float32 value. */
@@ -308,14 +324,5 @@ export function nearswapSimd(
 	start: number,
 	end: number,
 ): void {
-	const module = simdModule();
-	const kernel = module.exports[
-		resultVariant(`nearswap_${b instanceof Uint16Array ? "bf16" : "f32"}`, out instanceof Uint16Array)
-	] as (...args: number[]) => void;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const target = writeAt(out, from, n, 2);
-		kernel(readAt(module, b, from, n, 0), readAt(module, x, from, n, 1), target, n, t);
-		writeBack(module, target, 2, out, from, n);
-	}
+	runPairKernel("nearswap", out, b, x, [t], start, end);
 }
