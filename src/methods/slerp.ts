@@ -50,8 +50,8 @@ export const slerp: MergeMethod = {
 		const [square0, square1, dotProduct] = pairSums(v0, v1, n, context);
 		const [s0, s1] = slerpCoefficients(Math.sqrt(square0), Math.sqrt(square1), dotProduct, t);
 		const out = resultTarget(n, context);
-		// The mix in float32 with the coefficients rounded to float32: mergekit's NumPy multiplies float32 arrays by
-		// float64 scalars so, and its results are reproduced bit for bit.
+		// The mix in float32 with the coefficients rounded to float32, as mergekit's NumPy multiplies float32 arrays by
+		// float64 scalars: its float32 golden cases come out bit for bit.
 		runRange(context, "slerp-mix", { arrays: [out, v0, v1], numbers: [s0, s1] }, n);
 		return resultOf(out, [...base.shape], context);
 	},

@@ -234,7 +234,8 @@ export function pairMixSimd(
  * NearSwap per element in float32, each operation rounded as PyTorch's float32 kernels round it (see nearswapMix):
  * α = min(1, max(0, (1 / max(|b − x|, 1e-6))·t)), out = αx + (1 − α)b, stored as float32 (as bfloat16 bits when
  * `bf16Out`): `nearswap_<bf16|f32>[_to_bf16](b, x, out, n, t)`, t already a float32 value. The bounds are pmax and
- * pmin (x < bound ? bound : x, a single instruction each, where min and max take several to order zeros and NaN).
+ * pmin (x < bound ? bound : x, and bound < x ? bound : x): one instruction each, where max and min take several to
+ * order zeros and NaN.
  */
 export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 	return {
