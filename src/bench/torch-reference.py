@@ -238,10 +238,10 @@ def sce(base, xs, g):
         if k > 0:
             keep[torch.topk(variance.abs().view(-1), k).indices] = True
         tvs = tvs * keep.view_as(variance)
-    energy = (tvs.float() ** 2).mean(dim=tuple(range(1, tvs.dim())))
+    energy = (tvs**2).mean(dim=tuple(range(1, tvs.dim())))
     total = energy.sum()
     energy = torch.full_like(energy, 1 / len(xs)) if total.abs() < 1e-6 else energy / total
-    energy = energy.to(tvs.dtype).view(-1, *([1] * (tvs.dim() - 1)))
+    energy = energy.view(-1, *([1] * (tvs.dim() - 1)))
     mask = elected_mask(tvs)
     mixed = (tvs * energy * mask).sum(dim=0) / (energy * mask).sum(dim=0).clamp_min(1e-6)
     return base + mixed
