@@ -11,7 +11,6 @@ Reads one JSON job on stdin and prints one JSON result on stdout:
 """
 
 import json
-import math
 import os
 import struct
 import sys
@@ -267,11 +266,17 @@ def merge(method, base, xs, per_model, g):
     raise ValueError(f"no PyTorch reference for merge method {method}")
 
 
+BITS = {torch.bfloat16: torch.int16, torch.float16: torch.int16, torch.float32: torch.int32}
+
+
 def compare(result, stored):
-    """Elements whose stored bits equal the reference's, and the largest difference."""
-    same = result.to(stored.dtype).view(-1) == stored.view(-1)
-    difference = (result.float() - stored.float()).abs().max().item()
-    return int(same.sum().item()), difference
+    """Elements whose stored bits equal the reference's (so −0 is not +0, and a NaN can match), and the largest
+    difference between finite values."""
+    bits = BITS[stored.dtype]
+    same = result.to(stored.dtype).contiguous().view(bits).view(-1) == stored.contiguous().view(bits).view(-1)
+    difference = (result.float() - stored.float()).abs().view(-1)
+    finite = difference[torch.isfinite(difference)]
+    return int(same.sum().item()), finite.max().item() if finite.numel() > 0 else 0.0
 
 
 def main():
@@ -297,7 +302,7 @@ def main():
             same, difference = compare(result, stored.get(name))
             elements += result.numel()
             equal += same
-            largest = max(largest, difference if math.isfinite(difference) else math.inf)
+            largest = max(largest, difference)
     compared = {"elements": elements, "equal": equal, "maxAbsDiff": largest} if stored else None
     print(json.dumps({"seconds": seconds, "inputParameters": parameters, "tensors": len(job["tensors"]), "compared": compared}))
 
