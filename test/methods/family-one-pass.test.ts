@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { BufferPool } from "../../src/engine/buffer-pool.js";
+import { BufferPool, type PoolArena } from "../../src/engine/buffer-pool.js";
 import { KEEP_BLOCK } from "../../src/methods/kernels/range-kernels.js";
 import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
 import { setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
@@ -51,13 +51,10 @@ interface Case {
 	pooled: boolean;
 }
 
-function merge(options: Case, writeBf16 = false) {
-	const shape = options.shape ?? [n];
-	const length = shape.reduce((product, size) => product * size, 1);
-	const pool = new BufferPool(false);
-	const arena = pool.arena();
-	const place = <T extends Float32Array | Uint16Array>(array: T): T => {
-		if (!options.pooled) {
+/** Copies an array into the arena's memory where `pooled` (as the executor's inputs lie), else leaves it as it is. */
+function placer(arena: PoolArena, pooled: boolean): <T extends Float32Array | Uint16Array>(array: T) => T {
+	return <T extends Float32Array | Uint16Array>(array: T): T => {
+		if (!pooled) {
 			return array;
 		}
 		const bytes = arena.bytes(array.byteLength);
@@ -69,6 +66,14 @@ function merge(options: Case, writeBf16 = false) {
 		view.set(array as Float32Array & Uint16Array);
 		return view;
 	};
+}
+
+function merge(options: Case, writeBf16 = false) {
+	const shape = options.shape ?? [n];
+	const length = shape.reduce((product, size) => product * size, 1);
+	const pool = new BufferPool(false);
+	const arena = pool.arena();
+	const place = placer(arena, options.pooled);
 	const baseValues = tiedBf16(1, length);
 	// Pooled, the base is also given as stored, and the one pass reads it so.
 	const base: ModelTensor = {
@@ -283,19 +288,7 @@ describe("SCE over task vectors made block by block against the JavaScript kerne
 				setSimdEnabled(simd);
 				const pool = new BufferPool(false);
 				const arena = pool.arena();
-				const place = <T extends Float32Array | Uint16Array>(array: T): T => {
-					if (!pooled) {
-						return array;
-					}
-					const bytes = arena.bytes(array.byteLength);
-					const view = (
-						array instanceof Uint16Array
-							? new Uint16Array(bytes.buffer, bytes.byteOffset, array.length)
-							: new Float32Array(bytes.buffer, bytes.byteOffset, array.length)
-					) as T;
-					view.set(array as Float32Array & Uint16Array);
-					return view;
-				};
+				const place = placer(arena, pooled);
 				const tensor = (model: string, values: Float32Array): ModelTensor => ({
 					model,
 					data: place(values),
