@@ -35,19 +35,30 @@ export function modelStockT(squares: ArrayLike<number>, dots: ArrayLike<number>)
 	return (count * cos) / (1 + (count - 1) * cos);
 }
 
+/** t rounded to float32, and 1 − t from it in float32, as mergekit's PyTorch holds them. */
+function mixWeights(t: number): [number, number] {
+	const t32 = Math.fround(t);
+	return [t32, Math.fround(1 - t32)];
+}
+
 /**
  * out = t·mean(xᵢ) + (1 − t)·b in float32, each operation rounded to float32 as mergekit's PyTorch rounds it: the
- * sum from +0 in model order, divided by k, the products with t and 1 − t (t rounded to float32), then their sum.
+ * sum from +0 in model order, divided by k, the products with t and 1 − t (see mixWeights), then their sum.
  */
-function modelStockMixAt(out: Float32Array, b: RangeArray, xs: readonly RangeArray[], t: number, j: number): void {
-	const t32 = Math.fround(t);
+function modelStockMixAt(
+	out: Float32Array,
+	b: RangeArray,
+	xs: readonly RangeArray[],
+	[t32, rest]: readonly [number, number],
+	j: number,
+): void {
 	let sum = 0;
 	for (const x of xs) {
 		sum = Math.fround(sum + asFloat32(x, j));
 	}
 	const mean = Math.fround(sum / xs.length);
 	// Each product of float32 values is exact in float64; one addition's double rounding is harmless.
-	out[j] = Math.fround(t32 * mean) + Math.fround(Math.fround(1 - t32) * asFloat32(b, j));
+	out[j] = Math.fround(t32 * mean) + Math.fround(rest * asFloat32(b, j));
 }
 
 /**
@@ -84,9 +95,9 @@ export const modelStockLanes: RangeKernel = (args, start, end) => {
 				dots[pair++] = dot;
 			}
 		}
-		const t = modelStockT(squares, dots);
+		const weights = mixWeights(modelStockT(squares, dots));
 		for (let k = 0, j = first; k < length; k++, j += stride) {
-			modelStockMixAt(out, b, xs, t, j);
+			modelStockMixAt(out, b, xs, weights, j);
 		}
 	}
 };
@@ -143,15 +154,15 @@ export const modelStockSums: RangeKernel = (args, start, end) => {
  */
 export const modelStockMix: RangeKernel = (args, start, end) => {
 	const inputs = args.arrays.slice(1);
-	const t = args.numbers[0] as number;
+	const weights = mixWeights(args.numbers[0] as number);
 	if (modelStockInSimd(inputs)) {
-		modelStockMixSimd(args.arrays[0] as ResultArray, inputs, t, start, end);
+		modelStockMixSimd(args.arrays[0] as ResultArray, inputs, weights, start, end);
 		return;
 	}
 	const out = args.arrays[0] as Float32Array;
 	const b = inputs[0] as RangeArray;
 	const xs = inputs.slice(1);
 	for (let j = start; j < end; j++) {
-		modelStockMixAt(out, b, xs, t, j);
+		modelStockMixAt(out, b, xs, weights, j);
 	}
 };

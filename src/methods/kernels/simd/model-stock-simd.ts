@@ -170,18 +170,19 @@ export function modelStockSumsSimd(inputs: readonly RangeArray[], from: number, 
 	return Array.from({ length: quantities }, (_, q) => laneTotal(lanes, q));
 }
 
-/** modelStockMix over [start, end) for `inputs` [b, ...x], into float32 values or bfloat16 bits. */
+/**
+ * modelStockMix over [start, end) for `inputs` [b, ...x], into float32 values or bfloat16 bits; t and 1 − t as
+ * float32 values.
+ */
 export function modelStockMixSimd(
 	out: ResultArray,
 	inputs: readonly RangeArray[],
-	t: number,
+	[t32, rest]: readonly [number, number],
 	start: number,
 	end: number,
 ): void {
 	const module = simdModule();
 	const kernel = kernelOf("mix", inputs, out instanceof Uint16Array);
-	const t32 = Math.fround(t);
-	const rest = Math.fround(1 - t32);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const target = writeAt(out, from, n, OUT_SLOT);
