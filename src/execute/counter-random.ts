@@ -34,6 +34,17 @@ export function counterDraw(k0: number, k1: number, index: number): number {
 	return mix32(b ^ low);
 }
 
+/**
+ * The 16-bit draw for element `index` (below 2³²) of the stream keyed (k0, k1), for Bernoulli masks: elements 2p and
+ * 2p + 1 take the low and the high half of one 32-bit word for pair p, two rounds of mixing. A keep probability needs
+ * no finer steps than 2⁻¹⁶, and one word for two elements halves the work of DARE's mask, the costliest part of it.
+ * The range kernels repeat these lines inline, from the stream's `keys`.
+ */
+export function counterHalfDraw(k0: number, k1: number, index: number): number {
+	const word = mixRound((mixRound((index >>> 1) ^ k0) + k1) | 0);
+	return index & 1 ? word >>> 16 : word & 0xffff;
+}
+
 /** A uniform [0, 1) stream: `stream(i)` is draw i over 2^32; `keys` let kernels on other threads draw the same. */
 export interface UniformStream {
 	(index: number): number;

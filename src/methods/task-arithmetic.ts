@@ -11,7 +11,7 @@ import { simdEnabled } from "./kernels/simd/simd-kernels.js";
 import { dellaMaskBits, sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
-import { sparsifyRandom } from "./kernels/sparsify-random.js";
+import { dareKeepsAll, dareThreshold, sparsifyRandom } from "./kernels/sparsify-random.js";
 import type {
 	MergeContext,
 	MergeInputs,
@@ -363,19 +363,16 @@ function familyInOnePass(
 		pruning = cuts.flatMap((cut) => [cut.upperBits, cut.lowerBits, cut.upperCut, cut.lowerCut]);
 	} else if (member.sparsification === "random") {
 		const masks = models.map((tensor, i) => {
-			const density = densities[i] as number;
-			// As sparsifyRandom draws it: h/2³² < density exactly when h is below ⌈density·2³²⌉.
-			const threshold = density >= 1 ? -1 : Math.ceil(density * 2 ** 32);
+			// As sparsifyRandom draws it; −1 where the mask would keep every element.
+			const drawn = dareThreshold(densities[i] as number);
+			const threshold = dareKeepsAll(drawn) ? -1 : drawn;
 			const [k0, k1] = context.uniform(tensor.model).keys;
 			const rescale =
-				options.rescale && threshold >= 0 && threshold < 2 ** 32
+				options.rescale && threshold >= 0
 					? dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context)
 					: undefined;
 			return { numbers: [threshold, k0, k1, rescale?.ratio ?? 0], words: rescale?.words };
 		});
-		if (masks.some(({ numbers: [threshold] }) => (threshold as number) >= 2 ** 32)) {
-			return undefined;
-		}
 		pruning = masks.flatMap(({ numbers }) => numbers);
 		// With a rescale, the norms' pass kept each mask as bits: the combining pass reads them instead of drawing again.
 		if (options.rescale) {

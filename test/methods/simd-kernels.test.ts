@@ -13,6 +13,7 @@ import {
 import { roundArray } from "../../src/methods/kernels/round-array.js";
 import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
 import { SIMD_BLOCK, setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
+import { dareThreshold } from "../../src/methods/kernels/sparsify-random.js";
 import { SUM_BLOCK } from "../../src/methods/kernels/sum-block.js";
 import { f32ToBf16 } from "../../src/safetensors/dtype.js";
 
@@ -527,7 +528,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			"dare-mask",
 			{
 				arrays: [values(length, 80, false), new Float64Array(4)],
-				numbers: [Math.ceil(0.3 * 2 ** 32), 0x9e3779b9, 12345],
+				numbers: [dareThreshold(0.3), 0x9e3779b9, 12345],
 			},
 			0,
 			length,

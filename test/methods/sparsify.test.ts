@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { counterUniform } from "../../src/execute/counter-random.js";
+import { counterHalfDraw, counterUniform } from "../../src/execute/counter-random.js";
 import { sparsifyDella } from "../../src/methods/kernels/sparsify-della.js";
 import { sparsifyMagnitude } from "../../src/methods/kernels/sparsify-magnitude.js";
 import { sparsifyMagnitudeOutliers } from "../../src/methods/kernels/sparsify-magnitude-outliers.js";
@@ -41,10 +41,31 @@ describe("DARE (random) pruning", () => {
 		sparsifyRandom(delta, density, false, uniform);
 		let wrong = 0;
 		for (let i = 0; i < n; i++) {
-			const expected = (uniform(i) as number) < density ? original[i] : 0;
+			const draw = counterHalfDraw(...uniform.keys, i) / 2 ** 16;
+			const expected = draw < density ? original[i] : 0;
 			wrong += +!Object.is(delta[i], expected);
 		}
 		expect(wrong).toBe(0);
+	});
+
+	it("draws neighbouring elements, and two models' masks of one tensor, independently", () => {
+		const pairs = n / 2;
+		const a = taskVector(n, 4);
+		const b = a.slice();
+		sparsifyRandom(a, density, false, counterUniform(9, "t", "m0"));
+		sparsifyRandom(b, density, false, counterUniform(9, "t", "m1"));
+		let neighbours = 0;
+		for (let i = 0; i < n; i += 2) {
+			neighbours += +(a[i] !== 0 && a[i + 1] !== 0);
+		}
+		let models = 0;
+		for (let i = 0; i < n; i++) {
+			models += +(a[i] !== 0 && b[i] !== 0);
+		}
+		// Both kept ~ Binomial(count, p²) where the draws are independent: within 5σ of count·p².
+		const both = density * density;
+		expect(Math.abs(neighbours - pairs * both)).toBeLessThanOrEqual(5 * Math.sqrt(pairs * both * (1 - both)));
+		expect(Math.abs(models - n * both)).toBeLessThanOrEqual(5 * Math.sqrt(n * both * (1 - both)));
 	});
 
 	it("rescales the kept task vector so it is unbiased, through dare_linear", () => {

@@ -115,9 +115,11 @@ const MEMORY: Record<string, readonly [number, number]> = {
 
 /** SIMD (0xFD-prefixed) instructions without immediates. */
 const SIMD_PLAIN: Record<string, number> = {
+	"i16x8.splat": 0x10,
 	"i32x4.splat": 0x11,
 	"f32x4.splat": 0x13,
 	"f64x2.splat": 0x14,
+	"i16x8.lt_u": 0x30,
 	"i32x4.eq": 0x37,
 	"i32x4.ne": 0x38,
 	"i32x4.lt_s": 0x39,
@@ -144,8 +146,11 @@ const SIMD_PLAIN: Record<string, number> = {
 	"v128.any_true": 0x53,
 	"f32x4.demote_f64x2_zero": 0x5e,
 	"f64x2.promote_low_f32x4": 0x5f,
+	"i16x8.bitmask": 0x84,
 	"i16x8.narrow_i32x4_u": 0x86,
 	"i32x4.bitmask": 0xa4,
+	"i32x4.extend_low_i16x8_s": 0xa7,
+	"i32x4.extend_high_i16x8_s": 0xa8,
 	"i32x4.extend_low_i16x8_u": 0xa9,
 	"i32x4.extend_high_i16x8_u": 0xaa,
 	"i32x4.shl": 0xab,

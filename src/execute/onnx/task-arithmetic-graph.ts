@@ -3,6 +3,7 @@ import { RESCALE_MIN_NORM } from "../../methods/kernels/rescale-l1.js";
 import { dellaRanks } from "../../methods/kernels/sparsify-della.js";
 import { magnitudeKeepCount } from "../../methods/kernels/sparsify-magnitude.js";
 import { outlierRanks } from "../../methods/kernels/sparsify-magnitude-outliers.js";
+import { dareKeepsAll, dareThreshold } from "../../methods/kernels/sparsify-random.js";
 import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ParameterDef } from "../../methods/merge-method.js";
 import { readNumber } from "../../methods/read-param.js";
 import {
@@ -12,7 +13,7 @@ import {
 	weightDivisor,
 } from "../../methods/task-arithmetic.js";
 import type { FloatDtype } from "../../safetensors/dtype.js";
-import { counterDraw } from "../counter-random.js";
+import { counterDraw, counterHalfDraw } from "../counter-random.js";
 import type { GraphBuilder, Value } from "./graph-builder.js";
 import { keepMagnitudeRanks } from "./keep-magnitude-ranks-graph.js";
 import type { GraphFeed, GraphRunner, MethodGraph } from "./method-graph.js";
@@ -179,13 +180,16 @@ function planPruning(
 			return { kind: "ranks", ...ranks, n };
 		}
 		case "random": {
-			// As the dare-mask kernel draws it: draw h of the model's stream kept iff h/2³² < density, that is iff
-			// h < ⌈density·2³²⌉. The draws are made here, in JavaScript, so that they are the CPU kernels' own.
+			// As the dare-mask kernel draws it. The draws are made here, in JavaScript, so that they are the CPU
+			// kernels' own.
 			const [k0, k1] = context.uniform(model).keys;
-			const threshold = Math.ceil(density * 2 ** 32);
+			const threshold = dareThreshold(density);
+			if (dareKeepsAll(threshold)) {
+				return { kind: "none" };
+			}
 			const mask = new Uint8Array(n);
 			for (let i = 0; i < n; i++) {
-				mask[i] = counterDraw(k0, k1, i) < threshold ? 1 : 0;
+				mask[i] = counterHalfDraw(k0, k1, i) < threshold ? 1 : 0;
 			}
 			return { kind: "mask", mask };
 		}

@@ -636,8 +636,8 @@ function combineElected(
 export const DARE_BLOCK = 65536;
 
 /**
- * DARE's mask: element j survives iff the counter stream's 32-bit draw for j is below `threshold` (⌈density·2³²⌉,
- * so exactly when uniform(j) < density); the others become +0. Arrays [delta, norms]; numbers [threshold, k0, k1].
+ * DARE's mask: element j survives iff the counter stream's 16-bit draw for j (counterHalfDraw) is below `threshold`
+ * (dareThreshold, below 2¹⁶); the others become +0. Arrays [delta, norms]; numbers [threshold, k0, k1].
  * norms[2·block] and norms[2·block + 1] receive each DARE_BLOCK's L1 norm before and after masking: per block, four
  * float64 sums, one for each element index mod 4, added in that order at the end (the order SIMD lanes add in).
  */
@@ -651,17 +651,15 @@ const dareMask: RangeKernel = (args, start, end) => {
 	for (let from = start; from < end; from += DARE_BLOCK) {
 		const to = Math.min(end, from + DARE_BLOCK);
 		const block = Math.floor(from / DARE_BLOCK);
-		if (simdEnabled() && threshold < 2 ** 32) {
+		if (simdEnabled()) {
 			[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(delta, threshold, k0, k1, from, to);
 			continue;
 		}
 		lanes.fill(0);
 		for (let j = from; j < to; j++) {
-			// counterDraw(k0, k1, j) for j < 2³² (typed arrays are shorter), repeated here so that it is inlined.
-			const a = mixRound(j ^ k0) >>> 0;
-			const b = mixRound((a + k1) | 0) >>> 0;
-			const draw = mixRound(b ^ j) >>> 0;
-			const keep = +(draw < threshold);
+			// counterHalfDraw(k0, k1, j) for j < 2³² (typed arrays are shorter), repeated here so that it is inlined.
+			const word = mixRound((mixRound((j >>> 1) ^ k0) + k1) | 0);
+			const keep = +((j & 1 ? word >>> 16 : word & 0xffff) < threshold);
 			const lane = (j - from) & 3;
 			lanes[lane] = (lanes[lane] as number) + abs(delta[j] as number);
 			bits[j] = (bits[j] as number) & -keep;

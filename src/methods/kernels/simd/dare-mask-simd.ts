@@ -3,8 +3,8 @@ import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import {
 	COUNTER_DRAW_LOCALS,
 	COUNTER_DRAW_SETUP,
-	counterDrawLanes,
 	f32Address,
+	halfDrawLanes,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
@@ -21,12 +21,28 @@ function addLanes(v: string, lo: string, hi: string): string {
 }
 
 /**
- * DARE's mask (see dareMask) on `n` elements whose first has index `first` in the tensor: the counter stream's draw
- * for each index, kept below `threshold` (unsigned), the dropped ones +0. The L1 norms before and after are added
- * per lane (element index mod 4) in float64 into the eight sums at `sums` [before lanes 0–3, after lanes 0–3],
- * which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)`; `dare_mask_bits` takes
- * one more, `words`, where it writes the mask as bits (element first + j at bit j mod 32 of word j / 32; `first` a
- * multiple of 32), so that a later pass applies it without drawing again (dare_keep_bits).
+ * The lanes of δ at element `index` masked by local `keep` in place, their L1 norms before and after added to the lane
+ * sums (see dareMaskWasm).
+ */
+function maskLanes(index: string): string {
+	return `
+	${loadLanes("delta", index, false)} local.get $magnitude v128.and local.set $v
+	${addLanes("v", "beforeLo", "beforeHi")}
+	${f32Address("delta", index)}
+	${loadLanes("delta", index, false)} local.get $keep v128.and local.tee $v
+	v128.store
+	local.get $v local.get $magnitude v128.and local.set $v
+	${addLanes("v", "afterLo", "afterHi")}`;
+}
+
+/**
+ * DARE's mask (see dareMask) on `n` elements whose first has index `first` in the tensor (even): the counter stream's
+ * 16-bit draw for each index, kept below `threshold` (unsigned, below 2¹⁶), the dropped ones +0. Eight elements a
+ * step, the draws of four pairs; the last step's second four only where they lie below n. The L1 norms before and
+ * after are added per lane (element index mod 4) in float64 into the eight sums at `sums` [before lanes 0–3, after
+ * lanes 0–3], which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)`;
+ * `dare_mask_bits` takes one more, `words`, where it writes the mask as bits (element first + j at bit j mod 32 of
+ * word j / 32; `first` a multiple of 32), so that a later pass applies it without drawing again (dare_keep_bits).
  */
 export function dareMaskWasm(writeBits: boolean): WasmFunction {
 	return {
@@ -43,11 +59,13 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 		],
 		locals: [
 			["j", "i32"],
+			["k", "i32"],
 			["word", "i32"],
-			["index", "v128"],
+			["pairs", "v128"],
 			["x", "v128"],
 			["v", "v128"],
 			["keep", "v128"],
+			["keepPairs", "v128"],
 			...COUNTER_DRAW_LOCALS,
 			["limit", "v128"],
 			["magnitude", "v128"],
@@ -58,32 +76,36 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 		],
 		body: `
 		${COUNTER_DRAW_SETUP}
-		local.get $threshold i32x4.splat local.set $limit
+		local.get $threshold i16x8.splat local.set $limit
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
 		local.get $sums v128.load local.set $beforeLo
 		local.get $sums v128.load offset=16 local.set $beforeHi
 		local.get $sums v128.load offset=32 local.set $afterLo
 		local.get $sums v128.load offset=48 local.set $afterHi
-		${laneLoop(`
-			local.get $first local.get $j i32.add i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.set $index
-			${counterDrawLanes("index", "x")}
-			local.get $x local.get $limit i32x4.lt_u local.set $keep
-			${loadLanes("delta", "j", false)} local.get $magnitude v128.and local.set $v
-			${addLanes("v", "beforeLo", "beforeHi")}
-			${f32Address("delta", "j")}
-			${loadLanes("delta", "j", false)} local.get $keep v128.and local.tee $v
-			v128.store
-			local.get $v local.get $magnitude v128.and local.set $v
-			${addLanes("v", "afterLo", "afterHi")}
+		${laneLoop(
+			`
+			local.get $first local.get $j i32.add i32.const 1 i32.shr_u i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add
+			local.set $pairs
+			${halfDrawLanes("pairs", "x")}
+			local.get $x local.get $limit i16x8.lt_u local.tee $keepPairs
+			i32x4.extend_low_i16x8_s local.set $keep
+			${maskLanes("j")}
+			local.get $j i32.const 4 i32.add local.tee $k local.get $n i32.lt_u
+			if
+				local.get $keepPairs i32x4.extend_high_i16x8_s local.set $keep
+				${maskLanes("k")}
+			end
 			${
 				writeBits
 					? `
-			;; The word so far (none at a word's first element), with these four bits; stored each step, whole by the last.
+			;; The word so far (none at a word's first element), with these eight bits; stored each step, whole by the last.
 			local.get $word i32.const 0 local.get $j i32.const 31 i32.and select
-			local.get $keep i32x4.bitmask local.get $j i32.const 31 i32.and i32.shl i32.or local.set $word
+			local.get $keepPairs i16x8.bitmask local.get $j i32.const 31 i32.and i32.shl i32.or local.set $word
 			local.get $words local.get $j i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add local.get $word i32.store`
 					: ""
-			}`)}
+			}`,
+			8,
+		)}
 		local.get $sums local.get $beforeLo v128.store
 		local.get $sums local.get $beforeHi v128.store offset=16
 		local.get $sums local.get $afterLo v128.store offset=32

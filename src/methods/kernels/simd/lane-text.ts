@@ -152,3 +152,16 @@ export function counterDrawLanes(index: string, result: string): string {
 	local.get $${result} local.get $${index} v128.xor local.set $${result}
 	${mixRoundLanes(result)}`;
 }
+
+/**
+ * counterHalfDraw's 32-bit words (counter-random.ts) for the four pair indices in local `pairs`, left in local
+ * `result`: two rounds of mixing keyed by the stream's keys (see COUNTER_DRAW_LOCALS and COUNTER_DRAW_SETUP). Read as
+ * eight 16-bit lanes, they are the draws of elements 2·pairs[0] to 2·pairs[3] + 1 in order.
+ */
+export function halfDrawLanes(pairs: string, result: string): string {
+	return `
+	local.get $${pairs} local.get $key0 v128.xor local.set $${result}
+	${mixRoundLanes(result)}
+	local.get $${result} local.get $key1 i32x4.add local.set $${result}
+	${mixRoundLanes(result)}`;
+}
