@@ -174,8 +174,9 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 			${models
 				.map(
 					(i) => `
-			local.get $kept${i} ${loadLanes(`d${i}`, "j", false)} local.get $zero f32x4.ne i32x4.sub local.set $kept${i}
-			${loadLanes(`d${i}`, "j", false)} local.get $w${i} f32x4.mul local.set $u${i}
+			local.get $kept${i} ${loadLanes(`d${i}`, "j", false)} local.tee $u${i}
+			local.get $zero f32x4.ne i32x4.sub local.set $kept${i}
+			local.get $u${i} local.get $w${i} f32x4.mul local.set $u${i}
 			${roundBf16KeepingNaN(`u${i}`)} local.tee $u${i}
 			local.get $vote f32x4.add local.set $vote`,
 				)
@@ -193,17 +194,17 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 			local.get $z local.get $agree local.get $w${i} f32x4.mul f32x4.add local.set $z`,
 				)
 				.join("\n")}
-			${roundBf16("mix")} local.set $mix
+			${roundBf16KeepingNaN("mix")} local.set $mix
 			local.get $roundZ
 			if
-				${roundBf16("z")} local.set $z
+				${roundBf16KeepingNaN("z")} local.set $z
 			end
 			local.get $normalize
 			if
 				;; No model agreeing leaves z = 0, which divides as 1.
 				local.get $mix local.get $z local.get $z local.get $zero f32x4.eq local.get $onef v128.and f32x4.add
 				f32x4.div local.set $mix
-				${roundBf16("mix")} local.set $mix
+				${roundBf16KeepingNaN("mix")} local.set $mix
 			end
 			${finish(baseBf16, bf16Out)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
