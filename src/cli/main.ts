@@ -1,12 +1,3 @@
-import { commentCommand } from "./commands/comment-command.js";
-import { compareCommand } from "./commands/compare-command.js";
-import { explainCommand } from "./commands/explain-command.js";
-import { hubCommand } from "./commands/hub-command.js";
-import { mergeCommand } from "./commands/merge-command.js";
-import { methodsCommand } from "./commands/methods-command.js";
-import { scheduleCommand } from "./commands/schedule-command.js";
-import { serveCommand } from "./commands/serve-command.js";
-import { validateCommand } from "./commands/validate-command.js";
 import { EXIT } from "./exit-codes.js";
 import type { Output } from "./progress-printer.js";
 
@@ -15,6 +6,24 @@ export interface CliIo {
 	stderr: Output;
 	env: NodeJS.ProcessEnv;
 }
+
+type Command = (argv: string[], io: CliIo) => number | Promise<number>;
+
+/**
+ * Each command's module, loaded when that command runs: a merge does not load the bot's server, the Hub emulator or
+ * the scheduler (loading every command took 280 ms, the merge command alone 135 ms).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+	merge: async () => (await import("./commands/merge-command.js")).mergeCommand,
+	validate: async () => (await import("./commands/validate-command.js")).validateCommand,
+	methods: async () => (await import("./commands/methods-command.js")).methodsCommand,
+	explain: async () => (await import("./commands/explain-command.js")).explainCommand,
+	compare: async () => (await import("./commands/compare-command.js")).compareCommand,
+	serve: async () => (await import("./commands/serve-command.js")).serveCommand,
+	comment: async () => (await import("./commands/comment-command.js")).commentCommand,
+	hub: async () => (await import("./commands/hub-command.js")).hubCommand,
+	schedule: async () => (await import("./commands/schedule-command.js")).scheduleCommand,
+};
 
 const USAGE = `mergesmith: merge language models from mergekit-style YAML recipes
 
@@ -50,36 +59,17 @@ Exit codes: 0 success; 1 invalid recipe or models (nothing written); 2 bad comma
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
 	const [command, ...rest] = argv;
+	if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+		io.stdout.write(USAGE);
+		return command === undefined ? EXIT.usage : EXIT.ok;
+	}
+	const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+	if (!load) {
+		io.stderr.write(`mergesmith: unknown command \`${command}\`\n\n${USAGE}`);
+		return EXIT.usage;
+	}
 	try {
-		switch (command) {
-			case "merge":
-				return await mergeCommand(rest, io);
-			case "validate":
-				return await validateCommand(rest, io);
-			case "methods":
-				return methodsCommand(rest, io);
-			case "explain":
-				return await explainCommand(rest, io);
-			case "compare":
-				return await compareCommand(rest, io);
-			case "serve":
-				return await serveCommand(rest, io);
-			case "comment":
-				return await commentCommand(rest, io);
-			case "hub":
-				return await hubCommand(rest, io);
-			case "schedule":
-				return await scheduleCommand(rest, io);
-			case undefined:
-			case "help":
-			case "--help":
-			case "-h":
-				io.stdout.write(USAGE);
-				return command === undefined ? EXIT.usage : EXIT.ok;
-			default:
-				io.stderr.write(`mergesmith: unknown command \`${command}\`\n\n${USAGE}`);
-				return EXIT.usage;
-		}
+		return await (await load())(rest, io);
 	} catch (error) {
 		if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
 			io.stderr.write(`mergesmith ${command}: ${error.message}\n`);
