@@ -101,7 +101,13 @@ describe("mergesmith command line", () => {
 	});
 
 	it("answers bad command lines with exit code 2 and the usage", async () => {
-		expect((await runCli(["frobnicate"])).code).toBe(2);
+		const unknown = await runCli(["frobnicate"]);
+		expect(unknown.code).toBe(2);
+		expect(unknown.stderr).toMatch(/unknown command `frobnicate`[\s\S]*Usage:/);
+		expect((await runCli(["constructor"])).code).toBe(2);
+		const help = await runCli(["help"]);
+		expect(help.code).toBe(0);
+		expect(help.stdout).toMatch(/^Usage:$/m);
 		const noOut = await runCli(["merge", "recipe.yml"]);
 		expect(noOut.code).toBe(2);
 		expect(noOut.stderr).toMatch(/--out DIR is required/);
