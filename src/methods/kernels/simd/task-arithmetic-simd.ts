@@ -257,21 +257,26 @@ function sumInFloat32(models: readonly number[], term: (i: number) => string = s
 
 /**
  * The end of task-finish's plain weighted sum, shared by task_sum: Σ uᵢ (each pushed by `term`) rounded, the quotient
- * by the divisor (local `d`, when `normalize`) rounded, then `finish`.
+ * by the divisor (local `d`, when `normalize`) rounded, then `finish`. With `lowZeroNaN` (every NaN among the uᵢ has
+ * zero low 16 bits, as rounded bfloat16 values' do) the sum and the quotient are rounded without the NaN check: a NaN
+ * they make or carry has zero low bits too, so rounding keeps it a NaN, and finish's checked rounding makes it the
+ * canonical one.
  */
 function sumEnd(
 	models: readonly number[],
 	baseBf16: boolean,
 	bf16Out: boolean,
 	term: (i: number) => string = storedTerm,
+	lowZeroNaN = false,
 ): string {
+	const round = lowZeroNaN ? roundBf16KeepingNaN : roundBf16;
 	return `
 			${models.length <= 2 ? sumInFloat32(models, term) : sumInFloat64(models, term)}
-			${roundBf16("mix")} local.set $mix
+			${round("mix")} local.set $mix
 			local.get $normalize
 			if
 				local.get $mix local.get $d f32x4.div local.set $mix
-				${roundBf16("mix")} local.set $mix
+				${round("mix")} local.set $mix
 			end
 			${finish(baseBf16, bf16Out)}`;
 }
@@ -368,7 +373,7 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
 				)
 				.join("\n")}
-			${sumEnd(models, baseBf16, bf16Out, weighted)}`)}
+			${sumEnd(models, baseBf16, bf16Out, weighted, true)}`)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		`,
 	};
