@@ -713,7 +713,7 @@ const dellaLanes: RangeKernel = (args, start, end) => {
 		lanes.fill(0);
 		for (let k = 0; k < length; k++) {
 			const index = first + k * stride;
-			// counterDraw(k0, k1, index), inline so that it is inlined in this loop.
+			// counterDraw(k0, k1, index), repeated here so that it is inlined.
 			const a = mixRound(index ^ k0) >>> 0;
 			const b = mixRound((a + k1) | 0) >>> 0;
 			const draw = mixRound(b ^ index) >>> 0;
