@@ -27,37 +27,38 @@ const SPARE_SLOT = 6;
 export function measureRangeWasm(count: number, baseBf16: boolean, modelsBf16: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	const layout = measureSumLayout(count);
-	const accumulators = Array.from({ length: layout.length }, (_, q) => [`acc${q}Lo`, `acc${q}Hi`]).flat();
+	// The counts (conflicts, those left at the base, each model's wins and contested elements) are exact whole numbers:
+	// they are counted four lanes at a time in i32 lanes, from the signs of float32 differences (zero, positive or
+	// negative, NaN, exactly as the float64 differences'), and added to their float64 lane sums once per call.
+	const counts = [2, 3, ...models.flatMap((i) => [layout.wins + i, layout.contested + i])];
+	const sumsOnly = Array.from({ length: layout.length }, (_, q) => q).filter((q) => !counts.includes(q));
+	// Each quantity's four lane sums: lanes 0 and 1 (Lo), then 2 and 3 (Hi), at 32 bytes a quantity.
+	const accumulators = sumsOnly.flatMap((q) => [
+		{ name: `acc${q}Lo`, offset: 32 * q },
+		{ name: `acc${q}Hi`, offset: 32 * q + 16 },
+	]);
 	const pairs = models.flatMap((i) => models.filter((k) => k > i).map((k) => [i, k] as const));
 	const add = (q: number, h: string, value: string): string =>
 		`local.get $acc${q}${h} ${value} f64x2.add local.set $acc${q}${h}`;
-	/** Counts as float64: 1 in the lanes where the mask on the stack is set. */
-	const ones = "local.get $one v128.and";
+	const tally = (q: number, mask: string): string => `local.get $count${q} ${mask} i32x4.sub local.set $count${q}`;
 	const half = (h: "Lo" | "Hi"): string => {
 		const promoted = (v: string): string => `${h === "Lo" ? `local.get $${v}` : highToLow(v)} f64x2.promote_low_f32x4`;
 		return `
 			${promoted("bv")} local.set $b
 			${promoted("yv")} local.get $b f64x2.sub local.set $d
 			${models.map((i) => `${promoted(`x${i}v`)} local.get $b f64x2.sub local.set $t${i}`).join("\n")}
-			${models.map((i) => `local.get $t${i} local.get $zero f64x2.gt`).join(" ")} ${"v128.or ".repeat(count - 1)}
-			${models.map((i) => `local.get $t${i} local.get $zero f64x2.lt`).join(" ")} ${"v128.or ".repeat(count - 1)}
-			v128.and local.set $conflict
 			${add(0, h, "local.get $b local.get $b f64x2.mul")}
 			${add(1, h, "local.get $d local.get $d f64x2.mul")}
-			${add(2, h, `local.get $conflict ${ones}`)}
-			${add(3, h, `local.get $conflict local.get $d local.get $zero f64x2.eq v128.and ${ones}`)}
 			${models
 				.map(
 					(i) => `
 			${add(layout.normSq + i, h, `local.get $t${i} local.get $t${i} f64x2.mul`)}
-			local.get $t${i} local.get $d f64x2.mul local.set $td
-			${add(layout.dotDelta + i, h, "local.get $td")}
-			${add(layout.wins + i, h, `local.get $conflict local.get $td local.get $zero f64x2.gt v128.and ${ones}`)}
-			${add(layout.contested + i, h, `local.get $conflict local.get $t${i} local.get $zero f64x2.ne v128.and ${ones}`)}`,
+			${add(layout.dotDelta + i, h, `local.get $t${i} local.get $d f64x2.mul`)}`,
 				)
 				.join("\n")}
 			${pairs.map(([i, k], p) => add(layout.gram + p, h, `local.get $t${i} local.get $t${k} f64x2.mul`)).join("\n")}`;
 	};
+	const zeroF32 = "local.get $zero";
 	return {
 		name: `measure_range_${count}_${baseBf16 ? "bf16" : "f32"}_${modelsBf16 ? "bf16" : "f32"}`,
 		params: [
@@ -73,23 +74,50 @@ export function measureRangeWasm(count: number, baseBf16: boolean, modelsBf16: b
 			["yv", "v128"],
 			["b", "v128"],
 			["d", "v128"],
-			["td", "v128"],
+			["df", "v128"],
 			["conflict", "v128"],
 			["zero", "v128"],
-			["one", "v128"],
-			...models.flatMap((i) => [[`x${i}v`, "v128"] as const, [`t${i}`, "v128"] as const]),
-			...accumulators.map((name) => [name, "v128"] as const),
+			...models.flatMap((i) => [[`x${i}v`, "v128"] as const, [`t${i}`, "v128"] as const, [`tf${i}`, "v128"] as const]),
+			...accumulators.map(({ name }) => [name, "v128"] as const),
+			...counts.map((q) => [`count${q}`, "v128"] as const),
 		],
 		body: `
-		f64.const 1 f64x2.splat local.set $one
-		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
+		${accumulators.map(({ name, offset }) => `local.get $sums v128.load offset=${offset} local.set $${name}`).join("\n")}
 		${laneLoop(`
 			${loadLanes("bp", "j", baseBf16)} local.set $bv
 			${loadLanes("yp", "j", false)} local.set $yv
 			${models.map((i) => `${loadLanes(`x${i}`, "j", modelsBf16)} local.set $x${i}v`).join("\n")}
+			local.get $yv local.get $bv f32x4.sub local.set $df
+			${models.map((i) => `local.get $x${i}v local.get $bv f32x4.sub local.set $tf${i}`).join("\n")}
+			${models.map((i) => `local.get $tf${i} ${zeroF32} f32x4.gt`).join(" ")} ${"v128.or ".repeat(count - 1)}
+			${models.map((i) => `local.get $tf${i} ${zeroF32} f32x4.lt`).join(" ")} ${"v128.or ".repeat(count - 1)}
+			v128.and local.set $conflict
+			${tally(2, "local.get $conflict")}
+			${tally(3, `local.get $conflict local.get $df ${zeroF32} f32x4.eq v128.and`)}
+			${models
+				.map(
+					(i) => `
+			${tally(
+				layout.wins + i,
+				`local.get $tf${i} ${zeroF32} f32x4.gt local.get $df ${zeroF32} f32x4.gt v128.and
+				local.get $tf${i} ${zeroF32} f32x4.lt local.get $df ${zeroF32} f32x4.lt v128.and v128.or
+				local.get $conflict v128.and`,
+			)}
+			${tally(layout.contested + i, `local.get $tf${i} ${zeroF32} f32x4.ne local.get $conflict v128.and`)}`,
+				)
+				.join("\n")}
 			${half("Lo")}
 			${half("Hi")}`)}
-		${accumulators.map((name, k) => `local.get $sums local.get $${name} v128.store offset=${16 * k}`).join("\n")}
+		${accumulators.map(({ name, offset }) => `local.get $sums local.get $${name} v128.store offset=${offset}`).join("\n")}
+		${counts
+			.map(
+				(q) => `
+		local.get $sums local.get $sums v128.load offset=${32 * q}
+		local.get $count${q} f64x2.convert_low_i32x4_u f64x2.add v128.store offset=${32 * q}
+		local.get $sums local.get $sums v128.load offset=${32 * q + 16}
+		${highToLow(`count${q}`)} f64x2.convert_low_i32x4_u f64x2.add v128.store offset=${32 * q + 16}`,
+			)
+			.join("\n")}
 		`,
 	};
 }
