@@ -58,7 +58,6 @@ export function measureRangeWasm(count: number, baseBf16: boolean, modelsBf16: b
 				.join("\n")}
 			${pairs.map(([i, k], p) => add(layout.gram + p, h, `local.get $t${i} local.get $t${k} f64x2.mul`)).join("\n")}`;
 	};
-	const zeroF32 = "local.get $zero";
 	return {
 		name: `measure_range_${count}_${baseBf16 ? "bf16" : "f32"}_${modelsBf16 ? "bf16" : "f32"}`,
 		params: [
@@ -89,21 +88,21 @@ export function measureRangeWasm(count: number, baseBf16: boolean, modelsBf16: b
 			${models.map((i) => `${loadLanes(`x${i}`, "j", modelsBf16)} local.set $x${i}v`).join("\n")}
 			local.get $yv local.get $bv f32x4.sub local.set $df
 			${models.map((i) => `local.get $x${i}v local.get $bv f32x4.sub local.set $tf${i}`).join("\n")}
-			${models.map((i) => `local.get $tf${i} ${zeroF32} f32x4.gt`).join(" ")} ${"v128.or ".repeat(count - 1)}
-			${models.map((i) => `local.get $tf${i} ${zeroF32} f32x4.lt`).join(" ")} ${"v128.or ".repeat(count - 1)}
+			${models.map((i) => `local.get $tf${i} local.get $zero f32x4.gt`).join(" ")} ${"v128.or ".repeat(count - 1)}
+			${models.map((i) => `local.get $tf${i} local.get $zero f32x4.lt`).join(" ")} ${"v128.or ".repeat(count - 1)}
 			v128.and local.set $conflict
 			${tally(2, "local.get $conflict")}
-			${tally(3, `local.get $conflict local.get $df ${zeroF32} f32x4.eq v128.and`)}
+			${tally(3, `local.get $conflict local.get $df local.get $zero f32x4.eq v128.and`)}
 			${models
 				.map(
 					(i) => `
 			${tally(
 				layout.wins + i,
-				`local.get $tf${i} ${zeroF32} f32x4.gt local.get $df ${zeroF32} f32x4.gt v128.and
-				local.get $tf${i} ${zeroF32} f32x4.lt local.get $df ${zeroF32} f32x4.lt v128.and v128.or
+				`local.get $tf${i} local.get $zero f32x4.gt local.get $df local.get $zero f32x4.gt v128.and
+				local.get $tf${i} local.get $zero f32x4.lt local.get $df local.get $zero f32x4.lt v128.and v128.or
 				local.get $conflict v128.and`,
 			)}
-			${tally(layout.contested + i, `local.get $tf${i} ${zeroF32} f32x4.ne local.get $conflict v128.and`)}`,
+			${tally(layout.contested + i, `local.get $tf${i} local.get $zero f32x4.ne local.get $conflict v128.and`)}`,
 				)
 				.join("\n")}
 			${half("Lo")}
