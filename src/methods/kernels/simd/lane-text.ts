@@ -140,20 +140,6 @@ export const COUNTER_DRAW_SETUP = `
 `;
 
 /**
- * counterDraw (counter-random.ts) for the four element indices in local `index`, left in local `result`: three rounds
- * of mixing keyed by the stream's keys (see COUNTER_DRAW_LOCALS and COUNTER_DRAW_SETUP).
- */
-export function counterDrawLanes(index: string, result: string): string {
-	return `
-	local.get $${index} local.get $key0 v128.xor local.set $${result}
-	${mixRoundLanes(result)}
-	local.get $${result} local.get $key1 i32x4.add local.set $${result}
-	${mixRoundLanes(result)}
-	local.get $${result} local.get $${index} v128.xor local.set $${result}
-	${mixRoundLanes(result)}`;
-}
-
-/**
  * counterHalfDraw's 32-bit words (counter-random.ts) for the four pair indices in local `pairs`, left in local
  * `result`: two rounds of mixing keyed by the stream's keys (see COUNTER_DRAW_LOCALS and COUNTER_DRAW_SETUP). Read as
  * eight 16-bit lanes, they are the draws of elements 2·pairs[0] to 2·pairs[3] + 1 in order.
@@ -163,5 +149,16 @@ export function halfDrawLanes(pairs: string, result: string): string {
 	local.get $${pairs} local.get $key0 v128.xor local.set $${result}
 	${mixRoundLanes(result)}
 	local.get $${result} local.get $key1 i32x4.add local.set $${result}
+	${mixRoundLanes(result)}`;
+}
+
+/**
+ * counterDraw (counter-random.ts) for the four element indices in local `index`, left in local `result`: the two
+ * keyed rounds of halfDrawLanes on the indices themselves, then a third round after the index is mixed in again.
+ */
+export function counterDrawLanes(index: string, result: string): string {
+	return `
+	${halfDrawLanes(index, result)}
+	local.get $${result} local.get $${index} v128.xor local.set $${result}
 	${mixRoundLanes(result)}`;
 }
