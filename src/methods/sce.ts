@@ -1,6 +1,6 @@
 import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
-import { keepMagnitudeRanks } from "./kernels/keep-magnitude-ranks.js";
+import { keepMagnitudeRanks, rankCut, valuesSource } from "./kernels/keep-magnitude-ranks.js";
 import { pairSums } from "./kernels/pair-sums.js";
 import { PAIR_BLOCK } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
@@ -84,9 +84,9 @@ export const sce: MergeMethod = {
 
 /**
  * SCE over task vectors made a block at a time from the models and the base as stored, never stored whole: only the
- * variances (where select_topk < 1) and the result take memory. Three passes: the variances, whose top ranks are then
- * cut; each task vector's energy after the selection; the sign election and finish. Bit-identical to the passes over
- * stored task vectors.
+ * variances (where select_topk < 1) and the result take memory. Three passes: the variances, whose top ranks' cut is
+ * found (the variances are not zeroed: the later passes compare them with the cut); each task vector's energy after
+ * the selection; the sign election and finish. Bit-identical to the passes over stored task vectors.
  */
 function sceOfMadeTaskVectors(
 	base: ModelTensor,
@@ -99,9 +99,11 @@ function sceOfMadeTaskVectors(
 	const n = b.length;
 	const count = xs.length;
 	const scratch = context.alloc ?? HEAP_SCRATCH;
-	let variance: Float32Array | undefined;
+	// The variances, and the cut that keeps their top ranks, as numbers [lowerBits, lowerCut] (see VarianceCut).
+	const selected: Float32Array[] = [];
+	let cut = [-1, 0];
 	if (selectTopk < 1) {
-		variance = scratch.f32Uninitialised(n);
+		const variance = scratch.f32Uninitialised(n);
 		const [nonzero = 0] = runRange(
 			context,
 			"sce-variance-of-made",
@@ -109,15 +111,15 @@ function sceOfMadeTaskVectors(
 			n,
 			1,
 		);
-		keepMagnitudeRanks(variance, 0, topkCount(nonzero, selectTopk), context);
+		cut = topRanksCut(variance, topkCount(nonzero, selectTopk), context);
+		selected.push(variance);
 	}
-	const selected = variance ? [variance] : [];
 	const blocks = Math.ceil(n / PAIR_BLOCK);
 	const sums = scratch.f64(count * blocks);
 	runRange(
 		context,
 		"sce-energies-of-made",
-		{ arrays: [sums, b, ...xs, ...selected], numbers: [count], align: PAIR_BLOCK },
+		{ arrays: [sums, b, ...xs, ...selected], numbers: [count, ...cut], align: PAIR_BLOCK },
 		n,
 	);
 	// Added block by block in order, as pairSums adds them.
@@ -132,10 +134,25 @@ function sceOfMadeTaskVectors(
 	runRange(
 		context,
 		"sce-combine-of-made",
-		{ arrays: [out, b, ...xs, ...selected], numbers: energyWeights(energies) },
+		{ arrays: [out, b, ...xs, ...selected], numbers: [...cut, ...energyWeights(energies)] },
 		n,
 	);
 	return resultOf(out, [...base.shape], context);
+}
+
+/**
+ * The cut that keeps descending ranks [0, k) of `values` (see VarianceCut), as numbers [lowerBits, lowerCut]: none
+ * kept where k is 0, all where k is n.
+ */
+function topRanksCut(values: Float32Array, k: number, context: MergeContext): number[] {
+	if (k <= 0) {
+		return [0x7fffffff, 0];
+	}
+	if (k >= values.length) {
+		return [-1, 0];
+	}
+	const { lowerBits, lowerCut } = rankCut(valuesSource(values, context), 0, k, context.alloc ?? HEAP_SCRATCH);
+	return [lowerBits, lowerCut];
 }
 
 /** sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing. */

@@ -278,26 +278,51 @@ describe("the task-arithmetic family in one pass, written as bfloat16 bits", () 
 
 describe("SCE over task vectors made block by block against the JavaScript kernels' passes", () => {
 	const cases = [1, 2, 3].flatMap((count) => [
-		{ count, selectTopk: 0.5, pooled: true, writeBf16: false },
-		{ count, selectTopk: 0.37, pooled: false, writeBf16: true },
-		{ count, selectTopk: 1, pooled: true, writeBf16: true },
+		{ count, selectTopk: 0.5, pooled: true, writeBf16: false, inputs: "bf16" },
+		{ count, selectTopk: 0.37, pooled: false, writeBf16: true, inputs: "bf16" },
+		{ count, selectTopk: 1, pooled: true, writeBf16: true, inputs: "bf16" },
+		{ count, selectTopk: 0.6, pooled: true, writeBf16: false, inputs: "f32" },
+		{ count, selectTopk: 0.45, pooled: false, writeBf16: true, inputs: "mixed" },
+		{ count, selectTopk: 0.5, pooled: true, writeBf16: false, inputs: "special" },
+		{ count, selectTopk: 0.001, pooled: true, writeBf16: true, inputs: "bf16" },
+		{ count, selectTopk: 1, pooled: true, writeBf16: false, inputs: "faint" },
 	]);
-	for (const { count, selectTopk, pooled, writeBf16 } of cases) {
-		it(`${count} models, select_topk ${selectTopk}, ${pooled ? "pooled" : "plain"} arrays${writeBf16 ? ", written as bfloat16 bits" : ""}`, () => {
+	for (const { count, selectTopk, pooled, writeBf16, inputs } of cases) {
+		it(`${count} models, select_topk ${selectTopk}, ${inputs} inputs, ${pooled ? "pooled" : "plain"} arrays${writeBf16 ? ", written as bfloat16 bits" : ""}`, () => {
 			const sce = (simd: boolean) => {
 				setSimdEnabled(simd);
 				const pool = new BufferPool(false);
 				const arena = pool.arena();
 				const place = placer(arena, pooled);
-				const tensor = (model: string, values: Float32Array): ModelTensor => ({
+				// float32 inputs have no bfloat16 bits; "mixed" gives the base float32 values and the models bfloat16 bits.
+				const tensor = (model: string, values: Float32Array, bf16: boolean): ModelTensor => ({
 					model,
 					data: place(values),
-					bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))),
+					...(bf16 ? { bf16: place(Uint16Array.from(values, (v) => f32ToBf16(v))) } : {}),
 					shape: [n],
 					params: {},
 				});
 				const baseValues = tiedBf16(1, n);
-				const models = [10, 11, 12].slice(0, count).map((seed, i) => tensor(`m${i}`, tiedBf16(seed, n, baseValues)));
+				const modelValues = [10, 11, 12].slice(0, count).map((seed) => tiedBf16(seed, n, baseValues));
+				if (inputs === "special") {
+					// NaN, infinities and signed zeros where every model's task vector is kept, and where one is.
+					baseValues.set([-0, -0, 1, 2, -0], 40);
+					modelValues.forEach((values, i) => {
+						values.set([-0, i === 0 ? 0.5 : -0, Number.NaN, Number.POSITIVE_INFINITY, -1], 40 + i);
+					});
+				}
+				if (inputs === "faint") {
+					// The first model changes five elements by a little, which no other model changes: its weight is under
+					// 1e-6, and there the divisor is that weight, raised to 1e-6.
+					(modelValues[0] as Float32Array).set(baseValues);
+					for (const j of [7, 70, 700, 7000, 9000]) {
+						modelValues.forEach((values) => {
+							values[j] = baseValues[j] as number;
+						});
+						(modelValues[0] as Float32Array)[j] = roundBf16((baseValues[j] as number) + 2 ** -12);
+					}
+				}
+				const models = modelValues.map((values, i) => tensor(`m${i}`, values, inputs !== "f32"));
 				const ctx = {
 					...context({ select_topk: selectTopk, int8_mask: false }),
 					computeDtype: "BF16" as const,
@@ -305,7 +330,8 @@ describe("SCE over task vectors made block by block against the JavaScript kerne
 					...(pooled ? { alloc: arena } : {}),
 					...(writeBf16 && simd ? { bf16Output: place(new Uint16Array(n)) } : {}),
 				};
-				const result = findMergeMethod("sce")?.merge({ models, base: tensor("base", baseValues) }, ctx);
+				const base = tensor("base", baseValues, inputs === "bf16" || inputs === "special");
+				const result = findMergeMethod("sce")?.merge({ models, base }, ctx);
 				const data = Float32Array.from(result?.data ?? []);
 				const bits = writeBf16 ? Array.from(data, (v) => f32ToBf16(v)) : [...new Uint32Array(data.buffer)];
 				arena.release();

@@ -153,6 +153,8 @@ const SIMD_PLAIN: Record<string, number> = {
 	"i32x4.extend_high_i16x8_s": 0xa8,
 	"i32x4.extend_low_i16x8_u": 0xa9,
 	"i32x4.extend_high_i16x8_u": 0xaa,
+	"i64x2.extend_low_i32x4_s": 0xc7,
+	"i64x2.extend_high_i32x4_s": 0xc8,
 	"i32x4.shl": 0xab,
 	"i32x4.shr_s": 0xac,
 	"i32x4.shr_u": 0xad,

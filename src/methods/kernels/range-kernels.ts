@@ -28,6 +28,7 @@ import {
 	sceVarianceMade,
 	sceVarianceSimd,
 	signElectionSimd,
+	type VarianceCut,
 } from "./simd/sce-simd.js";
 import { laneTotal, type ResultArray, simdEnabled } from "./simd/simd-kernels.js";
 import {
@@ -1165,30 +1166,39 @@ const sceVarianceOfMade: RangeKernel = (args, start, end, sums) => {
 };
 
 /**
- * Each made task vector's ‖δᵢ‖² per PAIR_BLOCK, after sce-select where a variance is given (see sceEnergiesMade):
- * arrays [energies, b, ...x, variance?]; numbers [count of x]; energies[count·block + i] receive them. SIMD only.
+ * SCE's selection from range-kernel arguments: the variance (the array after the task vectors' models) and numbers
+ * [lowerBits, lowerCut] of its rank cut (see VarianceCut); none where no variance is given.
+ */
+function varianceCut(variance: RangeArray | undefined, numbers: readonly number[]): VarianceCut | undefined {
+	const [lowerBits = -1, lowerCut = 0] = numbers;
+	return variance ? { variance: variance as Float32Array, lowerBits, lowerCut } : undefined;
+}
+
+/**
+ * Each made task vector's ‖δᵢ‖² per PAIR_BLOCK, after SCE's selection where a variance is given (see sceEnergiesMade):
+ * arrays [energies, b, ...x, variance?]; numbers [count of x, lowerBits, lowerCut]; energies[count·block + i] receive
+ * them. SIMD only.
  */
 const sceEnergiesOfMade: RangeKernel = (args, start, end) => {
-	const count = args.numbers[0] as number;
+	const [count = 0, ...cutNumbers] = args.numbers;
 	const [energies, b, ...rest] = args.arrays as [Float64Array, RangeArray, ...RangeArray[]];
-	const variance = rest[count] as Float32Array | undefined;
+	const cut = varianceCut(rest[count], cutNumbers);
 	for (let from = start; from < end; from += PAIR_BLOCK) {
 		const block = Math.floor(from / PAIR_BLOCK);
-		energies.set(
-			sceEnergiesMade(rest.slice(0, count), b, variance, from, Math.min(end, from + PAIR_BLOCK)),
-			count * block,
-		);
+		energies.set(sceEnergiesMade(rest.slice(0, count), b, cut, from, Math.min(end, from + PAIR_BLOCK)), count * block);
 	}
 };
 
 /**
  * SCE's selection, sign election and finish over task vectors made a block at a time (see sceCombineMade): arrays
- * [out, b, ...x, variance?]; numbers [...weights]. SIMD only.
+ * [out, b, ...x, variance?]; numbers [lowerBits, lowerCut, ...weights]. SIMD only.
  */
 const sceCombineOfMade: RangeKernel = (args, start, end) => {
-	const count = args.numbers.length;
+	const [lowerBits = -1, lowerCut = 0, ...weights] = args.numbers;
 	const [out, b, ...rest] = args.arrays as [ResultArray, RangeArray, ...RangeArray[]];
-	sceCombineMade(out, b, rest.slice(0, count), rest[count] as Float32Array | undefined, args.numbers, start, end);
+	const count = weights.length;
+	const cut = varianceCut(rest[count], [lowerBits, lowerCut]);
+	sceCombineMade(out, b, rest.slice(0, count), cut, weights, start, end);
 };
 
 /** bfloat16 bit patterns to float32: arrays [halves (Uint16Array), out (Float32Array)]. */

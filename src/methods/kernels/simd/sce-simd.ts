@@ -1,4 +1,4 @@
-import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { WasmFunction, WasmType } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
 	divideLanesBy,
@@ -24,7 +24,6 @@ import {
 	writeAt,
 	writeBack,
 } from "./simd-kernels.js";
-import { taskVectorBlock } from "./task-arithmetic-simd.js";
 
 /**
  * SCE's per-element kernels and the sign election with unit votes, for one to three task vectors, bit-identical to
@@ -47,10 +46,11 @@ const demoted = (lo: string, hi: string): string =>
 
 /**
  * The population variance across the vectors in float64 (mean from +0, then the squared deviations from +0, each
- * over count), stored as float32; counts the nonzero variances per lane at `counts`:
- * `sce_variance_<count>(variance, x₀…, n, counts)`.
+ * over count), stored as float32; counts the nonzero variances per lane at `counts`: over stored vectors,
+ * `sce_variance_<count>(variance, x₀…, n, counts)`, or over task vectors made from models and base stored as `made`
+ * (see madeLanes), `sce_variance_made_<count>_<bf16|f32>(variance, b, x₀…, n, counts)`.
  */
-function sceVarianceWasm(count: number): WasmFunction {
+function sceVarianceWasm(count: number, made?: "bf16" | "f32"): WasmFunction {
 	const half = (high: boolean): string => `
 		f64.const 0 f64x2.splat
 		${indices(count)
@@ -62,11 +62,16 @@ function sceVarianceWasm(count: number): WasmFunction {
 			.map((i) => `${promoted(`x${i}`, high)} local.get $mean f64x2.sub local.tee $d local.get $d f64x2.mul f64x2.add`)
 			.join(" ")}
 		${divideLanesBy(count, "count")} local.set $${high ? "hi" : "lo"}`;
+	const loads = made
+		? madeLanes(count, made === "bf16", false)
+		: indices(count)
+				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.set $x${i}`)
+				.join("\n");
 	return {
-		name: `sce_variance_${count}`,
+		name: made ? madeName("sce_variance_made", count, made === "bf16") : `sce_variance_${count}`,
 		params: [
 			["variance", "i32"],
-			...indices(count).map((i) => [`p${i}`, "i32"] as const),
+			...(made ? madeParams(count) : indices(count).map((i): [string, WasmType] => [`p${i}`, "i32"])),
 			["n", "i32"],
 			["counts", "i32"],
 		],
@@ -79,14 +84,12 @@ function sceVarianceWasm(count: number): WasmFunction {
 			["v", "v128"],
 			["count", "v128"],
 			["nonzero", "v128"],
-			...indices(count).map((i) => [`x${i}`, "v128"] as const),
+			...(made ? madeLocals(count) : indices(count).map((i): [string, WasmType] => [`x${i}`, "v128"])),
 		],
 		body: `
 		f64.const ${count} f64x2.splat local.set $count
 		${laneLoop(`
-			${indices(count)
-				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.set $x${i}`)
-				.join("\n")}
+			${loads}
 			${half(false)}
 			${half(true)}
 			${f32Address("variance", "j")} ${demoted("lo", "hi")} local.tee $v v128.store
@@ -114,16 +117,16 @@ function sceSelectWasm(count: number): WasmFunction {
 }
 
 /**
- * out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values (`out` may be the numerator) or as
- * bfloat16 bits: `sce_finish[_to_bf16](numerator, b, divisor, out, n)`.
+ * out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values (`out` may be the numerator):
+ * `sce_finish(numerator, b, divisor, out, n)`.
  */
-function sceFinishWasm(bf16Out: boolean): WasmFunction {
+function sceFinishWasm(): WasmFunction {
 	const half = (high: boolean): string => `
 		${promoted("b", high)}
 		${promoted("num", high)} ${promoted("div", high)} local.get $floor f64x2.max f64x2.div
 		f64x2.add local.set $${high ? "hi" : "lo"}`;
 	return {
-		name: resultVariant("sce_finish", bf16Out),
+		name: "sce_finish",
 		params: [
 			["numerator", "i32"],
 			["base", "i32"],
@@ -139,11 +142,8 @@ function sceFinishWasm(bf16Out: boolean): WasmFunction {
 			["lo", "v128"],
 			["hi", "v128"],
 			["floor", "v128"],
-			["v", "v128"],
-			...ROUND_LOCALS,
 		],
 		body: `
-		${ROUND_SETUP}
 		f64.const 1e-6 f64x2.splat local.set $floor
 		${laneLoop(`
 			${loadLanes("numerator", "j", false)} local.set $num
@@ -151,20 +151,24 @@ function sceFinishWasm(bf16Out: boolean): WasmFunction {
 			${loadLanes("divisor", "j", false)} local.set $div
 			${half(false)}
 			${half(true)}
-			${demoted("lo", "hi")} local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+			${f32Address("out", "j")} ${demoted("lo", "hi")} v128.store`)}
 		`,
 	};
 }
 
 /**
- * The sign election with votes of scale 1 (see signElection): the vote in float32 from +0, − elected where it is
- * negative or NaN; xᵢ agrees where it is nonzero, not NaN and of the elected sign. numerator = Σ (aᵢ·sᵢ)·xᵢ and
- * divisor = Σ aᵢ·tᵢ, each term added in float64 and rounded to float32 as it is added. Agreeing elements are counted
- * per lane at `counts` [vector 0 lanes 0–3, …]:
- * `sign_election_<count>(numerator, divisor, x₀…, n, counts, s₀…, t₀…)`.
+ * The sign election with votes of scale 1 (see signElection) over the four lanes of the vectors in locals x₀…: the
+ * vote in float32 from +0, − elected where it is negative or NaN; xᵢ agrees where it is nonzero, not NaN and of the
+ * elected sign. Leaves numerator = Σ (aᵢ·sᵢ)·xᵢ in locals numLo and numHi and divisor = Σ aᵢ·tᵢ in divLo and divHi
+ * (float64 lanes), each term added in float64 and rounded to float32 as it is added. With `counted`, adds each
+ * vector's agreeing lanes to local counted<i>. Needs electionLocals and ELECTION_SETUP.
  */
-function signElectionWasm(count: number): WasmFunction {
+function electionStep(
+	count: number,
+	scale: (i: number) => string,
+	weight: ((i: number) => string) | undefined,
+	counted: boolean,
+) {
 	const addTerm = (target: string, term: string): string => `
 		local.get $${target} ${term} f64x2.add f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 local.set $${target}`;
 	const model = (i: number): string => `
@@ -173,15 +177,52 @@ function signElectionWasm(count: number): WasmFunction {
 		local.get $m local.get $inf i32x4.gt_s v128.not v128.and
 		local.get $x${i} i32.const 31 i32x4.shr_s local.get $negative v128.xor v128.not v128.and
 		local.tee $agree
-		local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}
-		local.get $agree i32.const 1 i32x4.splat v128.and local.set $agree
+		${counted ? `local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}` : ""}
+		${weight ? "" : `local.get $agree local.set $agreed${i}`}
+		i32.const 1 i32x4.splat v128.and local.set $agree
 		local.get $agree f64x2.convert_low_i32x4_u local.set $aLo
 		local.get $agree local.get $agree i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15
 		f64x2.convert_low_i32x4_u local.set $aHi
-		${addTerm("numLo", `local.get $aLo local.get $s${i} f64x2.mul ${promoted(`x${i}`, false)} f64x2.mul`)}
-		${addTerm("numHi", `local.get $aHi local.get $s${i} f64x2.mul ${promoted(`x${i}`, true)} f64x2.mul`)}
-		${addTerm("divLo", `local.get $aLo local.get $t${i} f64x2.mul`)}
-		${addTerm("divHi", `local.get $aHi local.get $t${i} f64x2.mul`)}`;
+		${addTerm("numLo", `local.get $aLo local.get $${scale(i)} f64x2.mul ${promoted(`x${i}`, false)} f64x2.mul`)}
+		${addTerm("numHi", `local.get $aHi local.get $${scale(i)} f64x2.mul ${promoted(`x${i}`, true)} f64x2.mul`)}
+		${weight ? addTerm("divLo", `local.get $aLo local.get $${weight(i)} f64x2.mul`) : ""}
+		${weight ? addTerm("divHi", `local.get $aHi local.get $${weight(i)} f64x2.mul`) : ""}`;
+	return `
+		f32.const 0 f32x4.splat local.set $vote
+		${indices(count)
+			.map((i) => `local.get $x${i} local.get $vote f32x4.add local.set $vote`)
+			.join("\n")}
+		local.get $vote local.get $magnitude v128.and local.get $inf i32x4.gt_s
+		local.get $vote i32.const 31 i32x4.shr_s v128.or local.set $negative
+		f64.const 0 f64x2.splat local.tee $numLo local.tee $numHi local.tee $divLo local.set $divHi
+		${indices(count).map(model).join("\n")}`;
+}
+
+/** The locals electionStep uses besides the vectors x₀… and their scales and weights. */
+const ELECTION_LOCALS: readonly (readonly [string, WasmType])[] = [
+	["vote", "v128"],
+	["negative", "v128"],
+	["m", "v128"],
+	["agree", "v128"],
+	["aLo", "v128"],
+	["aHi", "v128"],
+	["numLo", "v128"],
+	["numHi", "v128"],
+	["divLo", "v128"],
+	["divHi", "v128"],
+	["magnitude", "v128"],
+	["inf", "v128"],
+];
+
+const ELECTION_SETUP = `
+	i32.const 0x7fffffff i32x4.splat local.set $magnitude
+	i32.const 0x7f800000 i32x4.splat local.set $inf`;
+
+/**
+ * The sign election with unit votes (see electionStep) over stored vectors; agreeing elements are counted per lane at
+ * `counts` [vector 0 lanes 0–3, …]: `sign_election_<count>(numerator, divisor, x₀…, n, counts, s₀…, t₀…)`.
+ */
+function signElectionWasm(count: number): WasmFunction {
 	return {
 		name: `sign_election_${count}`,
 		params: [
@@ -195,18 +236,7 @@ function signElectionWasm(count: number): WasmFunction {
 		],
 		locals: [
 			["j", "i32"],
-			["vote", "v128"],
-			["negative", "v128"],
-			["m", "v128"],
-			["agree", "v128"],
-			["aLo", "v128"],
-			["aHi", "v128"],
-			["numLo", "v128"],
-			["numHi", "v128"],
-			["divLo", "v128"],
-			["divHi", "v128"],
-			["magnitude", "v128"],
-			["inf", "v128"],
+			...ELECTION_LOCALS,
 			...indices(count).flatMap((i) => [
 				[`x${i}`, "v128"] as const,
 				[`s${i}`, "v128"] as const,
@@ -215,22 +245,22 @@ function signElectionWasm(count: number): WasmFunction {
 			]),
 		],
 		body: `
-		i32.const 0x7fffffff i32x4.splat local.set $magnitude
-		i32.const 0x7f800000 i32x4.splat local.set $inf
+		${ELECTION_SETUP}
 		${indices(count)
 			.map(
 				(i) => `local.get $scale${i} f64x2.splat local.set $s${i} local.get $weight${i} f64x2.splat local.set $t${i}`,
 			)
 			.join("\n")}
 		${laneLoop(`
-			f32.const 0 f32x4.splat local.set $vote
 			${indices(count)
-				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.tee $x${i} local.get $vote f32x4.add local.set $vote`)
+				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.set $x${i}`)
 				.join("\n")}
-			local.get $vote local.get $magnitude v128.and local.get $inf i32x4.gt_s
-			local.get $vote i32.const 31 i32x4.shr_s v128.or local.set $negative
-			f64.const 0 f64x2.splat local.tee $numLo local.tee $numHi local.tee $divLo local.set $divHi
-			${indices(count).map(model).join("\n")}
+			${electionStep(
+				count,
+				(i) => `s${i}`,
+				(i) => `t${i}`,
+				true,
+			)}
 			${f32Address("numerator", "j")} ${demoted("numLo", "numHi")} v128.store
 			${f32Address("divisor", "j")} ${demoted("divLo", "divHi")} v128.store`)}
 		${indices(count)
@@ -240,12 +270,180 @@ function signElectionWasm(count: number): WasmFunction {
 	};
 }
 
+/*
+ * SCE's passes over task vectors made as they are read: δᵢ = xᵢ − b in float32 (unrounded, as task-vector makes
+ * SCE's), from the models and the base as stored (all bfloat16 bits, or all float32 values), and zeroed outside the
+ * selected ranks of the variance (see VarianceCut), which need not be zeroed in a pass of its own. Each is
+ * bit-identical to the kernels above run over stored task vectors, after keep-magnitude-ranks and sce-select.
+ */
+
+const madeName = (name: string, count: number, bf16: boolean): string => `${name}_${count}_${bf16 ? "bf16" : "f32"}`;
+
+/** The parameters x₀… and b of a made kernel, and its locals for the task vectors. */
+const madeParams = (count: number): [string, WasmType][] => [
+	["b", "i32"],
+	...indices(count).map((i): [string, WasmType] => [`p${i}`, "i32"]),
+];
+const madeLocals = (count: number): [string, WasmType][] => [
+	["bv", "v128"],
+	...indices(count).map((i): [string, WasmType] => [`x${i}`, "v128"]),
+];
+
+/**
+ * The parameters of a selection by rank cut (see SELECTION_LOCALS): the variances' address, the magnitude bits of the
+ * lowest rank kept and the index before which its ties are kept (−1 and any address: every element kept), and the
+ * index of the first element.
+ */
+const SELECTION_PARAMS: readonly [string, WasmType][] = [
+	["variance", "i32"],
+	["lowerBits", "i32"],
+	["lowerCut", "i32"],
+	["first", "i32"],
+];
+
+/** The locals of a selection by rank cut, which SELECTION_SETUP fills; it also reads local `magnitude` (0x7fffffff). */
+const SELECTION_LOCALS: readonly [string, WasmType][] = [
+	["keep", "v128"],
+	["index", "v128"],
+	["lowerBitsLanes", "v128"],
+	["lowerCutLanes", "v128"],
+];
+
+const SELECTION_SETUP = `
+	local.get $lowerBits i32x4.splat local.set $lowerBitsLanes
+	local.get $lowerCut i32x4.splat local.set $lowerCutLanes
+	local.get $first i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add local.set $index`;
+
+/**
+ * Makes the task vectors of the four lanes at j into locals x₀…; with `select`, zeroed where the variance ranks below
+ * the cut: its magnitude under the lowest kept one, or equal to it at an index from lowerCut on.
+ */
+function madeLanes(count: number, bf16: boolean, select: boolean): string {
+	const keep = `
+		${loadLanes("variance", "j", false)} local.get $magnitude v128.and local.tee $keep
+		local.get $lowerBitsLanes i32x4.gt_s
+		local.get $keep local.get $lowerBitsLanes i32x4.eq
+		local.get $index local.get $lowerCutLanes i32x4.lt_s v128.and
+		v128.or local.set $keep
+		local.get $index i32.const 4 i32x4.splat i32x4.add local.set $index`;
+	return `
+		${loadLanes("b", "j", bf16)} local.set $bv
+		${select ? keep : ""}
+		${indices(count)
+			.map(
+				(i) =>
+					`${loadLanes(`p${i}`, "j", bf16)} local.get $bv f32x4.sub ${select ? "local.get $keep v128.and" : ""} local.set $x${i}`,
+			)
+			.join("\n")}`;
+}
+
+/**
+ * Each made task vector's ‖δᵢ‖², per lane in float64, added to the lane sums at `sums` [vector 0 lanes 0–3, …], which
+ * carry over from call to call: `sce_energies_made_<count>_<bf16|f32>(sums, b, x₀…, variance, lowerBits, lowerCut, first, n)`.
+ */
+function sceEnergiesMadeWasm(count: number, bf16: boolean): WasmFunction {
+	const sums = indices(count).flatMap((i) => [`e${i}Lo`, `e${i}Hi`]);
+	return {
+		name: madeName("sce_energies_made", count, bf16),
+		params: [["sums", "i32"], ...madeParams(count), ...SELECTION_PARAMS, ["n", "i32"]],
+		locals: [
+			["j", "i32"],
+			...SELECTION_LOCALS,
+			["magnitude", "v128"],
+			["d", "v128"],
+			...madeLocals(count),
+			...sums.map((name): [string, WasmType] => [name, "v128"]),
+		],
+		body: `
+		i32.const 0x7fffffff i32x4.splat local.set $magnitude
+		${SELECTION_SETUP}
+		${sums.map((name, i) => `local.get $sums v128.load offset=${16 * i} local.set $${name}`).join("\n")}
+		${laneLoop(`
+			${madeLanes(count, bf16, true)}
+			${indices(count)
+				.map(
+					(i) => `
+			${promoted(`x${i}`, false)} local.tee $d local.get $d f64x2.mul local.get $e${i}Lo f64x2.add local.set $e${i}Lo
+			${promoted(`x${i}`, true)} local.tee $d local.get $d f64x2.mul local.get $e${i}Hi f64x2.add local.set $e${i}Hi`,
+				)
+				.join("\n")}`)}
+		${sums.map((name, i) => `local.get $sums local.get $${name} v128.store offset=${16 * i}`).join("\n")}
+		`,
+	};
+}
+
+/**
+ * SCE's combination of the made task vectors: the sign election with unit votes and the weights wᵢ as numerator and
+ * divisor scales, then out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values or bfloat16 bits.
+ * The divisor takes one of 2^count values, by which vectors agree: they are read from `divisors` (see divisorTable)
+ * instead of summed. `sce_combine_made_<count>_<bf16|f32>[_to_bf16](out, b, x₀…, variance, lowerBits, lowerCut,
+ * first, n, divisors, w₀…)`.
+ */
+function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
+	const patterns = 1 << count;
+	// The divisor of agreement pattern p (bit i: whether xᵢ agrees), chosen model by model.
+	const divisorOf = (high: boolean, i: number, prefix: number): string =>
+		i === count
+			? `local.get $t${prefix}`
+			: `${divisorOf(high, i + 1, prefix | (1 << i))} ${divisorOf(high, i + 1, prefix)}
+				local.get $agreed${i} i64x2.extend_${high ? "high" : "low"}_i32x4_s v128.bitselect`;
+	const half = (high: boolean): string => `
+		${promoted("bv", high)}
+		local.get $num${high ? "Hi" : "Lo"} ${divisorOf(high, 0, 0)} f64x2.div
+		f64x2.add`;
+	return {
+		name: resultVariant(madeName("sce_combine_made", count, bf16), bf16Out),
+		params: [
+			["out", "i32"],
+			...madeParams(count),
+			...SELECTION_PARAMS,
+			["n", "i32"],
+			["divisors", "i32"],
+			...indices(count).map((i): [string, WasmType] => [`weight${i}`, "f64"]),
+		],
+		locals: [
+			["j", "i32"],
+			["v", "v128"],
+			...ELECTION_LOCALS,
+			...SELECTION_LOCALS,
+			...madeLocals(count),
+			...indices(count).map((i): [string, WasmType] => [`w${i}`, "v128"]),
+			...indices(count).map((i): [string, WasmType] => [`agreed${i}`, "v128"]),
+			...indices(patterns).map((p): [string, WasmType] => [`t${p}`, "v128"]),
+			...ROUND_LOCALS,
+		],
+		body: `
+		${ROUND_SETUP}
+		${ELECTION_SETUP}
+		${SELECTION_SETUP}
+		${indices(count)
+			.map((i) => `local.get $weight${i} f64x2.splat local.set $w${i}`)
+			.join("\n")}
+		${indices(patterns)
+			.map((p) => `local.get $divisors f64.load offset=${8 * p} f64x2.splat local.set $t${p}`)
+			.join("\n")}
+		${laneLoop(`
+			${madeLanes(count, bf16, true)}
+			${electionStep(count, (i) => `w${i}`, undefined, false)}
+			${half(false)} f32x4.demote_f64x2_zero ${half(true)} f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
+			${storeResult("out", "j", "v", bf16Out)}`)}
+		`,
+	};
+}
+
 export function sceFunctions(): WasmFunction[] {
 	const counts = indices(SCE_SIMD_MAX).map((i) => i + 1);
 	return [
 		...counts.flatMap((count) => [sceVarianceWasm(count), sceSelectWasm(count), signElectionWasm(count)]),
-		sceFinishWasm(false),
-		sceFinishWasm(true),
+		sceFinishWasm(),
+		...counts.flatMap((count) =>
+			[true, false].flatMap((bf16) => [
+				sceVarianceWasm(count, bf16 ? "bf16" : "f32"),
+				sceEnergiesMadeWasm(count, bf16),
+				sceCombineMadeWasm(count, bf16, false),
+				sceCombineMadeWasm(count, bf16, true),
+			]),
+		),
 	];
 }
 
@@ -362,21 +560,56 @@ export function signElectionSimd(
 	return agreed;
 }
 
-/*
- * SCE with its task vectors made a block at a time from the models and the base as stored, instead of stored whole:
- * δᵢ = xᵢ − b in float32 (unrounded, as task-vector makes SCE's), each in slot i; x's and b's copies, where they are
- * not read in place, in slots 8 and 9. Each is bit-identical to the kernels above run over the stored task vectors.
- */
-
-const X_SLOT = 8;
-const B_SLOT = 9;
-
-/** The task vectors of elements [from, from + n) in slots 0, 1, …; returns their addresses. */
-function madeDeltas(module: SimdModule, xs: readonly RangeArray[], b: RangeArray, from: number, n: number): number[] {
-	return xs.map((x, i) => taskVectorBlock(module, x, b, from, n, { x: X_SLOT, b: B_SLOT }, slot(i), false));
+/** The made kernels' inputs for [from, from + n): all bfloat16 bits read as they are, else all float32 values. */
+function madeInputs(
+	module: SimdModule,
+	b: RangeArray,
+	xs: readonly RangeArray[],
+	from: number,
+	n: number,
+): { bf16: boolean; pointers: number[] } {
+	const bf16 = b instanceof Uint16Array && xs.every((x) => x instanceof Uint16Array);
+	// Slot 9 holds a bfloat16 copy while it is decoded.
+	const at = (array: RangeArray, index: number): number =>
+		bf16 ? readAt(module, array, from, n, index) : valuesAt(module, array, from, n, index, 9);
+	return { bf16, pointers: [at(b, 0), ...xs.map((x, i) => at(x, 1 + i))] };
 }
 
-/** sce-variance of the made task vectors over [start, end); returns how many variances are nonzero. */
+/** Slots of the made kernels besides madeInputs' 0–3 and 9: the variance's copy, the result, the lane sums. */
+const [VARIANCE_SLOT, OUT_SLOT, SUMS_SLOT] = [4, 5, 6];
+
+/**
+ * SCE's selection: the variances, and the cut that keeps ranks [0, k) of them in descending order (see rankCut): the
+ * magnitude bits of rank k − 1 and the index before which the ones equal to it are kept.
+ */
+export interface VarianceCut {
+	variance: Float32Array;
+	lowerBits: number;
+	lowerCut: number;
+}
+
+/** SELECTION_PARAMS for elements [from, from + n): `cut`'s, or where none, every element kept. */
+function selection(module: SimdModule, cut: VarianceCut | undefined, from: number, n: number): number[] {
+	return cut
+		? [readAt(module, cut.variance, from, n, VARIANCE_SLOT), cut.lowerBits, cut.lowerCut, from]
+		: [slot(VARIANCE_SLOT), -1, 0, from];
+}
+
+/**
+ * What sce_combine_made's divisor is for each pattern of agreeing task vectors (bit i: δᵢ agrees): Σ aᵢ·wᵢ added as
+ * the sign election adds it, each term in float64 rounded to float32, then at least 1e-6, as sce-finish takes it.
+ */
+function divisorTable(weights: readonly number[]): number[] {
+	return Array.from({ length: 1 << weights.length }, (_, pattern) => {
+		let divisor = 0;
+		weights.forEach((weight, i) => {
+			divisor = Math.fround(divisor + ((pattern >> i) & 1) * weight);
+		});
+		return Math.max(divisor, 1e-6);
+	});
+}
+
+/** sce-variance of the task vectors δᵢ = xᵢ − b over [start, end), made as read; returns how many are nonzero. */
 export function sceVarianceMade(
 	variance: Float32Array,
 	xs: readonly RangeArray[],
@@ -384,73 +617,68 @@ export function sceVarianceMade(
 	start: number,
 	end: number,
 ): number {
-	const made = (module: SimdModule, from: number, n: number): number[] => madeDeltas(module, xs, b, from, n);
-	return sceVarianceBlocks(variance, xs.length, made, start, end);
+	const module = simdModule();
+	let nonzero = 0;
+	// The zeros that pad a copied block's last step have a variance of +0, which is not counted.
+	for (let from = start; from < end; from += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - from);
+		const { bf16, pointers } = madeInputs(module, b, xs, from, n);
+		const kernel = module.exports[madeName("sce_variance_made", xs.length, bf16)] as (...args: number[]) => void;
+		const target = writeAt(variance, from, n, OUT_SLOT);
+		kernel(target, ...pointers, n, slot(SUMS_SLOT));
+		writeBack(module, target, OUT_SLOT, variance, from, n);
+		nonzero += laneTotal(module.i32.subarray(slot(SUMS_SLOT) / 4), 0);
+	}
+	return nonzero;
 }
 
 /**
- * Each made task vector's ‖δᵢ‖² over [from, to), within one PAIR_BLOCK, after sce-select with `variance` where given:
- * summed as pair-sums sums ‖a‖² (four float64 lane sums, added in lane order at the end).
+ * Each made task vector's ‖δᵢ‖² over [from, to), within one PAIR_BLOCK, after the selection by `cut` where given:
+ * four float64 lane sums, added in lane order at the end (as pair-sums sums ‖a‖²).
  */
 export function sceEnergiesMade(
 	xs: readonly RangeArray[],
 	b: RangeArray,
-	variance: Float32Array | undefined,
+	cut: VarianceCut | undefined,
 	from: number,
 	to: number,
 ): number[] {
 	const module = simdModule();
-	const select = module.exports[`sce_select_${xs.length}`] as (...args: number[]) => void;
-	const sumSquares = module.exports.pair_sums_f32 as (...args: number[]) => void;
-	// pair_sums' twelve sums per task vector, in slot 5.
-	const sums = xs.map((_, i) => slot(5) + 96 * i);
-	for (const address of sums) {
-		module.f64.fill(0, address / 8, address / 8 + 12);
-	}
+	const sums = slot(SUMS_SLOT);
+	module.f64.fill(0, sums / 8, sums / 8 + 4 * xs.length);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		const deltas = madeDeltas(module, xs, b, at, n);
-		if (variance) {
-			select(readAt(module, variance, at, n, 4), ...deltas, n);
-		}
-		deltas.forEach((delta, i) => {
-			sumSquares(delta, delta, 0, n, sums[i] as number);
-		});
+		const { bf16, pointers } = madeInputs(module, b, xs, at, n);
+		const kernel = module.exports[madeName("sce_energies_made", xs.length, bf16)] as (...args: number[]) => void;
+		kernel(sums, ...pointers, ...selection(module, cut, at, n), n);
 	}
-	return sums.map((address) => laneTotal(module.f64.subarray(address / 8, address / 8 + 12), 0));
+	return xs.map((_, i) => laneTotal(module.f64.subarray(sums / 8), i));
 }
 
 /**
- * SCE's combination of the made task vectors over [start, end): sce-select with `variance` where given, the sign
- * election with unit votes and the weights as numerator and divisor scales, and sce-finish, into `out` (bfloat16 bits
- * encoded as each block is done, or float32 values).
+ * SCE's combination of the made task vectors over [start, end): the selection by `cut` where given, the sign election
+ * with unit votes and the weights as numerator and divisor scales, and sce-finish, into `out` (bfloat16 bits or
+ * float32 values).
  */
 export function sceCombineMade(
 	out: ResultArray,
 	b: RangeArray,
 	xs: readonly RangeArray[],
-	variance: Float32Array | undefined,
+	cut: VarianceCut | undefined,
 	weights: readonly number[],
 	start: number,
 	end: number,
 ): void {
 	const module = simdModule();
-	const count = xs.length;
-	const select = module.exports[`sce_select_${count}`] as (...args: number[]) => void;
-	const elect = module.exports[`sign_election_${count}`] as (...args: number[]) => void;
-	const finish = module.exports[resultVariant("sce_finish", out instanceof Uint16Array)] as (...args: number[]) => void;
-	// The output's slot is the variance's copy's, which the selection has read by then.
-	const [outSlot, baseSlot, countsSlot, numeratorSlot, divisorSlot] = [3, 4, 5, 6, 7];
+	const divisors = slot(SUMS_SLOT);
+	module.f64.set(divisorTable(weights), divisors / 8);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
-		const deltas = madeDeltas(module, xs, b, from, n);
-		if (variance) {
-			select(readAt(module, variance, from, n, 3), ...deltas, n);
-		}
-		// Votes of scale 1; each agreeing δᵢ adds sᵢ·δᵢ to the numerator and sᵢ to the divisor.
-		elect(slot(numeratorSlot), slot(divisorSlot), ...deltas, n, slot(countsSlot), ...weights, ...weights);
-		const target = writeAt(out, from, n, outSlot);
-		finish(slot(numeratorSlot), valuesAt(module, b, from, n, baseSlot, B_SLOT), slot(divisorSlot), target, n);
-		writeBack(module, target, outSlot, out, from, n);
+		const { bf16, pointers } = madeInputs(module, b, xs, from, n);
+		const name = resultVariant(madeName("sce_combine_made", xs.length, bf16), out instanceof Uint16Array);
+		const kernel = module.exports[name] as (...args: number[]) => void;
+		const target = writeAt(out, from, n, OUT_SLOT);
+		kernel(target, ...pointers, ...selection(module, cut, from, n), n, divisors, ...weights);
+		writeBack(module, target, OUT_SLOT, out, from, n);
 	}
 }
