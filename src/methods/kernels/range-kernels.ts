@@ -7,7 +7,7 @@ import { modelStockLanes, modelStockMix, modelStockSums } from "./model-stock-ke
 import { multislerpKernel } from "./multislerp-kernels.js";
 import { roundArray } from "./round-array.js";
 import { BF16_SPLIT, MIN_NORMAL, roundBf16Bits } from "./round-bf16.js";
-import { dareMaskSimd } from "./simd/dare-mask-simd.js";
+import { dareMaskMade, dareMaskSimd } from "./simd/dare-mask-simd.js";
 import { dellaLaneMask, pruneDellaLane } from "./simd/della-lane-wasm.js";
 import { linearMixSimd } from "./simd/linear-mix-simd.js";
 import {
@@ -895,17 +895,16 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 };
 
 /**
- * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a block at a time and dropped:
- * arrays [x, b, norms, words?]; numbers [threshold, k0, k1]. Given mask words, the mask is kept there as bits. SIMD
- * only.
+ * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made as it is read and dropped: arrays
+ * [x, b, norms, words]; numbers [threshold, k0, k1]. The mask is kept in `words` as bits. SIMD only.
  */
 const taskVectorDareNorms: RangeKernel = (args, start, end) => {
-	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array | undefined];
+	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array];
 	const [threshold, k0, k1] = args.numbers as [number, number, number];
 	for (let from = start; from < end; from += DARE_BLOCK) {
 		const block = Math.floor(from / DARE_BLOCK);
 		const to = Math.min(end, from + DARE_BLOCK);
-		[norms[2 * block], norms[2 * block + 1]] = dareMaskSimd(taskVectorBlocks(x, b), threshold, k0, k1, from, to, words);
+		[norms[2 * block], norms[2 * block + 1]] = dareMaskMade(x, b, threshold, k0, k1, from, to, words);
 	}
 };
 

@@ -1,5 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { RangeArray } from "../range-kernels.js";
 import {
 	COUNTER_DRAW_LOCALS,
 	COUNTER_DRAW_SETUP,
@@ -9,8 +10,10 @@ import {
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
+	ROUND_LOCALS,
+	ROUND_SETUP,
+	roundBf16,
 } from "./lane-text.js";
-import type { BlockValues } from "./magnitude-simd.js";
 import { laneTotal, readAt, SIMD_BLOCK, type SimdModule, simdModule, slot, writeBack } from "./simd-kernels.js";
 
 /** Adds the float64 values of the four float32 lanes of local `v` to the lane sums in locals `lo` and `hi`. */
@@ -36,33 +39,55 @@ function maskLanes(index: string): string {
 }
 
 /**
+ * The lanes of the task vector δ = round(x − b) at element `index`, made from x and b as stored (see made), their L1
+ * norms before and after the mask in local `keep` added to the lane sums; δ itself is not kept.
+ */
+function madeMaskLanes(index: string, made: MadeInputs): string {
+	return `
+	${loadLanes("x", index, made.x === "bf16")} ${loadLanes("b", index, made.b === "bf16")} f32x4.sub local.set $v
+	${roundBf16("v")} local.get $magnitude v128.and local.set $v
+	${addLanes("v", "beforeLo", "beforeHi")}
+	local.get $v local.get $keep v128.and local.set $v
+	${addLanes("v", "afterLo", "afterHi")}`;
+}
+
+/** How a made task vector's model and base are stored: bfloat16 bits or float32 values. */
+interface MadeInputs {
+	x: "bf16" | "f32";
+	b: "bf16" | "f32";
+}
+
+/**
  * DARE's mask (see dareMask) on `n` elements whose first has index `first` in the tensor (even): the counter stream's
  * 16-bit draw for each index, kept below `threshold` (unsigned, below 2¹⁶), the dropped ones +0. Eight elements a
  * step, the draws of four pairs; the last step's second four only where they lie below n. The L1 norms before and
  * after are added per lane (element index mod 4) in float64 into the eight sums at `sums` [before lanes 0–3, after
- * lanes 0–3], which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)`;
- * `dare_mask_bits` takes one more, `words`, where it writes the mask as bits (element first + j at bit j mod 32 of
- * word j / 32; `first` a multiple of 32), so that a later pass applies it without drawing again (dare_keep_bits).
+ * lanes 0–3], which carry over from call to call. `dare_mask(delta, n, first, threshold, k0, k1, sums)` masks δ in
+ * place. Given `made`, it masks the task vector δ = round(x − b) made as x and b are read, and keeps only its norms and
+ * the mask, as bits (element first + j at bit j mod 32 of word j / 32; `first` a multiple of 32), so that a later pass
+ * applies it without drawing again (dare_keep_bits):
+ * `dare_mask_bits_made_<x: bf16|f32>_<b: bf16|f32>(x, b, n, first, threshold, k0, k1, sums, words)`.
  */
-export function dareMaskWasm(writeBits: boolean): WasmFunction {
+export function dareMaskWasm(made?: MadeInputs): WasmFunction {
+	const lanes = (index: string): string => (made ? madeMaskLanes(index, made) : maskLanes(index));
 	return {
-		name: writeBits ? "dare_mask_bits" : "dare_mask",
+		name: made ? dareMaskMadeName(made) : "dare_mask",
 		params: [
-			["delta", "i32"],
+			...(made ? [["x", "i32"] as const, ["b", "i32"] as const] : [["delta", "i32"] as const]),
 			["n", "i32"],
 			["first", "i32"],
 			["threshold", "i32"],
 			["k0", "i32"],
 			["k1", "i32"],
 			["sums", "i32"],
-			...(writeBits ? [["words", "i32"] as const] : []),
+			...(made ? [["words", "i32"] as const] : []),
 		],
 		locals: [
 			["j", "i32"],
 			["k", "i32"],
 			["word", "i32"],
 			["pairs", "v128"],
-			["x", "v128"],
+			["draws", "v128"],
 			["v", "v128"],
 			["keep", "v128"],
 			["keepPairs", "v128"],
@@ -73,9 +98,11 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 			["beforeHi", "v128"],
 			["afterLo", "v128"],
 			["afterHi", "v128"],
+			...(made ? ROUND_LOCALS : []),
 		],
 		body: `
 		${COUNTER_DRAW_SETUP}
+		${made ? ROUND_SETUP : ""}
 		local.get $threshold i16x8.splat local.set $limit
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
 		local.get $sums v128.load local.set $beforeLo
@@ -86,17 +113,17 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 			`
 			local.get $first local.get $j i32.add i32.const 1 i32.shr_u i32x4.splat v128.const i32x4 0 1 2 3 i32x4.add
 			local.set $pairs
-			${halfDrawLanes("pairs", "x")}
-			local.get $x local.get $limit i16x8.lt_u local.tee $keepPairs
+			${halfDrawLanes("pairs", "draws")}
+			local.get $draws local.get $limit i16x8.lt_u local.tee $keepPairs
 			i32x4.extend_low_i16x8_s local.set $keep
-			${maskLanes("j")}
+			${lanes("j")}
 			local.get $j i32.const 4 i32.add local.tee $k local.get $n i32.lt_u
 			if
 				local.get $keepPairs i32x4.extend_high_i16x8_s local.set $keep
-				${maskLanes("k")}
+				${lanes("k")}
 			end
 			${
-				writeBits
+				made
 					? `
 			;; The word so far (none at a word's first element), with these eight bits; stored each step, whole by the last.
 			local.get $word i32.const 0 local.get $j i32.const 31 i32.and select
@@ -114,8 +141,10 @@ export function dareMaskWasm(writeBits: boolean): WasmFunction {
 	};
 }
 
+const dareMaskMadeName = (made: MadeInputs): string => `dare_mask_bits_made_${made.x}_${made.b}`;
+
 /**
- * DARE's mask as dare_mask_bits wrote it, applied to `n` elements of δ in place, and the product by the L1 rescale's
+ * DARE's mask as dare_mask_bits_made wrote it, applied to `n` elements of δ in place, and the product by the L1 rescale's
  * ratio (float64, stored as float32, as scale_and_count_exact does it) when `scaled`. The first element's bit is bit
  * `offset` (0–31, a multiple of 4) of the word at `words`: `dare_keep_bits_<scaled|plain>(delta, n, words, offset,
  * ratio)`.
@@ -162,7 +191,13 @@ export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
 export const DARE_SUMS_SLOT = 7;
 
 export function dareFunctions(): WasmFunction[] {
-	return [dareMaskWasm(false), dareMaskWasm(true), dareKeepBitsWasm(false), dareKeepBitsWasm(true)];
+	const kinds = ["bf16", "f32"] as const;
+	return [
+		dareMaskWasm(),
+		...kinds.flatMap((x) => kinds.map((b) => dareMaskWasm({ x, b }))),
+		dareKeepBitsWasm(false),
+		dareKeepBitsWasm(true),
+	];
 }
 
 /** Where a kernel copies mask words that do not lie in kernel memory: past the slots the one-pass kernels use. */
@@ -184,48 +219,87 @@ function wordsAt(module: SimdModule, words: Uint32Array, at: number, n: number, 
 	return [slot(WORDS_SLOT), at % 32];
 }
 
+/** The float64 sum of each of the two norms' four lane sums at `sums`, added in lane order. */
+function laneNorms(module: SimdModule): [number, number] {
+	const sums = new Float64Array(module.f32.buffer, slot(DARE_SUMS_SLOT), 8);
+	return [laneTotal(sums, 0), laneTotal(sums, 1)];
+}
+
+/** Clears the norms' lane sums, which the mask kernels add to from call to call. */
+function clearNorms(module: SimdModule): void {
+	module.f64.fill(0, slot(DARE_SUMS_SLOT) / 8, slot(DARE_SUMS_SLOT) / 8 + 8);
+}
+
 /**
- * dareMask over [from, to), within one DARE block; returns its L1 norms [before, after], each the float64 sum of
- * four lane sums (element index mod 4) added in lane order, as the JavaScript kernel adds them. Given block values
- * instead of an array (a task vector made block by block), it masks them where they are made and keeps only the
- * norms. Given `words` (`from` then a multiple of 32), it writes the mask there as bits, for dareKeepBits.
+ * dareMask over [from, to) of `delta`, in place, within one DARE block; returns its L1 norms [before, after], each the
+ * float64 sum of four lane sums (element index mod 4) added in lane order, as the JavaScript kernel adds them.
  */
 export function dareMaskSimd(
-	delta: Float32Array | BlockValues,
+	delta: Float32Array,
 	threshold: number,
 	k0: number,
 	k1: number,
 	from: number,
 	to: number,
-	words?: Uint32Array,
 ): [number, number] {
 	const module = simdModule();
-	const kernel = module.exports[words ? "dare_mask_bits" : "dare_mask"] as (...args: number[]) => void;
-	const sums = new Float64Array(module.f32.buffer, slot(DARE_SUMS_SLOT), 8);
-	sums.fill(0);
+	const kernel = module.exports.dare_mask as (...args: number[]) => void;
+	clearNorms(module);
 	for (let at = from; at < to; at += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, to - at);
-		const address = typeof delta === "function" ? delta(module, at, n) : readAt(module, delta, at, n, 0);
+		const address = readAt(module, delta, at, n, 0);
 		// Lanes follow the index mod 4 from the block's start; blocks and SIMD blocks start at multiples of 4.
-		if (words) {
-			const [wordsAddress] = wordsAt(module, words, at, n, false);
-			kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT), wordsAddress);
-			if (wordsAddress === slot(WORDS_SLOT)) {
-				const count = Math.ceil(n / 32);
-				words.set(module.i32.subarray(wordsAddress / 4, wordsAddress / 4 + count), at / 32);
-			}
-		} else {
-			kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT));
-		}
-		if (typeof delta !== "function") {
-			writeBack(module, address, 0, delta, at, n);
-		}
+		kernel(address, n, at, threshold, k0, k1, slot(DARE_SUMS_SLOT));
+		writeBack(module, address, 0, delta, at, n);
 	}
-	return [laneTotal(sums, 0), laneTotal(sums, 1)];
+	return laneNorms(module);
 }
 
 /**
- * Applies the mask dareMaskSimd wrote into `words` to n elements of a task vector made at `address` (element `at` of
+ * dareMask of the task vector δ = round(x − b) over [from, to) (`from` a multiple of 32), within one DARE block, made
+ * as x and b are read and not kept: returns its L1 norms as dareMaskSimd does, and writes the mask into `words` as
+ * bits, for dareKeepBits.
+ */
+export function dareMaskMade(
+	x: RangeArray,
+	b: RangeArray,
+	threshold: number,
+	k0: number,
+	k1: number,
+	from: number,
+	to: number,
+	words: Uint32Array,
+): [number, number] {
+	const module = simdModule();
+	const made: MadeInputs = {
+		x: x instanceof Uint16Array ? "bf16" : "f32",
+		b: b instanceof Uint16Array ? "bf16" : "f32",
+	};
+	const kernel = module.exports[dareMaskMadeName(made)] as (...args: number[]) => void;
+	clearNorms(module);
+	for (let at = from; at < to; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, to - at);
+		const [wordsAddress] = wordsAt(module, words, at, n, false);
+		kernel(
+			readAt(module, x, at, n, 0),
+			readAt(module, b, at, n, 1),
+			n,
+			at,
+			threshold,
+			k0,
+			k1,
+			slot(DARE_SUMS_SLOT),
+			wordsAddress,
+		);
+		if (wordsAddress === slot(WORDS_SLOT)) {
+			words.set(module.i32.subarray(wordsAddress / 4, wordsAddress / 4 + Math.ceil(n / 32)), at / 32);
+		}
+	}
+	return laneNorms(module);
+}
+
+/**
+ * Applies the mask dareMaskMade wrote into `words` to n elements of a task vector made at `address` (element `at` of
  * the tensor first, a multiple of 4), and multiplies them by the L1 rescale's `ratio` where given.
  */
 export function dareKeepBits(

@@ -283,7 +283,7 @@ export function dellaLaneWasm(writeBits: boolean): WasmFunction {
 			v128.store${
 				writeBits
 					? `
-			;; As dare_mask_bits writes its words: each step stores the word so far, whole by its last step.
+			;; As dare_mask_bits_made writes its words: each step stores the word so far, whole by its last step.
 			local.get $word i32.const 0 local.get $j i32.const 31 i32.and select
 			local.get $x i32x4.bitmask local.get $j i32.const 31 i32.and i32.shl i32.or local.set $word
 			local.get $words local.get $j i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add local.get $word i32.store`
