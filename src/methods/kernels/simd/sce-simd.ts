@@ -160,15 +160,17 @@ function sceFinishWasm(): WasmFunction {
  * The sign election with votes of scale 1 (see signElection) over the four lanes of the vectors in locals x₀…: the
  * vote in float32 from +0, − elected where it is negative or NaN; xᵢ agrees where it is nonzero, not NaN and of the
  * elected sign. Leaves numerator = Σ (aᵢ·sᵢ)·xᵢ in locals numLo and numHi and divisor = Σ aᵢ·tᵢ in divLo and divHi
- * (float64 lanes), each term added in float64 and rounded to float32 as it is added. With `counted`, adds each
- * vector's agreeing lanes to local counted<i>. Needs electionLocals and ELECTION_SETUP.
+ * (float64 lanes), each term added in float64 and rounded to float32 as it is added. Without `weight`, the divisor is
+ * not summed: each vector's agreement mask is left in locals agreedLo<i> and agreedHi<i>, widened to the float64
+ * lanes, for a table of divisors (see patternValue). With `counted`, adds each vector's agreeing lanes to local
+ * counted<i>. Needs ELECTION_LOCALS and ELECTION_SETUP.
  */
 function electionStep(
 	count: number,
 	scale: (i: number) => string,
 	weight: ((i: number) => string) | undefined,
 	counted: boolean,
-) {
+): string {
 	const addTerm = (target: string, term: string): string => `
 		local.get $${target} ${term} f64x2.add f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 local.set $${target}`;
 	const model = (i: number): string => `
@@ -178,7 +180,7 @@ function electionStep(
 		local.get $x${i} i32.const 31 i32x4.shr_s local.get $negative v128.xor v128.not v128.and
 		local.tee $agree
 		${counted ? `local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}` : ""}
-		${weight ? "" : `local.get $agree local.set $agreed${i}`}
+		${weight ? "" : `local.get $agree i64x2.extend_low_i32x4_s local.set $agreedLo${i} local.get $agree i64x2.extend_high_i32x4_s local.set $agreedHi${i}`}
 		i32.const 1 i32x4.splat v128.and local.set $agree
 		local.get $agree f64x2.convert_low_i32x4_u local.set $aLo
 		local.get $agree local.get $agree i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15
@@ -373,6 +375,20 @@ function sceEnergiesMadeWasm(count: number, bf16: boolean): WasmFunction {
 }
 
 /**
+ * Pushes, lane by lane, the value of locals `<table>0`… that the lane's pattern picks: bit i of the pattern is set where
+ * the lane of mask local `<masks>i` is (all its bits set), chosen model by model. Where a value depends only on which
+ * models agree, a table of 2^count values in locals replaces summing it per lane.
+ */
+function patternValue(count: number, table: string, masks: string, model = 0, pattern = 0): string {
+	if (model === count) {
+		return `local.get $${table}${pattern}`;
+	}
+	return `${patternValue(count, table, masks, model + 1, pattern | (1 << model))}
+		${patternValue(count, table, masks, model + 1, pattern)}
+		local.get $${masks}${model} v128.bitselect`;
+}
+
+/**
  * SCE's combination of the made task vectors: the sign election with unit votes and the weights wᵢ as numerator and
  * divisor scales, then out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values or bfloat16 bits.
  * The divisor takes one of 2^count values, by which vectors agree: they are read from `divisors` (see divisorTable)
@@ -381,15 +397,9 @@ function sceEnergiesMadeWasm(count: number, bf16: boolean): WasmFunction {
  */
 function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const patterns = 1 << count;
-	// The divisor of agreement pattern p (bit i: whether xᵢ agrees), chosen model by model.
-	const divisorOf = (high: boolean, i: number, prefix: number): string =>
-		i === count
-			? `local.get $t${prefix}`
-			: `${divisorOf(high, i + 1, prefix | (1 << i))} ${divisorOf(high, i + 1, prefix)}
-				local.get $agreed${i} i64x2.extend_${high ? "high" : "low"}_i32x4_s v128.bitselect`;
 	const half = (high: boolean): string => `
 		${promoted("bv", high)}
-		local.get $num${high ? "Hi" : "Lo"} ${divisorOf(high, 0, 0)} f64x2.div
+		local.get $num${high ? "Hi" : "Lo"} ${patternValue(count, "t", high ? "agreedHi" : "agreedLo")} f64x2.div
 		f64x2.add`;
 	return {
 		name: resultVariant(madeName("sce_combine_made", count, bf16), bf16Out),
@@ -408,7 +418,10 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 			...SELECTION_LOCALS,
 			...madeLocals(count),
 			...indices(count).map((i): [string, WasmType] => [`w${i}`, "v128"]),
-			...indices(count).map((i): [string, WasmType] => [`agreed${i}`, "v128"]),
+			...indices(count).flatMap((i): [string, WasmType][] => [
+				[`agreedLo${i}`, "v128"],
+				[`agreedHi${i}`, "v128"],
+			]),
 			...indices(patterns).map((p): [string, WasmType] => [`t${p}`, "v128"]),
 			...ROUND_LOCALS,
 		],
