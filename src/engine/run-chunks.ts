@@ -1,11 +1,11 @@
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/kernels/range-kernels.js";
 
-/** One range kernel's run, cut into chunks of `step` indices that the threads take one at a time. */
+/** One range kernel's run, cut into chunks that the threads take one at a time. */
 export interface ChunkedRun {
 	kernel: RangeKernelName;
 	args: RangeArgs;
-	length: number;
-	step: number;
+	/** Where each chunk starts, then the range's end: chunk c is [starts[c], starts[c + 1]). */
+	starts: readonly number[];
 	chunks: number;
 	/** Each chunk's sums, `sumCount` of them at chunk · sumCount. */
 	sums: Float64Array;
@@ -31,10 +31,35 @@ export function runChunks(next: Int32Array, run: ChunkedRun): void {
 	const sums = chunkSums.subarray(0, run.sumCount);
 	for (let chunk = Atomics.add(next, 0, 1); chunk < run.chunks; chunk = Atomics.add(next, 0, 1)) {
 		sums.fill(0);
-		const start = chunk * run.step;
-		RANGE_KERNELS[run.kernel](run.args, start, Math.min(run.length, start + run.step), sums);
+		RANGE_KERNELS[run.kernel](run.args, run.starts[chunk] as number, run.starts[chunk + 1] as number, sums);
 		run.sums.set(sums, chunk * run.sumCount);
 	}
+}
+
+/** The starts of chunks of `step` indices over [0, length), and its end (see ChunkedRun). */
+export function evenStarts(length: number, step: number): number[] {
+	const starts = [];
+	for (let start = 0; start < length; start += step) {
+		starts.push(start);
+	}
+	starts.push(length);
+	return starts;
+}
+
+/**
+ * The starts of chunks over [0, length) that shrink as the range is taken: each a `share` of what is left, down to
+ * `tail` indices (both multiples of `align`). Threads that take them as they come free end close together, a small
+ * chunk apart, with few chunks in all.
+ */
+export function shrinkingStarts(length: number, share: number, tail: number, align: number): number[] {
+	const starts = [];
+	for (let start = 0; start < length; ) {
+		starts.push(start);
+		const size = Math.max(tail, Math.ceil(((length - start) * share) / align) * align);
+		start = Math.min(length, start + size);
+	}
+	starts.push(length);
+	return starts;
 }
 
 /** The totals of a chunked run's sums, added chunk by chunk in order. */

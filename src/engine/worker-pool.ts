@@ -5,14 +5,16 @@ import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "../methods/
 import { type RangeParts, runInParts } from "../methods/kernels/run-range.js";
 import { SIMD_SCRATCH_BYTES, simdWasm } from "../methods/kernels/simd/simd-kernels.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
-import { addChunkSums, type RangeTask, runChunks } from "./run-chunks.js";
+import { addChunkSums, evenStarts, type RangeTask, runChunks, shrinkingStarts } from "./run-chunks.js";
 
 /** Below this many elements a kernel runs on the calling thread: handing it over costs more than it saves. */
 const MIN_PARALLEL = 1 << 18;
 /** Split points are multiples of this, so parts never share a cache line. */
 const ALIGN = 64;
-/** Chunks per thread a kernel's range is cut into, for the threads to take as they come free. */
+/** Chunks per thread a kernel with MANY_SUMS is cut into, for the threads to take as they come free. */
 const CHUNKS_PER_THREAD = 4;
+/** The smallest chunk of other kernels, as a share of a thread's: the most a thread waits for another at the end. */
+const TAIL_CHUNKS_PER_THREAD = 16;
 /**
  * A kernel with this many sums a chunk (the radix histograms) gets no more than one chunk per CHUNK_ELEMENTS
  * elements (and at least one per thread): adding up a chunk's sums costs as much as counting a few hundred thousand.
@@ -113,8 +115,10 @@ export class WorkerPool {
 		// The caller's parts, where it keeps their sums, are the chunks.
 		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
-		const step = parts?.step ?? this.#chunkStep(length, elements, sumCount, threads, align);
-		const chunks = Math.ceil(length / step);
+		const starts = parts
+			? evenStarts(length, parts.step)
+			: this.#chunkStarts(length, elements, sumCount, threads, align);
+		const chunks = starts.length - 1;
 		const chunkSums =
 			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * chunks);
 		const memory = kernelMemory();
@@ -124,11 +128,11 @@ export class WorkerPool {
 		for (const worker of ready) {
 			const slot = this.#workers.indexOf(worker);
 			Atomics.store(this.#flags, slot, 0);
-			const task: RangeTask = { kernel, args, inKernelMemory, length, step, chunks, sums: chunkSums, sumCount, slot };
+			const task: RangeTask = { kernel, args, inKernelMemory, starts, chunks, sums: chunkSums, sumCount, slot };
 			worker.postMessage(task);
 			posted.push(slot);
 		}
-		runChunks(this.#next, { kernel, args, length, step, chunks, sums: chunkSums, sumCount });
+		runChunks(this.#next, { kernel, args, starts, chunks, sums: chunkSums, sumCount });
 		const deadline = Date.now() + TIMEOUT_MS;
 		for (const slot of posted) {
 			while (Atomics.load(this.#flags, slot) === 0) {
@@ -147,13 +151,19 @@ export class WorkerPool {
 		return addChunkSums({ chunks, sums: chunkSums, sumCount });
 	}
 
-	/** The length of a chunk of the range: CHUNKS_PER_THREAD a thread, fewer for kernels with MANY_SUMS. */
-	#chunkStep(length: number, elements: number, sumCount: number, threads: number, align: number): number {
-		const chunks =
-			sumCount >= MANY_SUMS
-				? Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)))
-				: threads * CHUNKS_PER_THREAD;
-		return Math.ceil(length / chunks / align) * align;
+	/**
+	 * Where the range's chunks start. Chunks shrink as the range is taken (see shrinkingStarts), from half a thread's
+	 * even share of what is left to TAIL_CHUNKS_PER_THREAD a thread: the threads end a small chunk apart, where even
+	 * chunks left one waiting for another's last. A kernel with MANY_SUMS takes even chunks, fewer of them: adding up
+	 * a chunk's sums costs as much as counting a few hundred thousand elements.
+	 */
+	#chunkStarts(length: number, elements: number, sumCount: number, threads: number, align: number): number[] {
+		const aligned = (size: number): number => Math.ceil(size / align) * align;
+		if (sumCount >= MANY_SUMS) {
+			const chunks = Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)));
+			return evenStarts(length, aligned(length / chunks));
+		}
+		return shrinkingStarts(length, 1 / (2 * threads), aligned(length / (threads * TAIL_CHUNKS_PER_THREAD)), align);
 	}
 
 	/**

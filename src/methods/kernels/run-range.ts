@@ -1,4 +1,4 @@
-import { addChunkSums, type ChunkedRun, runChunks } from "../../engine/run-chunks.js";
+import { addChunkSums, type ChunkedRun, evenStarts, runChunks } from "../../engine/run-chunks.js";
 import type { MergeContext } from "../merge-method.js";
 import { RANGE_KERNELS, type RangeArgs, type RangeKernelName } from "./range-kernels.js";
 
@@ -46,8 +46,7 @@ export function runInParts(run: {
 	const chunked: ChunkedRun = {
 		kernel: run.kernel,
 		args: run.args,
-		length: run.length,
-		step: run.parts.step,
+		starts: evenStarts(run.length, run.parts.step),
 		chunks: Math.ceil(run.length / run.parts.step),
 		sums: run.parts.sums,
 		sumCount: run.sumCount,
