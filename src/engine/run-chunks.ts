@@ -7,9 +7,14 @@ export interface ChunkedRun {
 	/** Where each chunk starts, then the range's end: chunk c is [starts[c], starts[c + 1]). */
 	starts: readonly number[];
 	chunks: number;
-	/** Each chunk's sums, `sumCount` of them at chunk · sumCount. */
+	/** Each chunk's sums, `sumCount` of them at chunk · sumCount; or each thread's (see threadPlace). */
 	sums: Float64Array;
 	sumCount: number;
+	/**
+	 * Where this thread leaves its sums, added over every chunk it took, instead of each chunk's apart: for counts,
+	 * which add up exactly in any order, so that the many sums of a histogram are added once a thread.
+	 */
+	threadPlace?: number;
 }
 
 /** A worker's share of a chunked run: the run, and where it says it is done. */
@@ -29,10 +34,17 @@ export function runChunks(next: Int32Array, run: ChunkedRun): void {
 		chunkSums = new Float64Array(run.sumCount);
 	}
 	const sums = chunkSums.subarray(0, run.sumCount);
+	const byThread = run.threadPlace !== undefined;
+	sums.fill(0);
 	for (let chunk = Atomics.add(next, 0, 1); chunk < run.chunks; chunk = Atomics.add(next, 0, 1)) {
-		sums.fill(0);
 		RANGE_KERNELS[run.kernel](run.args, run.starts[chunk] as number, run.starts[chunk + 1] as number, sums);
-		run.sums.set(sums, chunk * run.sumCount);
+		if (!byThread) {
+			run.sums.set(sums, chunk * run.sumCount);
+			sums.fill(0);
+		}
+	}
+	if (byThread) {
+		run.sums.set(sums, (run.threadPlace as number) * run.sumCount);
 	}
 }
 
@@ -62,13 +74,14 @@ export function shrinkingStarts(length: number, share: number, tail: number, ali
 	return starts;
 }
 
-/** The totals of a chunked run's sums, added chunk by chunk in order. */
+/** The totals of a chunked run's sums, added chunk by chunk (or thread by thread) in order. */
 export function addChunkSums(run: Pick<ChunkedRun, "chunks" | "sums" | "sumCount">): Float64Array {
-	const sums = new Float64Array(run.sumCount);
-	for (let chunk = 0; chunk < run.chunks; chunk++) {
-		const at = chunk * run.sumCount;
-		for (let k = 0; k < run.sumCount; k++) {
-			sums[k] = (sums[k] as number) + (run.sums[at + k] as number);
+	const n = run.sumCount;
+	const sums = run.chunks > 0 ? run.sums.slice(0, n) : new Float64Array(n);
+	for (let chunk = 1; chunk < run.chunks; chunk++) {
+		const part = run.sums.subarray(chunk * n, chunk * n + n);
+		for (let k = 0; k < n; k++) {
+			sums[k] = (sums[k] as number) + (part[k] as number);
 		}
 	}
 	return sums;

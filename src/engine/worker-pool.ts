@@ -16,8 +16,9 @@ const CHUNKS_PER_THREAD = 4;
 /** The smallest chunk of other kernels, as a share of a thread's: the most a thread waits for another at the end. */
 const TAIL_CHUNKS_PER_THREAD = 16;
 /**
- * A kernel with this many sums a chunk (the radix histograms) gets no more than one chunk per CHUNK_ELEMENTS
- * elements (and at least one per thread): adding up a chunk's sums costs as much as counting a few hundred thousand.
+ * A kernel with this many sums a chunk (the radix histograms, whose sums are counts) gets no more than one chunk per
+ * CHUNK_ELEMENTS elements (and at least one per thread): adding up a chunk's sums costs as much as counting a few
+ * hundred thousand.
  */
 const MANY_SUMS = 1024;
 const CHUNK_ELEMENTS = 1 << 20;
@@ -111,7 +112,8 @@ export class WorkerPool {
 		}
 		// The range goes out in chunks, a few per thread, each taken by whichever thread is free next: a thread that
 		// the system's I/O threads slow down takes fewer, instead of the others waiting for it. Each chunk's sums are
-		// kept apart and added in chunk order, so they do not depend on which thread ran which chunk.
+		// kept apart and added in chunk order, so they do not depend on which thread ran which chunk; counts, which add
+		// up exactly in any order, are added by each thread first.
 		// The caller's parts, where it keeps their sums, are the chunks.
 		const threads = ready.length + 1;
 		const align = args.align ?? (args.elementsPerIndex === undefined ? ALIGN : 1);
@@ -119,20 +121,24 @@ export class WorkerPool {
 			? evenStarts(length, parts.step)
 			: this.#chunkStarts(length, elements, sumCount, threads, align);
 		const chunks = starts.length - 1;
+		// A histogram's counts, unless the caller keeps its parts', are added up by each thread over its chunks.
+		const byThread = sumCount >= MANY_SUMS && !parts;
+		const places = byThread ? threads : chunks;
 		const chunkSums =
-			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * chunks);
+			parts && parts.sums.buffer instanceof SharedArrayBuffer ? parts.sums : this.#sumsFor(sumCount * places);
 		const memory = kernelMemory();
 		const inKernelMemory = args.arrays.map((array) => memory.holds(array));
 		Atomics.store(this.#next, 0, 0);
 		const posted: number[] = [];
+		const run = { kernel, args, starts, chunks, sums: chunkSums, sumCount };
 		for (const worker of ready) {
 			const slot = this.#workers.indexOf(worker);
 			Atomics.store(this.#flags, slot, 0);
-			const task: RangeTask = { kernel, args, inKernelMemory, starts, chunks, sums: chunkSums, sumCount, slot };
+			const task: RangeTask = { ...run, inKernelMemory, slot, ...(byThread ? { threadPlace: posted.length } : {}) };
 			worker.postMessage(task);
 			posted.push(slot);
 		}
-		runChunks(this.#next, { kernel, args, starts, chunks, sums: chunkSums, sumCount });
+		runChunks(this.#next, { ...run, ...(byThread ? { threadPlace: posted.length } : {}) });
 		const deadline = Date.now() + TIMEOUT_MS;
 		for (const slot of posted) {
 			while (Atomics.load(this.#flags, slot) === 0) {
@@ -148,7 +154,7 @@ export class WorkerPool {
 		if (parts && chunkSums !== parts.sums) {
 			parts.sums.set(chunkSums.subarray(0, sumCount * chunks));
 		}
-		return addChunkSums({ chunks, sums: chunkSums, sumCount });
+		return addChunkSums({ chunks: places, sums: chunkSums, sumCount });
 	}
 
 	/**

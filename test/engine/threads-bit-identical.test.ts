@@ -18,16 +18,32 @@ afterAll(async () => {
 	await rm(dir, { recursive: true, force: true });
 });
 
-const PARAMETERS: Record<string, string> = { model_stock: "{}", multislerp: "{weight: 0.5}" };
+const PARAMETERS: Record<string, string> = { model_stock: "{}", multislerp: "{weight: 0.5}", sce: "{}" };
+/** Recipe-wide parameters: SCE's selection counts a radix histogram across the threads. */
+const GLOBAL: Record<string, string> = {
+	sce: "parameters: {select_topk: 0.5}",
+	breadcrumbs_ties: "parameters: {gamma: 0.01}",
+};
 
 describe("the CPU backend's threads", () => {
-	for (const method of ["dare_ties", "dare_linear", "della", "ties", "linear", "model_stock", "multislerp"]) {
+	for (const method of [
+		"dare_ties",
+		"dare_linear",
+		"della",
+		"ties",
+		"breadcrumbs_ties",
+		"sce",
+		"linear",
+		"model_stock",
+		"multislerp",
+	]) {
 		it(`${method}: one thread and two write the same bytes`, async () => {
 			const models = method === "linear" ? ["base", "a", "b"] : ["a", "b"];
 			const recipe = [
 				`merge_method: ${method}`,
 				...(method === "linear" ? [] : [`base_model: ${join(dir, "base")}`]),
 				"dtype: bfloat16",
+				...(GLOBAL[method] ? [GLOBAL[method]] : []),
 				"models:",
 				...models.map(
 					(name) =>
