@@ -205,48 +205,78 @@ const SIMD_LANE: Record<string, number> = {
 	"f64x2.extract_lane": 0x21,
 };
 
-/** Unsigned LEB128. */
-function u32(value: number): number[] {
-	const bytes: number[] = [];
-	let v = value >>> 0;
-	do {
-		let byte = v & 0x7f;
-		v >>>= 7;
-		if (v !== 0) {
-			byte |= 0x80;
-		}
-		bytes.push(byte);
-	} while (v !== 0);
-	return bytes;
-}
+/** Bytes appended one at a time into a buffer that grows: the module runs to over a hundred thousand bytes. */
+class ByteWriter {
+	#bytes = new Uint8Array(1024);
+	length = 0;
 
-/** Signed LEB128 of a 32-bit integer. */
-function s32(value: number): number[] {
-	const bytes: number[] = [];
-	let v = value | 0;
-	for (;;) {
-		const byte = v & 0x7f;
-		v >>= 7;
-		const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-		bytes.push(done ? byte : byte | 0x80);
-		if (done) {
-			return bytes;
+	byte(value: number): void {
+		if (this.length === this.#bytes.length) {
+			const grown = new Uint8Array(2 * this.#bytes.length);
+			grown.set(this.#bytes);
+			this.#bytes = grown;
+		}
+		this.#bytes[this.length++] = value;
+	}
+
+	bytes(values: ArrayLike<number>): void {
+		for (let i = 0; i < values.length; i++) {
+			this.byte(values[i] as number);
 		}
 	}
-}
 
-function name(text: string): number[] {
-	const bytes = [...new TextEncoder().encode(text)];
-	return [...u32(bytes.length), ...bytes];
-}
+	/** Unsigned LEB128. */
+	u32(value: number): void {
+		let v = value >>> 0;
+		do {
+			const byte = v & 0x7f;
+			v >>>= 7;
+			this.byte(v === 0 ? byte : byte | 0x80);
+		} while (v !== 0);
+	}
 
-function vector(items: readonly number[][]): number[] {
-	// concat, not spreads: the code section runs to tens of thousands of bytes.
-	return u32(items.length).concat(...items);
-}
+	/** Signed LEB128 of a 32-bit integer. */
+	s32(value: number): void {
+		let v = value | 0;
+		for (;;) {
+			const byte = v & 0x7f;
+			v >>= 7;
+			const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+			this.byte(done ? byte : byte | 0x80);
+			if (done) {
+				return;
+			}
+		}
+	}
 
-function section(id: number, contents: number[]): number[] {
-	return [id].concat(u32(contents.length), contents);
+	name(text: string): void {
+		const bytes = new TextEncoder().encode(text);
+		this.u32(bytes.length);
+		this.bytes(bytes);
+	}
+
+	/** A vector: the count of items, then each written by `write`. */
+	vector<T>(items: readonly T[], write: (item: T, index: number) => void): void {
+		this.u32(items.length);
+		items.forEach(write);
+	}
+
+	/** What another writer holds, after its length (a section's or a function body's size). */
+	sized(inner: ByteWriter): void {
+		this.u32(inner.length);
+		this.bytes(inner.written());
+	}
+
+	section(id: number, write: (section: ByteWriter) => void): void {
+		const inner = new ByteWriter();
+		write(inner);
+		this.byte(id);
+		this.sized(inner);
+	}
+
+	written(): Uint8Array<ArrayBuffer> {
+		return this.#bytes.slice(0, this.length);
+	}
 }
 
 function parseInteger(token: string | undefined, where: string): number {
@@ -257,19 +287,19 @@ function parseInteger(token: string | undefined, where: string): number {
 	return value;
 }
 
-function floatBytes(value: number, width: 4 | 8): number[] {
-	const bytes = new Uint8Array(width);
-	const view = new DataView(bytes.buffer);
+const floatScratch = new DataView(new ArrayBuffer(8));
+
+function floatBytes(value: number, width: 4 | 8): Uint8Array {
 	if (width === 4) {
-		view.setFloat32(0, value, true);
+		floatScratch.setFloat32(0, value, true);
 	} else {
-		view.setFloat64(0, value, true);
+		floatScratch.setFloat64(0, value, true);
 	}
-	return [...bytes];
+	return new Uint8Array(floatScratch.buffer, 0, width);
 }
 
-/** Encodes one function's body: its locals, then its instructions, then `end`. */
-function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): number[] {
+/** Encodes one function's body into `out`: its size, its locals, then its instructions, then `end`. */
+function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>, out: ByteWriter): void {
 	const where = `wasm function ${fn.name}`;
 	const localIndex = new Map<string, number>();
 	[...fn.params, ...(fn.locals ?? [])].forEach(([local], index) => {
@@ -279,7 +309,7 @@ function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): num
 		.replace(/;;[^\n]*/g, "")
 		.split(/\s+/)
 		.filter((token) => token !== "");
-	const code: number[] = [];
+	const code = new ByteWriter();
 	const labels: (string | undefined)[] = [];
 	let at = 0;
 	const next = (): string | undefined => tokens[at++];
@@ -299,62 +329,86 @@ function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): num
 		}
 		return depth;
 	};
-	const memarg = (naturalAlign: number): number[] => {
+	const memarg = (naturalAlign: number): void => {
 		let offset = 0;
 		if (tokens[at]?.startsWith("offset=")) {
 			offset = parseInteger(next()?.slice("offset=".length), where);
 		}
-		return [...u32(naturalAlign), ...u32(offset)];
+		code.u32(naturalAlign);
+		code.u32(offset);
+	};
+	const simdPrefix = (opcode: number): void => {
+		code.byte(0xfd);
+		code.u32(opcode);
 	};
 	while (at < tokens.length) {
 		const op = next() as string;
-		const plain = PLAIN[op];
-		const memory = MEMORY[op];
+		const plain = op === "end" ? undefined : PLAIN[op];
+		if (plain !== undefined) {
+			code.byte(plain);
+			continue;
+		}
 		const simd = SIMD_PLAIN[op];
+		if (simd !== undefined) {
+			simdPrefix(simd);
+			continue;
+		}
+		if (op === "local.get" || op === "local.set" || op === "local.tee") {
+			code.byte(op === "local.get" ? 0x20 : op === "local.set" ? 0x21 : 0x22);
+			code.u32(local());
+			continue;
+		}
+		const memory = MEMORY[op];
 		const simdMemory = SIMD_MEMORY[op];
 		const lane = SIMD_LANE[op];
 		if (op === "block" || op === "loop" || op === "if") {
 			const maybeLabel = tokens[at]?.startsWith("$") ? next() : undefined;
 			labels.push(maybeLabel);
-			code.push(op === "block" ? 0x02 : op === "loop" ? 0x03 : 0x04, 0x40);
+			code.byte(op === "block" ? 0x02 : op === "loop" ? 0x03 : 0x04);
+			code.byte(0x40);
 		} else if (op === "end") {
 			labels.pop();
-			code.push(0x0b);
-		} else if (plain !== undefined) {
-			code.push(plain);
+			code.byte(0x0b);
 		} else if (op === "br" || op === "br_if") {
-			code.push(op === "br" ? 0x0c : 0x0d, ...u32(label()));
+			code.byte(op === "br" ? 0x0c : 0x0d);
+			code.u32(label());
 		} else if (op === "call") {
 			const callee = next() ?? "";
 			const index = functionIndex.get(callee.slice(1));
 			if (index === undefined) {
 				throw new Error(`${where}: unknown function ${callee}`);
 			}
-			code.push(0x10, ...u32(index));
-		} else if (op === "local.get" || op === "local.set" || op === "local.tee") {
-			code.push(op === "local.get" ? 0x20 : op === "local.set" ? 0x21 : 0x22, ...u32(local()));
+			code.byte(0x10);
+			code.u32(index);
 		} else if (op === "i32.const") {
-			code.push(0x41, ...s32(parseInteger(next(), where)));
+			code.byte(0x41);
+			code.s32(parseInteger(next(), where));
 		} else if (op === "f32.const" || op === "f64.const") {
-			const value = Number(next());
-			code.push(op === "f32.const" ? 0x43 : 0x44, ...floatBytes(value, op === "f32.const" ? 4 : 8));
+			code.byte(op === "f32.const" ? 0x43 : 0x44);
+			code.bytes(floatBytes(Number(next()), op === "f32.const" ? 4 : 8));
 		} else if (op === "v128.const") {
 			if (next() !== "i32x4") {
 				throw new Error(`${where}: v128.const takes i32x4 lanes`);
 			}
-			const lanes = [0, 1, 2, 3].map(() => parseInteger(next(), where));
-			code.push(0xfd, ...u32(0x0c), ...lanes.flatMap((v) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]));
+			simdPrefix(0x0c);
+			for (let i = 0; i < 4; i++) {
+				const v = parseInteger(next(), where);
+				code.bytes([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
+			}
 		} else if (op === "i8x16.shuffle") {
-			const lanes = Array.from({ length: 16 }, () => parseInteger(next(), where));
-			code.push(0xfd, ...u32(0x0d), ...lanes);
+			simdPrefix(0x0d);
+			for (let i = 0; i < 16; i++) {
+				code.byte(parseInteger(next(), where));
+			}
 		} else if (memory !== undefined) {
-			code.push(memory[0], ...memarg(memory[1]));
-		} else if (simd !== undefined) {
-			code.push(0xfd, ...u32(simd));
+			code.byte(memory[0]);
+			memarg(memory[1]);
 		} else if (simdMemory !== undefined) {
-			code.push(0xfd, ...u32(simdMemory[0]), ...memarg(simdMemory[1]));
+			simdPrefix(simdMemory[0]);
+			memarg(simdMemory[1]);
 		} else if (lane !== undefined) {
-			code.push(0xfd, ...u32(lane), parseInteger(next(), where));
+			simdPrefix(lane);
+			code.byte(parseInteger(next(), where));
 		} else {
 			throw new Error(`${where}: unknown instruction ${op}`);
 		}
@@ -362,40 +416,56 @@ function assembleBody(fn: WasmFunction, functionIndex: Map<string, number>): num
 	if (labels.length !== 0) {
 		throw new Error(`${where}: ${labels.length} block(s) left open`);
 	}
-	const locals = (fn.locals ?? []).map(([, type]) => [1, TYPE_CODES[type]]);
-	const body = vector(locals).concat(code, [0x0b]);
-	return u32(body.length).concat(body);
+	const body = new ByteWriter();
+	body.vector(fn.locals ?? [], ([, type]) => {
+		body.u32(1);
+		body.byte(TYPE_CODES[type]);
+	});
+	body.bytes(code.written());
+	body.byte(0x0b);
+	out.sized(body);
 }
 
 /** The binary module: its functions exported by name, over the shared memory it imports. */
 export function assembleWasm(source: WasmModuleSource): Uint8Array<ArrayBuffer> {
 	const functionIndex = new Map(source.functions.map((fn, index) => [fn.name, index]));
-	const types = source.functions.map((fn) => [
-		0x60,
-		...vector(fn.params.map(([, type]) => [TYPE_CODES[type]])),
-		...vector(fn.result === undefined ? [] : [[TYPE_CODES[fn.result]]]),
-	]);
-	const exports = source.functions.map((fn, index) => [...name(fn.name), 0x00, ...u32(index)]);
+	const out = new ByteWriter();
+	out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+	out.section(1, (types) => {
+		types.vector(source.functions, (fn) => {
+			types.byte(0x60);
+			types.vector(fn.params, ([, type]) => types.byte(TYPE_CODES[type]));
+			types.vector(fn.result === undefined ? [] : [fn.result], (type) => types.byte(TYPE_CODES[type]));
+		});
+	});
 	// Limits flag 0x03: a maximum is given and the memory is shared.
-	const memory = [
-		...name("env"),
-		...name("memory"),
-		0x02,
-		0x03,
-		...u32(source.memory.minPages),
-		...u32(source.memory.maxPages),
-	];
-	const bytes = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00].concat(
-		section(1, vector(types)),
-		section(2, vector([memory])),
-		section(3, vector(source.functions.map((_, index) => u32(index)))),
-		section(7, vector(exports)),
-		section(10, vector(source.functions.map((fn) => assembleBody(fn, functionIndex)))),
-		// The "name" custom section's function names: profiles and stack traces name the kernels.
-		section(
-			0,
-			name("name").concat(section(1, vector(source.functions.map((fn, index) => u32(index).concat(name(fn.name)))))),
-		),
+	out.section(2, (imports) => {
+		imports.u32(1);
+		imports.name("env");
+		imports.name("memory");
+		imports.byte(0x02);
+		imports.byte(0x03);
+		imports.u32(source.memory.minPages);
+		imports.u32(source.memory.maxPages);
+	});
+	out.section(3, (functions) => functions.vector(source.functions, (_, index) => functions.u32(index)));
+	out.section(7, (exports) =>
+		exports.vector(source.functions, (fn, index) => {
+			exports.name(fn.name);
+			exports.byte(0x00);
+			exports.u32(index);
+		}),
 	);
-	return new Uint8Array(bytes);
+	out.section(10, (code) => code.vector(source.functions, (fn) => assembleBody(fn, functionIndex, code)));
+	// The "name" custom section's function names: profiles and stack traces name the kernels.
+	out.section(0, (custom) => {
+		custom.name("name");
+		custom.section(1, (names) =>
+			names.vector(source.functions, (fn, index) => {
+				names.u32(index);
+				names.name(fn.name);
+			}),
+		);
+	});
+	return out.written();
 }
