@@ -35,6 +35,7 @@ import {
 	combineMadeTaskVectors,
 	dareBlock,
 	electedBlock,
+	keepAllBlock,
 	keepRanksBlock,
 	type PruneBlock,
 	scaleAndCountSimd,
@@ -851,7 +852,7 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const xs = rest.slice(0, count);
 	const weights = args.numbers.slice(5, 5 + count);
 	const numbers = args.numbers.slice(5 + count);
-	let prune: PruneBlock = () => undefined;
+	let prune: PruneBlock = keepAllBlock;
 	if (PRUNE_KINDS[kind] === "keep-ranks") {
 		prune = keepRanksBlock(
 			xs.map((_, i) => {
