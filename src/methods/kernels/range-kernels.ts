@@ -35,7 +35,6 @@ import {
 	combineMadeTaskVectors,
 	dareBlock,
 	electedBlock,
-	keepAllBlock,
 	keepRanksBlock,
 	type PruneBlock,
 	scaleAndCountSimd,
@@ -852,7 +851,7 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const xs = rest.slice(0, count);
 	const weights = args.numbers.slice(5, 5 + count);
 	const numbers = args.numbers.slice(5 + count);
-	let prune: PruneBlock = keepAllBlock;
+	let prune: PruneBlock = () => undefined;
 	if (PRUNE_KINDS[kind] === "keep-ranks") {
 		prune = keepRanksBlock(
 			xs.map((_, i) => {

@@ -34,51 +34,30 @@ import {
  * values here (bfloat16 ones in a bf16 merge), so float32 products round as the JavaScript kernels' float64 ones.
  */
 
-const taskVectorName = (bf16: boolean, baseBf16: boolean, round: boolean, between = false): string =>
-	`task_vector_${bf16 ? "bf16" : "f32"}_${baseBf16 ? "bf16" : "f32"}_${round ? "round" : "exact"}${between ? "_between" : ""}`;
+const taskVectorName = (bf16: boolean, baseBf16: boolean, round: boolean): string =>
+	`task_vector_${bf16 ? "bf16" : "f32"}_${baseBf16 ? "bf16" : "f32"}_${round ? "round" : "exact"}`;
 
 const rounded = (round: boolean, value: string): string => (round ? `${roundBf16(value)} local.set $${value}` : "");
 
 /**
  * δ = x − b, rounded to bfloat16 when `round`, x and b float32 values or bfloat16 bits:
- * `task_vector_<x: bf16|f32>_<b: bf16|f32>_<round|exact>(x, b, out, n)`. With `between`, only the elements with
- * lower < |δ| ≤ upper (bits compared as signed integers, as keep_magnitude_between does) keep their value:
- * `task_vector_<x>_<b>_round_between(x, b, out, n, lowerBits, upperBits)`.
+ * `task_vector_<x: bf16|f32>_<b: bf16|f32>_<round|exact>(x, b, out, n)`.
  */
-export function taskVectorWasm(bf16: boolean, round: boolean, baseBf16 = false, between = false): WasmFunction {
-	const cut = `
-			local.get $v local.get $v local.get $magnitude v128.and local.tee $m local.get $lower i32x4.gt_s
-			local.get $m local.get $upper i32x4.gt_s v128.andnot v128.and local.set $v`;
+export function taskVectorWasm(bf16: boolean, round: boolean, baseBf16 = false): WasmFunction {
 	return {
-		name: taskVectorName(bf16, baseBf16, round, between),
+		name: taskVectorName(bf16, baseBf16, round),
 		params: [
 			["x", "i32"],
 			["b", "i32"],
 			["out", "i32"],
 			["n", "i32"],
-			...(between
-				? ([
-						["lowerBits", "i32"],
-						["upperBits", "i32"],
-					] as const)
-				: []),
 		],
-		locals: [
-			["j", "i32"],
-			["v", "v128"],
-			["m", "v128"],
-			["magnitude", "v128"],
-			["lower", "v128"],
-			["upper", "v128"],
-			...ROUND_LOCALS,
-		],
+		locals: [["j", "i32"], ["v", "v128"], ...ROUND_LOCALS],
 		body: `
 		${ROUND_SETUP}
-		${between ? "i32.const 0x7fffffff i32x4.splat local.set $magnitude local.get $lowerBits i32x4.splat local.set $lower local.get $upperBits i32x4.splat local.set $upper" : ""}
 		${laneLoop(`
 			${loadLanes("x", "j", bf16)} ${loadLanes("b", "j", baseBf16)} f32x4.sub local.set $v
 			${rounded(round, "v")}
-			${between ? cut : ""}
 			${f32Address("out", "j")} local.get $v v128.store`)}
 		`,
 	};
@@ -435,8 +414,6 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true), taskVectorWasm(bf16, false)]),
 		// The one-pass TIES and SCE read the base as stored, too.
 		...[true, false].flatMap((bf16) => [taskVectorWasm(bf16, true, true), taskVectorWasm(bf16, false, true)]),
-		// Model Breadcrumbs' blocks, made and cut in one.
-		...[true, false].flatMap((bf16) => [true, false].map((baseBf16) => taskVectorWasm(bf16, true, baseBf16, true))),
 		scaleAndCountWasm(true),
 		scaleAndCountWasm(false),
 		scaleAndCountWasm(true, true),
@@ -643,27 +620,10 @@ export function taskVectorValues(x: RangeArray, b: RangeArray, from: number, to:
 }
 
 /**
- * Makes model `model`'s task vector δ = round(x − b) for elements [from, from + n) at `into` in the module's memory
- * (x and b read in place or through MADE_SLOTS), pruned as the method's sparsification would have pruned the whole
- * vector.
+ * Prunes model `model`'s task vector δ, made for elements [from, from + n) at `address` in the module's memory, in
+ * place, as the method's sparsification would have pruned the whole vector.
  */
-export type PruneBlock = (
-	module: SimdModule,
-	x: RangeArray,
-	b: RangeArray,
-	from: number,
-	n: number,
-	model: number,
-	into: number,
-) => void;
-
-/** Where a PruneBlock copies x and b when it cannot read them in place; the combination then reads b from there. */
-const MADE_SLOTS = { x: 4, b: 3 };
-
-/** Task vectors kept whole. */
-export const keepAllBlock: PruneBlock = (module, x, b, from, n, _model, into) => {
-	taskVectorBlock(module, x, b, from, n, MADE_SLOTS, into);
-};
+export type PruneBlock = (module: SimdModule, address: number, from: number, n: number, model: number) => void;
 
 /**
  * How made and pruned task vectors are combined, block by block: `combine(module, b, deltas, out, n, sums)` with b
@@ -750,10 +710,10 @@ export function combineMadeTaskVectors(
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		xs.forEach((x, i) => {
-			prune(module, x, b, from, n, i, slot(i));
+			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3 }, slot(i)), from, n, i);
 		});
 		const target = writeAt(out, from, n, outSlot);
-		combine(module, readAt(module, b, from, n, MADE_SLOTS.b), deltas, target, n, sums);
+		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
 		writeBack(module, target, outSlot, out, from, n);
 	}
 	return sums;
@@ -772,17 +732,14 @@ export interface BlockCut {
 
 /** The magnitude cut of each block: TIES' largest magnitudes, or the ranks Model Breadcrumbs keeps. */
 export function keepRanksBlock(cuts: readonly BlockCut[]): PruneBlock {
-	return (module, x, b, from, n, model, into) => {
+	return (module, address, from, n, model) => {
 		const { upperBits, lowerBits, upperCut, lowerCut } = cuts[model] as BlockCut;
 		const bounds = blockBounds(cuts[model] as BlockCut, from, from + n);
 		if (bounds) {
-			const name = taskVectorName(x instanceof Uint16Array, b instanceof Uint16Array, true, true);
-			const made = module.exports[name] as (...args: number[]) => void;
-			const xAt = readAt(module, x, from, n, MADE_SLOTS.x);
-			made(xAt, readAt(module, b, from, n, MADE_SLOTS.b), into, n, bounds.lower, bounds.upper);
+			const between = module.exports.keep_magnitude_between as (...args: number[]) => void;
+			between(address, n, bounds.lower, bounds.upper);
 			return;
 		}
-		const address = taskVectorBlock(module, x, b, from, n, MADE_SLOTS, into);
 		const keep = module.exports.keep_magnitude_ranks as (...args: number[]) => void;
 		keep(address, address, n, upperBits, lowerBits, from, upperCut, lowerCut);
 	};
@@ -824,8 +781,7 @@ function blockBounds(cut: BlockCut, from: number, to: number): { lower: number; 
 export function dareBlock(
 	masks: readonly { threshold?: number; k0: number; k1: number; ratio?: number; words?: Uint32Array }[],
 ): PruneBlock {
-	return (module, x, b, from, n, model, into) => {
-		const address = taskVectorBlock(module, x, b, from, n, MADE_SLOTS, into);
+	return (module, address, from, n, model) => {
 		const { threshold, k0, k1, ratio, words } = masks[model] as (typeof masks)[number];
 		if (threshold === undefined) {
 			return;
