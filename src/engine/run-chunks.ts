@@ -59,16 +59,21 @@ export function evenStarts(length: number, step: number): number[] {
 }
 
 /**
- * The starts of chunks over [0, length) that shrink as the range is taken: each a `share` of what is left, down to
- * `tail` indices (both multiples of `align`). Threads that take them as they come free end close together, a small
- * chunk apart, with few chunks in all.
+ * The starts of chunks over [0, length) that shrink as the range is taken: each a `share` of what is left, but no
+ * more than `largest` and no less than `tail` indices (all multiples of `align`). Threads that take them as they come
+ * free end close together, a small chunk apart, with few chunks in all.
  */
-export function shrinkingStarts(length: number, share: number, tail: number, align: number): number[] {
+export function shrinkingStarts(
+	length: number,
+	share: number,
+	sizes: { largest: number; tail: number },
+	align: number,
+): number[] {
 	const starts = [];
 	for (let start = 0; start < length; ) {
 		starts.push(start);
-		const size = Math.max(tail, Math.ceil(((length - start) * share) / align) * align);
-		start = Math.min(length, start + size);
+		const size = Math.ceil(((length - start) * share) / align) * align;
+		start = Math.min(length, start + Math.max(sizes.tail, Math.min(sizes.largest, size)));
 	}
 	starts.push(length);
 	return starts;

@@ -11,7 +11,7 @@ import { addChunkSums, evenStarts, type RangeTask, runChunks, shrinkingStarts } 
 const MIN_PARALLEL = 1 << 18;
 /** Split points are multiples of this, so parts never share a cache line. */
 const ALIGN = 64;
-/** Chunks per thread a kernel with MANY_SUMS is cut into, for the threads to take as they come free. */
+/** Chunks per thread a kernel's range is cut into at first, for the threads to take as they come free. */
 const CHUNKS_PER_THREAD = 4;
 /** The smallest chunk of other kernels, as a share of a thread's: the most a thread waits for another at the end. */
 const TAIL_CHUNKS_PER_THREAD = 16;
@@ -158,10 +158,10 @@ export class WorkerPool {
 	}
 
 	/**
-	 * Where the range's chunks start. Chunks shrink as the range is taken (see shrinkingStarts), from half a thread's
-	 * even share of what is left to TAIL_CHUNKS_PER_THREAD a thread: the threads end a small chunk apart, where even
-	 * chunks left one waiting for another's last. A kernel with MANY_SUMS takes even chunks, fewer of them: adding up
-	 * a chunk's sums costs as much as counting a few hundred thousand elements.
+	 * Where the range's chunks start: CHUNKS_PER_THREAD a thread, until half a thread's even share of what is left is
+	 * smaller; from there they shrink (see shrinkingStarts) to TAIL_CHUNKS_PER_THREAD a thread, so the threads end a
+	 * small chunk apart, where even chunks left one waiting for another's last. A kernel with MANY_SUMS takes even
+	 * chunks, fewer of them: adding up a chunk's sums costs as much as counting a few hundred thousand elements.
 	 */
 	#chunkStarts(length: number, elements: number, sumCount: number, threads: number, align: number): number[] {
 		const aligned = (size: number): number => Math.ceil(size / align) * align;
@@ -169,7 +169,15 @@ export class WorkerPool {
 			const chunks = Math.min(threads * CHUNKS_PER_THREAD, Math.max(threads, Math.ceil(elements / CHUNK_ELEMENTS)));
 			return evenStarts(length, aligned(length / chunks));
 		}
-		return shrinkingStarts(length, 1 / (2 * threads), aligned(length / (threads * TAIL_CHUNKS_PER_THREAD)), align);
+		return shrinkingStarts(
+			length,
+			1 / (2 * threads),
+			{
+				largest: aligned(length / (threads * CHUNKS_PER_THREAD)),
+				tail: aligned(length / (threads * TAIL_CHUNKS_PER_THREAD)),
+			},
+			align,
+		);
 	}
 
 	/**

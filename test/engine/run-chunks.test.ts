@@ -14,11 +14,13 @@ describe("chunk starts", () => {
 		expect(evenStarts(8, 4)).toEqual([0, 4, 8]);
 	});
 
-	it("shrinking chunks: each a share of what is left, aligned, down to the tail size", () => {
+	it("shrinking chunks: each a share of what is left, aligned, from the largest size down to the tail size", () => {
 		const length = 1_000_003;
-		const starts = shrinkingStarts(length, 1 / 4, 32_768, 64);
+		const starts = shrinkingStarts(length, 1 / 4, { largest: 125_056, tail: 32_768 }, 64);
 		const chunkSizes = sizes(starts, length);
-		expect(chunkSizes[0]).toBe(Math.ceil(length / 4 / 64) * 64);
+		// The largest size until a share of what is left is smaller.
+		expect(chunkSizes.slice(0, 4)).toEqual([125_056, 125_056, 125_056, 125_056]);
+		expect(chunkSizes[4]).toBe(Math.ceil((length - 4 * 125_056) / 4 / 64) * 64);
 		for (const start of starts.slice(0, -1)) {
 			expect(start % 64).toBe(0);
 		}
@@ -32,6 +34,6 @@ describe("chunk starts", () => {
 	});
 
 	it("a range shorter than the tail size is one chunk", () => {
-		expect(shrinkingStarts(1000, 1 / 4, 4096, 64)).toEqual([0, 1000]);
+		expect(shrinkingStarts(1000, 1 / 4, { largest: 8192, tail: 4096 }, 64)).toEqual([0, 1000]);
 	});
 });
