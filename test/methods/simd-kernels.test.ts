@@ -707,45 +707,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 			);
 			expectSame(simd, js);
 		});
-
-		it(`sce-variance and sce-select, ${count} vectors`, () => {
-			// Every fifth element equal across the vectors: a variance of 0.
-			const first = values(n, 121, true);
-			const deltas = [121, 122, 123]
-				.slice(0, count)
-				.map((seed) => values(n, seed, true).map((v, j) => (j % 5 === 0 ? (first[j] as number) : v)));
-			const [js, simd] = bothWays(
-				"sce-variance",
-				{ arrays: [new Float32Array(n), ...deltas], numbers: [] },
-				start,
-				end,
-				1,
-			);
-			expectSame(simd, js);
-			// The selection keeps what a cut variance left nonzero (NaN included) and zeroes the rest.
-			const variance = values(n, 124, false);
-			const [jsSelect, simdSelect] = bothWays(
-				"sce-select",
-				{ arrays: [variance, ...deltas], numbers: [] },
-				start,
-				end,
-				0,
-			);
-			expect(simdSelect).toEqual(jsSelect);
-		});
 	}
-
-	it("sce-finish", () => {
-		const divisor = values(n, 131, false).map((v, j) => (j % 7 === 0 ? 1e-9 : j % 11 === 0 ? -2 : v));
-		const [js, simd] = bothWays(
-			"sce-finish",
-			{ arrays: [values(n, 132, false), values(n, 133, true), divisor], numbers: [] },
-			start,
-			end,
-			0,
-		);
-		expectSame(simd, js);
-	});
 
 	it("della-lanes: ranks, draws and norms over lanes of bfloat16 values, one lane with low bits set", () => {
 		const length = 257;

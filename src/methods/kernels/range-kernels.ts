@@ -23,10 +23,7 @@ import {
 	SCE_SIMD_MAX,
 	sceCombineMade,
 	sceEnergiesMade,
-	sceFinishSimd,
-	sceSelectSimd,
 	sceVarianceMade,
-	sceVarianceSimd,
 	signElectionSimd,
 	type VarianceCut,
 } from "./simd/sce-simd.js";
@@ -1104,10 +1101,6 @@ const sceVariance: RangeKernel = (args, start, end, sums) => {
 	const variance = f32(args, 0);
 	const deltas = args.arrays.slice(1) as Float32Array[];
 	const count = deltas.length;
-	if (simdEnabled() && count <= SCE_SIMD_MAX) {
-		sums[0] = (sums[0] as number) + sceVarianceSimd(variance, deltas, start, end);
-		return;
-	}
 	let nonzero = 0;
 	for (let j = start; j < end; j++) {
 		let mean = 0;
@@ -1130,10 +1123,6 @@ const sceVariance: RangeKernel = (args, start, end, sums) => {
 const sceSelect: RangeKernel = (args, start, end) => {
 	const variance = f32(args, 0);
 	const deltas = args.arrays.slice(1) as Float32Array[];
-	if (simdEnabled() && deltas.length <= SCE_SIMD_MAX) {
-		sceSelectSimd(variance, deltas, start, end);
-		return;
-	}
 	for (let j = start; j < end; j++) {
 		if (variance[j] === 0) {
 			for (const delta of deltas) {
@@ -1146,10 +1135,6 @@ const sceSelect: RangeKernel = (args, start, end) => {
 /** SCE's last step: out = b + numerator / max(divisor, 1e-6), in place of the numerator. Arrays [numerator, b, divisor]. */
 const sceFinish: RangeKernel = (args, start, end) => {
 	const [numerator, b, divisor] = args.arrays as [Float32Array, Float32Array, Float32Array];
-	if (simdEnabled()) {
-		sceFinishSimd(numerator, b, divisor, start, end);
-		return;
-	}
 	for (let j = start; j < end; j++) {
 		numerator[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
 	}

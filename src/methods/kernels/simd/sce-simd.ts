@@ -26,9 +26,10 @@ import {
 } from "./simd-kernels.js";
 
 /**
- * SCE's per-element kernels and the sign election with unit votes, for one to three task vectors, bit-identical to
- * their JavaScript kernels in range-kernels.ts (sceVariance, sceSelect, sceFinish, signElection): float64 arithmetic
- * two lanes at a time where they compute in float64, rounded to float32 wherever they store or round.
+ * SCE's passes and the sign election with unit votes, for one to three task vectors, bit-identical to their
+ * JavaScript kernels in range-kernels.ts (sceVariance, sceSelect, sceFinish, signElection) run one after another:
+ * float64 arithmetic two lanes at a time where they compute in float64, rounded to float32 wherever they store or
+ * round. SCE's stored-vector passes, which run only without SIMD or with more than three models, have no SIMD kernel.
  */
 
 /** The highest number of task vectors these kernels take; more run in JavaScript. */
@@ -46,11 +47,10 @@ const demoted = (lo: string, hi: string): string =>
 
 /**
  * The population variance across the vectors in float64 (mean from +0, then the squared deviations from +0, each
- * over count), stored as float32; counts the nonzero variances per lane at `counts`: over stored vectors,
- * `sce_variance_<count>(variance, x₀…, n, counts)`, or over task vectors made from models and base stored as `made`
- * (see madeLanes), `sce_variance_made_<count>_<bf16|f32>(variance, b, x₀…, n, counts)`.
+ * over count) of the task vectors made from the models and the base (see madeLanes), stored as float32; counts the
+ * nonzero variances per lane at `counts`: `sce_variance_made_<count>_<bf16|f32>(variance, b, x₀…, n, counts)`.
  */
-function sceVarianceWasm(count: number, made?: "bf16" | "f32"): WasmFunction {
+function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
 	const half = (high: boolean): string => `
 		f64.const 0 f64x2.splat
 		${indices(count)
@@ -62,19 +62,9 @@ function sceVarianceWasm(count: number, made?: "bf16" | "f32"): WasmFunction {
 			.map((i) => `${promoted(`x${i}`, high)} local.get $mean f64x2.sub local.tee $d local.get $d f64x2.mul f64x2.add`)
 			.join(" ")}
 		${divideLanesBy(count, "count")} local.set $${high ? "hi" : "lo"}`;
-	const loads = made
-		? madeLanes(count, made === "bf16", false)
-		: indices(count)
-				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.set $x${i}`)
-				.join("\n");
 	return {
-		name: made ? madeName("sce_variance_made", count, made === "bf16") : `sce_variance_${count}`,
-		params: [
-			["variance", "i32"],
-			...(made ? madeParams(count) : indices(count).map((i): [string, WasmType] => [`p${i}`, "i32"])),
-			["n", "i32"],
-			["counts", "i32"],
-		],
+		name: madeName("sce_variance_made", count, bf16),
+		params: [["variance", "i32"], ...madeParams(count), ["n", "i32"], ["counts", "i32"]],
 		locals: [
 			["j", "i32"],
 			["mean", "v128"],
@@ -84,74 +74,17 @@ function sceVarianceWasm(count: number, made?: "bf16" | "f32"): WasmFunction {
 			["v", "v128"],
 			["count", "v128"],
 			["nonzero", "v128"],
-			...(made ? madeLocals(count) : indices(count).map((i): [string, WasmType] => [`x${i}`, "v128"])),
+			...madeLocals(count),
 		],
 		body: `
 		f64.const ${count} f64x2.splat local.set $count
 		${laneLoop(`
-			${loads}
+			${madeLanes(count, bf16, false)}
 			${half(false)}
 			${half(true)}
 			${f32Address("variance", "j")} ${demoted("lo", "hi")} local.tee $v v128.store
 			local.get $nonzero local.get $v f32.const 0 f32x4.splat f32x4.ne i32x4.sub local.set $nonzero`)}
 		local.get $counts local.get $nonzero v128.store
-		`,
-	};
-}
-
-/** Every vector zeroed where the variance is 0 (NaN is not): `sce_select_<count>(variance, x₀…, n)`. */
-function sceSelectWasm(count: number): WasmFunction {
-	return {
-		name: `sce_select_${count}`,
-		params: [["variance", "i32"], ...indices(count).map((i) => [`p${i}`, "i32"] as const), ["n", "i32"]],
-		locals: [
-			["j", "i32"],
-			["keep", "v128"],
-		],
-		body: laneLoop(`
-			${loadLanes("variance", "j", false)} f32.const 0 f32x4.splat f32x4.ne local.set $keep
-			${indices(count)
-				.map((i) => `${f32Address(`p${i}`, "j")} ${loadLanes(`p${i}`, "j", false)} local.get $keep v128.and v128.store`)
-				.join("\n")}`),
-	};
-}
-
-/**
- * out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values (`out` may be the numerator):
- * `sce_finish(numerator, b, divisor, out, n)`.
- */
-function sceFinishWasm(): WasmFunction {
-	const half = (high: boolean): string => `
-		${promoted("b", high)}
-		${promoted("num", high)} ${promoted("div", high)} local.get $floor f64x2.max f64x2.div
-		f64x2.add local.set $${high ? "hi" : "lo"}`;
-	return {
-		name: "sce_finish",
-		params: [
-			["numerator", "i32"],
-			["base", "i32"],
-			["divisor", "i32"],
-			["out", "i32"],
-			["n", "i32"],
-		],
-		locals: [
-			["j", "i32"],
-			["num", "v128"],
-			["b", "v128"],
-			["div", "v128"],
-			["lo", "v128"],
-			["hi", "v128"],
-			["floor", "v128"],
-		],
-		body: `
-		f64.const 1e-6 f64x2.splat local.set $floor
-		${laneLoop(`
-			${loadLanes("numerator", "j", false)} local.set $num
-			${loadLanes("base", "j", false)} local.set $b
-			${loadLanes("divisor", "j", false)} local.set $div
-			${half(false)}
-			${half(true)}
-			${f32Address("out", "j")} ${demoted("lo", "hi")} v128.store`)}
 		`,
 	};
 }
@@ -276,7 +209,7 @@ function signElectionWasm(count: number): WasmFunction {
  * SCE's passes over task vectors made as they are read: δᵢ = xᵢ − b in float32 (unrounded, as task-vector makes
  * SCE's), from the models and the base as stored (all bfloat16 bits, or all float32 values), and zeroed outside the
  * selected ranks of the variance (see VarianceCut), which need not be zeroed in a pass of its own. Each is
- * bit-identical to the kernels above run over stored task vectors, after keep-magnitude-ranks and sce-select.
+ * bit-identical to the JavaScript kernels run over stored task vectors, after keep-magnitude-ranks and sce-select.
  */
 
 const madeName = (name: string, count: number, bf16: boolean): string => `${name}_${count}_${bf16 ? "bf16" : "f32"}`;
@@ -447,94 +380,16 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 export function sceFunctions(): WasmFunction[] {
 	const counts = indices(SCE_SIMD_MAX).map((i) => i + 1);
 	return [
-		...counts.flatMap((count) => [sceVarianceWasm(count), sceSelectWasm(count), signElectionWasm(count)]),
-		sceFinishWasm(),
+		...counts.map(signElectionWasm),
 		...counts.flatMap((count) =>
 			[true, false].flatMap((bf16) => [
-				sceVarianceWasm(count, bf16 ? "bf16" : "f32"),
+				sceVarianceMadeWasm(count, bf16),
 				sceEnergiesMadeWasm(count, bf16),
 				sceCombineMadeWasm(count, bf16, false),
 				sceCombineMadeWasm(count, bf16, true),
 			]),
 		),
 	];
-}
-
-/** sce-variance over [start, end) for one to three task vectors; returns how many variances are nonzero. */
-export function sceVarianceSimd(
-	variance: Float32Array,
-	deltas: readonly Float32Array[],
-	start: number,
-	end: number,
-): number {
-	const read = (module: SimdModule, from: number, n: number): number[] =>
-		deltas.map((delta, i) => readAt(module, delta, from, n, i));
-	return sceVarianceBlocks(variance, deltas.length, read, start, end);
-}
-
-/**
- * sce-variance over [start, end), block by block, of `count` task vectors whose block `deltasAt` puts in slots 0–2
- * (or reads in place); returns how many variances are nonzero.
- */
-function sceVarianceBlocks(
-	variance: Float32Array,
-	count: number,
-	deltasAt: (module: SimdModule, from: number, n: number) => number[],
-	start: number,
-	end: number,
-): number {
-	const module = simdModule();
-	const kernel = module.exports[`sce_variance_${count}`] as (...args: number[]) => void;
-	const [outSlot, countsSlot] = [4, 5];
-	let nonzero = 0;
-	// The zeros that pad a copied block's last step have a variance of +0, which is not counted.
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const deltas = deltasAt(module, from, n);
-		const target = writeAt(variance, from, n, outSlot);
-		kernel(target, ...deltas, n, slot(countsSlot));
-		writeBack(module, target, outSlot, variance, from, n);
-		nonzero += laneTotal(module.i32.subarray(slot(countsSlot) / 4), 0);
-	}
-	return nonzero;
-}
-
-/** sce-select over [start, end) for one to three task vectors. */
-export function sceSelectSimd(
-	variance: Float32Array,
-	deltas: readonly Float32Array[],
-	start: number,
-	end: number,
-): void {
-	const module = simdModule();
-	const kernel = module.exports[`sce_select_${deltas.length}`] as (...args: number[]) => void;
-	const varianceSlot = deltas.length;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const pointers = deltas.map((delta, i) => readAt(module, delta, from, n, i));
-		kernel(readAt(module, variance, from, n, varianceSlot), ...pointers, n);
-		deltas.forEach((delta, i) => {
-			writeBack(module, pointers[i] as number, i, delta, from, n);
-		});
-	}
-}
-
-/** sce-finish over [start, end). */
-export function sceFinishSimd(
-	numerator: Float32Array,
-	b: Float32Array,
-	divisor: Float32Array,
-	start: number,
-	end: number,
-): void {
-	const module = simdModule();
-	const kernel = module.exports.sce_finish as (...args: number[]) => void;
-	for (let from = start; from < end; from += SIMD_BLOCK) {
-		const n = Math.min(SIMD_BLOCK, end - from);
-		const target = readAt(module, numerator, from, n, 0);
-		kernel(target, readAt(module, b, from, n, 1), readAt(module, divisor, from, n, 2), target, n);
-		writeBack(module, target, 0, numerator, from, n);
-	}
 }
 
 /**
