@@ -210,13 +210,16 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		arrays: [out, ...[102, 103, 104].map((seed) => halvesOf(values(n, seed, true)))],
 		numbers: [0.8371],
 	});
-	const multislerpArgs = (out: Float32Array | Uint16Array): RangeArgs => ({
-		arrays: [out, ...[105, 106, 107].map((seed) => halvesOf(values(n, seed, true)))],
-		numbers: [1, 0.72, 0.6, 0.4],
-	});
+	const multislerpArgs =
+		(withBase: boolean) =>
+		(out: Float32Array | Uint16Array): RangeArgs => ({
+			arrays: [out, ...[105, 106, 107].map((seed) => halvesOf(values(n, seed, true)))],
+			numbers: withBase ? [1, 0.72, 0.6, 0.4] : [0, 0.72, 0.6, 0.4, -0.3],
+		});
 	for (const [label, kernel, args] of [
 		["linear-mix", "linear-mix", linearArgs],
-		["multislerp-finish, with a base", "multislerp-finish", multislerpArgs],
+		["multislerp-finish, with a base", "multislerp-finish", multislerpArgs(true)],
+		["multislerp-finish, three models", "multislerp-finish", multislerpArgs(false)],
 		["model-stock-mix", "model-stock-mix", modelStockArgs],
 		["pair-mix of bfloat16 bits", "pair-mix", pairArgs(true, "none")],
 		["pair-mix of float32 values plus a third array", "pair-mix", pairArgs(false, "plus")],

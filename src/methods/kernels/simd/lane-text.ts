@@ -108,6 +108,60 @@ export function laneLoop(body: string, step = 4): string {
 	end`;
 }
 
+/** The locals of bf16PairedLoop over arrays `inputs`: each one's eight halves, and the two halves' results. */
+export function pairedLoopLocals(inputs: readonly string[]): (readonly [string, WasmType])[] {
+	return [...inputs.map((input) => [`${input}Halves`, "v128"] as const), ["evenBits", "v128"], ["result", "v128"]];
+}
+
+/**
+ * A loop over elementwise work from bfloat16 inputs to a bfloat16 result, eight elements a step (see laneLoop; needs
+ * ROUND_LOCALS, ROUND_SETUP and pairedLoopLocals): each input's eight halves are loaded at once and split into its
+ * even elements (halves << 16) and its odd ones (halves & 0xffff0000); `lanes` pushes one half's four float32
+ * results, given a function that pushes an input's lanes; both halves are rounded as storeResult rounds (or taken as
+ * they are, `rounded`) and stored with one store. That takes a third fewer instructions than two steps of four (a load
+ * and a widening an input, a shuffle and a store a result), but its lanes hold elements 0, 2, 4, 6 and 1, 3, 5, 7: only
+ * for work whose lanes depend neither on one another nor on their element's index.
+ */
+export function bf16PairedLoop(
+	inputs: readonly string[],
+	out: string,
+	lanes: (input: (name: string) => string) => string,
+	rounded = false,
+): string {
+	const halves = (pointer: string): string => `local.get $${pointer} local.get $j i32.const 1 i32.shl i32.add`;
+	return laneLoop(
+		`
+		${inputs.map((input) => `${halves(input)} v128.load local.set $${input}Halves`).join("\n")}
+		${lanes((input) => `local.get $${input}Halves i32.const 16 i32x4.shl`)} local.set $result
+		${rounded ? "local.get $result" : roundBf16("result")} i32.const 16 i32x4.shr_u local.set $evenBits
+		${halves(out)}
+		${lanes((input) => `local.get $${input}Halves local.get $high v128.and`)} local.set $result
+		${rounded ? "local.get $result" : roundBf16("result")}
+		local.get $evenBits v128.or v128.store`,
+		8,
+	);
+}
+
+/**
+ * An elementwise kernel's loop: bf16PairedLoop where every input and the result are bfloat16, else laneLoop over four
+ * lanes a step, each input loaded as `bf16` says and the result stored as `bf16Out` says (through local `v`).
+ */
+export function elementwiseLoop(
+	inputs: readonly string[],
+	out: string,
+	bf16: boolean,
+	bf16Out: boolean,
+	lanes: (input: (name: string) => string) => string,
+	rounded = false,
+): string {
+	if (bf16 && bf16Out) {
+		return bf16PairedLoop(inputs, out, lanes, rounded);
+	}
+	return laneLoop(`
+			${lanes((input) => loadLanes(input, "j", bf16))} local.set $v
+			${storeResult(out, "j", "v", bf16Out, rounded)}`);
+}
+
 /** Pushes local `value` with its lanes 2 and 3 moved to lanes 0 and 1 (for promotion to float64). */
 export function highToLow(value: string): string {
 	return `local.get $${value} local.get $${value} i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15`;

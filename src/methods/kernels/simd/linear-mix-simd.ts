@@ -1,16 +1,15 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
+	elementwiseLoop,
 	highToLow,
 	JOIN_LOW,
-	laneLoop,
-	loadLanes,
+	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
 	roundBf16,
 	roundBf16KeepingNaN,
-	storeResult,
 } from "./lane-text.js";
 import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
 
@@ -24,8 +23,9 @@ import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } 
  */
 export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
-	const addProduct = (i: number): string => `
-		${loadLanes(`x${i}`, "j", bf16)} local.get $w${i} f32x4.mul local.set $v
+	const arrays = inputs.map((i) => `x${i}`);
+	const addProduct = (i: number, input: (name: string) => string): string => `
+		${input(`x${i}`)} local.get $w${i} f32x4.mul local.set $v
 		${bf16 ? roundBf16KeepingNaN("v") : roundBf16("v")} local.set $v
 		local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
 		local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`;
@@ -47,6 +47,7 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 			["d", "v128"],
 			...inputs.map((i) => [`w${i}`, "v128"] as const),
 			...ROUND_LOCALS,
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${ROUND_SETUP}
@@ -54,9 +55,14 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 		local.get $divisor f32x4.splat local.set $d
 		;; Weights that add up to 1 (normalised ones, often) leave the rounded sum as it is: no quotient to take.
 		local.get $divisor f32.const 1 f32.ne local.set $divide
-		${laneLoop(`
+		${elementwiseLoop(
+			arrays,
+			"out",
+			bf16,
+			bf16Out,
+			(input) => `
 			f64.const 0 f64x2.splat local.tee $lo local.set $hi
-			${inputs.map(addProduct).join("\n")}
+			${inputs.map((i) => addProduct(i, input)).join("\n")}
 			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
 			${roundBf16("v")} local.set $v
 			local.get $divide
@@ -64,7 +70,9 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 				local.get $v local.get $d f32x4.div local.set $v
 				${roundBf16("v")} local.set $v
 			end
-			${storeResult("out", "j", "v", bf16Out, true)}`)}
+			local.get $v`,
+			true,
+		)}
 		`,
 	};
 }

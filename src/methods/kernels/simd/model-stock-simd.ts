@@ -2,13 +2,14 @@ import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
 	divideLanesBy,
+	elementwiseLoop,
 	highToLow,
 	laneLoop,
 	loadLanes,
+	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
-	storeResult,
 } from "./lane-text.js";
 import {
 	laneTotal,
@@ -96,6 +97,7 @@ export function modelStockSumsWasm(count: number, bf16: boolean): WasmFunction {
  */
 export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
+	const arrays = ["base", ...inputs.map((i) => `x${i}`)];
 	return {
 		name: resultVariant(`model_stock_mix_${count}_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
@@ -114,18 +116,24 @@ export function modelStockMixWasm(count: number, bf16: boolean, bf16Out: boolean
 			["count4", "v128"],
 			["v", "v128"],
 			...ROUND_LOCALS,
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${ROUND_SETUP}
 		local.get $t f32x4.splat local.set $t4
 		local.get $rest f32x4.splat local.set $rest4
 		f32.const ${count} f32x4.splat local.set $count4
-		${laneLoop(`
-			local.get $zero ${inputs.map((i) => `${loadLanes(`x${i}`, "j", bf16)} f32x4.add`).join(" ")}
+		${elementwiseLoop(
+			arrays,
+			"out",
+			bf16,
+			bf16Out,
+			(input) => `
+			local.get $zero ${inputs.map((i) => `${input(`x${i}`)} f32x4.add`).join(" ")}
 			${divideLanesBy(count, "count4", "f32x4")} local.get $t4 f32x4.mul
-			${loadLanes("base", "j", bf16)} local.get $rest4 f32x4.mul
-			f32x4.add local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+			${input("base")} local.get $rest4 f32x4.mul
+			f32x4.add`,
+		)}
 		`,
 	};
 }

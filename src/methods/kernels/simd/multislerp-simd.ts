@@ -2,14 +2,15 @@ import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { SUM_BLOCK } from "../sum-block.js";
 import {
+	elementwiseLoop,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
+	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
-	storeResult,
 } from "./lane-text.js";
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
@@ -66,10 +67,18 @@ export function multislerpWasm(
 					f32x4.demote_f64x2_zero local.set $result${h}`;
 		}
 	};
-	const load = (i: number): string => `
-			${loadLanes(`x${i}`, "j", bf16)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
+	const load = (i: number, input: (name: string) => string): string => `
+			${input(`x${i}`)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
 			f64x2.promote_low_f32x4 local.set $x${i}Lo
 			${highToLow("v")} f64x2.promote_low_f32x4 local.set $x${i}Hi`;
+	// One step's work on four lanes, each input pushed by `input`; the finish leaves its result on the stack.
+	const lanes = (input: (name: string) => string): string => `
+			${withBase ? `${input("base")} local.set $b` : ""}
+			${inputs.map((i) => load(i, input)).join("\n")}
+			${half("Lo")}
+			${half("Hi")}
+			${pass === "finish" ? `local.get $resultLo local.get $resultHi ${JOIN_LOW}` : ""}`;
+	const arrays = [...(withBase ? ["base"] : []), ...inputs.map((i) => `x${i}`)];
 	return {
 		name: resultVariant(`multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`, bf16Out),
 		params: [
@@ -97,18 +106,18 @@ export function multislerpWasm(
 			]),
 			...accumulators.map((name) => [name, "v128"] as const),
 			...(bf16Out ? ROUND_LOCALS : []),
+			...(bf16 && bf16Out ? pairedLoopLocals(arrays) : []),
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}
 		local.get $factor f64x2.splat local.set $factor2
 		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}
 		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
-		${laneLoop(`
-			${withBase ? `${loadLanes("base", "j", bf16)} local.set $b` : ""}
-			${inputs.map(load).join("\n")}
-			${half("Lo")}
-			${half("Hi")}
-			${pass === "finish" ? `local.get $resultLo local.get $resultHi ${JOIN_LOW} local.set $v ${storeResult("out", "j", "v", bf16Out)}` : ""}`)}
+		${
+			pass === "finish"
+				? elementwiseLoop(arrays, "out", bf16, bf16Out, lanes)
+				: laneLoop(lanes((input) => loadLanes(input, "j", bf16)))
+		}
 		${accumulators.map((name, k) => `local.get $sums local.get $${name} v128.store offset=${16 * k}`).join("\n")}
 		`,
 	};

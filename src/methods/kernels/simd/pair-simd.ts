@@ -1,10 +1,12 @@
 import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
+	elementwiseLoop,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
+	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
@@ -94,6 +96,14 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 			local.get $s1 ${promoted("y", high)} f64x2.mul f64x2.add
 			${withC ? `${promoted("z", high)} f64x2.add` : ""}
 			f32x4.demote_f64x2_zero`;
+	const lanes = (input: (name: string) => string): string => `
+			${withC ? `${input("c")} local.set $z` : ""}
+			${input("a")} ${less ? "local.get $z f32x4.sub" : ""} local.set $x
+			${input("b")} ${less ? "local.get $z f32x4.sub" : ""} local.set $y
+			${half(false)}
+			${half(true)}
+			${JOIN_LOW}`;
+	const arrays = withC ? ["a", "b", "c"] : ["a", "b"];
 	return {
 		name: resultVariant(`pair_mix_${bf16 ? "bf16" : "f32"}_${less ? "less" : withC ? 3 : 2}`, bf16Out),
 		params: [
@@ -114,19 +124,19 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 			["s1", "v128"],
 			["v", "v128"],
 			...ROUND_LOCALS,
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${ROUND_SETUP}
 		local.get $scale0 f64x2.splat local.set $s0
 		local.get $scale1 f64x2.splat local.set $s1
-		${laneLoop(`
-			${withC ? `${loadLanes("c", "j", less && bf16)} local.set $z` : ""}
-			${loadLanes("a", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $x
-			${loadLanes("b", "j", bf16)} ${less ? "local.get $z f32x4.sub" : ""} local.set $y
-			${half(false)}
-			${half(true)}
-			${JOIN_LOW} local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+		${
+			// c plain (not less) is float32 values, whose lanes a step of eight bfloat16 halves cannot split alike.
+			withC && !less
+				? laneLoop(`${lanes((input) => loadLanes(input, "j", input !== "c" && bf16))} local.set $v
+					${storeResult("out", "j", "v", bf16Out)}`)
+				: elementwiseLoop(arrays, "out", bf16, bf16Out, lanes)
+		}
 		`,
 	};
 }
@@ -146,16 +156,25 @@ export function slerpMixWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 			["scale0", "f32"],
 			["scale1", "f32"],
 		],
-		locals: [["j", "i32"], ["s0", "v128"], ["s1", "v128"], ["v", "v128"], ...ROUND_LOCALS],
+		locals: [
+			["j", "i32"],
+			["s0", "v128"],
+			["s1", "v128"],
+			["v", "v128"],
+			...ROUND_LOCALS,
+			...pairedLoopLocals(["a", "b"]),
+		],
 		body: `
 		${ROUND_SETUP}
 		local.get $scale0 f32x4.splat local.set $s0
 		local.get $scale1 f32x4.splat local.set $s1
-		${laneLoop(`
-			${loadLanes("a", "j", bf16)} local.get $s0 f32x4.mul
-			${loadLanes("b", "j", bf16)} local.get $s1 f32x4.mul
-			f32x4.add local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+		${elementwiseLoop(
+			["a", "b"],
+			"out",
+			bf16,
+			bf16Out,
+			(input) => `${input("a")} local.get $s0 f32x4.mul ${input("b")} local.get $s1 f32x4.mul f32x4.add`,
+		)}
 		`,
 	};
 }
@@ -238,6 +257,15 @@ export function pairMixSimd(
  * order zeros and NaN.
  */
 export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
+	const lanes = (input: (name: string) => string): string => `
+			${input("base")} local.set $b
+			${input("other")} local.tee $x
+			local.get $unit local.get $b local.get $x f32x4.sub f32x4.abs local.get $floor f32x4.pmax f32x4.div
+			local.get $t f32x4.mul
+			local.get $zero f32x4.pmax local.get $unit f32x4.pmin local.tee $alpha
+			f32x4.mul
+			local.get $unit local.get $alpha f32x4.sub local.get $b f32x4.mul
+			f32x4.add`;
 	return {
 		name: resultVariant(`nearswap_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
@@ -258,22 +286,14 @@ export function nearswapWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
 			["floor", "v128"],
 			["v", "v128"],
 			...ROUND_LOCALS,
+			...pairedLoopLocals(["base", "other"]),
 		],
 		body: `
 		${ROUND_SETUP}
 		local.get $scale f32x4.splat local.set $t
 		f32.const 1 f32x4.splat local.set $unit
 		f32.const 1e-6 f32x4.splat local.set $floor
-		${laneLoop(`
-			${loadLanes("base", "j", bf16)} local.set $b
-			${loadLanes("other", "j", bf16)} local.tee $x
-			local.get $unit local.get $b local.get $x f32x4.sub f32x4.abs local.get $floor f32x4.pmax f32x4.div
-			local.get $t f32x4.mul
-			local.get $zero f32x4.pmax local.get $unit f32x4.pmin local.tee $alpha
-			f32x4.mul
-			local.get $unit local.get $alpha f32x4.sub local.get $b f32x4.mul
-			f32x4.add local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+		${elementwiseLoop(["base", "other"], "out", bf16, bf16Out, lanes)}
 		`,
 	};
 }
