@@ -289,11 +289,13 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 	}
 
 	for (const count of [1, 2, 3]) {
-		for (const [normalize, lambda, baseStored] of [
-			[1, 1, true],
-			[0, 0.7, false],
+		for (const [normalize, lambda, baseStored, bf16Out] of [
+			[1, 1, true, false],
+			[0, 0.7, false, false],
+			[1, 1, true, true],
+			[0, 0.7, true, true],
 		] as const) {
-			it(`plain task arithmetic in one kernel, ${count} models, normalize ${normalize}, lambda ${lambda}`, () => {
+			it(`plain task arithmetic in one kernel, ${count} models, normalize ${normalize}, lambda ${lambda}${bf16Out ? ", into bfloat16 bits" : ""}`, () => {
 				// Against task-vector, scale-and-count and task-finish in JavaScript, pass after pass.
 				const base = values(n, 40, true);
 				const xs = [41, 42, 43].slice(0, count).map((seed) => values(n, seed, true));
@@ -328,7 +330,9 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				);
 				setSimdEnabled(true);
 				const regions: MemoryRegion[] = [];
-				const out = inKernelMemory(new Float32Array(n), regions) as Float32Array;
+				const out = inKernelMemory(bf16Out ? new Uint16Array(n) : new Float32Array(n), regions) as
+					| Float32Array
+					| Uint16Array;
 				const b = inKernelMemory(baseStored ? halvesOf(base) : base, regions);
 				const halves = xs.map((x) => inKernelMemory(halvesOf(x), regions));
 				const sums = new Float64Array(2 * count);
@@ -346,9 +350,11 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				for (const region of regions) {
 					kernelMemory().release(region);
 				}
+				const encoded = new Uint16Array(n);
+				RANGE_KERNELS["encode-bf16"]({ arrays: [expected, encoded], numbers: [] }, start, end, new Float64Array(0));
 				expectSame(
 					{ arrays: [got], sums: [...sums] },
-					{ arrays: [bits(expected)], sums: [...kept, 0, 0, 0].slice(0, 2 * count) },
+					{ arrays: [bits(bf16Out ? encoded : expected)], sums: [...kept, 0, 0, 0].slice(0, 2 * count) },
 				);
 			});
 		}

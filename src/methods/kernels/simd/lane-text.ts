@@ -144,21 +144,23 @@ export function bf16PairedLoop(
 
 /**
  * An elementwise kernel's loop: bf16PairedLoop where every input and the result are bfloat16, else laneLoop over four
- * lanes a step, each input loaded as `bf16` says and the result stored as `bf16Out` says (through local `v`).
+ * lanes a step, each input loaded as `bf16` says (of all inputs, or of each) and the result stored as `bf16Out` says
+ * (through local `v`).
  */
 export function elementwiseLoop(
 	inputs: readonly string[],
 	out: string,
-	bf16: boolean,
+	bf16: boolean | ((input: string) => boolean),
 	bf16Out: boolean,
 	lanes: (input: (name: string) => string) => string,
 	rounded = false,
 ): string {
-	if (bf16 && bf16Out) {
+	const stored = typeof bf16 === "boolean" ? () => bf16 : bf16;
+	if (bf16Out && inputs.every(stored)) {
 		return bf16PairedLoop(inputs, out, lanes, rounded);
 	}
 	return laneLoop(`
-			${lanes((input) => loadLanes(input, "j", bf16))} local.set $v
+			${lanes((input) => loadLanes(input, "j", stored(input)))} local.set $v
 			${storeResult(out, "j", "v", bf16Out, rounded)}`);
 }
 

@@ -10,7 +10,6 @@ import {
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
-	storeResult,
 } from "./lane-text.js";
 import {
 	laneTotal,
@@ -130,13 +129,7 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 		${ROUND_SETUP}
 		local.get $scale0 f64x2.splat local.set $s0
 		local.get $scale1 f64x2.splat local.set $s1
-		${
-			// c plain (not less) is float32 values, whose lanes a step of eight bfloat16 halves cannot split alike.
-			withC && !less
-				? laneLoop(`${lanes((input) => loadLanes(input, "j", input !== "c" && bf16))} local.set $v
-					${storeResult("out", "j", "v", bf16Out)}`)
-				: elementwiseLoop(arrays, "out", bf16, bf16Out, lanes)
-		}
+		${elementwiseLoop(arrays, "out", (input) => bf16 && (input !== "c" || less), bf16Out, lanes)}
 		`,
 	};
 }

@@ -3,11 +3,13 @@ import type { RangeArray } from "../range-kernels.js";
 import { roundBf16 as roundBf16Value } from "../round-bf16.js";
 import { DARE_SUMS_SLOT, dareKeepBits } from "./dare-mask-simd.js";
 import {
+	elementwiseLoop,
 	f32Address,
 	highToLow,
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
+	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
 	resultVariant,
@@ -215,10 +217,9 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 
 /**
  * The end of a task-arithmetic combination, on local `mix`: the product by λ (local `l`, both halves in float64,
- * when `scaled`) rounded, then out = b + mix (b float32 values or bfloat16 bits), stored as float32 values or as
- * bfloat16 bits (`bf16Out`).
+ * when `scaled`) rounded, then b + mix left on the stack, b's lanes pushed by `base`.
  */
-const finish = (baseBf16: boolean, bf16Out: boolean): string => `
+const addBase = (base: string): string => `
 			local.get $scaled
 			if
 				local.get $mix f64x2.promote_low_f32x4 local.get $l f64x2.mul f32x4.demote_f64x2_zero
@@ -226,7 +227,14 @@ const finish = (baseBf16: boolean, bf16Out: boolean): string => `
 				${JOIN_LOW} local.set $mix
 				${roundBf16("mix")} local.set $mix
 			end
-			${loadLanes("b", "j", baseBf16)} local.get $mix f32x4.add local.set $mix
+			${base} local.get $mix f32x4.add`;
+
+/**
+ * addBase, then out = b + mix (b float32 values or bfloat16 bits) stored as float32 values or as bfloat16 bits
+ * (`bf16Out`).
+ */
+const finish = (baseBf16: boolean, bf16Out: boolean): string => `
+			${addBase(loadLanes("b", "j", baseBf16))} local.set $mix
 			${storeResult("out", "j", "mix", bf16Out)}`;
 
 /** Pushes term i of a sum: weighted task vector uᵢ read from memory at element j. */
@@ -269,6 +277,11 @@ function sumEnd(
 	term: (i: number) => string = storedTerm,
 	lowZeroNaN = false,
 ): string {
+	return `${weightedSum(models, term, lowZeroNaN)} ${finish(baseBf16, bf16Out)}`;
+}
+
+/** sumEnd's sum and quotient, into local `mix`. */
+function weightedSum(models: readonly number[], term: (i: number) => string, lowZeroNaN: boolean): string {
 	const round = lowZeroNaN ? roundBf16KeepingNaN : roundBf16;
 	return `
 			${models.length <= 2 ? sumInFloat32(models, term) : sumInFloat64(models, term)}
@@ -277,8 +290,7 @@ function sumEnd(
 			if
 				local.get $mix local.get $d f32x4.div local.set $mix
 				${round("mix")} local.set $mix
-			end
-			${finish(baseBf16, bf16Out)}`;
+			end`;
 }
 
 /**
@@ -334,6 +346,7 @@ export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolea
  */
 export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
+	const arrays = ["b", ...models.map((i) => `x${i}`)];
 	const weighted = (i: number): string => `local.get $u${i}`;
 	return {
 		name: resultVariant(`task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
@@ -352,6 +365,7 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 			["magnitude", "v128"],
 			...models.flatMap((i) => [[`w${i}`, "v128"] as const, [`u${i}`, "v128"] as const, [`kept${i}`, "v128"] as const]),
 			...ROUND_LOCALS,
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${ROUND_SETUP}
@@ -360,12 +374,17 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
-		${laneLoop(`
-			${loadLanes("b", "j", baseBf16)} local.set $base
+		${elementwiseLoop(
+			arrays,
+			"out",
+			(input) => input !== "b" || baseBf16,
+			bf16Out,
+			(input) => `
+			${input("b")} local.set $base
 			${models
 				.map(
 					(i) => `
-			${loadLanes(`x${i}`, "j", true)} local.get $base f32x4.sub local.set $v
+			${input(`x${i}`)} local.get $base f32x4.sub local.set $v
 			${roundBf16KeepingNaN("v")} local.set $v
 			local.get $kept${i} local.get $v local.get $magnitude v128.and local.get $zero i32x4.ne i32x4.sub
 			local.set $kept${i}
@@ -373,7 +392,9 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
 				)
 				.join("\n")}
-			${sumEnd(models, baseBf16, bf16Out, weighted, true)}`)}
+			${weightedSum(models, weighted, true)}
+			${addBase("local.get $base")}`,
+		)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		`,
 	};
