@@ -60,23 +60,27 @@ export function torchDtypeName(dtype: SafetensorsDtype): string {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** Every half-precision bit pattern decoded once: decoding is then one table lookup. */
-const F16_TABLE = (() => {
-	const table = new Float32Array(65536);
-	for (let h = 0; h < 65536; h++) {
-		const sign = h & 0x8000 ? -1 : 1;
-		const exponent = (h >> 10) & 0x1f;
-		const fraction = h & 0x3ff;
-		if (exponent === 0) {
-			table[h] = sign * fraction * 2 ** -24;
-		} else if (exponent === 31) {
-			table[h] = fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-		} else {
-			table[h] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+/** Every half-precision bit pattern decoded, made on first use: decoding is then one table lookup. */
+let f16Table: Float32Array | undefined;
+
+function f16Values(): Float32Array {
+	if (f16Table === undefined) {
+		f16Table = new Float32Array(65536);
+		for (let h = 0; h < 65536; h++) {
+			const sign = h & 0x8000 ? -1 : 1;
+			const exponent = (h >> 10) & 0x1f;
+			const fraction = h & 0x3ff;
+			if (exponent === 0) {
+				f16Table[h] = sign * fraction * 2 ** -24;
+			} else if (exponent === 31) {
+				f16Table[h] = fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+			} else {
+				f16Table[h] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+			}
 		}
 	}
-	return table;
-})();
+	return f16Table;
+}
 
 export function bf16ToF32(bits: number): number {
 	u32[0] = bits << 16;
@@ -94,7 +98,7 @@ export function f32ToBf16(value: number): number {
 }
 
 export function f16ToF32(bits: number): number {
-	return F16_TABLE[bits & 0xffff] as number;
+	return f16Values()[bits & 0xffff] as number;
 }
 
 /** Round-to-nearest-even float → half conversion, with overflow to infinity. */
@@ -161,8 +165,9 @@ export function decodeToF32(bytes: Uint8Array, dtype: FloatDtype, out: Float32Ar
 			outBits[i] = (halves[i] as number) << 16;
 		}
 	} else {
+		const table = f16Values();
 		for (let i = 0; i < count; i++) {
-			out[i] = F16_TABLE[halves[i] as number] as number;
+			out[i] = table[halves[i] as number] as number;
 		}
 	}
 }
