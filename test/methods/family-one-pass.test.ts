@@ -259,6 +259,17 @@ describe("the task-arithmetic family in one pass, written as bfloat16 bits", () 
 			pooled: true,
 		},
 		{ method: "dare_ties", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: false },
+		// The plain weighted sum after pruning (task-finish), with a ragged last block.
+		{ method: "dare_linear", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: true },
+		{
+			method: "breadcrumbs",
+			count: 3,
+			density: [0.37, 0.5, 0.9],
+			normalize: false,
+			rescale: false,
+			lambda: 0.7,
+			pooled: false,
+		},
 	] satisfies Case[]) {
 		it(`${options.method}: the bits are the float32 result's, rounded, and decode to it`, () => {
 			const asFloat32 = merge(options);

@@ -110,7 +110,12 @@ export function laneLoop(body: string, step = 4): string {
 
 /** The locals of bf16PairedLoop over arrays `inputs`: each one's eight halves, and the two halves' results. */
 export function pairedLoopLocals(inputs: readonly string[]): (readonly [string, WasmType])[] {
-	return [...inputs.map((input) => [`${input}Halves`, "v128"] as const), ["evenBits", "v128"], ["result", "v128"]];
+	return [
+		...inputs.map((input) => [`${input}Halves`, "v128"] as const),
+		["evenBits", "v128"],
+		["result", "v128"],
+		...RESULT_LOOP_LOCALS,
+	];
 }
 
 /**
@@ -142,10 +147,40 @@ export function bf16PairedLoop(
 	);
 }
 
+/** The locals of resultLoop. */
+export const RESULT_LOOP_LOCALS: readonly (readonly [string, WasmType])[] = [
+	["j4", "i32"],
+	["firstLanes", "v128"],
+	["lastLanes", "v128"],
+];
+
 /**
- * An elementwise kernel's loop: bf16PairedLoop where every input and the result are bfloat16, else laneLoop over four
- * lanes a step, each input loaded as `bf16` says (of all inputs, or of each) and the result stored as `bf16Out` says
- * (through local `v`).
+ * A loop over elements [0, n) whose `step(index)` pushes the four float32 results of the lanes at element `index`,
+ * stored into `out` as float32 values, or as bfloat16 bits where `bf16Out`: then eight a step, in element order, the
+ * step run at local `j` and again at local `j4` (j + 4) and both halves rounded as storeResult rounds them (or taken as
+ * they are, `rounded`) and narrowed into one store, where storeResult takes a shuffle, a lane extraction and a store for
+ * every four. Needs ROUND_LOCALS (for bf16Out) and RESULT_LOOP_LOCALS.
+ */
+export function resultLoop(out: string, bf16Out: boolean, step: (index: string) => string, rounded = false): string {
+	if (!bf16Out) {
+		return laneLoop(`${step("j")} local.set $lastLanes ${storeResult(out, "j", "lastLanes", false)}`);
+	}
+	const bits = (lanes: string): string =>
+		`${rounded ? `local.get $${lanes}` : roundBf16(lanes)} i32.const 16 i32x4.shr_u`;
+	return laneLoop(
+		`
+		local.get $j i32.const 4 i32.add local.set $j4
+		${step("j")} local.set $firstLanes
+		${step("j4")} local.set $lastLanes
+		local.get $${out} local.get $j i32.const 1 i32.shl i32.add
+		${bits("firstLanes")} ${bits("lastLanes")} i16x8.narrow_i32x4_u v128.store`,
+		8,
+	);
+}
+
+/**
+ * An elementwise kernel's loop: bf16PairedLoop where every input and the result are bfloat16, else resultLoop, each
+ * input loaded as `bf16` says (of all inputs, or of each). Needs pairedLoopLocals and RESULT_LOOP_LOCALS.
  */
 export function elementwiseLoop(
 	inputs: readonly string[],
@@ -159,9 +194,7 @@ export function elementwiseLoop(
 	if (bf16Out && inputs.every(stored)) {
 		return bf16PairedLoop(inputs, out, lanes, rounded);
 	}
-	return laneLoop(`
-			${lanes((input) => loadLanes(input, "j", stored(input)))} local.set $v
-			${storeResult(out, "j", "v", bf16Out, rounded)}`);
+	return resultLoop(out, bf16Out, (index) => lanes((input) => loadLanes(input, index, stored(input))), rounded);
 }
 
 /** Pushes local `value` with its lanes 2 and 3 moved to lanes 0 and 1 (for promotion to float64). */

@@ -106,7 +106,7 @@ export function multislerpWasm(
 			]),
 			...accumulators.map((name) => [name, "v128"] as const),
 			...(bf16Out ? ROUND_LOCALS : []),
-			...(bf16 && bf16Out ? pairedLoopLocals(arrays) : []),
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}

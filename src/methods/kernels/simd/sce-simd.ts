@@ -7,10 +7,11 @@ import {
 	JOIN_LOW,
 	laneLoop,
 	loadLanes,
+	RESULT_LOOP_LOCALS,
 	ROUND_LOCALS,
 	ROUND_SETUP,
+	resultLoop,
 	resultVariant,
-	storeResult,
 } from "./lane-text.js";
 import {
 	laneTotal,
@@ -253,21 +254,21 @@ const SELECTION_SETUP = `
  * Makes the task vectors of the four lanes at j into locals x₀…; with `select`, zeroed where the variance ranks below
  * the cut: its magnitude under the lowest kept one, or equal to it at an index from lowerCut on.
  */
-function madeLanes(count: number, bf16: boolean, select: boolean): string {
+function madeLanes(count: number, bf16: boolean, select: boolean, at = "j"): string {
 	const keep = `
-		${loadLanes("variance", "j", false)} local.get $magnitude v128.and local.tee $keep
+		${loadLanes("variance", at, false)} local.get $magnitude v128.and local.tee $keep
 		local.get $lowerBitsLanes i32x4.gt_s
 		local.get $keep local.get $lowerBitsLanes i32x4.eq
 		local.get $index local.get $lowerCutLanes i32x4.lt_s v128.and
 		v128.or local.set $keep
 		local.get $index i32.const 4 i32x4.splat i32x4.add local.set $index`;
 	return `
-		${loadLanes("b", "j", bf16)} local.set $bv
+		${loadLanes("b", at, bf16)} local.set $bv
 		${select ? keep : ""}
 		${indices(count)
 			.map(
 				(i) =>
-					`${loadLanes(`p${i}`, "j", bf16)} local.get $bv f32x4.sub ${select ? "local.get $keep v128.and" : ""} local.set $x${i}`,
+					`${loadLanes(`p${i}`, at, bf16)} local.get $bv f32x4.sub ${select ? "local.get $keep v128.and" : ""} local.set $x${i}`,
 			)
 			.join("\n")}`;
 }
@@ -357,6 +358,7 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 			]),
 			...indices(patterns).map((p): [string, WasmType] => [`t${p}`, "v128"]),
 			...ROUND_LOCALS,
+			...RESULT_LOOP_LOCALS,
 		],
 		body: `
 		${ROUND_SETUP}
@@ -368,11 +370,14 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 		${indices(patterns)
 			.map((p) => `local.get $divisors f64.load offset=${8 * p} f64x2.splat local.set $t${p}`)
 			.join("\n")}
-		${laneLoop(`
-			${madeLanes(count, bf16, true)}
+		${resultLoop(
+			"out",
+			bf16Out,
+			(index) => `
+			${madeLanes(count, bf16, true, index)}
 			${electionStep(count, (i) => `w${i}`, undefined, false)}
-			${half(false)} f32x4.demote_f64x2_zero ${half(true)} f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
-			${storeResult("out", "j", "v", bf16Out)}`)}
+			${half(false)} f32x4.demote_f64x2_zero ${half(true)} f32x4.demote_f64x2_zero ${JOIN_LOW}`,
+		)}
 		`,
 	};
 }

@@ -10,12 +10,13 @@ import {
 	laneLoop,
 	loadLanes,
 	pairedLoopLocals,
+	RESULT_LOOP_LOCALS,
 	ROUND_LOCALS,
 	ROUND_SETUP,
+	resultLoop,
 	resultVariant,
 	roundBf16,
 	roundBf16KeepingNaN,
-	storeResult,
 } from "./lane-text.js";
 import type { BlockValues } from "./magnitude-simd.js";
 import {
@@ -164,6 +165,7 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 				[`agreed${i}`, "v128"] as const,
 			]),
 			...ROUND_LOCALS,
+			...RESULT_LOOP_LOCALS,
 		],
 		body: `
 		${ROUND_SETUP}
@@ -171,12 +173,15 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
-		${laneLoop(`
+		${resultLoop(
+			"out",
+			bf16Out,
+			(index) => `
 			local.get $zero local.set $vote
 			${models
 				.map(
 					(i) => `
-			local.get $kept${i} ${loadLanes(`d${i}`, "j", false)} local.tee $u${i}
+			local.get $kept${i} ${loadLanes(`d${i}`, index, false)} local.tee $u${i}
 			local.get $zero f32x4.ne i32x4.sub local.set $kept${i}
 			local.get $u${i} local.get $w${i} f32x4.mul local.set $u${i}
 			${roundBf16KeepingNaN(`u${i}`)} local.tee $u${i}
@@ -208,7 +213,8 @@ export function taskCombineWasm(count: number, baseBf16: boolean, bf16Out: boole
 				f32x4.div local.set $mix
 				${roundBf16KeepingNaN("mix")} local.set $mix
 			end
-			${finish(baseBf16, bf16Out)}`)}
+			${addBase(loadLanes("b", index, baseBf16))}`,
+		)}
 		${models.map((i) => `local.get $counts local.get $kept${i} v128.store offset=${16 * i}`).join("\n")}
 		${models.map((i) => `local.get $counts local.get $agreed${i} v128.store offset=${16 * (count + i)}`).join("\n")}
 		`,
@@ -229,19 +235,8 @@ const addBase = (base: string): string => `
 			end
 			${base} local.get $mix f32x4.add`;
 
-/**
- * addBase, then out = b + mix (b float32 values or bfloat16 bits) stored as float32 values or as bfloat16 bits
- * (`bf16Out`).
- */
-const finish = (baseBf16: boolean, bf16Out: boolean): string => `
-			${addBase(loadLanes("b", "j", baseBf16))} local.set $mix
-			${storeResult("out", "j", "mix", bf16Out)}`;
-
-/** Pushes term i of a sum: weighted task vector uᵢ read from memory at element j. */
-const storedTerm = (i: number): string => loadLanes(`u${i}`, "j", false);
-
 /** Σ uᵢ (each pushed by `term`) from +0 in float64, stored as float32, into local `mix`. */
-function sumInFloat64(models: readonly number[], term: (i: number) => string = storedTerm): string {
+function sumInFloat64(models: readonly number[], term: (i: number) => string): string {
 	return `
 			f64.const 0 f64x2.splat local.tee $lo local.set $hi
 			${models
@@ -259,28 +254,16 @@ function sumInFloat64(models: readonly number[], term: (i: number) => string = s
  * The same sum for one or two float32 terms, in float32: +0 plus a term is exact either way, and one more addition
  * rounded from float64 to float32 rounds as float32's own (53 ≥ 2·24 + 2 bits, so double rounding is harmless).
  */
-function sumInFloat32(models: readonly number[], term: (i: number) => string = storedTerm): string {
+function sumInFloat32(models: readonly number[], term: (i: number) => string): string {
 	return `local.get $zero ${models.map((i) => `${term(i)} f32x4.add`).join(" ")} local.set $mix`;
 }
 
 /**
- * The end of task-finish's plain weighted sum, shared by task_sum: Σ uᵢ (each pushed by `term`) rounded, the quotient
- * by the divisor (local `d`, when `normalize`) rounded, then `finish`. With `lowZeroNaN` (every NaN among the uᵢ has
- * zero low 16 bits, as rounded bfloat16 values' do) the sum and the quotient are rounded without the NaN check: a NaN
- * they make or carry has zero low bits too, so rounding keeps it a NaN, and finish's checked rounding makes it the
- * canonical one.
+ * The sum of task-finish and task_sum: Σ uᵢ (each pushed by `term`) rounded, then the quotient by the divisor (local
+ * `d`, when `normalize`) rounded, into local `mix`. With `lowZeroNaN` (every NaN among the uᵢ has zero low 16 bits, as
+ * rounded bfloat16 values' do) both are rounded without the NaN check: a NaN they make or carry has zero low bits too,
+ * so rounding keeps it a NaN, and the result's checked rounding makes it the canonical one.
  */
-function sumEnd(
-	models: readonly number[],
-	baseBf16: boolean,
-	bf16Out: boolean,
-	term: (i: number) => string = storedTerm,
-	lowZeroNaN = false,
-): string {
-	return `${weightedSum(models, term, lowZeroNaN)} ${finish(baseBf16, bf16Out)}`;
-}
-
-/** sumEnd's sum and quotient, into local `mix`. */
 function weightedSum(models: readonly number[], term: (i: number) => string, lowZeroNaN: boolean): string {
 	const round = lowZeroNaN ? roundBf16KeepingNaN : roundBf16;
 	return `
@@ -323,14 +306,20 @@ export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolea
 			["l", "v128"],
 			["zero", "v128"],
 			...ROUND_LOCALS,
+			...RESULT_LOOP_LOCALS,
 		],
 		body: `
 		${ROUND_SETUP}
 		local.get $divisor f32x4.splat local.set $d
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
-		${laneLoop(`
-			${sumEnd(models, baseBf16, bf16Out)}`)}
+		${resultLoop(
+			"out",
+			bf16Out,
+			(index) => `
+			${weightedSum(models, (i) => loadLanes(`u${i}`, index, false), false)}
+			${addBase(loadLanes("b", index, baseBf16))}`,
+		)}
 		`,
 	};
 }
@@ -732,6 +721,9 @@ export function combineMadeTaskVectors(
 		const n = Math.min(SIMD_BLOCK, end - from);
 		xs.forEach((x, i) => {
 			prune(module, taskVectorBlock(module, x, b, from, n, { x: 4, b: 3 }, slot(i)), from, n, i);
+			// A combining kernel may step eight elements at a time: past a ragged end it must count zeros, not the
+			// values an earlier block left in the slot.
+			module.f32.fill(0, slot(i) / 4 + n, slot(i) / 4 + n + 8);
 		});
 		const target = writeAt(out, from, n, outSlot);
 		combine(module, readAt(module, b, from, n, 3), deltas, target, n, sums);
