@@ -92,7 +92,7 @@ export interface MergeContext {
 	alloc?: ScratchAllocator;
 	/**
 	 * Where the result goes as bfloat16 bit patterns when the tensor is written in bfloat16 (absent otherwise). A
-	 * method whose last SIMD kernel can write there (its `_to_bf16` variant, see storeResult) does, and returns them
+	 * method whose last SIMD kernel can write there (its `_to_bf16` variant, see resultLoop) does, and returns them
 	 * as the result's `bf16` (see resultOf): the executor then has nothing left to encode, and no float32 result is
 	 * stored.
 	 */
