@@ -63,9 +63,8 @@ export async function* executePlan(
 	const pool = new BufferPool(workers !== undefined);
 	const reader = new TensorReader(openFile);
 	let bytesRead = 0;
-	// Results being written, the bytes they hold, and the first write that failed.
-	const writing = new Set<Promise<void>>();
-	let queued = 0;
+	// Results being written with the bytes each holds, and the first write that failed.
+	const writing = new Map<Promise<void>, number>();
 	let writeFailure: { error: unknown } | undefined;
 	// The tensors after the current one whose reads have started (up to `ahead`), each into an arena of its own.
 	const aheadArenas = new Map<number, PoolArena>();
@@ -109,19 +108,17 @@ export async function* executePlan(
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
 			arena.release();
-			// The oldest writes first, until this one fits (a set iterates in insertion order, and skips what is done).
-			for (const earlier of writing) {
-				if (queued + bytes.byteLength <= WRITE_QUEUE_LIMIT) {
+			// The oldest writes first, until this one fits (a map iterates in insertion order, and skips what is done).
+			for (const earlier of writing.keys()) {
+				if (writeFits(writing, bytes.byteLength)) {
 					break;
 				}
 				await earlier;
 			}
-			queued += bytes.byteLength;
 			const write = writer.write(tensor.name, bytes).then(() => {
 				output.release();
-				queued -= bytes.byteLength;
 			});
-			writing.add(write);
+			writing.set(write, bytes.byteLength);
 			// A failure is seen before the next tensor; every write is awaited before the shards are finished or given up.
 			write.then(
 				() => writing.delete(write),
@@ -137,16 +134,16 @@ export async function* executePlan(
 				bytesToRead: plan.bytesToRead,
 			});
 		}
-		await Promise.all(writing);
+		await Promise.all(writing.keys());
 		yield { type: "weights-written", files: await writer.finish() };
 	} catch (error) {
-		await Promise.allSettled(writing);
+		await Promise.allSettled(writing.keys());
 		await writer.abort();
 		throw error;
 	} finally {
 		// Nothing may still read or write the pool's memory when it goes back: a consumer that stopped early left a
 		// write or a prefetch in flight.
-		await Promise.allSettled(writing);
+		await Promise.allSettled(writing.keys());
 		await reader.settle();
 		await workers?.close();
 		pool.close();
@@ -167,11 +164,27 @@ export async function* executePlan(
 const PREFETCH_LIMIT = 96 * 1024 * 1024;
 
 /**
- * Results may be on their way to disk up to this many bytes, so that the tensors after a large one go on computing
- * while it is written, instead of waiting for it. Each write starts as soon as its tensor is done, side by side with
- * the others (positional writes to their own places).
+ * Results may be on their way to disk up to this many bytes beside the largest one, so that the tensors after a large
+ * one go on computing while it is written, instead of waiting for it. Each write starts as soon as its tensor is done,
+ * side by side with the others (positional writes to their own places).
  */
 const WRITE_QUEUE_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Whether a result of `bytes` may start its write beside those in flight: their bytes and its own, less the largest
+ * of all, come to at most WRITE_QUEUE_LIMIT. A result larger than the limit (an embedding matrix) is thus written while
+ * the small tensors after it compute, in memory its inputs gave back, where counting it would have stopped them until
+ * it was on disk (about 50 ms after each); two such results are never in flight at once.
+ */
+function writeFits(writing: ReadonlyMap<Promise<void>, number>, bytes: number): boolean {
+	let total = bytes;
+	let largest = bytes;
+	for (const held of writing.values()) {
+		total += held;
+		largest = Math.max(largest, held);
+	}
+	return total - largest <= WRITE_QUEUE_LIMIT;
+}
 
 /** Worker threads a merge uses: `MERGESMITH_THREADS`, else one a core. */
 export function defaultThreads(): number {
