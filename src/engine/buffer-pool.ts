@@ -15,6 +15,8 @@ interface PoolBuffer {
 
 /** Requests up to this size are served from buffers up to this size (see BufferPool.take). */
 const SMALL_REQUEST = 1 << 20;
+/** Buffers larger than this go back to kernel memory when given back, where later requests can take parts of them. */
+const LARGE_BUFFER = 64 << 20;
 
 /**
  * Memory reused from tensor to tensor. On these machines writing into freshly allocated memory costs about a hundred
@@ -34,7 +36,7 @@ export class BufferPool {
 		this.shared = shared;
 	}
 
-	/** Bytes the pool has allocated so far (held and free). */
+	/** Bytes of the buffers the pool has now, held and free (a large buffer given back is no longer its). */
 	get allocatedBytes(): number {
 		return this.#allocated;
 	}
@@ -74,7 +76,20 @@ export class BufferPool {
 		return buffer;
 	}
 
+	/**
+	 * Takes a buffer back for later requests. A region of kernel memory larger than LARGE_BUFFER (an embedding matrix,
+	 * sce's variances of one) goes back to kernel memory, which joins it with its free neighbours: the layers' tensors
+	 * after it then take parts of it instead of fresh memory (full-size peak: slerp 0.84 → 0.76 GB, sce 1.39 → 1.18).
+	 * Smaller buffers stay whole in the pool, which hands them to requests of about their size again.
+	 */
 	give(buffer: PoolBuffer): void {
+		if (buffer.inKernelMemory && buffer.byteLength > LARGE_BUFFER) {
+			const at = this.#all.indexOf(buffer);
+			this.#all.splice(at, 1);
+			this.#allocated -= buffer.byteLength;
+			kernelMemory().release(buffer as MemoryRegion);
+			return;
+		}
 		this.#free.push(buffer);
 	}
 

@@ -71,4 +71,19 @@ describe("BufferPool", () => {
 		second.release();
 		pool.close();
 	});
+
+	it("gives a very large buffer back to kernel memory, where smaller requests then take parts of it", () => {
+		const pool = new BufferPool(true);
+		const embeddings = pool.arena();
+		embeddings.bytes(96 << 20);
+		const top = kernelMemory().usedBytes;
+		embeddings.release();
+		// A layer's tensors after an embedding matrix: three of a third of its size fit where it was.
+		const layer = pool.arena();
+		const parts = [0, 1, 2].map(() => layer.bytes(32 << 20));
+		expect(kernelMemory().usedBytes).toBeLessThanOrEqual(top);
+		expect(parts.every((part) => kernelMemory().holds(part))).toBe(true);
+		layer.release();
+		pool.close();
+	});
 });
