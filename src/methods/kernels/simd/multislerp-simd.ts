@@ -52,7 +52,16 @@ export function multislerpWasm(
 	const accumulators = sums.flatMap((q) => [`acc${q}Lo`, `acc${q}Hi`]);
 	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ and m are in locals.
 	const half = (h: "Lo" | "Hi"): string => {
-		const mean = `local.get $zero ${inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`).join(" ")} local.set $m`;
+		const products = inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul`);
+		// m from +0, as the JavaScript kernel sums it: +0 + p is p but for the sign of a zero, which the mean pass squares
+		// away, so it starts from the first product.
+		const mean =
+			pass === "mean"
+				? `${products[0]} ${products
+						.slice(1)
+						.map((product) => `${product} f64x2.add`)
+						.join(" ")} local.set $m`
+				: `local.get $zero ${products.map((product) => `${product} f64x2.add`).join(" ")} local.set $m`;
 		const add = (q: number, product: string): string =>
 			`local.get $acc${q}${h} ${product} f64x2.add local.set $acc${q}${h}`;
 		switch (pass) {
