@@ -164,7 +164,7 @@ export function resultLoop(out: string, bf16Out: boolean, step: (index: string) 
 
 /**
  * An elementwise kernel's loop: bf16PairedLoop where every input and the result are bfloat16, else resultLoop, each
- * input loaded as `bf16` says (of all inputs, or of each). Needs pairedLoopLocals and RESULT_LOOP_LOCALS.
+ * input loaded as `bf16` says (of all inputs, or of each). Needs pairedLoopLocals, which include resultLoop's.
  */
 export function elementwiseLoop(
 	inputs: readonly string[],

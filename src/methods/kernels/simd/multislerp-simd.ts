@@ -115,7 +115,8 @@ export function multislerpWasm(
 			]),
 			...accumulators.map((name) => [name, "v128"] as const),
 			...(bf16Out ? ROUND_LOCALS : []),
-			...pairedLoopLocals(arrays),
+			// Only the finish stores a result (see elementwiseLoop); the sums passes keep lanes by element index mod 4.
+			...(pass === "finish" ? pairedLoopLocals(arrays) : []),
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}
