@@ -86,10 +86,13 @@ export async function* executePlan(
 			reader.prefetch(tensor, arena);
 			ahead = Math.max(ahead, index + 1);
 			for (let next = plan.tensors[ahead]; next; next = plan.tensors[ahead]) {
-				// The next tensor also where it and this one come to no more than the largest: the peak stays that one's.
-				const fits =
-					aheadBytes + inputBytes(next) <= PREFETCH_LIMIT ||
-					(ahead === index + 1 && inputBytes(tensor) + inputBytes(next) <= largestInputs);
+				const fits = readAheadFits({
+					current: inputBytes(tensor),
+					ahead: aheadBytes,
+					next: inputBytes(next),
+					nextIsFirst: ahead === index + 1,
+					largest: largestInputs,
+				});
 				if (!fits) {
 					break;
 				}
@@ -101,6 +104,12 @@ export async function* executePlan(
 			}
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while later tensors compute.
+			const outputBytes = writer.tensor(tensor.name).byteLength;
+			// A result larger than the write queue waits for room before it is computed, not after: the memory of the
+			// write it waits for (an embedding matrix's, say) then takes it, instead of memory touched for the first time.
+			if (outputBytes > WRITE_QUEUE_LIMIT) {
+				await writesFitting(writing, outputBytes);
+			}
 			const output = pool.arena();
 			const outputPhase = writer.blockPhase(tensor.name);
 			const io = { reader, arena, output, outputPhase, ...(workers ? { workers } : {}), backend: options.backend };
@@ -108,13 +117,7 @@ export async function* executePlan(
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
 				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
 			arena.release();
-			// The oldest writes first, until this one fits (a map iterates in insertion order, and skips what is done).
-			for (const earlier of writing.keys()) {
-				if (writeFits(writing, bytes.byteLength)) {
-					break;
-				}
-				await earlier;
-			}
+			await writesFitting(writing, bytes.byteLength);
 			const write = writer.write(tensor.name, bytes).then(() => {
 				output.release();
 			});
@@ -159,9 +162,28 @@ export async function* executePlan(
 /**
  * Read no more than this many bytes ahead of the tensor being computed: several layer tensors of a 1 B model fit, so
  * that a large tensor's reads have a small one's arithmetic and more to hide behind, but embeddings (hundreds of MB)
- * are read when their turn comes, so that the largest tensors never overlap and the peak memory stays theirs.
+ * are read when their turn comes, and nothing is read beside them, so that the peak memory stays theirs. Memory
+ * touched for the first time costs far more than reading a tensor from the page cache (first-touch page faults: 0.2–0.35
+ * GB/s on the bench machines), so the reads after an embedding matrix wait for its memory rather than take new memory.
  */
 const PREFETCH_LIMIT = 96 * 1024 * 1024;
+
+/**
+ * Whether the reads of the `next` tensor may start now, beside the `current` tensor's and those already `ahead` (in
+ * bytes of input; `nextIsFirst` where none are): up to PREFETCH_LIMIT ahead, or the next tensor alone, as long as
+ * the reads held come to no more than the `largest` tensor's inputs (or PREFETCH_LIMIT, if more). The peak stays the
+ * largest tensor's, and beside it nothing is read ahead.
+ */
+export function readAheadFits(bytes: {
+	current: number;
+	ahead: number;
+	next: number;
+	nextIsFirst: boolean;
+	largest: number;
+}): boolean {
+	const { current, ahead, next, nextIsFirst, largest } = bytes;
+	return current + ahead + next <= Math.max(largest, PREFETCH_LIMIT) && (ahead + next <= PREFETCH_LIMIT || nextIsFirst);
+}
 
 /**
  * Results may be on their way to disk up to this many bytes beside the largest one, so that the tensors after a large
@@ -184,6 +206,16 @@ function writeFits(writing: ReadonlyMap<Promise<void>, number>, bytes: number): 
 		largest = Math.max(largest, held);
 	}
 	return total - largest <= WRITE_QUEUE_LIMIT;
+}
+
+/** Waits for the oldest writes first, until a result of `bytes` fits (a map iterates in insertion order). */
+async function writesFitting(writing: ReadonlyMap<Promise<void>, number>, bytes: number): Promise<void> {
+	for (const earlier of writing.keys()) {
+		if (writeFits(writing, bytes)) {
+			return;
+		}
+		await earlier;
+	}
 }
 
 /** Worker threads a merge uses: `MERGESMITH_THREADS`, else one a core. */
