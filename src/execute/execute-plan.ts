@@ -102,14 +102,14 @@ export async function* executePlan(
 				aheadBytes += inputBytes(next);
 				ahead++;
 			}
-			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
-			// encoded: only the bytes being written are held while later tensors compute.
-			const outputBytes = writer.tensor(tensor.name).byteLength;
 			// A result larger than the write queue waits for room before it is computed, not after: the memory of the
 			// write it waits for (an embedding matrix's, say) then takes it, instead of memory touched for the first time.
+			const outputBytes = writer.tensor(tensor.name).byteLength;
 			if (outputBytes > WRITE_QUEUE_LIMIT) {
 				await writesFitting(writing, outputBytes);
 			}
+			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
+			// encoded: only the bytes being written are held while later tensors compute.
 			const output = pool.arena();
 			const outputPhase = writer.blockPhase(tensor.name);
 			const io = { reader, arena, output, outputPhase, ...(workers ? { workers } : {}), backend: options.backend };
