@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-check.sh needs on a GPU machine that may have neither Node nor a package registry: this
-# machine's node binary, the built dist/, bin/, templates/, package.json and the production node_modules (dev tools
-# left out, onnxruntime-node's native libraries for this platform only), as gpu-bundle/mergesmith-gpu.tar.xz.
+# machine's node binary, the built dist/, bin/, templates/, package.json, the huge-pages helper and the production
+# node_modules (dev tools left out, onnxruntime-node's native libraries for this platform only), as
+# gpu-bundle/mergesmith-gpu.tar.xz.
 # usage: scripts/gpu-bundle.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ root="$stage/mergesmith"
 mkdir -p "$root"
 cp "$(node -p process.execPath)" "$root/node"
 cp -r dist bin templates package.json "$root/"
+# The huge-pages helper, where npm install built it.
+if [ -f native/build/Release/huge_pages.node ]; then
+	mkdir -p "$root/native/build/Release"
+	cp native/build/Release/huge_pages.node "$root/native/build/Release/"
+fi
 
 # Production dependencies only, as npm resolves them (no vitest, biome or typescript).
 npm ls --omit=dev --parseable --all | tail -n +2 | sed "s|^$PWD/||" | sort -u >"$stage/dependencies"

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hugePages } from "../engine/huge-pages.js";
 import { defaultThreads } from "../execute/execute-plan.js";
 import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
@@ -146,7 +147,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 	}
 	const size = `${options.small ? "2-layer" : "22-layer"} Llama widths, ${(models.parameters / GB).toFixed(2)} B parameters per model`;
 	printTable(
-		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
+		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; huge pages ${hugePages().status.on ? "on" : "off"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
 		header,
 		rows,
 	);
@@ -174,6 +175,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		["method", "peak RSS GB (1×)", "peak RSS GB (2×)", "growth", "2× input GB/s", "target"],
 		depthRows,
 	);
+	await benchHugePages(chosen, work, mergeArgs, runs);
 	if (torch === undefined) {
 		console.log(
 			"\nPyTorch reference: no Python here imports torch and numpy (tried $MERGESMITH_PYTHON, python3, /usr/bin/python3), so no ratio against mergekit's math is reported. On Debian: apt-get install python3-torch.",
@@ -204,4 +206,54 @@ function torchRow(m: Measured, torch: TorchMeasure, models: BenchModels): string
 		compared === null ? "—" : compared.maxAbsDiff.toPrecision(2),
 		"≥ 20×",
 	];
+}
+
+/**
+ * The same merges with huge pages asked for and without (MERGESMITH_HUGE_PAGES=0), alternately, fastest of `runs`
+ * each: what asking for them gives on this machine. Linear and ties stand for the two kinds of method.
+ */
+async function benchHugePages(
+	chosen: readonly BenchRecipe[],
+	work: string,
+	mergeArgs: readonly string[],
+	runs: number,
+): Promise<void> {
+	const status = hugePages().status;
+	if (!status.on) {
+		console.log(`\nHuge pages: off (${status.reason})${status.remedy ? `; ${status.remedy}` : ""}.`);
+		return;
+	}
+	const rows: string[][] = [];
+	for (const recipe of chosen.filter((candidate) => ["linear", "ties"].includes(candidate.method))) {
+		const recipeFile = join(work, `${recipe.method}.yml`);
+		const out = join(work, "out");
+		const fastest = { off: Number.POSITIVE_INFINITY, on: Number.POSITIVE_INFINITY };
+		const faults = { off: 0, on: 0 };
+		for (let run = 0; run < runs; run++) {
+			for (const side of ["off", "on"] as const) {
+				await rm(out, { recursive: true, force: true });
+				const env = side === "off" ? { MERGESMITH_HUGE_PAGES: "0" } : {};
+				const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs], env);
+				if (result.code !== 0) {
+					throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
+				}
+				fastest[side] = Math.min(fastest[side], result.seconds);
+				faults[side] = result.pageFaults;
+			}
+		}
+		await rm(out, { recursive: true, force: true });
+		rows.push([
+			recipe.method,
+			fastest.off.toFixed(2),
+			fastest.on.toFixed(2),
+			`${(fastest.off / fastest.on).toFixed(2)}×`,
+			`${Math.round(faults.off / 1000)}k`,
+			`${Math.round(faults.on / 1000)}k`,
+		]);
+	}
+	printTable(
+		`Huge pages for the working memory (${status.how}), side by side with MERGESMITH_HUGE_PAGES=0, fastest of ${runs}`,
+		["method", "4 KiB pages s", "huge pages s", "speed-up", "page faults (4 KiB)", "page faults (huge)"],
+		rows,
+	);
 }

@@ -1,4 +1,5 @@
 import type { ScratchAllocator } from "../methods/kernels/scratch.js";
+import { HUGE_PAGE, hugePages } from "./huge-pages.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 
 /** The page size that direct I/O aligns to. */
@@ -71,6 +72,9 @@ export class BufferPool {
 					byteLength: size,
 					inKernelMemory: false,
 				};
+		if (!region && size >= HUGE_PAGE) {
+			hugePages().advise(new Uint8Array(buffer.buffer), size);
+		}
 		this.#allocated += size;
 		this.#all.push(buffer);
 		return buffer;

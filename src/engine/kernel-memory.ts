@@ -1,3 +1,4 @@
+import { HUGE_PAGE, hugePages } from "./huge-pages.js";
 import { createSharedMemory, type SharedWasmMemory } from "./wasm/instantiate-wasm.js";
 
 /** WebAssembly's page: 64 KiB. */
@@ -88,7 +89,11 @@ export class KernelMemory {
 		}
 		const size = this.memory.buffer.byteLength;
 		if (end > size) {
-			this.memory.grow(Math.ceil((end - size) / PAGE));
+			// To a huge page's boundary: a huge page is given only where the whole 2 MiB lies in memory already grown.
+			const base = hugePages().offset(new Uint8Array(this.memory.buffer, 0, 1));
+			const grown = Math.min(Math.ceil((base + end) / HUGE_PAGE) * HUGE_PAGE - base, MAX_PAGES * PAGE);
+			this.memory.grow(Math.ceil((grown - size) / PAGE));
+			hugePages().advise(new Uint8Array(this.memory.buffer, 0, 1), this.memory.buffer.byteLength);
 		}
 		const offset = this.#top;
 		this.#top = end;

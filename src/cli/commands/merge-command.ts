@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { hugePagesNote } from "../../engine/huge-pages.js";
 import { DeviceError } from "../../execute/device-error.js";
 import { DEVICES, isDevice, resolveDevice } from "../../execute/resolve-device.js";
 import type { TensorBackend } from "../../execute/tensor-backend.js";
@@ -158,6 +159,10 @@ export async function mergeCommand(args: readonly string[], io: CliIo): Promise<
 			}
 			throw error;
 		}
+	}
+	const hugePagesOff = values["dry-run"] ? undefined : hugePagesNote();
+	if (hugePagesOff) {
+		io.stderr.write(`${hugePagesOff}\n`);
 	}
 	const print = createProgressPrinter(io.stdout, io.stderr);
 	// --push without --out merges into a temporary folder, removed once published.

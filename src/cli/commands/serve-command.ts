@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadBotConfig } from "../../bot/bot-config.js";
 import { type RunningBot, startBot } from "../../bot/start-bot.js";
+import { hugePagesNote } from "../../engine/huge-pages.js";
 import { createWebhook } from "../../hub/create-webhook.js";
 import { defaultHubSeed, seedHub } from "../../hub-server/seed-hub.js";
 import { type RunningHubServer, startHubServer } from "../../hub-server/start-hub-server.js";
@@ -87,6 +88,10 @@ export async function serveCommand(
 				"",
 			].join("\n"),
 		);
+	}
+	const hugePagesOff = hugePagesNote();
+	if (hugePagesOff) {
+		io.stderr.write(`${hugePagesOff}\n`);
 	}
 	await stop;
 	await bot.close();
