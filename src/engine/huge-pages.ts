@@ -42,12 +42,12 @@ let current: HugePages | undefined;
 
 /** This process's huge pages: decided once, from the kernel's setting, MERGESMITH_HUGE_PAGES and the helper. */
 export function hugePages(): HugePages {
-	current ??= createHugePages(process.env.MERGESMITH_HUGE_PAGES, kernelMode(), loadHelper);
+	current ??= createHugePages(process.env.MERGESMITH_HUGE_PAGES, transparentHugePageMode(), loadHelper);
 	return current;
 }
 
 /** The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never"), or undefined. */
-function kernelMode(): string | undefined {
+export function transparentHugePageMode(): string | undefined {
 	if (process.platform !== "linux") {
 		return undefined;
 	}

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createHugePages, hugePagesNote } from "../../src/engine/huge-pages.js";
+import { createHugePages, hugePagesNote, transparentHugePageMode } from "../../src/engine/huge-pages.js";
 import { PROJECT_ROOT } from "../helpers/run-cli.js";
 
 const helper = (errno = 0) => ({ advise: () => errno, hugePageOffset: () => 0 });
@@ -38,19 +37,12 @@ describe("createHugePages", () => {
 	});
 });
 
-const kernelMode = (() => {
-	try {
-		return /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
-	} catch {
-		return undefined;
-	}
-})();
+const kernelMode = transparentHugePageMode();
 
 /** Huge pages backing 64 MiB of kernel memory touched by a fresh process (KiB, from its smaps_rollup). */
 function touchedInHugePages(env: NodeJS.ProcessEnv): Promise<number> {
 	const script = `
-		import { readFileSync } from "node:fs";
-		import { kernelMemory } from "./dist/engine/kernel-memory.js";
+				import { kernelMemory } from "./dist/engine/kernel-memory.js";
 		const huge = () => Number(/AnonHugePages:\\s+(\\d+)/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))[1]);
 		const before = huge();
 		const region = kernelMemory().allocate(64 << 20);
