@@ -21,7 +21,7 @@ const nodeGyp =
 if (!existsSync(nodeGyp)) {
 	fail(`node-gyp not found at ${nodeGyp}`);
 }
-const build = spawnSync(process.execPath, [nodeGyp, "rebuild"], { cwd: native, stdio: "inherit" });
+const build = spawnSync(process.execPath, [nodeGyp, "rebuild", "--loglevel=warn"], { cwd: native, stdio: "inherit" });
 if (build.status !== 0) {
 	fail(build.error ? build.error.message : `node-gyp exited with ${build.status ?? build.signal}`);
 }
