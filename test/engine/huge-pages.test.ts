@@ -42,7 +42,8 @@ const kernelMode = transparentHugePageMode();
 /** Huge pages backing 64 MiB of kernel memory touched by a fresh process (KiB, from its smaps_rollup). */
 function touchedInHugePages(env: NodeJS.ProcessEnv): Promise<number> {
 	const script = `
-				import { kernelMemory } from "./dist/engine/kernel-memory.js";
+		import { readFileSync } from "node:fs";
+		import { kernelMemory } from "./dist/engine/kernel-memory.js";
 		const huge = () => Number(/AnonHugePages:\\s+(\\d+)/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))[1]);
 		const before = huge();
 		const region = kernelMemory().allocate(64 << 20);
@@ -62,8 +63,9 @@ function touchedInHugePages(env: NodeJS.ProcessEnv): Promise<number> {
 // Where the kernel has transparent huge pages at all (Linux, not "never"); `npm install` builds the helper.
 describe.skipIf(kernelMode !== "madvise" && kernelMode !== "always")("kernel memory in huge pages", () => {
 	it("is backed by 2 MiB pages once touched", async () => {
-		// Of 64 MiB, all but the 2 MiB pages that straddle the memory's start and end.
-		expect(await touchedInHugePages({})).toBeGreaterThanOrEqual(60 << 10);
+		// Of 64 MiB, all but the 2 MiB pages that straddle the memory's start and end where the kernel has huge pages
+		// free (it falls back to 4 KiB pages where memory is too fragmented): at least half, where asking gives none.
+		expect(await touchedInHugePages({})).toBeGreaterThanOrEqual(32 << 10);
 	});
 
 	it.skipIf(kernelMode !== "madvise")(
