@@ -225,7 +225,9 @@ async function benchHugePages(
 	}
 	const rows: string[][] = [];
 	for (const recipe of chosen.filter((candidate) => ["linear", "ties"].includes(candidate.method))) {
+		// Written again: the depth table's merges of the same methods wrote theirs over it.
 		const recipeFile = join(work, `${recipe.method}.yml`);
+		await writeFile(recipeFile, recipe.yaml);
 		const out = join(work, "out");
 		const fastest = { off: Number.POSITIVE_INFINITY, on: Number.POSITIVE_INFINITY };
 		const faults = { off: 0, on: 0 };
