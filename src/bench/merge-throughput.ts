@@ -7,7 +7,7 @@ import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
 import { ioFloor } from "./io-floor.js";
 import { printTable } from "./measure.js";
-import { runMergeChild } from "./run-merge-child.js";
+import { type ChildMerge, runMergeChild } from "./run-merge-child.js";
 import { findTorchPython, firstLayerTensors, runTorchReference, type TorchMeasure } from "./torch-reference.js";
 
 export interface MergeBenchOptions {
@@ -76,11 +76,7 @@ async function measure(
 	let maxRssBytes = 0;
 	let compared: TorchMeasure | undefined;
 	for (let run = 0; run < runs; run++) {
-		await rm(out, { recursive: true, force: true });
-		const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs]);
-		if (result.code !== 0) {
-			throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
-		}
+		const result = await mergeInto(out, recipe, recipeFile, mergeArgs);
 		const outBytes = await totalSize(await weightFiles(out));
 		if (torch && run === runs - 1) {
 			compared = await runTorchReference(torch.python, recipe, models, torch.tensors, out);
@@ -92,6 +88,22 @@ async function measure(
 		maxRssBytes = Math.max(maxRssBytes, result.maxRssBytes);
 	}
 	return { recipe, inputBytes, seconds, floor, maxRssBytes, ...(compared ? { torch: compared } : {}) };
+}
+
+/** One merge of `recipeFile` in a child process, into `out` emptied first; a failed merge stops the bench. */
+async function mergeInto(
+	out: string,
+	recipe: BenchRecipe,
+	recipeFile: string,
+	mergeArgs: readonly string[],
+	env: NodeJS.ProcessEnv = {},
+): Promise<ChildMerge> {
+	await rm(out, { recursive: true, force: true });
+	const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs], env);
+	if (result.code !== 0) {
+		throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
+	}
+	return result;
 }
 
 function target(recipe: BenchRecipe): string {
@@ -233,12 +245,8 @@ async function benchHugePages(
 		const faults = { off: 0, on: 0 };
 		for (let run = 0; run < runs; run++) {
 			for (const side of ["off", "on"] as const) {
-				await rm(out, { recursive: true, force: true });
 				const env = side === "off" ? { MERGESMITH_HUGE_PAGES: "0" } : {};
-				const result = await runMergeChild([recipeFile, "--out", out, ...mergeArgs], env);
-				if (result.code !== 0) {
-					throw new Error(`${recipe.method}: the merge exited ${result.code}: ${result.stderr}`);
-				}
+				const result = await mergeInto(out, recipe, recipeFile, mergeArgs, env);
 				fastest[side] = Math.min(fastest[side], result.seconds);
 				faults[side] = result.pageFaults;
 			}

@@ -72,11 +72,10 @@ export function createHugePages(
 	mode: string | undefined,
 	load: () => NativeHelper | { error: string },
 ): HugePages {
-	const off = (reason: string, remedy?: string): HugePages => ({
-		status: remedy === undefined ? { on: false, reason } : { on: false, reason, remedy },
-		advise: () => undefined,
-		offset: () => 0,
-	});
+	// Nothing to ask: huge pages are off, or the kernel gives them unasked.
+	const unasked = (status: HugePagesStatus): HugePages => ({ status, advise: () => undefined, offset: () => 0 });
+	const off = (reason: string, remedy?: string): HugePages =>
+		unasked(remedy === undefined ? { on: false, reason } : { on: false, reason, remedy });
 	if (setting === "0" || setting === "off") {
 		return off(`MERGESMITH_HUGE_PAGES=${setting}`);
 	}
@@ -90,11 +89,7 @@ export function createHugePages(
 	if ("error" in helper) {
 		if (mode === "always") {
 			// The kernel gives all memory huge pages; the helper would only align the memory's growth to them.
-			return {
-				status: { on: true, how: "the kernel's, for all memory (transparent_hugepage: always)" },
-				advise: () => undefined,
-				offset: () => 0,
-			};
+			return unasked({ on: true, how: "the kernel's, for all memory (transparent_hugepage: always)" });
 		}
 		return off(
 			`the native helper that asks for them is not built (${helper.error})`,
