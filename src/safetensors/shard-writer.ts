@@ -7,6 +7,13 @@ import type { ShardLayout, ShardTensor } from "./shard-layout.js";
 export const DIRECT_BLOCK = 4096;
 
 /**
+ * A shard is synced in the background each time this many more bytes have been written to it, so that the disk
+ * persists the merge while it runs instead of after it: the sync at the end then has little left to do (full-size
+ * linear merge, 2.2 GB: the last sync 1.07–1.10 s alone → 0.2–1.4 ms after the ones on the way).
+ */
+const SYNC_STEP = 128 * 1024 * 1024;
+
+/**
  * Writes a precomputed shard layout tensor by tensor, in any order, with positional writes into `<name>.partial`
  * files; `finish()` checks that every tensor arrived, syncs, and renames the shards into place, so a failed merge
  * never leaves a file that looks complete.
@@ -26,6 +33,11 @@ export class ShardWriter {
 	readonly #direct = new Map<string, FileHandle>();
 	readonly #where = new Map<string, { shard: string; tensor: ShardTensor }>();
 	readonly #written = new Set<string>();
+	/** Bytes written to each shard since its last sync started. */
+	readonly #unsynced = new Map<string, number>();
+	/** The background sync in flight (one at a time), and the first one that failed. */
+	#syncing: Promise<void> | undefined;
+	#syncFailure: { error: unknown } | undefined;
 
 	private constructor(dir: string, layout: ShardLayout) {
 		this.#dir = dir;
@@ -96,7 +108,7 @@ export class ShardWriter {
 					writeFully(handle, bytes, 0, first - at, at),
 					writeFully(handle, bytes, last - at, bytes.length, last),
 				]);
-				this.#written.add(name);
+				this.#wrote(name, entry.shard, handle);
 				return;
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code !== "EINVAL") {
@@ -109,7 +121,34 @@ export class ShardWriter {
 			}
 		}
 		await writeFully(handle, bytes, 0, bytes.length, at);
+		this.#wrote(name, entry.shard, handle);
+	}
+
+	/** Counts a tensor written, and starts its shard's sync once SYNC_STEP bytes are waiting and none is running. */
+	#wrote(name: string, shard: string, handle: FileHandle): void {
 		this.#written.add(name);
+		const unsynced = (this.#unsynced.get(shard) ?? 0) + this.tensor(name).byteLength;
+		this.#unsynced.set(shard, unsynced);
+		if (unsynced >= SYNC_STEP && !this.#syncing) {
+			this.#unsynced.set(shard, 0);
+			this.#syncing = handle.sync().then(
+				() => {
+					this.#syncing = undefined;
+				},
+				(error: unknown) => {
+					this.#syncing = undefined;
+					this.#syncFailure ??= { error };
+				},
+			);
+		}
+	}
+
+	/** Waits for the background sync in flight; throws the error of one that failed. */
+	async #settleSync(): Promise<void> {
+		await this.#syncing;
+		if (this.#syncFailure) {
+			throw this.#syncFailure.error;
+		}
 	}
 
 	/** Returns the names of the files written. */
@@ -118,6 +157,7 @@ export class ShardWriter {
 		if (missing.length > 0) {
 			throw new Error(`the merge ended with ${missing.length} tensors unwritten (first: ${missing[0]})`);
 		}
+		await this.#settleSync();
 		// One sync per file covers both of its handles: the page cache's writes and the metadata of the direct ones.
 		for (const handle of this.#handles.values()) {
 			await handle.sync();
@@ -138,6 +178,7 @@ export class ShardWriter {
 	}
 
 	async abort(): Promise<void> {
+		await this.#syncing;
 		for (const handle of this.#handles.values()) {
 			await handle.close().catch(() => undefined);
 		}
