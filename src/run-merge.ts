@@ -33,6 +33,8 @@ export interface RunMergeParams extends PlanOptions {
 	downloadFirst?: boolean;
 	/** Computes the methods it has graphs for (`--device`); absent: the CPU kernels. */
 	backend?: TensorBackend;
+	/** Input bytes of a block where a large tensor is merged a block of rows at a time (default ROW_BLOCK_BYTES). */
+	rowBlockBytes?: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function* runMerge(params: RunMergeParams): AsyncGenerator<MergeEve
 		...(params.maxShardBytes === undefined ? {} : { maxShardBytes: params.maxShardBytes }),
 		observe: measurer.observe,
 		...(params.backend === undefined ? {} : { backend: params.backend }),
+		...(params.rowBlockBytes === undefined ? {} : { rowBlockBytes: params.rowBlockBytes }),
 		...(stream ? { openStreamed: (path: string) => stream.open(path) } : {}),
 	});
 	try {

@@ -48,8 +48,10 @@ export class TensorReader {
 	}
 
 	#readBytes(input: PlannedInput, arena: PoolArena, phase?: number): Promise<Uint8Array> {
+		const { name, byteLength } = input.stored;
+		const range = input.rowsFrom === undefined ? undefined : { from: input.rowsFrom, length: byteLength };
 		return this.#openFile(input.stored.file).then((file) =>
-			file.readBytes(input.stored.name, arena.bytes(input.stored.byteLength, phase)),
+			file.readBytes(name, arena.bytes(byteLength, phase), range),
 		);
 	}
 
@@ -104,7 +106,7 @@ export class TensorReader {
 }
 
 function keyOf(input: PlannedInput): string {
-	return `${input.stored.file}\u0000${input.stored.name}`;
+	return `${input.stored.file}\u0000${input.stored.name}\u0000${input.rowsFrom ?? ""}`;
 }
 
 /** bfloat16 bit patterns to float32 values in `arena`, across the worker threads where there are any. */

@@ -2,14 +2,14 @@ import { availableParallelism } from "node:os";
 import { BufferPool, type PoolArena } from "../engine/buffer-pool.js";
 import { decodeBf16, TensorReader } from "../engine/tensor-reader.js";
 import { WorkerPool } from "../engine/worker-pool.js";
-import type { TensorObserver } from "../insight/tensor-observer.js";
+import type { MergedTensor, TensorObserver } from "../insight/tensor-observer.js";
 import { encodeResult } from "../methods/bf16-result.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
 import { roundArray } from "../methods/kernels/round-array.js";
 import type { KernelStats, MergeContext, MergeResult, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
-import { encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
+import { DTYPE_SIZES, encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
 import { SafetensorsFile, type TensorFile } from "../safetensors/safetensors-file.js";
 import { layoutShards } from "../safetensors/shard-layout.js";
 import { ShardWriter } from "../safetensors/shard-writer.js";
@@ -17,6 +17,7 @@ import { remapEmbeddingRows } from "../tokenizer/remap-embedding-rows.js";
 import { applyLoraPatch } from "./apply-lora-patch.js";
 import { counterUniform } from "./counter-random.js";
 import type { MergeEvent } from "./merge-events.js";
+import { type RowBlock, rowBlocks } from "./row-blocks.js";
 import type { TensorBackend } from "./tensor-backend.js";
 import { inputBytes, tensorDoneEvents } from "./tensor-done-events.js";
 
@@ -31,6 +32,8 @@ export interface ExecuteOptions {
 	openStreamed?: (path: string) => TensorFile | undefined;
 	/** Computes the methods it has graphs for (`--device`); the rest, and everything without it, on the CPU kernels. */
 	backend?: TensorBackend;
+	/** Input bytes of a block where a large tensor is merged a block of rows at a time (see rowBlocks). */
+	rowBlockBytes?: number;
 }
 
 /**
@@ -70,13 +73,23 @@ export async function* executePlan(
 	const aheadArenas = new Map<number, PoolArena>();
 	let ahead = 0;
 	let aheadBytes = 0;
-	const largestInputs = plan.tensors.reduce((largest, tensor) => Math.max(largest, inputBytes(tensor)), 0);
+	// The CPU kernels of an elementwise method merge large tensors in blocks of rows; a backend's graphs take them whole.
+	const inBlocks = plan.method.elementwise === true && !options.backend?.hasGraph(plan.method.name);
+	const work = plan.tensors.flatMap(
+		(tensor): RowBlock[] => (inBlocks && rowBlocks(tensor, options.rowBlockBytes)) || [wholeTensor(tensor)],
+	);
+	const largestInputs = work.reduce((largest, { tensor }) => Math.max(largest, inputBytes(tensor)), 0);
+	let tensorsDone = 0;
+	// A tensor's warnings, gathered over its blocks.
+	let warnings: string[] = [];
 	try {
-		for (const [index, tensor] of plan.tensors.entries()) {
+		for (const [index, { tensor, whole, from, last }] of work.entries()) {
 			if (writeFailure) {
 				throw writeFailure.error;
 			}
-			const warnings: string[] = [];
+			if (from === 0) {
+				warnings = [];
+			}
 			const arena = aheadArenas.get(index) ?? pool.arena();
 			aheadArenas.delete(index);
 			if (index < ahead) {
@@ -85,7 +98,7 @@ export async function* executePlan(
 			// The tensor's reads that have not started yet start side by side, then the next tensors' while they fit.
 			reader.prefetch(tensor, arena);
 			ahead = Math.max(ahead, index + 1);
-			for (let next = plan.tensors[ahead]; next; next = plan.tensors[ahead]) {
+			for (let next = work[ahead]?.tensor; next; next = work[ahead]?.tensor) {
 				const fits = readAheadFits({
 					current: inputBytes(tensor),
 					ahead: aheadBytes,
@@ -104,21 +117,29 @@ export async function* executePlan(
 			}
 			// A result larger than the write queue waits for room before it is computed, not after: the memory of the
 			// write it waits for (an embedding matrix's, say) then takes it, instead of memory touched for the first time.
-			const outputBytes = writer.tensor(tensor.name).byteLength;
+			const outputBytes = tensor === whole ? writer.tensor(tensor.name).byteLength : resultBytes(tensor);
 			if (outputBytes > WRITE_QUEUE_LIMIT) {
 				await writesFitting(writing, outputBytes);
 			}
 			// The encoded output lives apart from the tensor's inputs and scratch, which are released as soon as it is
 			// encoded: only the bytes being written are held while later tensors compute.
 			const output = pool.arena();
-			const outputPhase = writer.blockPhase(tensor.name);
-			const io = { reader, arena, output, outputPhase, ...(workers ? { workers } : {}), backend: options.backend };
+			const outputPhase = writer.blockPhase(tensor.name, from);
+			const io: TensorIo = {
+				reader,
+				arena,
+				output,
+				outputPhase,
+				...(workers ? { workers } : {}),
+				backend: options.backend,
+				...(tensor === whole ? {} : { block: { first: from === 0, last } }),
+			};
 			const bytes = tensor.copyRaw
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
-				: await mergeTensor(plan, tensor, openFile, (message) => warnings.push(message), options.observe, io);
+				: await mergeTensor(plan, tensor, openFile, (message) => warn(warnings, message), options.observe, io);
 			arena.release();
 			await writesFitting(writing, bytes.byteLength);
-			const write = writer.write(tensor.name, bytes).then(() => {
+			const write = writer.write(tensor.name, bytes, from).then(() => {
 				output.release();
 			});
 			writing.set(write, bytes.byteLength);
@@ -130,8 +151,12 @@ export async function* executePlan(
 				},
 			);
 			bytesRead += inputBytes(tensor);
-			yield* tensorDoneEvents(tensor, warnings, {
-				done: index + 1,
+			if (!last) {
+				continue;
+			}
+			tensorsDone++;
+			yield* tensorDoneEvents(whole, warnings, {
+				done: tensorsDone,
 				total: plan.tensors.length,
 				bytesRead,
 				bytesToRead: plan.bytesToRead,
@@ -156,6 +181,23 @@ export async function* executePlan(
 				() => undefined,
 			);
 		}
+	}
+}
+
+/** A tensor merged whole, as the one block of itself. */
+function wholeTensor(tensor: PlannedTensor): RowBlock {
+	return { tensor, whole: tensor, from: 0, last: true };
+}
+
+/** Bytes of a block's result, as the output stores it. */
+function resultBytes(tensor: PlannedTensor): number {
+	return tensor.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[tensor.dtype];
+}
+
+/** Adds a warning of a tensor's block, once: every block of the tensor may give the same one. */
+function warn(warnings: string[], message: string): void {
+	if (!warnings.includes(message)) {
+		warnings.push(message);
 	}
 }
 
@@ -237,6 +279,8 @@ interface TensorIo {
 	bf16Output?: Uint16Array | undefined;
 	workers?: WorkerPool;
 	backend?: TensorBackend | undefined;
+	/** Which block of its tensor this is, where the tensor is merged in blocks of rows. */
+	block?: MergedTensor["block"];
 }
 
 async function mergeTensor(
@@ -376,6 +420,7 @@ export async function mergeTensorValues(
 		result: written,
 		kernelStats,
 		...(context.parallel ? { parallel: context.parallel } : {}),
+		...(io?.block ? { block: io.block } : {}),
 	});
 	return written;
 }

@@ -2,7 +2,7 @@ import type { MergePlan } from "../plan/merge-plan.js";
 import { addMeasureSums } from "./add-measure-sums.js";
 import { classifyTensor, MODULE_KINDS, type ModuleKind } from "./classify-tensor.js";
 import { createMeasureSums, type MeasureSums } from "./measure-sums.js";
-import { measureTensor } from "./measure-tensor.js";
+import { explainSums, measureTensor } from "./measure-tensor.js";
 import type { MergeReport } from "./merge-report.js";
 import { reportModels } from "./report-models.js";
 import { summarizeSums } from "./summarize-sums.js";
@@ -23,7 +23,17 @@ export function createMergeMeasurer(plan: MergePlan): MergeMeasurer {
 	return {
 		observe(merged) {
 			const sums = measureTensor(merged, base, modelIndex);
-			const { tensor } = merged;
+			const { tensor, block } = merged;
+			const open = tensors[tensors.length - 1];
+			if (block && !block.first && open?.name === tensor.name) {
+				// A later block of the tensor: its sums add up, and the shares are those of the whole tensor.
+				addMeasureSums(open.sums, sums);
+				open.sums.tensors = 1;
+				if (block.last) {
+					explainSums(open.sums);
+				}
+				return;
+			}
 			// Output names are already renumbered across slices, so the name's layer number is the output layer.
 			const layer = tensor.layer === undefined ? null : Number(/\.(\d+)\./.exec(tensor.name)?.[1] ?? Number.NaN);
 			tensors.push({

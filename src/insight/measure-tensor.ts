@@ -9,7 +9,7 @@ import type { MergedTensor } from "./tensor-observer.js";
 /** Tensors of at least this many elements are measured on a sample of their blocks. */
 export const SAMPLE_FROM = 1 << 20;
 /** One block in this many is measured. */
-const SAMPLE_STRIDE = 8;
+export const SAMPLE_STRIDE = 8;
 
 /**
  * Measures one merged tensor against the base in a single pass over the data the executor already holds: the base
@@ -79,7 +79,6 @@ export function measureTensor(
 			gram[k * count + i] = pass[pair] as number;
 		}
 	}
-	const explained = leastSquaresShares(gram, dotDelta, count);
 	sums.elements = n;
 	sums.baseSq = pass[0] as number;
 	sums.deltaSq = pass[1] as number;
@@ -90,13 +89,13 @@ export function measureTensor(
 		sums.present[index] = n;
 		sums.normSq[index] = normSq[i] as number;
 		sums.dotDelta[index] = dotDelta[i] as number;
-		sums.explained[index] = explained[i] as number;
 		sums.wins[index] = wins[i] as number;
 		sums.contested[index] = contested[i] as number;
 		others.forEach(({ index: other }, k) => {
 			sums.gram[index * size + other] = gram[i * count + k] as number;
 		});
 	});
+	explainSums(sums);
 	for (const stats of merged.kernelStats) {
 		for (const model of stats.models) {
 			const index = modelIndex.get(model.model);
@@ -112,4 +111,28 @@ export function measureTensor(
 		}
 	}
 	return sums;
+}
+
+/**
+ * Sets each model's share of ‖Δ‖² (`explained`) from the sums' Gram matrix and dot products, over the models that
+ * have the tensor: once per tensor, from the sums of all its blocks where it was merged in blocks.
+ */
+export function explainSums(sums: MeasureSums): void {
+	const present = [...sums.present.keys()].filter((index) => (sums.present[index] as number) > 0);
+	const count = present.length;
+	const gram = new Float64Array(count * count);
+	present.forEach((index, i) => {
+		present.forEach((other, k) => {
+			gram[i * count + k] = sums.gram[index * sums.count + other] as number;
+		});
+	});
+	const explained = leastSquaresShares(
+		gram,
+		Float64Array.from(present, (index) => sums.dotDelta[index] as number),
+		count,
+	);
+	sums.explained.fill(0);
+	present.forEach((index, i) => {
+		sums.explained[index] = explained[i] as number;
+	});
 }

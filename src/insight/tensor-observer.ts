@@ -11,7 +11,9 @@ export interface MergedTensor extends Pick<MergeContext, "parallel"> {
 	/** In float32, before the cast to the output dtype. */
 	result: MergeResult;
 	kernelStats: readonly KernelStats[];
+	/** Where the tensor was merged a block of rows at a time: which block this is (`tensor` has its rows' shape). */
+	block?: { first: boolean; last: boolean };
 }
 
-/** Called once per merged tensor, after the kernel and before the values are encoded. */
+/** Called once per merged tensor (or block of one), after the kernel and before the values are encoded. */
 export type TensorObserver = (merged: MergedTensor) => void;

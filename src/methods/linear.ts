@@ -38,6 +38,7 @@ export const linear: MergeMethod = {
 	modelCount: { min: 1, countsBase: true },
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
+	elementwise: true,
 	merge({ models }, context) {
 		const { first, weights, divisor, dtype } = linearOperands(models, context);
 		// In a bf16 merge, bf16 inputs as stored: the bf16 kernel decodes as it goes.

@@ -163,6 +163,12 @@ export interface MergeMethod {
 		perModel: readonly Readonly<Record<string, ParameterValue>>[];
 	}): boolean;
 	/**
+	 * Whether each element of a result depends only on the inputs' elements at its index and the tensor's parameters
+	 * (no statistic over the whole tensor, no random draw): the executor then merges a large tensor a block of rows at a
+	 * time (see rowBlocks).
+	 */
+	elementwise?: boolean;
+	/**
 	 * Merges one tensor. Returns undefined to leave the tensor out of the output
 	 * (model_stock with too few inputs for an optional tensor).
 	 */

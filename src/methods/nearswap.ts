@@ -33,6 +33,7 @@ export const nearswap: MergeMethod = {
 	modelCount: { min: 1, max: 1, countsBase: false },
 	shapePolicy: "strict",
 	isRandomized: () => false,
+	elementwise: true,
 	merge(inputs, context) {
 		const operands = nearswapOperands(inputs, context);
 		if ("done" in operands) {

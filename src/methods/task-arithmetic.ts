@@ -238,6 +238,8 @@ function makeMember(member: FamilyMember): MergeMethod {
 		modelCount: { min: 1, countsBase: false },
 		shapePolicy: "crop-to-base",
 		isRandomized: ({ perModel }) => random && perModel.some((params) => prunesAtRandom(params.density)),
+		// Pruning ranks, draws or rescales over the whole tensor.
+		elementwise: member.sparsification === undefined,
 		merge: (inputs, context) => mergeFamily(member, parameters, inputs, context),
 	};
 }

@@ -7,7 +7,13 @@ import { createApiError } from "../hub/create-api-error.js";
 import { checkRelativePath, linkBlob, resolveUrl } from "../hub/download-to-cache-dir.js";
 import type { HubParams } from "../hub/hub-params.js";
 import type { TensorInfo } from "../safetensors/parse-header.js";
-import { readFloat32Through, type TensorFile, tensorInfo } from "../safetensors/safetensors-file.js";
+import {
+	type ByteRange,
+	checkRange,
+	readFloat32Through,
+	type TensorFile,
+	tensorInfo,
+} from "../safetensors/safetensors-file.js";
 import { checkHeaders } from "./download-hub-model.js";
 import { hubCacheDir, writeCacheRef } from "./hf-cache.js";
 import type { LoadedModel, ModelSourceOptions, RemoteFile } from "./load-model.js";
@@ -260,10 +266,11 @@ class StreamedSafetensorsFile implements TensorFile {
 		return tensorInfo(this.path, this.#streamed.tensors, name);
 	}
 
-	async readBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
+	async readBytes(name: string, target?: Uint8Array, range?: ByteRange): Promise<Uint8Array> {
 		const info = this.info(name);
-		const out = target ? target.subarray(0, info.byteLength) : new Uint8Array(info.byteLength);
-		await this.#fetch(this.#streamed, info.byteOffset, out);
+		const { from, length } = checkRange(this.path, info, range);
+		const out = target ? target.subarray(0, length) : new Uint8Array(length);
+		await this.#fetch(this.#streamed, info.byteOffset + from, out);
 		return out;
 	}
 

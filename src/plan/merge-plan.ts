@@ -16,6 +16,11 @@ export interface PlannedInput {
 	params: Record<string, ParameterValue>;
 	/** The change a `model+adapter` reference's LoRA adapter makes to this tensor, applied as it is read. */
 	lora?: LoraPatch;
+	/**
+	 * Where the input is a block of rows of the stored tensor (see rowBlocks): the block's first byte within it.
+	 * `stored` then has the block's shape and byte length.
+	 */
+	rowsFrom?: number;
 }
 
 export interface PlannedTensor {

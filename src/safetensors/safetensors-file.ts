@@ -13,10 +13,34 @@ import { SafetensorsError } from "./safetensors-error.js";
 export interface TensorFile {
 	readonly path: string;
 	info(name: string): TensorInfo;
-	/** A tensor's raw little-endian bytes, into `target` when given (it must be large enough). */
-	readBytes(name: string, target?: Uint8Array): Promise<Uint8Array>;
+	/**
+	 * A tensor's raw little-endian bytes, into `target` when given (it must be large enough); with `range`, only bytes
+	 * [from, from + length) of the tensor.
+	 */
+	readBytes(name: string, target?: Uint8Array, range?: ByteRange): Promise<Uint8Array>;
 	readFloat32(name: string): Promise<Float32Array>;
 	close(): Promise<void>;
+}
+
+/** Bytes [from, from + length) of a tensor. */
+export interface ByteRange {
+	from: number;
+	length: number;
+}
+
+/** The range of a tensor's bytes a read asks for (all of them without `range`), checked against the tensor. */
+export function checkRange(path: string, info: TensorInfo, range: ByteRange | undefined): ByteRange {
+	if (range === undefined) {
+		return { from: 0, length: info.byteLength };
+	}
+	if (range.from < 0 || range.length < 0 || range.from + range.length > info.byteLength) {
+		throw new SafetensorsError(
+			path,
+			`bytes ${range.from}–${range.from + range.length} lie outside the tensor's ${info.byteLength}`,
+			info.name,
+		);
+	}
+	return range;
 }
 
 /** A safetensors file opened for positional reads of single tensors; the file is never read whole. */
@@ -48,13 +72,13 @@ export class SafetensorsFile implements TensorFile {
 		return tensorInfo(this.path, this.tensors, name);
 	}
 
-	/** Reads a tensor's raw little-endian bytes, into `target` when given (it must be large enough). */
-	async readBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
+	async readBytes(name: string, target?: Uint8Array, range?: ByteRange): Promise<Uint8Array> {
 		const info = this.info(name);
-		const out = target ? target.subarray(0, info.byteLength) : new Uint8Array(info.byteLength);
+		const { from, length } = checkRange(this.path, info, range);
+		const out = target ? target.subarray(0, length) : new Uint8Array(length);
 		let done = 0;
-		while (done < info.byteLength) {
-			const { bytesRead } = await this.#handle.read(out, done, info.byteLength - done, info.byteOffset + done);
+		while (done < length) {
+			const { bytesRead } = await this.#handle.read(out, done, length - done, info.byteOffset + from + done);
 			if (bytesRead === 0) {
 				throw new SafetensorsError(this.path, "the file ended before the tensor's last byte (truncated?)", name);
 			}

@@ -32,7 +32,8 @@ export class ShardWriter {
 	/** The same files opened for direct I/O, where the file system allows it. */
 	readonly #direct = new Map<string, FileHandle>();
 	readonly #where = new Map<string, { shard: string; tensor: ShardTensor }>();
-	readonly #written = new Set<string>();
+	/** Bytes of each tensor written so far (a tensor may arrive in blocks of rows). */
+	readonly #written = new Map<string, number>();
 	/** Bytes written to each shard since its last sync started. */
 	readonly #unsynced = new Map<string, number>();
 	/** The background sync in flight (one at a time), and the first one that failed. */
@@ -78,25 +79,28 @@ export class ShardWriter {
 	}
 
 	/**
-	 * Where in a 4 KiB block of memory the bytes of tensor `name` should start for its whole blocks to be written
-	 * directly: its offset in the file modulo the block (undefined for a tensor whose offset is odd, which no 16-bit
-	 * view could start at).
+	 * Where in a 4 KiB block of memory the bytes of tensor `name` from its byte `from` on should start for their whole
+	 * blocks to be written directly: their offset in the file modulo the block (undefined for an odd offset, which no
+	 * 16-bit view could start at).
 	 */
-	blockPhase(name: string): number | undefined {
-		const offset = this.tensor(name).byteOffset;
+	blockPhase(name: string, from = 0): number | undefined {
+		const offset = this.tensor(name).byteOffset + from;
 		return offset % 2 === 0 ? offset % DIRECT_BLOCK : undefined;
 	}
 
-	async write(name: string, bytes: Uint8Array): Promise<void> {
+	/** Writes tensor `name`'s bytes, or with `from` its bytes from that one on (a block of its rows). */
+	async write(name: string, bytes: Uint8Array, from = 0): Promise<void> {
 		const entry = this.#where.get(name);
 		const handle = entry && this.#handles.get(entry.shard);
 		if (!entry || !handle) {
 			throw new Error(`tensor ${name} is not part of the output layout`);
 		}
-		if (bytes.length !== entry.tensor.byteLength) {
-			throw new Error(`tensor ${name}: got ${bytes.length} bytes, the layout expects ${entry.tensor.byteLength}`);
+		if (from + bytes.length > entry.tensor.byteLength) {
+			throw new Error(
+				`tensor ${name}: got ${bytes.length} bytes from byte ${from}, the layout expects ${entry.tensor.byteLength}`,
+			);
 		}
-		const at = entry.tensor.byteOffset;
+		const at = entry.tensor.byteOffset + from;
 		const direct = this.#direct.get(entry.shard);
 		const first = Math.ceil(at / DIRECT_BLOCK) * DIRECT_BLOCK;
 		const last = Math.floor((at + bytes.length) / DIRECT_BLOCK) * DIRECT_BLOCK;
@@ -108,7 +112,7 @@ export class ShardWriter {
 					writeFully(handle, bytes, 0, first - at, at),
 					writeFully(handle, bytes, last - at, bytes.length, last),
 				]);
-				this.#wrote(name, entry.shard, handle);
+				this.#wrote(name, bytes.length, entry.shard, handle);
 				return;
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code !== "EINVAL") {
@@ -121,13 +125,13 @@ export class ShardWriter {
 			}
 		}
 		await writeFully(handle, bytes, 0, bytes.length, at);
-		this.#wrote(name, entry.shard, handle);
+		this.#wrote(name, bytes.length, entry.shard, handle);
 	}
 
-	/** Counts a tensor written, and starts its shard's sync once SYNC_STEP bytes are waiting and none is running. */
-	#wrote(name: string, shard: string, handle: FileHandle): void {
-		this.#written.add(name);
-		const unsynced = (this.#unsynced.get(shard) ?? 0) + this.tensor(name).byteLength;
+	/** Counts bytes of a tensor written, and starts its shard's sync once SYNC_STEP bytes wait and none is running. */
+	#wrote(name: string, bytes: number, shard: string, handle: FileHandle): void {
+		this.#written.set(name, (this.#written.get(name) ?? 0) + bytes);
+		const unsynced = (this.#unsynced.get(shard) ?? 0) + bytes;
 		this.#unsynced.set(shard, unsynced);
 		if (unsynced >= SYNC_STEP && !this.#syncing) {
 			this.#unsynced.set(shard, 0);
@@ -153,9 +157,9 @@ export class ShardWriter {
 
 	/** Returns the names of the files written. */
 	async finish(): Promise<string[]> {
-		const missing = [...this.#where.keys()].filter((name) => !this.#written.has(name));
+		const missing = [...this.#where].filter(([name, { tensor }]) => this.#written.get(name) !== tensor.byteLength);
 		if (missing.length > 0) {
-			throw new Error(`the merge ended with ${missing.length} tensors unwritten (first: ${missing[0]})`);
+			throw new Error(`the merge ended with ${missing.length} tensors unwritten (first: ${missing[0]?.[0]})`);
 		}
 		await this.#settleSync();
 		// One sync per file covers both of its handles: the page cache's writes and the metadata of the direct ones.

@@ -50,13 +50,13 @@ dtype: bfloat16
 function slowWrites(fail?: string): void {
 	const write = ShardWriter.prototype.write;
 	let count = 0;
-	vi.spyOn(ShardWriter.prototype, "write").mockImplementation(async function (this: ShardWriter, name, bytes) {
+	vi.spyOn(ShardWriter.prototype, "write").mockImplementation(async function (this: ShardWriter, name, bytes, from) {
 		const delay = Math.max(0, 20 - 2 * count++);
 		await new Promise((resolve) => setTimeout(resolve, delay));
 		if (name === fail) {
 			throw new Error(`no space left on device while writing ${name}`);
 		}
-		return write.call(this, name, bytes);
+		return write.call(this, name, bytes, from);
 	});
 }
 

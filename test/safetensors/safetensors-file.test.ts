@@ -111,4 +111,22 @@ describe("safetensors reader", () => {
 			await file.close();
 		}
 	});
+
+	it("reads a range of a tensor's bytes, and names the tensor when the range lies outside it", async () => {
+		const path = join(dir, "range.safetensors");
+		const data = Uint8Array.from({ length: 24 }, (_, i) => i);
+		await writeSafetensorsFile(path, {
+			before: { dtype: "U8", shape: [5], data: new Uint8Array(5).fill(255) },
+			rows: { dtype: "U8", shape: [4, 6], data },
+		});
+		const file = await SafetensorsFile.open(path);
+		try {
+			expect([...(await file.readBytes("rows", undefined, { from: 6, length: 12 }))]).toEqual([...data.slice(6, 18)]);
+			await expect(file.readBytes("rows", undefined, { from: 18, length: 12 })).rejects.toThrow(
+				/range.safetensors \(tensor rows\): bytes 18–30 lie outside the tensor's 24/,
+			);
+		} finally {
+			await file.close();
+		}
+	});
 });

@@ -1,0 +1,173 @@
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MergeEvent } from "../../src/execute/merge-events.js";
+import { rowBlocks } from "../../src/execute/row-blocks.js";
+import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
+import type { PlannedInput, PlannedTensor } from "../../src/plan/merge-plan.js";
+import { parseRecipe } from "../../src/recipe/parse-recipe.js";
+import { runMerge } from "../../src/run-merge.js";
+import { readModelTensors } from "../helpers/read-model-tensors.js";
+
+/**
+ * Large tensors of elementwise methods are merged a block of rows at a time, to hold less memory: the weights and the
+ * merge report must be those of the tensor merged whole.
+ */
+
+function input(model: string, dtype: "BF16" | "F32", shape: number[]): PlannedInput {
+	const byteLength = shape.reduce((a, b) => a * b, 1) * (dtype === "F32" ? 4 : 2);
+	return {
+		model,
+		stored: { name: "w", file: `${model}.safetensors`, dtype, shape, byteOffset: 8, byteLength },
+		params: {},
+	};
+}
+
+function tensor(shape: number[], extra: Partial<PlannedTensor> = {}): PlannedTensor {
+	return {
+		name: "w",
+		isEmbed: false,
+		models: [input("a", "F32", shape), input("b", "BF16", shape)],
+		base: undefined,
+		params: {},
+		shape,
+		dtype: "BF16",
+		computeDtype: "BF16",
+		copyRaw: false,
+		layer: undefined,
+		...extra,
+	};
+}
+
+describe("rowBlocks", () => {
+	it("cuts a tensor into blocks of rows no larger than asked, each input at its own dtype's offsets", () => {
+		const blocks = rowBlocks(tensor([10, 6]), 100) ?? [];
+		// The float32 input is the largest: 24 bytes a row, so four rows a block.
+		expect(blocks.map((block) => block.tensor.shape)).toEqual([
+			[4, 6],
+			[4, 6],
+			[2, 6],
+		]);
+		expect(blocks.map((block) => block.from)).toEqual([0, 48, 96]);
+		expect(blocks.map((block) => block.last)).toEqual([false, false, true]);
+		const last = blocks[2]?.tensor.models ?? [];
+		expect(last.map((part) => [part.rowsFrom, part.stored.byteLength, part.stored.shape])).toEqual([
+			[192, 48, [2, 6]],
+			[96, 24, [2, 6]],
+		]);
+	});
+
+	it("leaves whole what fits in one block, and tensors it cannot cut into rows of the same inputs", () => {
+		expect(rowBlocks(tensor([10, 6]), 240)).toBeUndefined();
+		expect(rowBlocks(tensor([10, 6], { copyRaw: true }), 100)).toBeUndefined();
+		const cropped = tensor([10, 6]);
+		cropped.models[1] = input("b", "BF16", [12, 6]);
+		expect(rowBlocks(cropped, 100)).toBeUndefined();
+		const patched = tensor([10, 6]);
+		patched.models[0] = { ...(patched.models[0] as PlannedInput), lora: {} as NonNullable<PlannedInput["lora"]> };
+		expect(rowBlocks(patched, 100)).toBeUndefined();
+	});
+});
+
+let dir: string;
+beforeAll(async () => {
+	dir = await mkdtemp(join(tmpdir(), "mergesmith-row-blocks-"));
+	const common = { family: "llama", layers: 2, seed: 3, vocab: 40 } as const;
+	await makeTinyModel(join(dir, "base"), { ...common, dtype: "BF16" });
+	await makeTinyModel(join(dir, "a"), { ...common, dtype: "BF16", drift: { seed: 5, scale: 0.05 } });
+	// A float32 checkpoint among bfloat16 ones: its blocks lie at other offsets.
+	await makeTinyModel(join(dir, "b"), { ...common, drift: { seed: 6, scale: 0.05 } });
+});
+afterAll(async () => {
+	await rm(dir, { recursive: true, force: true });
+});
+
+const RECIPES = {
+	linear: `merge_method: linear
+models:
+  - model: BASE
+    parameters: {weight: 0.4}
+  - model: A
+    parameters: {weight: 0.3}
+  - model: B
+    parameters: {weight: 0.3}
+dtype: bfloat16
+`,
+	task_arithmetic: `merge_method: task_arithmetic
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7}
+  - model: B
+    parameters: {weight: 0.5}
+dtype: bfloat16
+`,
+	nearswap: `merge_method: nearswap
+base_model: BASE
+parameters: {t: 0.01}
+models:
+  - model: A
+dtype: bfloat16
+`,
+};
+
+async function merge(
+	method: keyof typeof RECIPES,
+	name: string,
+	rowBlockBytes?: number,
+): Promise<{ out: string; events: MergeEvent[] }> {
+	const text = RECIPES[method]
+		.replace("BASE", join(dir, "base"))
+		.replace("A\n", `${join(dir, "a")}\n`)
+		.replace("B\n", `${join(dir, "b")}\n`);
+	const { recipe } = parseRecipe(text);
+	if (!recipe) {
+		throw new Error(`recipe ${method}`);
+	}
+	const out = join(dir, name);
+	await mkdir(out, { recursive: true });
+	const events: MergeEvent[] = [];
+	for await (const event of runMerge({ recipe, outDir: out, seed: 1, ...(rowBlockBytes ? { rowBlockBytes } : {}) })) {
+		events.push(event);
+	}
+	return { out, events };
+}
+
+describe("merging large tensors in blocks of rows", () => {
+	for (const method of Object.keys(RECIPES) as (keyof typeof RECIPES)[]) {
+		it(`writes the weights and the report of the whole tensors (${method})`, async () => {
+			const whole = await merge(method, `${method}-whole`);
+			// 96 bytes: the 40×16 embeddings and the MLP's matrices go in blocks of 1 to 3 rows.
+			const blocked = await merge(method, `${method}-blocked`, 96);
+			const expected = await readModelTensors(whole.out);
+			const got = await readModelTensors(blocked.out);
+			expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+			for (const [name, values] of expected) {
+				expect(got.get(name), name).toEqual(values);
+			}
+			// One progress event per tensor, not per block, counting up to the plan's tensors.
+			const progress = (events: MergeEvent[]) => events.flatMap((e) => (e.type === "tensor" ? [[e.name, e.done]] : []));
+			expect(progress(blocked.events)).toEqual(progress(whole.events));
+			const report = async (out: string) => JSON.parse(await readFile(join(out, "merge-report.json"), "utf8"));
+			const [wholeReport, blockedReport] = [await report(whole.out), await report(blocked.out)];
+			expect(blockedReport.tensors.length).toBe(wholeReport.tensors.length);
+			// The same figures, to the last digits float64 sums in another order can change.
+			expect(roundFigures(blockedReport)).toEqual(roundFigures(wholeReport));
+		});
+	}
+});
+
+/** Every number of a report rounded to 9 significant digits. */
+function roundFigures(value: unknown): unknown {
+	if (typeof value === "number") {
+		return Number(value.toPrecision(9));
+	}
+	if (Array.isArray(value)) {
+		return value.map(roundFigures);
+	}
+	if (value && typeof value === "object") {
+		return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, roundFigures(entry)]));
+	}
+	return value;
+}
