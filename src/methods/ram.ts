@@ -55,6 +55,7 @@ export const ram: MergeMethod = {
 	modelCount: { min: 1, countsBase: false },
 	shapePolicy: "strict",
 	isRandomized: () => false,
+	elementwise: true,
 	merge: (inputs, context) => mergeRam(inputs, context, false),
 };
 

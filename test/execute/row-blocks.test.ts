@@ -103,6 +103,13 @@ models:
     parameters: {weight: 0.5}
 dtype: bfloat16
 `,
+	ram: `merge_method: ram
+base_model: BASE
+models:
+  - model: A
+  - model: B
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
