@@ -7,7 +7,7 @@ import { encodeResult } from "../methods/bf16-result.js";
 import { cropSubmatrix } from "../methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../methods/kernels/dtype-rounder.js";
 import { roundArray } from "../methods/kernels/round-array.js";
-import type { KernelStats, MergeContext, MergeResult, ModelTensor } from "../methods/merge-method.js";
+import type { KernelStats, MergeContext, MergeInputs, MergeResult, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { DTYPE_SIZES, encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
 import { SafetensorsFile, type TensorFile } from "../safetensors/safetensors-file.js";
@@ -73,22 +73,22 @@ export async function* executePlan(
 	const aheadArenas = new Map<number, PoolArena>();
 	let ahead = 0;
 	let aheadBytes = 0;
-	// The CPU kernels of an elementwise method merge large tensors in blocks of rows; a backend's graphs take them whole.
-	const inBlocks = plan.method.elementwise === true && !options.backend?.hasGraph(plan.method.name);
-	const work = plan.tensors.flatMap(
-		(tensor): RowBlock[] => (inBlocks && rowBlocks(tensor, options.rowBlockBytes)) || [wholeTensor(tensor)],
-	);
+	const work = plan.tensors.flatMap((tensor) => tensorWork(plan, tensor, options));
 	const largestInputs = work.reduce((largest, { tensor }) => Math.max(largest, inputBytes(tensor)), 0);
 	let tensorsDone = 0;
-	// A tensor's warnings, gathered over its blocks.
+	// The tensor being merged, its warnings gathered over its blocks, and its sums where a pass over them comes first.
+	let current: PlannedTensor | undefined;
 	let warnings: string[] = [];
+	let tensorSums: Float64Array | undefined;
 	try {
-		for (const [index, { tensor, whole, from, last }] of work.entries()) {
+		for (const [index, { tensor, whole, from, last, sumsOnly }] of work.entries()) {
 			if (writeFailure) {
 				throw writeFailure.error;
 			}
-			if (from === 0) {
+			if (whole !== current) {
+				current = whole;
 				warnings = [];
+				tensorSums = undefined;
 			}
 			const arena = aheadArenas.get(index) ?? pool.arena();
 			aheadArenas.delete(index);
@@ -115,6 +115,12 @@ export async function* executePlan(
 				aheadBytes += inputBytes(next);
 				ahead++;
 			}
+			if (sumsOnly) {
+				const io = { reader, arena, ...(workers ? { workers } : {}) };
+				tensorSums = await addBlockSums(plan, tensor, openFile, (message) => warn(warnings, message), io, tensorSums);
+				arena.release();
+				continue;
+			}
 			// A result larger than the write queue waits for room before it is computed, not after: the memory of the
 			// write it waits for (an embedding matrix's, say) then takes it, instead of memory touched for the first time.
 			const outputBytes = tensor === whole ? writer.tensor(tensor.name).byteLength : resultBytes(tensor);
@@ -133,6 +139,7 @@ export async function* executePlan(
 				...(workers ? { workers } : {}),
 				backend: options.backend,
 				...(tensor === whole ? {} : { block: { first: from === 0, last } }),
+				...(tensorSums ? { tensorSums } : {}),
 			};
 			const bytes = tensor.copyRaw
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
@@ -184,9 +191,23 @@ export async function* executePlan(
 	}
 }
 
-/** A tensor merged whole, as the one block of itself. */
-function wholeTensor(tensor: PlannedTensor): RowBlock {
-	return { tensor, whole: tensor, from: 0, last: true };
+/**
+ * What the executor does for one planned tensor: merge it whole, or in blocks of rows (see rowBlocks) where the CPU
+ * kernels of its method allow, after a pass over every block's sums where the method needs them (MergeMethod.blockSums).
+ * A backend's graphs take tensors whole.
+ */
+function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOptions): RowBlock[] {
+	const { method } = plan;
+	const inputs = tensor.models.length + (tensor.base ? 1 : 0);
+	const sums = method.blockSums?.applies(tensor.params, inputs) === true;
+	const blocks =
+		(method.elementwise || sums) &&
+		!options.backend?.hasGraph(method.name) &&
+		rowBlocks(tensor, { ...(options.rowBlockBytes ? { blockBytes: options.rowBlockBytes } : {}), sums });
+	if (!blocks) {
+		return [{ tensor, whole: tensor, from: 0, last: true }];
+	}
+	return sums ? [...blocks.map((block) => ({ ...block, sumsOnly: true })), ...blocks] : blocks;
 }
 
 /** Bytes of a block's result, as the output stores it. */
@@ -281,6 +302,8 @@ interface TensorIo {
 	backend?: TensorBackend | undefined;
 	/** Which block of its tensor this is, where the tensor is merged in blocks of rows. */
 	block?: MergedTensor["block"];
+	/** The whole tensor's sums, where a pass over its blocks came first (see MergeMethod.blockSums). */
+	tensorSums?: Float64Array;
 }
 
 async function mergeTensor(
@@ -319,6 +342,90 @@ export async function mergeTensorValues(
 	observe?: TensorObserver,
 	io?: TensorIo,
 ): Promise<MergeResult> {
+	const { models, base } = await loadInputs(tensor, openFile, io);
+	const kernelStats: KernelStats[] = [];
+	const context: MergeContext = {
+		...tensorContext(plan, tensor, warn, io),
+		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
+		...(io?.bf16Output ? { bf16Output: io.bf16Output } : {}),
+		...(io?.tensorSums ? { tensorSums: io.tensorSums } : {}),
+	};
+	const result = io?.backend?.hasGraph(plan.method.name)
+		? await io.backend.merge(plan.method, { models, base }, context)
+		: plan.method.merge({ models, base }, context);
+	if (!result) {
+		// The planner leaves out tensors a method would drop, so that the shard layout is final before writing.
+		throw new Error(`${plan.method.name} produced no value for ${tensor.name}, which the plan did not foresee`);
+	}
+	const length = (result.bf16 ?? result.data).length;
+	if (length !== tensor.shape.reduce((a, b) => a * b, 1)) {
+		throw new Error(
+			`${plan.method.name} returned ${length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
+		);
+	}
+	// A tensor stored in bfloat16 is cast here when the method did not write it so: the report then measures the
+	// values as written, whichever way they were written.
+	const written =
+		context.bf16Output && result.bf16 !== context.bf16Output
+			? encodeResult(result, context.bf16Output, context)
+			: result;
+	observe?.({
+		tensor,
+		inputs: { models, base },
+		result: written,
+		kernelStats,
+		...(context.parallel ? { parallel: context.parallel } : {}),
+		...(io?.block ? { block: io.block } : {}),
+	});
+	return written;
+}
+
+/** The merge context of a tensor's merge or of its block's sums, with the executor's memory and threads where given. */
+function tensorContext(
+	plan: MergePlan,
+	tensor: PlannedTensor,
+	warn: (message: string) => void,
+	io: Pick<TensorIo, "arena" | "workers"> | undefined,
+): MergeContext {
+	return {
+		tensorName: tensor.name,
+		isEmbed: tensor.isEmbed,
+		params: tensor.params,
+		uniform: (model) => counterUniform(plan.seed, tensor.name, model),
+		warn,
+		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
+		...(io ? { alloc: io.arena } : {}),
+		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
+	};
+}
+
+/** Reads a block of rows and adds its sums to those of the blocks before it (see MergeMethod.blockSums). */
+async function addBlockSums(
+	plan: MergePlan,
+	tensor: PlannedTensor,
+	openFile: (path: string) => Promise<TensorFile>,
+	warn: (message: string) => void,
+	io: Pick<TensorIo, "reader" | "arena" | "workers">,
+	running: Float64Array | undefined,
+): Promise<Float64Array> {
+	const sums = plan.method.blockSums;
+	if (!sums) {
+		throw new Error(`${plan.method.name} has no sums to add over blocks of rows (${tensor.name})`);
+	}
+	const inputs = await loadInputs(tensor, openFile, io);
+	return sums.add(inputs, tensorContext(plan, tensor, warn, io), running);
+}
+
+/**
+ * A planned tensor's inputs, read into io's arena (plain reads and allocations without it): remapped onto the output
+ * vocabulary, patched by their adapters, rounded to the merge's dtype and cropped to the output's shape as the plan
+ * says; bfloat16 inputs stay as stored where kernels can read them so.
+ */
+async function loadInputs(
+	tensor: PlannedTensor,
+	openFile: (path: string) => Promise<TensorFile>,
+	io: Pick<TensorIo, "reader" | "arena" | "workers"> | undefined,
+): Promise<MergeInputs> {
 	const read = async (input: PlannedInput): Promise<Float32Array> => {
 		const file = await openFile(input.stored.file);
 		const data = io
@@ -382,45 +489,5 @@ export async function mergeTensorValues(
 		models.push(await load(input));
 	}
 	const base = tensor.base ? await load(tensor.base) : undefined;
-	const kernelStats: KernelStats[] = [];
-	const context: MergeContext = {
-		tensorName: tensor.name,
-		isEmbed: tensor.isEmbed,
-		params: tensor.params,
-		uniform: (model) => counterUniform(plan.seed, tensor.name, model),
-		warn,
-		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
-		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
-		...(io ? { alloc: io.arena } : {}),
-		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
-		...(io?.bf16Output ? { bf16Output: io.bf16Output } : {}),
-	};
-	const result = io?.backend?.hasGraph(plan.method.name)
-		? await io.backend.merge(plan.method, { models, base }, context)
-		: plan.method.merge({ models, base }, context);
-	if (!result) {
-		// The planner leaves out tensors a method would drop, so that the shard layout is final before writing.
-		throw new Error(`${plan.method.name} produced no value for ${tensor.name}, which the plan did not foresee`);
-	}
-	const length = (result.bf16 ?? result.data).length;
-	if (length !== tensor.shape.reduce((a, b) => a * b, 1)) {
-		throw new Error(
-			`${plan.method.name} returned ${length} values for ${tensor.name}, expected shape ${JSON.stringify(tensor.shape)}`,
-		);
-	}
-	// A tensor stored in bfloat16 is cast here when the method did not write it so: the report then measures the
-	// values as written, whichever way they were written.
-	const written =
-		context.bf16Output && result.bf16 !== context.bf16Output
-			? encodeResult(result, context.bf16Output, context)
-			: result;
-	observe?.({
-		tensor,
-		inputs: { models, base },
-		result: written,
-		kernelStats,
-		...(context.parallel ? { parallel: context.parallel } : {}),
-		...(io?.block ? { block: io.block } : {}),
-	});
-	return written;
+	return { models, base };
 }

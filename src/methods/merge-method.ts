@@ -98,6 +98,11 @@ export interface MergeContext {
 	 */
 	bf16Output?: Uint16Array;
 	/**
+	 * Where the tensor is merged in blocks of rows after a pass over all of them (see MergeMethod.blockSums): the
+	 * whole tensor's sums, which the method takes instead of summing its block.
+	 */
+	tensorSums?: Float64Array;
+	/**
 	 * Runs a range kernel over [0, length) split across the executor's worker threads (arrays from `alloc` are shared
 	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts;
 	 * with `parts`, the range is cut as they say and each part's counts are kept there too.
@@ -168,6 +173,18 @@ export interface MergeMethod {
 	 * time (see rowBlocks).
 	 */
 	elementwise?: boolean;
+	/**
+	 * Where the method needs only float64 sums over the whole tensor, added block by block of PAIR_BLOCK elements in
+	 * order, and is elementwise otherwise (slerp, flattened nuslerp): the executor then merges a large tensor in blocks
+	 * of rows in two passes, every block's sums first, then each block's merge with the whole tensor's sums in
+	 * MergeContext.tensorSums.
+	 */
+	blockSums?: {
+		/** Whether a tensor with these global parameters and this many inputs (the base included) is merged so. */
+		applies(params: Readonly<Record<string, ParameterValue>>, inputs: number): boolean;
+		/** A block's sums added, in order, to those of the blocks before it (`running`; undefined for the first). */
+		add(inputs: MergeInputs, context: MergeContext, running: Float64Array | undefined): Float64Array;
+	};
 	/**
 	 * Merges one tensor. Returns undefined to leave the tensor out of the output
 	 * (model_stock with too few inputs for an optional tensor).

@@ -2,7 +2,8 @@ import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
 import { laneLayout } from "./kernels/lane-layout.js";
-import { pairSums } from "./kernels/pair-sums.js";
+import { pairSums, tensorPairSums } from "./kernels/pair-sums.js";
+import type { RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
@@ -57,6 +58,18 @@ export const nuslerp: MergeMethod = {
 	modelCount: { min: 2, max: 2, countsBase: false },
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
+	blockSums: {
+		// Flattened, two models and perhaps a base.
+		applies: (params, inputs) => readBoolean(params, FLATTEN, "nuslerp") && (inputs === 2 || inputs === 3),
+		add(inputs, context, running) {
+			const [first, second] = nonBaseModels(inputs);
+			if (!first || !second) {
+				throw new Error(`nuslerp on ${context.tensorName}: a block of rows without two models to merge`);
+			}
+			const [v0, v1, b] = flatVectors(first, second, inputs.base);
+			return Float64Array.from(pairSums(v0, v1, v0.length, context, b, running));
+		},
+	},
 	merge(inputs, context) {
 		const where = `nuslerp on ${context.tensorName}`;
 		const { base } = inputs;
@@ -84,13 +97,9 @@ export const nuslerp: MergeMethod = {
 		if (flatten) {
 			// The whole tensor as one vector, from the inputs as stored: the task vectors are made as the sums and the
 			// mix read them, across the worker threads.
-			const [v0, v1, b] = storedInputs(base ? [first, second, base] : [first, second]) as [
-				Float32Array | Uint16Array,
-				Float32Array | Uint16Array,
-				(Float32Array | Uint16Array)?,
-			];
+			const [v0, v1, b] = flatVectors(first, second, base);
 			const n = v0.length;
-			const [aa, bb, ab] = pairSums(v0, v1, n, context, b);
+			const [aa, bb, ab] = tensorPairSums(v0, v1, n, context, b);
 			const [s0, s1] = nuslerpCoefficients(aa, bb, ab, t);
 			const out = resultTarget(n, context);
 			const arrays = [out, v0, v1, ...(b ? [b] : [])];
@@ -133,6 +142,15 @@ export const nuslerp: MergeMethod = {
 		return { data: out, shape: [...first.shape] };
 	},
 };
+
+/** The two models' values and the base's, all as stored in bfloat16 or all as float32 values. */
+function flatVectors(
+	first: ModelTensor,
+	second: ModelTensor,
+	base: ModelTensor | undefined,
+): [RangeArray, RangeArray, RangeArray?] {
+	return storedInputs(base ? [first, second, base] : [first, second]) as [RangeArray, RangeArray, RangeArray?];
+}
 
 /** The coefficients of s₀a + s₁b from ‖a‖², ‖b‖² and ⟨a, b⟩; nearly colinear vectors are lerped. */
 function nuslerpCoefficients(aa: number, bb: number, ab: number, t: number): [number, number] {

@@ -1,7 +1,8 @@
 import { resultOf, resultTarget } from "./bf16-result.js";
 import { assertSameShapes } from "./check-shapes.js";
 import { copyTensor } from "./copy-tensor.js";
-import { pairSums } from "./kernels/pair-sums.js";
+import { pairSums, tensorPairSums } from "./kernels/pair-sums.js";
+import type { RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -39,6 +40,17 @@ export const slerp: MergeMethod = {
 	modelCount: { min: 2, max: 2, countsBase: true },
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
+	blockSums: {
+		applies: (_params, inputs) => inputs === 2,
+		add(inputs, context, running) {
+			const operands = slerpOperands(inputs, context);
+			if ("done" in operands) {
+				throw new Error(`slerp on ${context.tensorName}: a block of rows of a tensor that only one model has`);
+			}
+			const [v0, v1] = storedInputs([operands.base, operands.other]) as [RangeArray, RangeArray];
+			return Float64Array.from(pairSums(v0, v1, v0.length, context, undefined, running));
+		},
+	},
 	merge(inputs, context) {
 		const operands = slerpOperands(inputs, context);
 		if ("done" in operands) {
@@ -47,7 +59,7 @@ export const slerp: MergeMethod = {
 		const { base, other, t } = operands;
 		const [v0, v1] = storedInputs([base, other]) as [Float32Array | Uint16Array, Float32Array | Uint16Array];
 		const n = v0.length;
-		const [square0, square1, dotProduct] = pairSums(v0, v1, n, context);
+		const [square0, square1, dotProduct] = tensorPairSums(v0, v1, n, context);
 		const [s0, s1] = slerpCoefficients(Math.sqrt(square0), Math.sqrt(square1), dotProduct, t);
 		const out = resultTarget(n, context);
 		// The mix in float32 with the coefficients rounded to float32, as mergekit's NumPy multiplies float32 arrays by
