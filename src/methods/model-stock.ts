@@ -37,6 +37,17 @@ export const modelStock: MergeMethod = {
 	modelCount: { min: 2, countsBase: false },
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
+	blockSums: {
+		// One lane, the whole tensor, with the base and two models or more.
+		applies: (params, inputs) => !readBoolean(params, FILTER_WISE, "model_stock") && inputs >= 3,
+		add(inputs, context, running) {
+			const operands = modelStockOperands(inputs, context);
+			if ("done" in operands) {
+				throw new Error(`model_stock on ${context.tensorName}: a block of rows without the base and two models`);
+			}
+			return wholeTensorSums(storedInputs([operands.base, ...operands.models]), context, running);
+		},
+	},
 	merge(inputs, context) {
 		const operands = modelStockOperands(inputs, context);
 		if ("done" in operands) {
@@ -63,9 +74,10 @@ export const modelStock: MergeMethod = {
 		// element by element.
 		const stored = storedInputs([base, ...models]);
 		const n = (stored[0] as Float32Array | Uint16Array).length;
-		const { squares, dots } = wholeTensorSums(stored, context);
+		const totals = context.tensorSums ?? wholeTensorSums(stored, context);
+		const t = modelStockT(totals.subarray(0, models.length), totals.subarray(models.length));
 		const out = modelStockInSimd(stored) ? resultTarget(n, context) : scratch.f32Uninitialised(n);
-		runRange(context, "model-stock-mix", { arrays: [out, ...stored], numbers: [modelStockT(squares, dots)] }, n);
+		runRange(context, "model-stock-mix", { arrays: [out, ...stored], numbers: [t] }, n);
 		return resultOf(out, [...base.shape], context);
 	},
 };
@@ -100,26 +112,27 @@ export function modelStockOperands(
 }
 
 /**
- * ‖xᵢ − b‖² and ⟨xᵢ − b, xₘ − b⟩ (i < m, in order) over the whole tensor in float64, from `inputs` [b, ...x]: the
- * model-stock-sums kernel sums each SUM_BLOCK across the threads, and the blocks are added here in order, so the
- * result does not depend on the number of threads.
+ * ‖xᵢ − b‖² and then ⟨xᵢ − b, xₘ − b⟩ (i < m, in order) over the whole tensor in float64, from `inputs` [b, ...x]:
+ * the model-stock-sums kernel sums each SUM_BLOCK across the threads, and the blocks are added here in order, so the
+ * result does not depend on the number of threads. Added on to `running` where given: the sums of the rows before
+ * these (see MergeMethod.blockSums).
  */
 function wholeTensorSums(
 	inputs: readonly (Float32Array | Uint16Array)[],
 	context: Pick<MergeContext, "parallel" | "alloc">,
-): { squares: number[]; dots: number[] } {
+	running?: Float64Array,
+): Float64Array {
 	const count = inputs.length - 1;
 	const n = (inputs[0] as Float32Array | Uint16Array).length;
 	const quantities = count + (count * (count - 1)) / 2;
 	const blocks = Math.ceil(n / SUM_BLOCK);
 	const sums = (context.alloc ?? HEAP_SCRATCH).f64(quantities * blocks);
 	runRange(context, "model-stock-sums", { arrays: [sums, ...inputs], numbers: [], align: SUM_BLOCK }, n);
-	const totals = Array.from({ length: quantities }, (_, q) => {
-		let total = 0;
+	return Float64Array.from({ length: quantities }, (_, q) => {
+		let total = running?.[q] ?? 0;
 		for (let block = 0; block < blocks; block++) {
 			total += sums[q * blocks + block] as number;
 		}
 		return total;
 	});
-	return { squares: totals.slice(0, count), dots: totals.slice(count) };
 }

@@ -128,6 +128,13 @@ models:
     parameters: {weight: 0.4}
 dtype: bfloat16
 `,
+	model_stock: `merge_method: model_stock
+base_model: BASE
+models:
+  - model: A
+  - model: B
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
