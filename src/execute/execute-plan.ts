@@ -40,8 +40,9 @@ export interface ExecuteOptions {
  * Runs a plan tensor by tensor: reads each input tensor with positional reads, merges it in float32, casts it to
  * the output dtype and writes it into its place in the output shards. Beside the tensor computing, only the next
  * tensors' reads (PREFETCH_LIMIT) and the writes in flight (WRITE_QUEUE_LIMIT) hold memory, so memory does not grow
- * with the number of layers. Reads go straight into pooled buffers (no allocation after the first layer) and overlap
- * the arithmetic, as do the writes.
+ * with the number of layers; large tensors go a block of rows at a time where their method allows (tensorWork), so
+ * it does not grow with the embeddings either. Reads go straight into pooled buffers (no allocation after the first
+ * layer) and overlap the arithmetic, as do the writes.
  */
 export async function* executePlan(
 	plan: MergePlan,

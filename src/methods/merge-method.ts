@@ -174,8 +174,8 @@ export interface MergeMethod {
 	 */
 	elementwise?: boolean;
 	/**
-	 * Where the method needs only float64 sums over the whole tensor, added block by block of PAIR_BLOCK elements in
-	 * order, and is elementwise otherwise (slerp, flattened nuslerp): the executor then merges a large tensor in blocks
+	 * Where the method needs only float64 sums over the whole tensor, added block by block of 65536 elements in order,
+	 * and is elementwise otherwise (slerp, flattened nuslerp, model_stock): the executor then merges a large tensor in blocks
 	 * of rows in two passes, every block's sums first, then each block's merge with the whole tensor's sums in
 	 * MergeContext.tensorSums.
 	 */
