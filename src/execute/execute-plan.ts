@@ -118,7 +118,14 @@ export async function* executePlan(
 			}
 			if (sumsOnly) {
 				const io = { reader, arena, ...(workers ? { workers } : {}) };
-				tensorSums = await addBlockSums(plan, tensor, openFile, (message) => warn(warnings, message), io, tensorSums);
+				tensorSums = await addBlockSums(
+					plan,
+					tensor,
+					openFile,
+					(message) => addWarning(warnings, message),
+					io,
+					tensorSums,
+				);
 				arena.release();
 				continue;
 			}
@@ -144,7 +151,7 @@ export async function* executePlan(
 			};
 			const bytes = tensor.copyRaw
 				? await reader.readBytes((tensor.base ?? tensor.models[0]) as PlannedInput, output, outputPhase)
-				: await mergeTensor(plan, tensor, openFile, (message) => warn(warnings, message), options.observe, io);
+				: await mergeTensor(plan, tensor, openFile, (message) => addWarning(warnings, message), options.observe, io);
 			arena.release();
 			await writesFitting(writing, bytes.byteLength);
 			const write = writer.write(tensor.name, bytes, from).then(() => {
@@ -217,7 +224,7 @@ function resultBytes(tensor: PlannedTensor): number {
 }
 
 /** Adds a warning of a tensor's block, once: every block of the tensor may give the same one. */
-function warn(warnings: string[], message: string): void {
+function addWarning(warnings: string[], message: string): void {
 	if (!warnings.includes(message)) {
 		warnings.push(message);
 	}
