@@ -202,14 +202,16 @@ export async function* executePlan(
 /**
  * What the executor does for one planned tensor: merge it whole, or in blocks of rows (see rowBlocks) where the CPU
  * kernels of its method allow, after a pass over every block's sums where the method needs them (MergeMethod.blockSums).
- * A backend's graphs take tensors whole.
+ * A backend's graphs take tensors whole, and so do the methods that read blocks twice where an input streams from the
+ * Hub, which would fetch its bytes twice.
  */
 function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOptions): RowBlock[] {
 	const { method } = plan;
-	const inputs = tensor.models.length + (tensor.base ? 1 : 0);
-	const sums = method.blockSums?.applies(tensor.params, inputs) === true;
+	const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
+	const streamed = inputs.some((input) => options.openStreamed?.(input.stored.file) !== undefined);
+	const sums = !streamed && method.blockSums?.applies(tensor.params, inputs.length) === true;
 	const blocks =
-		(method.elementwise || sums) &&
+		(method.elementwise === true || sums) &&
 		!options.backend?.hasGraph(method.name) &&
 		rowBlocks(tensor, { ...(options.rowBlockBytes ? { blockBytes: options.rowBlockBytes } : {}), sums });
 	if (!blocks) {

@@ -2,12 +2,15 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { executePlan } from "../../src/execute/execute-plan.js";
 import type { MergeEvent } from "../../src/execute/merge-events.js";
 import { rowBlocks } from "../../src/execute/row-blocks.js";
 import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
 import type { PlannedInput, PlannedTensor } from "../../src/plan/merge-plan.js";
+import { planMerge } from "../../src/plan/plan-merge.js";
 import { parseRecipe } from "../../src/recipe/parse-recipe.js";
-import { runMerge } from "../../src/run-merge.js";
+import { loadRecipeModels, runMerge } from "../../src/run-merge.js";
+import { SafetensorsFile, type TensorFile } from "../../src/safetensors/safetensors-file.js";
 import { readModelTensors } from "../helpers/read-model-tensors.js";
 
 /**
@@ -196,6 +199,64 @@ function sameBits(a: Float32Array | undefined, b: Float32Array): boolean {
 		Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 	);
 }
+
+describe("merging in blocks of rows from the Hub", () => {
+	it("reads each byte of a streamed input once: slerp, which reads blocks twice, merges such a tensor whole", async () => {
+		const text = RECIPES.slerp.replace("BASE", join(dir, "base")).replace("A\n", `${join(dir, "a")}\n`);
+		const { recipe } = parseRecipe(text);
+		if (!recipe) {
+			throw new Error("recipe");
+		}
+		const loading = loadRecipeModels(recipe);
+		let step = await loading.next();
+		while (!step.done) {
+			step = await loading.next();
+		}
+		const plan = planMerge(recipe, step.value, { seed: 1 });
+		const paths = new Set(
+			plan.tensors.flatMap((t) => [t.base, ...t.models].flatMap((i) => (i ? [i.stored.file] : []))),
+		);
+		const files = new Map(
+			await Promise.all([...paths].map(async (path) => [path, await SafetensorsFile.open(path)] as const)),
+		);
+		// The files as the Hub stream hands them to the executor, counting the bytes each read takes.
+		const read = new Map<string, number>();
+		const openStreamed = (path: string): TensorFile | undefined => {
+			const file = files.get(path);
+			return (
+				file && {
+					path,
+					info: (name) => file.info(name),
+					readBytes: async (name, target, range) => {
+						const bytes = await file.readBytes(name, target, range);
+						read.set(path, (read.get(path) ?? 0) + bytes.length);
+						return bytes;
+					},
+					readFloat32: (name) => file.readFloat32(name),
+					close: async () => undefined,
+				}
+			);
+		};
+		const out = join(dir, "slerp-streamed");
+		await mkdir(out, { recursive: true });
+		try {
+			for await (const _ of executePlan(plan, out, { openStreamed, rowBlockBytes: 128 * 1024 })) {
+				// Progress is not what this test is about.
+			}
+		} finally {
+			await Promise.all([...files.values()].map((file) => file.close()));
+		}
+		const expected = new Map<string, number>();
+		for (const tensor of plan.tensors) {
+			for (const input of [tensor.base, ...tensor.models]) {
+				if (input) {
+					expected.set(input.stored.file, (expected.get(input.stored.file) ?? 0) + input.stored.byteLength);
+				}
+			}
+		}
+		expect(read).toEqual(expected);
+	});
+});
 
 /** Every number of a report rounded to 9 significant digits. */
 function roundFigures(value: unknown): unknown {
