@@ -7,10 +7,10 @@ import type { MergeEvent } from "../../src/execute/merge-events.js";
 import { rowBlocks } from "../../src/execute/row-blocks.js";
 import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
 import type { PlannedInput, PlannedTensor } from "../../src/plan/merge-plan.js";
-import { planMerge } from "../../src/plan/plan-merge.js";
 import { parseRecipe } from "../../src/recipe/parse-recipe.js";
-import { loadRecipeModels, runMerge } from "../../src/run-merge.js";
+import { runMerge } from "../../src/run-merge.js";
 import { SafetensorsFile, type TensorFile } from "../../src/safetensors/safetensors-file.js";
+import { planRecipe } from "../helpers/plan-recipe.js";
 import { readModelTensors } from "../helpers/read-model-tensors.js";
 
 /**
@@ -202,17 +202,9 @@ function sameBits(a: Float32Array | undefined, b: Float32Array): boolean {
 
 describe("merging in blocks of rows from the Hub", () => {
 	it("reads each byte of a streamed input once: slerp, which reads blocks twice, merges such a tensor whole", async () => {
-		const text = RECIPES.slerp.replace("BASE", join(dir, "base")).replace("A\n", `${join(dir, "a")}\n`);
-		const { recipe } = parseRecipe(text);
-		if (!recipe) {
-			throw new Error("recipe");
-		}
-		const loading = loadRecipeModels(recipe);
-		let step = await loading.next();
-		while (!step.done) {
-			step = await loading.next();
-		}
-		const plan = planMerge(recipe, step.value, { seed: 1 });
+		const plan = await planRecipe(
+			RECIPES.slerp.replace("BASE", join(dir, "base")).replace("A\n", `${join(dir, "a")}\n`),
+		);
 		const paths = new Set(
 			plan.tensors.flatMap((t) => [t.base, ...t.models].flatMap((i) => (i ? [i.stored.file] : []))),
 		);

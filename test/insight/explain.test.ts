@@ -7,9 +7,7 @@ import { explainPlan } from "../../src/insight/explain-plan.js";
 import type { Explanation } from "../../src/insight/explanation.js";
 import type { MergeReport } from "../../src/insight/merge-report.js";
 import { renderExplanationMarkdown } from "../../src/insight/render-explanation-markdown.js";
-import { planMerge } from "../../src/plan/plan-merge.js";
-import { parseRecipe } from "../../src/recipe/parse-recipe.js";
-import { loadRecipeModels } from "../../src/run-merge.js";
+import { planRecipe } from "../helpers/plan-recipe.js";
 import { runCli } from "../helpers/run-cli.js";
 
 let dir: string;
@@ -345,22 +343,14 @@ models:
 
 describe("explainPlan for the bot", () => {
 	it("returns findings and renders them as markdown notes", async () => {
-		const { recipe } = parseRecipe(`merge_method: ties
+		const plan = await planRecipe(`merge_method: ties
 base_model: ${base}
 models:
   - model: ${base}
   - model: ${a}
     parameters: {weight: 1, density: 0.5}
 `);
-		if (!recipe) {
-			throw new Error("recipe");
-		}
-		const loading = loadRecipeModels(recipe);
-		let step = await loading.next();
-		while (!step.done) {
-			step = await loading.next();
-		}
-		const explanation = explainPlan(planMerge(recipe, step.value, { seed: 1 }));
+		const explanation = explainPlan(plan);
 		expect(explanation.findings.every((finding) => finding.level === "info" || finding.level === "warning")).toBe(true);
 		expect(texts(explanation)).toContain(
 			"With one model besides the base, `ties`'s sign election has nothing to decide; only the pruning acts.",
