@@ -10,6 +10,7 @@ import { roundArray } from "../methods/kernels/round-array.js";
 import type { KernelStats, MergeContext, MergeInputs, MergeResult, ModelTensor } from "../methods/merge-method.js";
 import type { MergePlan, PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { DTYPE_SIZES, encodeFromF32, type FloatDtype } from "../safetensors/dtype.js";
+import { elementCount } from "../safetensors/parse-header.js";
 import { SafetensorsFile, type TensorFile } from "../safetensors/safetensors-file.js";
 import { layoutShards } from "../safetensors/shard-layout.js";
 import { ShardWriter } from "../safetensors/shard-writer.js";
@@ -222,7 +223,7 @@ function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOpti
 
 /** Bytes of a block's result, as the output stores it. */
 function resultBytes(tensor: PlannedTensor): number {
-	return tensor.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[tensor.dtype];
+	return elementCount(tensor.shape) * DTYPE_SIZES[tensor.dtype];
 }
 
 /** Adds a warning of a tensor's block, once: every block of the tensor may give the same one. */

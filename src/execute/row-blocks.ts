@@ -3,6 +3,7 @@ import { SAMPLE_FROM, SAMPLE_STRIDE } from "../insight/measure-tensor.js";
 import { PAIR_BLOCK } from "../methods/kernels/range-kernels.js";
 import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
 import { DTYPE_SIZES } from "../safetensors/dtype.js";
+import { elementCount } from "../safetensors/parse-header.js";
 
 /**
  * Input bytes of a block of rows (of the largest input, per input). A whole embedding matrix of a 1 B model is
@@ -56,7 +57,7 @@ export function rowBlocks(
 	) {
 		return undefined;
 	}
-	const rowElements = rest.reduce((a, b) => a * b, 1);
+	const rowElements = elementCount(rest);
 	// Blocks of rows start where the sums' blocks do in the whole tensor, so that the sums add up in the same order;
 	// where the merge report measures a sample of the tensor's blocks, where sampled blocks do, so that it measures the
 	// same ones.
