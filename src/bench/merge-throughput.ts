@@ -8,7 +8,14 @@ import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
 import { ioFloor } from "./io-floor.js";
 import { printTable } from "./measure.js";
 import { type ChildMerge, runMergeChild } from "./run-merge-child.js";
-import { findTorchPython, firstLayerTensors, runTorchReference, type TorchMeasure } from "./torch-reference.js";
+import {
+	findTorchPython,
+	firstLayerTensors,
+	type MathMeasure,
+	measureOwnMath,
+	runTorchReference,
+	type TorchMeasure,
+} from "./torch-reference.js";
 
 export interface MergeBenchOptions {
 	/** 2-layer models instead of 3 × 1.1 B. */
@@ -47,9 +54,11 @@ interface Measured {
 	inputBytes: number;
 	seconds: number;
 	floor: number;
+	/** The floor's writing alone: the output written and synced, the least any merge of this size takes here. */
+	writeFloor: number;
 	maxRssBytes: number;
-	/** mergekit's math in PyTorch on a sample of the same tensors, where PyTorch is installed. */
-	torch?: TorchMeasure;
+	/** mergekit's math in PyTorch on a sample of the same tensors, and ours on them, where PyTorch is installed. */
+	torch?: { theirs: TorchMeasure; ours: MathMeasure };
 }
 
 /** Where PyTorch is installed: which Python imports it, and the tensors its reference merges. */
@@ -73,21 +82,27 @@ async function measure(
 	const out = join(work, "out");
 	let seconds = Number.POSITIVE_INFINITY;
 	let floor = Number.POSITIVE_INFINITY;
+	let writeFloor = Number.POSITIVE_INFINITY;
 	let maxRssBytes = 0;
-	let compared: TorchMeasure | undefined;
+	let compared: Measured["torch"];
 	for (let run = 0; run < runs; run++) {
 		const result = await mergeInto(out, recipe, recipeFile, mergeArgs);
 		const outBytes = await totalSize(await weightFiles(out));
 		if (torch && run === runs - 1) {
-			compared = await runTorchReference(torch.python, recipe, models, torch.tensors, out);
+			compared = {
+				theirs: await runTorchReference(torch.python, recipe, models, torch.tensors, out),
+				ours: await measureOwnMath(recipeFile, torch.tensors),
+			};
 		}
 		await rm(out, { recursive: true, force: true });
 		// Measured right after the merge, on the same files in the same state of the page cache.
-		floor = Math.min(floor, await ioFloor(inputs, outBytes, join(work, "floor.bin")));
+		const measuredFloor = await ioFloor(inputs, outBytes, join(work, "floor.bin"));
+		floor = Math.min(floor, measuredFloor.seconds);
+		writeFloor = Math.min(writeFloor, measuredFloor.writeSeconds);
 		seconds = Math.min(seconds, result.seconds);
 		maxRssBytes = Math.max(maxRssBytes, result.maxRssBytes);
 	}
-	return { recipe, inputBytes, seconds, floor, maxRssBytes, ...(compared ? { torch: compared } : {}) };
+	return { recipe, inputBytes, seconds, floor, writeFloor, maxRssBytes, ...(compared ? { torch: compared } : {}) };
 }
 
 /** One merge of `recipeFile` in a child process, into `out` emptied first; a failed merge stops the bench. */
@@ -118,6 +133,8 @@ function row(m: Measured): string[] {
 		(m.inputBytes / GB / m.seconds).toFixed(2),
 		m.floor.toFixed(2),
 		`${(m.seconds / m.floor).toFixed(2)}×`,
+		m.writeFloor.toFixed(2),
+		(m.inputBytes / GB / m.writeFloor).toFixed(2),
 		(m.maxRssBytes / GB).toFixed(2),
 		target(m.recipe),
 	];
@@ -144,7 +161,18 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		0,
 		join(work, "warm.bin"),
 	);
-	const header = ["method", "input GB", "wall s", "input GB/s", "I/O floor s", "÷ floor", "peak RSS GB", "target"];
+	const header = [
+		"method",
+		"input GB",
+		"wall s",
+		"input GB/s",
+		"I/O floor s",
+		"÷ floor",
+		"write s",
+		"GB/s at write",
+		"peak RSS GB",
+		"target",
+	];
 	const python = await findTorchPython();
 	const torch = python === undefined ? undefined : { python, tensors: await firstLayerTensors(models.base) };
 	const rows: string[][] = [];
@@ -162,6 +190,9 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; huge pages ${hugePages().status.on ? "on" : "off"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
 		header,
 		rows,
+	);
+	console.log(
+		"write s: the floor's output alone, written and synced; GB/s at write: the input GB/s of a merge that took no longer than that.",
 	);
 	const deep = await benchModels(cacheDir, options.small, 2);
 	const depthRows: string[][] = [];
@@ -195,8 +226,18 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		return;
 	}
 	printTable(
-		`Against mergekit's math in PyTorch (${torch.python}; the first layer's ${torch.tensors.length} tensors, the math alone on ${defaultThreads()} threads, inputs in memory) and the whole mergesmith merge command`,
-		["method", "PyTorch M params/s", "mergesmith M params/s", "ratio", "same bits", "max |Δ|", "target"],
+		`Against mergekit's math in PyTorch (${torch.python}): both sides' arithmetic alone on the first layer's ${torch.tensors.length} tensors, inputs in memory, ${defaultThreads()} threads, fastest of 2 each; beside it the whole mergesmith merge command`,
+		[
+			"method",
+			"PyTorch M params/s",
+			"mergesmith M params/s",
+			"ratio",
+			"whole merge M params/s",
+			"ratio",
+			"same bits",
+			"max |Δ|",
+			"target",
+		],
 		torchRows,
 	);
 }
@@ -204,16 +245,19 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 /** Methods whose masks are random draws: PyTorch's generator and ours draw different ones from the same seed. */
 const RANDOM_MASKS = new Set(["dare_linear", "dare_ties", "della"]);
 
-function torchRow(m: Measured, torch: TorchMeasure, models: BenchModels): string[] {
-	const ours = (m.recipe.inputs.length * models.parameters) / m.seconds;
-	const theirs = torch.inputParameters / torch.seconds;
-	const compared = torch.compared;
+function torchRow(m: Measured, torch: NonNullable<Measured["torch"]>, models: BenchModels): string[] {
+	const whole = (m.recipe.inputs.length * models.parameters) / m.seconds;
+	const theirs = torch.theirs.inputParameters / torch.theirs.seconds;
+	const ours = torch.ours.inputParameters / torch.ours.seconds;
+	const compared = torch.theirs.compared;
 	const same = compared === null ? "—" : `${((compared.equal / compared.elements) * 100).toFixed(2)}%`;
 	return [
 		m.recipe.method,
 		(theirs / 1e6).toFixed(1),
 		(ours / 1e6).toFixed(0),
 		`${(ours / theirs).toFixed(0)}×`,
+		(whole / 1e6).toFixed(0),
+		`${(whole / theirs).toFixed(0)}×`,
 		RANDOM_MASKS.has(m.recipe.method) ? `${same} (own masks)` : same,
 		compared === null ? "—" : compared.maxAbsDiff.toPrecision(2),
 		"≥ 20×",

@@ -17,6 +17,10 @@ export interface TorchMeasure {
 
 // The script is source, not built: from dist/bench/ and src/bench/ alike it lies in src/bench/.
 const SCRIPT = fileURLToPath(new URL("../../src/bench/torch-reference.py", import.meta.url));
+const MATH_CHILD = fileURLToPath(new URL("./math-child.js", import.meta.url));
+
+/** Merges of each tensor timed by both sides; each side counts its fastest (a warm run beside a cold one). */
+const REPEATS = 2;
 
 function run(
 	python: string,
@@ -77,6 +81,7 @@ export async function runTorchReference(
 		tensors,
 		seed: recipe.seed,
 		threads: defaultThreads(),
+		repeats: REPEATS,
 		compare: compare ?? null,
 	};
 	const result = await run(python, [SCRIPT], JSON.stringify(job));
@@ -84,4 +89,19 @@ export async function runTorchReference(
 		throw new Error(`the PyTorch reference for ${recipe.method} failed: ${result.stderr.trim()}`);
 	}
 	return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "") as TorchMeasure;
+}
+
+/** What mergesmith's arithmetic alone measured on the same tensors as the PyTorch reference (see math-child.ts). */
+export interface MathMeasure {
+	seconds: number;
+	inputParameters: number;
+}
+
+/** Times mergesmith's arithmetic alone for `recipeFile` over `tensors`, inputs in memory, in a process of its own. */
+export async function measureOwnMath(recipeFile: string, tensors: readonly string[]): Promise<MathMeasure> {
+	const result = await run(process.execPath, [MATH_CHILD, recipeFile, String(REPEATS), ...tensors]);
+	if (!result.ok) {
+		throw new Error(`timing mergesmith's arithmetic for ${recipeFile} failed: ${result.stderr.trim()}`);
+	}
+	return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "") as MathMeasure;
 }

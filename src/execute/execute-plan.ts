@@ -299,7 +299,7 @@ export function defaultThreads(): number {
 }
 
 /** Where a tensor's reads and working memory come from in the executor; absent, plain reads and allocations. */
-interface TensorIo {
+export interface TensorIo {
 	reader: TensorReader;
 	/** Inputs and scratch of the tensor. */
 	arena: PoolArena;
@@ -353,7 +353,18 @@ export async function mergeTensorValues(
 	observe?: TensorObserver,
 	io?: TensorIo,
 ): Promise<MergeResult> {
-	const { models, base } = await loadInputs(tensor, openFile, io);
+	return mergeInputs(plan, tensor, await loadInputs(tensor, openFile, io), warn, observe, io);
+}
+
+/** Merges one planned tensor's inputs, read by loadInputs (see mergeTensorValues). */
+export async function mergeInputs(
+	plan: MergePlan,
+	tensor: PlannedTensor,
+	{ models, base }: MergeInputs,
+	warn: (message: string) => void,
+	observe?: TensorObserver,
+	io?: TensorIo,
+): Promise<MergeResult> {
 	const kernelStats: KernelStats[] = [];
 	const context: MergeContext = {
 		...tensorContext(plan, tensor, warn, io),
@@ -432,7 +443,7 @@ async function addBlockSums(
  * vocabulary, patched by their adapters, rounded to the merge's dtype and cropped to the output's shape as the plan
  * says; bfloat16 inputs stay as stored where kernels can read them so.
  */
-async function loadInputs(
+export async function loadInputs(
 	tensor: PlannedTensor,
 	openFile: (path: string) => Promise<TensorFile>,
 	io: Pick<TensorIo, "reader" | "arena" | "workers"> | undefined,
