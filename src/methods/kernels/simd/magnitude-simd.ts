@@ -213,6 +213,7 @@ export function magnitudeHistogramWasm(): WasmFunction {
 			["lowSet", "i32"],
 			["v", "v128"],
 			["low", "v128"],
+			["highLanes", "v128"],
 		],
 		body: `
 		local.get $high i32.const 0 i32.lt_s
@@ -254,6 +255,31 @@ export function magnitudeHistogramWasm(): WasmFunction {
 				end
 			end
 		else
+			;; Four at a time: few elements lie in bucket \`high\`, so a step that has none of them only compares.
+			local.get $high i32x4.splat local.set $highLanes
+			block $whole
+				loop $four
+					local.get $j i32.const 4 i32.add local.get $n i32.gt_u br_if $whole
+					local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load
+					i32.const 0x7fffffff i32x4.splat v128.and local.tee $v
+					i32.const 16 i32x4.shr_u local.get $highLanes i32x4.eq v128.any_true
+					if
+						${[0, 1, 2, 3]
+							.map(
+								(lane) => `
+						local.get $v i32x4.extract_lane ${lane} local.tee $b i32.const 16 i32.shr_u local.get $high i32.eq
+						if
+							local.get $counts local.get $b i32.const 0xffff i32.and i32.const 2 i32.shl i32.add local.tee $at
+							local.get $at i32.load i32.const 1 i32.add i32.store
+						end`,
+							)
+							.join("")}
+					end
+					local.get $j i32.const 4 i32.add local.set $j
+					br $four
+				end
+			end
+			;; The last one to three elements.
 			block $done
 				loop $next
 					local.get $j local.get $n i32.ge_u br_if $done
