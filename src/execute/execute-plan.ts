@@ -117,8 +117,10 @@ export async function* executePlan(
 				aheadBytes += inputBytes(next);
 				ahead++;
 			}
+			const rows =
+				tensor === whole ? undefined : { offset: from / DTYPE_SIZES[whole.dtype], total: elementCount(whole.shape) };
 			if (sumsOnly) {
-				const io = { reader, arena, ...(workers ? { workers } : {}) };
+				const io = { reader, arena, ...(workers ? { workers } : {}), rows };
 				tensorSums = await addBlockSums(
 					plan,
 					tensor,
@@ -147,7 +149,7 @@ export async function* executePlan(
 				outputPhase,
 				...(workers ? { workers } : {}),
 				backend: options.backend,
-				...(tensor === whole ? {} : { block: { first: from === 0, last } }),
+				...(tensor === whole ? {} : { block: { first: from === 0, last }, rows }),
 				...(tensorSums ? { tensorSums } : {}),
 			};
 			const bytes = tensor.copyRaw
@@ -210,7 +212,7 @@ function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOpti
 	const { method } = plan;
 	const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
 	const streamed = inputs.some((input) => options.openStreamed?.(input.stored.file) !== undefined);
-	const sums = !streamed && method.blockSums?.applies(tensor.params, inputs.length) === true;
+	const sums = !streamed && method.blockSums?.applies(tensor) === true;
 	const blocks =
 		(method.elementwise === true || sums) &&
 		!options.backend?.hasGraph(method.name) &&
@@ -315,6 +317,8 @@ export interface TensorIo {
 	block?: MergedTensor["block"];
 	/** The whole tensor's sums, where a pass over its blocks came first (see MergeMethod.blockSums). */
 	tensorSums?: Float64Array;
+	/** Where the block's elements lie in the whole tensor (see MergeContext.rows). */
+	rows?: MergeContext["rows"];
 }
 
 async function mergeTensor(
@@ -407,7 +411,7 @@ function tensorContext(
 	plan: MergePlan,
 	tensor: PlannedTensor,
 	warn: (message: string) => void,
-	io: Pick<TensorIo, "arena" | "workers"> | undefined,
+	io: Pick<TensorIo, "arena" | "workers" | "rows"> | undefined,
 ): MergeContext {
 	return {
 		tensorName: tensor.name,
@@ -418,6 +422,7 @@ function tensorContext(
 		...(tensor.computeDtype === undefined ? {} : { computeDtype: tensor.computeDtype }),
 		...(io ? { alloc: io.arena } : {}),
 		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
+		...(io?.rows ? { rows: io.rows } : {}),
 	};
 }
 
@@ -427,7 +432,7 @@ async function addBlockSums(
 	tensor: PlannedTensor,
 	openFile: (path: string) => Promise<TensorFile>,
 	warn: (message: string) => void,
-	io: Pick<TensorIo, "reader" | "arena" | "workers">,
+	io: Pick<TensorIo, "reader" | "arena" | "workers" | "rows">,
 	running: Float64Array | undefined,
 ): Promise<Float64Array> {
 	const sums = plan.method.blockSums;

@@ -61,6 +61,19 @@ export interface ModelTensor {
 	params: Readonly<Record<string, ParameterValue>>;
 }
 
+/** What MergeMethod.blockSums decides from: a planned tensor's parameters, inputs and arithmetic dtype. */
+export interface BlockSumsTensor {
+	params: Readonly<Record<string, ParameterValue>>;
+	models: readonly { model: string; params: Readonly<Record<string, ParameterValue>> }[];
+	base?: { model: string } | undefined;
+	computeDtype?: FloatDtype | undefined;
+}
+
+/** A tensor's inputs, the base's among them. */
+export function inputCount(tensor: BlockSumsTensor): number {
+	return tensor.models.length + (tensor.base ? 1 : 0);
+}
+
 export interface MergeContext {
 	/** The output tensor's name (random streams are keyed by it). */
 	tensorName: string;
@@ -102,6 +115,12 @@ export interface MergeContext {
 	 * whole tensor's sums, which the method takes instead of summing its block.
 	 */
 	tensorSums?: Float64Array;
+	/**
+	 * Where the tensor is a block of rows of a larger one: the index of its first element in the whole tensor, and
+	 * the whole tensor's element count. Random draws take the whole tensor's indices, so that a block draws what the
+	 * whole tensor would.
+	 */
+	rows?: { offset: number; total: number };
 	/**
 	 * Runs a range kernel over [0, length) split across the executor's worker threads (arrays from `alloc` are shared
 	 * with them); absent, kernels run on this thread (runRange). Returns the kernel's counts, added over the parts;
@@ -180,8 +199,8 @@ export interface MergeMethod {
 	 * MergeContext.tensorSums.
 	 */
 	blockSums?: {
-		/** Whether a tensor with these global parameters and this many inputs (the base included) is merged so. */
-		applies(params: Readonly<Record<string, ParameterValue>>, inputs: number): boolean;
+		/** Whether a tensor with these parameters and inputs (the base's among them) is merged so. */
+		applies(tensor: BlockSumsTensor): boolean;
 		/** A block's sums added, in order, to those of the blocks before it (`running`; undefined for the first). */
 		add(inputs: MergeInputs, context: MergeContext, running: Float64Array | undefined): Float64Array;
 	};

@@ -5,7 +5,15 @@ import { modelStockInSimd, modelStockT } from "./kernels/model-stock-kernels.js"
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { SUM_BLOCK } from "./kernels/sum-block.js";
-import type { MergeContext, MergeInputs, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
+import {
+	inputCount,
+	type MergeContext,
+	type MergeInputs,
+	type MergeMethod,
+	type MergeResult,
+	type ModelTensor,
+	type ParameterDef,
+} from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
 import { readBoolean } from "./read-param.js";
@@ -39,7 +47,7 @@ export const modelStock: MergeMethod = {
 	isRandomized: () => false,
 	blockSums: {
 		// One lane, the whole tensor, with the base and two models or more.
-		applies: (params, inputs) => !readBoolean(params, FILTER_WISE, "model_stock") && inputs >= 3,
+		applies: (tensor) => !readBoolean(tensor.params, FILTER_WISE, "model_stock") && inputCount(tensor) >= 3,
 		add(inputs, context, running) {
 			const operands = modelStockOperands(inputs, context);
 			if ("done" in operands) {

@@ -6,7 +6,7 @@ import { pairSums, tensorPairSums } from "./kernels/pair-sums.js";
 import type { RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
+import { inputCount, type MergeMethod, type ModelTensor, type ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { storedInputs } from "./stored-inputs.js";
@@ -60,7 +60,8 @@ export const nuslerp: MergeMethod = {
 	isRandomized: () => false,
 	blockSums: {
 		// Flattened, two models and perhaps a base.
-		applies: (params, inputs) => readBoolean(params, FLATTEN, "nuslerp") && (inputs === 2 || inputs === 3),
+		applies: (tensor) =>
+			readBoolean(tensor.params, FLATTEN, "nuslerp") && (inputCount(tensor) === 2 || inputCount(tensor) === 3),
 		add(inputs, context, running) {
 			const [first, second] = nonBaseModels(inputs);
 			if (!first || !second) {

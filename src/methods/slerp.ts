@@ -4,7 +4,14 @@ import { copyTensor } from "./copy-tensor.js";
 import { pairSums, tensorPairSums } from "./kernels/pair-sums.js";
 import type { RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
-import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
+import {
+	inputCount,
+	type MergeContext,
+	type MergeInputs,
+	type MergeMethod,
+	type ModelTensor,
+	type ParameterDef,
+} from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import type { Operands } from "./operands.js";
 import { readNumber } from "./read-param.js";
@@ -41,7 +48,7 @@ export const slerp: MergeMethod = {
 	shapePolicy: "common-submatrix",
 	isRandomized: () => false,
 	blockSums: {
-		applies: (_params, inputs) => inputs === 2,
+		applies: (tensor) => inputCount(tensor) === 2,
 		add(inputs, context, running) {
 			const operands = slerpOperands(inputs, context);
 			if ("done" in operands) {

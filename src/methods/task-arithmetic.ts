@@ -13,6 +13,7 @@ import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnit
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
 import { dareKeepsAll, dareThreshold, sparsifyRandom } from "./kernels/sparsify-random.js";
 import type {
+	BlockSumsTensor,
 	MergeContext,
 	MergeInputs,
 	MergeMethod,
@@ -225,7 +226,8 @@ function makeMember(member: FamilyMember): MergeMethod {
 	if (member.sparsification === "della_magprune") {
 		parameters.push(EPSILON);
 	}
-	parameters.push(normalizeParameter(member.normalize), rescaleParameter(member.rescale), INT8_MASK, LAMBDA);
+	const rescale = rescaleParameter(member.rescale);
+	parameters.push(normalizeParameter(member.normalize), rescale, INT8_MASK, LAMBDA);
 	const random = member.sparsification === "random" || member.sparsification === "della_magprune";
 	return {
 		name: member.name,
@@ -240,8 +242,78 @@ function makeMember(member: FamilyMember): MergeMethod {
 		isRandomized: ({ perModel }) => random && perModel.some((params) => prunesAtRandom(params.density)),
 		// Pruning ranks, draws or rescales over the whole tensor.
 		elementwise: member.sparsification === undefined,
+		...(member.sparsification === "random"
+			? {
+					blockSums: {
+						applies: (tensor) => dareBlocksApply(tensor, readBoolean(tensor.params, rescale, member.name)),
+						add: (inputs, context, running) => addDareSums(member, parameters, inputs, context, running),
+					},
+				}
+			: {}),
 		merge: (inputs, context) => mergeFamily(member, parameters, inputs, context),
 	};
+}
+
+/**
+ * Whether a DARE tensor goes in blocks of rows (MergeMethod.blockSums): where the rescale needs each mask's L1 norms
+ * over the whole tensor and familyInOnePass merges it (a bf16 merge of up to three models, SIMD kernels). The first
+ * pass adds up the norms block by block and keeps each mask as bits (addDareSums); the second combines each block
+ * with them, drawing nothing again.
+ */
+function dareBlocksApply(tensor: BlockSumsTensor, rescale: boolean): boolean {
+	const models = tensor.models.filter((input) => input.model !== tensor.base?.model).length;
+	return rescale && tensor.base !== undefined && tensor.computeDtype === "BF16" && simdEnabled() && models <= 3;
+}
+
+/**
+ * The sums of DARE's blocks of rows (see dareBlocksApply): each model's L1 norms before and after its mask
+ * [before₀, after₀, before₁, …], added block by block in order as dareRescale adds them, then each model's mask
+ * over the whole tensor as bits, for the second pass. Shared memory, so that the worker threads read and write it.
+ */
+function dareSumsLayout(sums: Float64Array, models: number, total: number): { words(model: number): Uint32Array } {
+	const wordsPerModel = Math.ceil(total / 32);
+	return {
+		words: (model) =>
+			new Uint32Array(sums.buffer, sums.byteOffset + 16 * models + 4 * wordsPerModel * model, wordsPerModel),
+	};
+}
+
+function newDareSums(models: number, total: number): Float64Array {
+	const bytes = 16 * models + 4 * models * Math.ceil(total / 32);
+	return new Float64Array(new SharedArrayBuffer(Math.ceil(bytes / 8) * 8));
+}
+
+/** A block of rows' part of DARE's sums (see dareSumsLayout), added to those of the blocks before it. */
+function addDareSums(
+	member: FamilyMember,
+	parameters: readonly ParameterDef[],
+	inputs: MergeInputs,
+	context: MergeContext,
+	running: Float64Array | undefined,
+): Float64Array {
+	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
+	const rows = context.rows;
+	if ("done" in operands || !rows) {
+		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
+	}
+	const { base, models, where } = operands;
+	const b = base.bf16 ?? base.data;
+	const sums = running ?? newDareSums(models.length, rows.total);
+	const layout = dareSumsLayout(sums, models.length, rows.total);
+	models.forEach((tensor, i) => {
+		const threshold = dareThreshold(readNumber(tensor.params, DENSITY, `${where}, model ${tensor.model}`));
+		if (dareKeepsAll(threshold)) {
+			return;
+		}
+		const [k0, k1] = context.uniform(tensor.model).keys;
+		const words = layout.words(i).subarray(rows.offset / 32);
+		const norms = dareNorms(tensor.bf16 ?? tensor.data, b, [threshold, k0, k1], words, rows.offset, context);
+		for (let block = 0; 2 * block < norms.length; block++) {
+			sums[2 * i] = (sums[2 * i] as number) + (norms[2 * block] as number);
+			sums[2 * i + 1] = (sums[2 * i + 1] as number) + (norms[2 * block + 1] as number);
+		}
+	});
+	return sums;
 }
 
 function prunesAtRandom(density: ParameterValue | undefined): boolean {
@@ -271,6 +343,10 @@ function mergeFamily(
 		if (fused) {
 			return resultOf(fused, [...base.shape], context);
 		}
+	}
+	if (context.rows && member.sparsification === "random") {
+		// dareBlocksApply cuts only tensors that familyInOnePass merges: elsewhere a block would draw its own mask.
+		throw new Error(`${where}: a block of rows that the one-pass kernels did not merge`);
 	}
 	const b = base.data;
 	const n = b.length;
@@ -371,7 +447,9 @@ function familyInOnePass(
 			const [k0, k1] = context.uniform(tensor.model).keys;
 			const rescale =
 				options.rescale && threshold >= 0
-					? dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context)
+					? context.tensorSums && context.rows
+						? blockDareRescale(context.tensorSums, context.rows, models.length, i)
+						: dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context)
 					: undefined;
 			return { numbers: [threshold, k0, k1, rescale?.ratio ?? 0], words: rescale?.words };
 		});
@@ -471,23 +549,57 @@ function dareRescale(
 	mask: [number, number, number],
 	context: MergeContext,
 ): { ratio: number; words: Uint32Array } {
-	const blocks = Math.ceil(b.length / DARE_BLOCK);
-	const scratch = context.alloc ?? HEAP_SCRATCH;
-	const norms = scratch.f64(2 * blocks);
-	const words = scratch.u32(Math.ceil(b.length / 32));
-	runRange(
-		context,
-		"task-vector-dare-norms",
-		{ arrays: [x, b, norms, words], numbers: mask, align: DARE_BLOCK },
-		b.length,
-	);
+	const words = (context.alloc ?? HEAP_SCRATCH).u32(Math.ceil(b.length / 32));
+	const norms = dareNorms(x, b, mask, words, 0, context);
 	let before = 0;
 	let after = 0;
-	for (let block = 0; block < blocks; block++) {
+	for (let block = 0; 2 * block < norms.length; block++) {
 		before += norms[2 * block] as number;
 		after += norms[2 * block + 1] as number;
 	}
-	return { ratio: before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after, words };
+	return { ratio: rescaleRatio(before, after), words };
+}
+
+/** dareRescale's ratio and mask for model `model` of a block of rows, from the whole tensor's sums (addDareSums). */
+function blockDareRescale(
+	sums: Float64Array,
+	rows: NonNullable<MergeContext["rows"]>,
+	models: number,
+	model: number,
+): { ratio: number; words: Uint32Array } {
+	return {
+		ratio: rescaleRatio(sums[2 * model] as number, sums[2 * model + 1] as number),
+		words: dareSumsLayout(sums, models, rows.total)
+			.words(model)
+			.subarray(rows.offset / 32),
+	};
+}
+
+/** What sparsifyRandom's rescale scales a mask's kept elements by, from its L1 norms; 0 where it leaves them. */
+function rescaleRatio(before: number, after: number): number {
+	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
+}
+
+/**
+ * DARE's mask of the task vector δ = round(x − b) made block by block (see dareMaskMade), element j drawing as
+ * element `offset` + j of the tensor, into `words` as bits: returns its L1 norms before and after, per DARE_BLOCK.
+ */
+function dareNorms(
+	x: RangeArray,
+	b: RangeArray,
+	mask: [number, number, number],
+	words: Uint32Array,
+	offset: number,
+	context: MergeContext,
+): Float64Array {
+	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * Math.ceil(b.length / DARE_BLOCK));
+	runRange(
+		context,
+		"task-vector-dare-norms",
+		{ arrays: [x, b, norms, words], numbers: [...mask, offset], align: DARE_BLOCK },
+		b.length,
+	);
+	return norms;
 }
 
 /**

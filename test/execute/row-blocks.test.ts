@@ -138,6 +138,24 @@ models:
   - model: B
 dtype: bfloat16
 `,
+	dare_linear: `merge_method: dare_linear
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.4}
+  - model: B
+    parameters: {weight: 0.5, density: 0.6}
+dtype: bfloat16
+`,
+	dare_ties: `merge_method: dare_ties
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.4}
+  - model: B
+    parameters: {weight: 0.5, density: 1}
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
@@ -191,6 +209,29 @@ describe("merging large tensors in blocks of rows", () => {
 			expect(roundFigures(blockedReport)).toEqual(roundFigures(wholeReport));
 		});
 	}
+});
+
+describe("which tensors go in blocks of rows after a pass over their sums", () => {
+	const embeddings = async (text: string) => {
+		const plan = await planRecipe(
+			text
+				.replace("BASE", join(dir, "base"))
+				.replace("A\n", `${join(dir, "a")}\n`)
+				.replace("B\n", `${join(dir, "b")}\n`),
+		);
+		const tensor = plan.tensors.find((t) => t.name === "model.embed_tokens.weight");
+		if (!tensor) {
+			throw new Error("no embeddings planned");
+		}
+		return { applies: plan.method.blockSums?.applies(tensor) };
+	};
+
+	it("DARE's, whose rescale adds up each mask's norms; not without the rescale, nor in a float32 merge", async () => {
+		expect(await embeddings(RECIPES.dare_linear)).toEqual({ applies: true });
+		expect(await embeddings(RECIPES.dare_ties)).toEqual({ applies: true });
+		expect(await embeddings(`${RECIPES.dare_linear}parameters: {rescale: false}\n`)).toEqual({ applies: false });
+		expect(await embeddings(RECIPES.dare_linear.replace("bfloat16", "float32"))).toEqual({ applies: false });
+	});
 });
 
 function sameBits(a: Float32Array | undefined, b: Float32Array): boolean {

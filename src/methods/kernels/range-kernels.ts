@@ -893,15 +893,16 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 
 /**
  * dare-mask's L1 norms of the task vector δ = round(x − b) of a bf16 merge, made as it is read and dropped: arrays
- * [x, b, norms, words]; numbers [threshold, k0, k1]. The mask is kept in `words` as bits. SIMD only.
+ * [x, b, norms, words]; numbers [threshold, k0, k1, offset], element j drawing as element offset + j of the tensor.
+ * The mask is kept in `words` as bits. SIMD only.
  */
 const taskVectorDareNorms: RangeKernel = (args, start, end) => {
 	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array];
-	const [threshold, k0, k1] = args.numbers as [number, number, number];
+	const [threshold, k0, k1, offset] = args.numbers as [number, number, number, number];
 	for (let from = start; from < end; from += DARE_BLOCK) {
 		const block = Math.floor(from / DARE_BLOCK);
 		const to = Math.min(end, from + DARE_BLOCK);
-		[norms[2 * block], norms[2 * block + 1]] = dareMaskMade(x, b, threshold, k0, k1, from, to, words);
+		[norms[2 * block], norms[2 * block + 1]] = dareMaskMade(x, b, threshold, k0, k1, from, to, words, offset);
 	}
 };
 

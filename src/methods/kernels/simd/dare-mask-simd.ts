@@ -258,7 +258,7 @@ export function dareMaskSimd(
 /**
  * dareMask of the task vector δ = round(x − b) over [from, to) (`from` a multiple of 32), within one DARE block, made
  * as x and b are read and not kept: returns its L1 norms as dareMaskSimd does, and writes the mask into `words` as
- * bits, for dareKeepBits.
+ * bits, for dareKeepBits. Element j draws as element `offset` + j of the tensor (a block of rows' first, or 0).
  */
 export function dareMaskMade(
 	x: RangeArray,
@@ -269,6 +269,7 @@ export function dareMaskMade(
 	from: number,
 	to: number,
 	words: Uint32Array,
+	offset = 0,
 ): [number, number] {
 	const module = simdModule();
 	const made: MadeInputs = {
@@ -284,7 +285,7 @@ export function dareMaskMade(
 			readAt(module, x, at, n, 0),
 			readAt(module, b, at, n, 1),
 			n,
-			at,
+			offset + at,
 			threshold,
 			k0,
 			k1,
