@@ -63,6 +63,7 @@ export interface ModelTensor {
 
 /** What MergeMethod.blockSums decides from: a planned tensor's parameters, inputs and arithmetic dtype. */
 export interface BlockSumsTensor {
+	shape: readonly number[];
 	params: Readonly<Record<string, ParameterValue>>;
 	models: readonly { model: string; params: Readonly<Record<string, ParameterValue>> }[];
 	base?: { model: string } | undefined;

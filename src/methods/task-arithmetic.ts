@@ -8,7 +8,7 @@ import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
-import { dellaMaskBits, sparsifyDella } from "./kernels/sparsify-della.js";
+import { dellaMaskBits, dellaMaskNorms, dellaMasksAsBits, sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
 import { dareKeepsAll, dareThreshold, sparsifyRandom } from "./kernels/sparsify-random.js";
@@ -242,11 +242,11 @@ function makeMember(member: FamilyMember): MergeMethod {
 		isRandomized: ({ perModel }) => random && perModel.some((params) => prunesAtRandom(params.density)),
 		// Pruning ranks, draws or rescales over the whole tensor.
 		elementwise: member.sparsification === undefined,
-		...(member.sparsification === "random"
+		...(member.sparsification === "random" || member.sparsification === "della_magprune"
 			? {
 					blockSums: {
-						applies: (tensor) => dareBlocksApply(tensor, readBoolean(tensor.params, rescale, member.name)),
-						add: (inputs, context, running) => addDareSums(member, parameters, inputs, context, running),
+						applies: (tensor) => maskBlocksApply(member, tensor, readBoolean(tensor.params, rescale, member.name)),
+						add: (inputs, context, running) => addMaskSums(member, parameters, inputs, context, running),
 					},
 				}
 			: {}),
@@ -255,22 +255,25 @@ function makeMember(member: FamilyMember): MergeMethod {
 }
 
 /**
- * Whether a DARE tensor goes in blocks of rows (MergeMethod.blockSums): where the rescale needs each mask's L1 norms
- * over the whole tensor and familyInOnePass merges it (a bf16 merge of up to three models, SIMD kernels). The first
- * pass adds up the norms block by block and keeps each mask as bits (addDareSums); the second combines each block
- * with them, drawing nothing again.
+ * Whether a DARE or DELLA tensor goes in blocks of rows (MergeMethod.blockSums): where familyInOnePass merges it (a
+ * bf16 merge of up to three models, SIMD kernels), DELLA's masks can be kept as bits (dellaMasksAsBits), and DARE's
+ * rescale needs each mask's L1 norms over the whole tensor (without it, DARE is drawn in the combining pass). The
+ * first pass draws each mask, adds up its norms block by block and keeps it as bits (addMaskSums); the second
+ * combines each block with them, drawing nothing again.
  */
-function dareBlocksApply(tensor: BlockSumsTensor, rescale: boolean): boolean {
+function maskBlocksApply(member: FamilyMember, tensor: BlockSumsTensor, rescale: boolean): boolean {
 	const models = tensor.models.filter((input) => input.model !== tensor.base?.model).length;
-	return rescale && tensor.base !== undefined && tensor.computeDtype === "BF16" && simdEnabled() && models <= 3;
+	const bits = member.sparsification === "random" ? rescale : dellaMasksAsBits(tensor.shape);
+	return bits && tensor.base !== undefined && tensor.computeDtype === "BF16" && simdEnabled() && models <= 3;
 }
 
 /**
- * The sums of DARE's blocks of rows (see dareBlocksApply): each model's L1 norms before and after its mask
- * [before₀, after₀, before₁, …], added block by block in order as dareRescale adds them, then each model's mask
- * over the whole tensor as bits, for the second pass. Shared memory, so that the worker threads read and write it.
+ * The sums of DARE's and DELLA's blocks of rows (see maskBlocksApply): each model's L1 norms before and after its
+ * mask [before₀, after₀, before₁, …], added block by block in order as the whole tensor's are added, then each
+ * model's mask over the whole tensor as bits, for the second pass. Shared memory, so that the worker threads read and
+ * write it.
  */
-function dareSumsLayout(sums: Float64Array, models: number, total: number): { words(model: number): Uint32Array } {
+function maskSumsLayout(sums: Float64Array, models: number, total: number): { words(model: number): Uint32Array } {
 	const wordsPerModel = Math.ceil(total / 32);
 	return {
 		words: (model) =>
@@ -278,13 +281,13 @@ function dareSumsLayout(sums: Float64Array, models: number, total: number): { wo
 	};
 }
 
-function newDareSums(models: number, total: number): Float64Array {
+function newMaskSums(models: number, total: number): Float64Array {
 	const bytes = 16 * models + 4 * models * Math.ceil(total / 32);
 	return new Float64Array(new SharedArrayBuffer(Math.ceil(bytes / 8) * 8));
 }
 
-/** A block of rows' part of DARE's sums (see dareSumsLayout), added to those of the blocks before it. */
-function addDareSums(
+/** A block of rows' part of DARE's or DELLA's sums (see maskSumsLayout), added to those of the blocks before it. */
+function addMaskSums(
 	member: FamilyMember,
 	parameters: readonly ParameterDef[],
 	inputs: MergeInputs,
@@ -298,19 +301,36 @@ function addDareSums(
 	}
 	const { base, models, where } = operands;
 	const b = base.bf16 ?? base.data;
-	const sums = running ?? newDareSums(models.length, rows.total);
-	const layout = dareSumsLayout(sums, models.length, rows.total);
+	const sums = running ?? newMaskSums(models.length, rows.total);
+	const layout = maskSumsLayout(sums, models.length, rows.total);
 	models.forEach((tensor, i) => {
-		const threshold = dareThreshold(readNumber(tensor.params, DENSITY, `${where}, model ${tensor.model}`));
-		if (dareKeepsAll(threshold)) {
-			return;
+		const at = `${where}, model ${tensor.model}`;
+		const density = readNumber(tensor.params, DENSITY, at);
+		const x = tensor.bf16 ?? tensor.data;
+		const mask = { words: layout.words(i).subarray(rows.offset / 32), offset: rows.offset };
+		const uniform = context.uniform(tensor.model);
+		let norms: Float64Array | undefined;
+		if (member.sparsification === "random") {
+			const threshold = dareThreshold(density);
+			if (dareKeepsAll(threshold)) {
+				return;
+			}
+			const [k0, k1] = uniform.keys;
+			norms = dareNorms(x, b, [threshold, k0, k1], mask.words, mask.offset, context);
+		} else {
+			if (density >= 1) {
+				return;
+			}
+			const epsilon = readNumber(tensor.params, EPSILON, at);
+			norms = dellaMaskNorms(x, b, base.shape, { density, epsilon, where: at }, uniform, mask, context);
 		}
-		const [k0, k1] = context.uniform(tensor.model).keys;
-		const words = layout.words(i).subarray(rows.offset / 32);
-		const norms = dareNorms(tensor.bf16 ?? tensor.data, b, [threshold, k0, k1], words, rows.offset, context);
-		for (let block = 0; 2 * block < norms.length; block++) {
-			sums[2 * i] = (sums[2 * i] as number) + (norms[2 * block] as number);
-			sums[2 * i + 1] = (sums[2 * i + 1] as number) + (norms[2 * block + 1] as number);
+		if (!norms) {
+			throw new Error(`${at}: a block of rows whose masks cannot be kept as bits`);
+		}
+		// Per DARE block or DELLA lane, in order.
+		for (let part = 0; 2 * part < norms.length; part++) {
+			sums[2 * i] = (sums[2 * i] as number) + (norms[2 * part] as number);
+			sums[2 * i + 1] = (sums[2 * i + 1] as number) + (norms[2 * part + 1] as number);
 		}
 	});
 	return sums;
@@ -344,8 +364,8 @@ function mergeFamily(
 			return resultOf(fused, [...base.shape], context);
 		}
 	}
-	if (context.rows && member.sparsification === "random") {
-		// dareBlocksApply cuts only tensors that familyInOnePass merges: elsewhere a block would draw its own mask.
+	if (context.rows && member.sparsification !== undefined) {
+		// maskBlocksApply cuts only tensors that familyInOnePass merges: elsewhere a block would draw its own mask.
 		throw new Error(`${where}: a block of rows that the one-pass kernels did not merge`);
 	}
 	const b = base.data;
@@ -448,7 +468,7 @@ function familyInOnePass(
 			const rescale =
 				options.rescale && threshold >= 0
 					? context.tensorSums && context.rows
-						? blockDareRescale(context.tensorSums, context.rows, models.length, i)
+						? blockMask(context.tensorSums, context.rows, models.length, i)
 						: dareRescale(xs[i] as RangeArray, b, [threshold, k0, k1], context)
 					: undefined;
 			return { numbers: [threshold, k0, k1, rescale?.ratio ?? 0], words: rescale?.words };
@@ -473,8 +493,11 @@ function familyInOnePass(
 				continue;
 			}
 			const epsilon = readNumber(tensor.params, EPSILON, at(tensor));
-			const mask =
-				density > 0
+			const blocked =
+				context.tensorSums && context.rows && blockMask(context.tensorSums, context.rows, models.length, i);
+			const mask = blocked
+				? { words: blocked.words, ratio: options.rescale ? blocked.ratio : 0 }
+				: density > 0
 					? dellaMaskBits(
 							xs[i] as RangeArray,
 							b,
@@ -560,8 +583,8 @@ function dareRescale(
 	return { ratio: rescaleRatio(before, after), words };
 }
 
-/** dareRescale's ratio and mask for model `model` of a block of rows, from the whole tensor's sums (addDareSums). */
-function blockDareRescale(
+/** The rescale's ratio and the mask of model `model` for a block of rows, from the whole tensor's sums (addMaskSums). */
+function blockMask(
 	sums: Float64Array,
 	rows: NonNullable<MergeContext["rows"]>,
 	models: number,
@@ -569,7 +592,7 @@ function blockDareRescale(
 ): { ratio: number; words: Uint32Array } {
 	return {
 		ratio: rescaleRatio(sums[2 * model] as number, sums[2 * model + 1] as number),
-		words: dareSumsLayout(sums, models, rows.total)
+		words: maskSumsLayout(sums, models, rows.total)
 			.words(model)
 			.subarray(rows.offset / 32),
 	};

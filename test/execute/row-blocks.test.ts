@@ -156,6 +156,25 @@ models:
     parameters: {weight: 0.5, density: 1}
 dtype: bfloat16
 `,
+	della: `merge_method: della
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.5, epsilon: 0.2}
+  - model: B
+    parameters: {weight: 0.5, density: 0.6}
+dtype: bfloat16
+`,
+	della_linear: `merge_method: della_linear
+base_model: BASE
+parameters: {rescale: false}
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.5}
+  - model: B
+    parameters: {weight: 0.5, density: 1}
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
@@ -231,6 +250,12 @@ describe("which tensors go in blocks of rows after a pass over their sums", () =
 		expect(await embeddings(RECIPES.dare_ties)).toEqual({ applies: true });
 		expect(await embeddings(`${RECIPES.dare_linear}parameters: {rescale: false}\n`)).toEqual({ applies: false });
 		expect(await embeddings(RECIPES.dare_linear.replace("bfloat16", "float32"))).toEqual({ applies: false });
+	});
+
+	it("DELLA's, whose masks are kept as bits, with the rescale and without", async () => {
+		expect(await embeddings(RECIPES.della)).toEqual({ applies: true });
+		expect(await embeddings(RECIPES.della_linear)).toEqual({ applies: true });
+		expect(await embeddings(RECIPES.della.replace("bfloat16", "float32"))).toEqual({ applies: false });
 	});
 });
 

@@ -909,12 +909,20 @@ const taskVectorDareNorms: RangeKernel = (args, start, end) => {
 /**
  * della-lanes' mask and L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a lane at a time and
  * dropped (see dellaLaneMask), over lanes [start, end) of contiguous elements: arrays [x, b, norms, words]; numbers
- * [length, low, offset, step, k0, k1]; norms as della-lanes'. The mask is kept in `words` as bits, for
- * combine-made-task-vectors' dare-bits. SIMD only.
+ * [length, low, offset, step, k0, k1, first], element j drawing as element first + j of the tensor; norms as
+ * della-lanes'. The mask is kept in `words` as bits, for combine-made-task-vectors' dare-bits. SIMD only.
  */
 const taskVectorDellaMask: RangeKernel = (args, start, end) => {
 	const [x, b, norms, words] = args.arrays as [RangeArray, RangeArray, Float64Array, Uint32Array];
-	const [length, low, offset, step, k0, k1] = args.numbers as [number, number, number, number, number, number];
+	const [length, low, offset, step, k0, k1, first] = args.numbers as [
+		number,
+		number,
+		number,
+		number,
+		number,
+		number,
+		number,
+	];
 	for (let lane = start; lane < end; lane++) {
 		[norms[2 * lane], norms[2 * lane + 1]] = dellaLaneMask(
 			x,
@@ -924,6 +932,7 @@ const taskVectorDellaMask: RangeKernel = (args, start, end) => {
 			{ low, offset, step },
 			{ k0, k1 },
 			words,
+			first,
 		);
 	}
 };

@@ -72,10 +72,19 @@ export function dellaRanks(
 }
 
 /**
+ * Whether dellaMaskNorms takes a tensor of this shape: its lanes contiguous, no longer than the SIMD kernel takes, and
+ * not sharing mask words between threads.
+ */
+export function dellaMasksAsBits(shape: readonly number[]): boolean {
+	const { length, stride, count } = laneLayout(shape, shape.length < 2 ? -1 : 1);
+	return stride === 1 && length <= DELLA_LANE_MAX && (length % 32 === 0 || count <= 1);
+}
+
+/**
  * sparsifyDella's mask of the task vector δ = round(x − b) of a bf16 merge (0 < density < 1), made a lane at a time
  * and never stored: the mask as bits (element i at bit i mod 32 of word i / 32), and the ratio the rescale scales the
- * kept elements by (0 where it leaves them as they are, or without `rescale`). Undefined where the lanes are not
- * contiguous, are longer than the SIMD kernel takes, or would share mask words between threads.
+ * kept elements by (0 where it leaves them as they are, or without `rescale`). Undefined where dellaMasksAsBits
+ * says no.
  */
 export function dellaMaskBits(
 	x: RangeArray,
@@ -85,30 +94,50 @@ export function dellaMaskBits(
 	uniform: UniformStream,
 	context: Pick<MergeContext, "parallel" | "alloc">,
 ): { words: Uint32Array; ratio: number } | undefined {
-	const { lanes, low, offset, step } = dellaRanks(shape, options.density, options.epsilon, options.where);
-	const { length, stride, count } = lanes;
-	if (stride !== 1 || length > DELLA_LANE_MAX || (length % 32 !== 0 && count > 1)) {
-		return undefined;
-	}
-	const scratch = context.alloc ?? HEAP_SCRATCH;
-	const norms = scratch.f64(2 * count);
-	const words = scratch.u32(Math.ceil(b.length / 32));
-	const [k0, k1] = uniform.keys;
-	runRange(
-		context,
-		"task-vector-della-mask",
-		{ arrays: [x, b, norms, words], numbers: [length, low, offset, step, k0, k1], elementsPerIndex: length },
-		count,
-	);
-	if (!options.rescale) {
-		return { words, ratio: 0 };
+	const words = (context.alloc ?? HEAP_SCRATCH).u32(Math.ceil(b.length / 32));
+	const norms = dellaMaskNorms(x, b, shape, options, uniform, { words, offset: 0 }, context);
+	if (!norms || !options.rescale) {
+		return norms && { words, ratio: 0 };
 	}
 	// Added lane by lane in order, as rescaleL1ByParts adds them.
 	let before = 0;
 	let after = 0;
-	for (let lane = 0; lane < count; lane++) {
+	for (let lane = 0; 2 * lane < norms.length; lane++) {
 		before += norms[2 * lane] as number;
 		after += norms[2 * lane + 1] as number;
 	}
 	return { words, ratio: before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after };
+}
+
+/**
+ * dellaMaskBits' mask into `mask.words`, element j drawing as element `mask.offset` + j of the tensor (a block of
+ * rows' first, or 0): returns each lane's L1 norms [before, after], or undefined where dellaMasksAsBits says no.
+ */
+export function dellaMaskNorms(
+	x: RangeArray,
+	b: RangeArray,
+	shape: readonly number[],
+	options: { density: number; epsilon: number; where: string },
+	uniform: UniformStream,
+	mask: { words: Uint32Array; offset: number },
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): Float64Array | undefined {
+	const { lanes, low, offset, step } = dellaRanks(shape, options.density, options.epsilon, options.where);
+	if (!dellaMasksAsBits(shape)) {
+		return undefined;
+	}
+	const { length, count } = lanes;
+	const norms = (context.alloc ?? HEAP_SCRATCH).f64(2 * count);
+	const [k0, k1] = uniform.keys;
+	runRange(
+		context,
+		"task-vector-della-mask",
+		{
+			arrays: [x, b, norms, mask.words],
+			numbers: [length, low, offset, step, k0, k1, mask.offset],
+			elementsPerIndex: length,
+		},
+		count,
+	);
+	return norms;
 }

@@ -364,7 +364,8 @@ const LANE_WORDS_SLOT = 8;
  * DELLA's MAGPRUNE mask of one lane of the task vector δ = round(x − b) of a bf16 merge: the `length` (at most
  * DELLA_LANE_MAX) contiguous elements from `first`. δ is made in this thread's slots and ranked and drawn as della_lane
  * does, and the mask is written into `words` as bits (element i at bit i mod 32 of word i / 32; `first` a multiple of
- * 32 unless the lane starts the tensor). Returns the lane's L1 norms [before, after], as pruneDellaLane does.
+ * 32 unless the lane starts the tensor). Returns the lane's L1 norms [before, after], as pruneDellaLane does. Element
+ * j draws as element `offset` + j of the tensor (a block of rows' first, or 0).
  */
 export function dellaLaneMask(
 	x: RangeArray,
@@ -374,6 +375,7 @@ export function dellaLaneMask(
 	probabilities: { low: number; offset: number; step: number },
 	keys: { k0: number; k1: number },
 	words: Uint32Array,
+	offset = 0,
 ): [number, number] {
 	const module = simdModule();
 	const values = slot(LANE_SLOT);
@@ -382,7 +384,16 @@ export function dellaLaneMask(
 	}
 	const inPlace = kernelMemory().holds(words);
 	const wordsAddress = inPlace ? words.byteOffset + 4 * (first / 32) : slot(LANE_WORDS_SLOT);
-	const norms = runDellaLane(module, "della_lane_bits", values, first, length, probabilities, keys, wordsAddress);
+	const norms = runDellaLane(
+		module,
+		"della_lane_bits",
+		values,
+		offset + first,
+		length,
+		probabilities,
+		keys,
+		wordsAddress,
+	);
 	if (norms === undefined) {
 		throw new Error("della_lane_bits: a task vector of a bf16 merge had bits below its bfloat16 ones");
 	}
