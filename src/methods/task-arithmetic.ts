@@ -2,12 +2,21 @@ import type { FloatDtype } from "../safetensors/dtype.js";
 import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
 import { dtypeRounder, type Rounder } from "./kernels/dtype-rounder.js";
-import { blockCut, keepAllCut, keepNoneCut, taskVectorSource } from "./kernels/keep-magnitude-ranks.js";
+import {
+	blockCut,
+	keepAllCut,
+	keepNoneCut,
+	type MagnitudeSource,
+	rowBlockCut,
+	taskVectorSource,
+} from "./kernels/keep-magnitude-ranks.js";
+import { TOP_BUCKETS, TOP_SUMS } from "./kernels/magnitude-buckets.js";
 import { DARE_BLOCK, PRUNE_KINDS, type RangeArray } from "./kernels/range-kernels.js";
 import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
-import { HEAP_SCRATCH } from "./kernels/scratch.js";
+import { HEAP_SCRATCH, type ScratchAllocator } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
+import type { BlockCut } from "./kernels/simd/task-arithmetic-simd.js";
 import { dellaMaskBits, dellaMaskNorms, dellaMasksAsBits, sparsifyDella } from "./kernels/sparsify-della.js";
 import { magnitudeKeepCount, sparsifyMagnitude } from "./kernels/sparsify-magnitude.js";
 import { outlierRanks, sparsifyMagnitudeOutliers } from "./kernels/sparsify-magnitude-outliers.js";
@@ -242,29 +251,91 @@ function makeMember(member: FamilyMember): MergeMethod {
 		isRandomized: ({ perModel }) => random && perModel.some((params) => prunesAtRandom(params.density)),
 		// Pruning ranks, draws or rescales over the whole tensor.
 		elementwise: member.sparsification === undefined,
-		...(member.sparsification === "random" || member.sparsification === "della_magprune"
-			? {
+		...(member.sparsification === undefined
+			? {}
+			: {
 					blockSums: {
-						applies: (tensor) => maskBlocksApply(member, tensor, readBoolean(tensor.params, rescale, member.name)),
-						add: (inputs, context, running) => addMaskSums(member, parameters, inputs, context, running),
+						applies: (tensor) => familyBlocksApply(member, tensor, readBoolean(tensor.params, rescale, member.name)),
+						add: (inputs, context, running) =>
+							member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers"
+								? addRankSums(member, parameters, inputs, context, running)
+								: addMaskSums(member, parameters, inputs, context, running),
 					},
-				}
-			: {}),
+				}),
 		merge: (inputs, context) => mergeFamily(member, parameters, inputs, context),
 	};
 }
 
 /**
- * Whether a DARE or DELLA tensor goes in blocks of rows (MergeMethod.blockSums): where familyInOnePass merges it (a
- * bf16 merge of up to three models, SIMD kernels), DELLA's masks can be kept as bits (dellaMasksAsBits), and DARE's
- * rescale needs each mask's L1 norms over the whole tensor (without it, DARE is drawn in the combining pass). The
- * first pass draws each mask, adds up its norms block by block and keeps it as bits (addMaskSums); the second
- * combines each block with them, drawing nothing again.
+ * Whether a pruning member's tensor goes in blocks of rows (MergeMethod.blockSums): where familyInOnePass merges it
+ * (a bf16 merge of up to three models, SIMD kernels; TIES and Model Breadcrumbs without the rescale), and:
+ * - DARE with the rescale, which needs each mask's L1 norms over the whole tensor (without it, DARE draws in the
+ *   combining pass), and DELLA where its masks can be kept as bits (dellaMasksAsBits). The first pass draws each
+ *   mask, adds up its norms and keeps it as bits (addMaskSums); the second combines each block with them, drawing
+ *   nothing again.
+ * - TIES and Model Breadcrumbs, whose magnitude ranks are over the whole tensor: the first pass counts the top
+ *   histogram of each task vector's magnitudes, the whole tensor's and each block's (addRankSums); the second cuts
+ *   each block where the whole tensor's cut falls in it (rowBlockCut).
  */
-function maskBlocksApply(member: FamilyMember, tensor: BlockSumsTensor, rescale: boolean): boolean {
+function familyBlocksApply(member: FamilyMember, tensor: BlockSumsTensor, rescale: boolean): boolean {
 	const models = tensor.models.filter((input) => input.model !== tensor.base?.model).length;
-	const bits = member.sparsification === "random" ? rescale : dellaMasksAsBits(tensor.shape);
-	return bits && tensor.base !== undefined && tensor.computeDtype === "BF16" && simdEnabled() && models <= 3;
+	const kind = member.sparsification;
+	const fits = kind === "random" ? rescale : kind === "della_magprune" ? dellaMasksAsBits(tensor.shape) : !rescale;
+	return fits && tensor.base !== undefined && tensor.computeDtype === "BF16" && simdEnabled() && models <= 3;
+}
+
+/**
+ * The sums of TIES's and Model Breadcrumbs' blocks of rows (see familyBlocksApply): the elements of a block (every
+ * block's but the last's), then each model's top histogram of its task vector's magnitudes over the whole tensor
+ * (TOP_SUMS each), then each block's own counts of the top buckets (TOP_BUCKETS 32-bit counts a model), which say in
+ * which block a boundary's ties fall.
+ */
+function rankSumsLayout(
+	sums: Float64Array,
+	models: number,
+): { blockElements: number; top(model: number): Float64Array; blockCounts(block: number, model: number): Uint32Array } {
+	const countsAt = sums.byteOffset + 8 * (1 + models * TOP_SUMS);
+	return {
+		blockElements: sums[0] as number,
+		top: (model) => sums.subarray(1 + model * TOP_SUMS, 1 + (model + 1) * TOP_SUMS),
+		blockCounts: (block, model) =>
+			new Uint32Array(sums.buffer, countsAt + 4 * TOP_BUCKETS * (block * models + model), TOP_BUCKETS),
+	};
+}
+
+/** A block of rows' part of the rank sums (see rankSumsLayout), added to those of the blocks before it. */
+function addRankSums(
+	member: FamilyMember,
+	parameters: readonly ParameterDef[],
+	inputs: MergeInputs,
+	context: MergeContext,
+	running: Float64Array | undefined,
+): Float64Array {
+	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
+	const rows = context.rows;
+	if ("done" in operands || !rows) {
+		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
+	}
+	const { base, models } = operands;
+	const b = base.bf16 ?? base.data;
+	let sums = running;
+	if (!sums) {
+		const blocks = Math.ceil(rows.total / b.length);
+		const slots = 1 + models.length * TOP_SUMS + Math.ceil((blocks * models.length * TOP_BUCKETS) / 2);
+		sums = new Float64Array(new SharedArrayBuffer(8 * slots));
+		sums[0] = b.length;
+	}
+	const layout = rankSumsLayout(sums, models.length);
+	const block = rows.offset / layout.blockElements;
+	models.forEach((tensor, i) => {
+		const counts = taskVectorSource(tensor.bf16 ?? tensor.data, b, context).histogram(-1);
+		const top = layout.top(i);
+		for (let bucket = 0; bucket < TOP_SUMS; bucket++) {
+			top[bucket] = (top[bucket] as number) + (counts[bucket] as number);
+		}
+		layout.blockCounts(block, i).set(counts.subarray(0, TOP_BUCKETS));
+	});
+	return sums;
 }
 
 /**
@@ -441,21 +512,27 @@ function familyInOnePass(
 	let kind: (typeof PRUNE_KINDS)[number] = "none";
 	let words: Uint32Array[] = [];
 	if (member.sparsification === "magnitude" || member.sparsification === "magnitude_outliers") {
+		// In a block of rows, the ranks are the whole tensor's.
+		const total = context.rows?.total ?? n;
 		const cuts = models.map((tensor, i) => {
 			const density = densities[i] as number;
 			if (density >= 1) {
 				return keepAllCut(n);
 			}
 			const source = taskVectorSource(xs[i] as RangeArray, b, context);
+			const cut = (from: number, to: number): BlockCut =>
+				context.tensorSums && context.rows
+					? blockRankCut(context.tensorSums, context.rows, models.length, i, source, [from, to], scratch)
+					: blockCut(source, from, to, scratch);
 			if (member.sparsification === "magnitude") {
-				return blockCut(source, 0, magnitudeKeepCount(n, density, at(tensor)), scratch);
+				return cut(0, magnitudeKeepCount(total, density, at(tensor)));
 			}
-			const ranks = outlierRanks(n, density, readNumber(tensor.params, GAMMA, at(tensor)));
+			const ranks = outlierRanks(total, density, readNumber(tensor.params, GAMMA, at(tensor)));
 			if ("warning" in ranks) {
 				context.warn(`${at(tensor)}: ${ranks.warning}`);
 				return keepNoneCut(n);
 			}
-			return blockCut(source, ranks.lo, ranks.hi, scratch);
+			return cut(ranks.lo, ranks.hi);
 		});
 		kind = "keep-ranks";
 		pruning = cuts.flatMap((cut) => [cut.upperBits, cut.lowerBits, cut.upperCut, cut.lowerCut]);
@@ -581,6 +658,29 @@ function dareRescale(
 		after += norms[2 * block + 1] as number;
 	}
 	return { ratio: rescaleRatio(before, after), words };
+}
+
+/** The cut of model `model`'s ranks [from, to) in a block of rows, from the whole tensor's sums (addRankSums). */
+function blockRankCut(
+	sums: Float64Array,
+	rows: NonNullable<MergeContext["rows"]>,
+	models: number,
+	model: number,
+	source: MagnitudeSource,
+	[from, to]: [number, number],
+	scratch: ScratchAllocator,
+): BlockCut {
+	const layout = rankSumsLayout(sums, models);
+	const block = rows.offset / layout.blockElements;
+	const tiesBefore = (bucket: number): number => {
+		let count = 0;
+		for (let earlier = 0; earlier < block; earlier++) {
+			count += layout.blockCounts(earlier, model)[bucket] as number;
+		}
+		return count;
+	};
+	const tiesIn = (bucket: number): number => layout.blockCounts(block, model)[bucket] as number;
+	return rowBlockCut({ length: rows.total, top: layout.top(model) }, { source, tiesBefore, tiesIn }, from, to, scratch);
 }
 
 /** The rescale's ratio and the mask of model `model` for a block of rows, from the whole tensor's sums (addMaskSums). */

@@ -175,6 +175,33 @@ models:
     parameters: {weight: 0.5, density: 1}
 dtype: bfloat16
 `,
+	ties: `merge_method: ties
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.3}
+  - model: B
+    parameters: {weight: 0.5, density: 0.55}
+dtype: bfloat16
+`,
+	breadcrumbs: `merge_method: breadcrumbs
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.4, gamma: 0.05}
+  - model: B
+    parameters: {weight: 0.5, density: 1}
+dtype: bfloat16
+`,
+	breadcrumbs_ties: `merge_method: breadcrumbs_ties
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.7, density: 0.5}
+  - model: B
+    parameters: {weight: 0.5, density: 0.6, gamma: 0.1}
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
@@ -250,6 +277,12 @@ describe("which tensors go in blocks of rows after a pass over their sums", () =
 		expect(await embeddings(RECIPES.dare_ties)).toEqual({ applies: true });
 		expect(await embeddings(`${RECIPES.dare_linear}parameters: {rescale: false}\n`)).toEqual({ applies: false });
 		expect(await embeddings(RECIPES.dare_linear.replace("bfloat16", "float32"))).toEqual({ applies: false });
+	});
+
+	it("TIES's and Model Breadcrumbs', which rank magnitudes over the whole tensor; not with the rescale", async () => {
+		expect(await embeddings(RECIPES.ties)).toEqual({ applies: true });
+		expect(await embeddings(RECIPES.breadcrumbs_ties)).toEqual({ applies: true });
+		expect(await embeddings(`${RECIPES.ties}parameters: {rescale: true}\n`)).toEqual({ applies: false });
 	});
 
 	it("DELLA's, whose masks are kept as bits, with the rescale and without", async () => {

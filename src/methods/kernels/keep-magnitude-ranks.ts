@@ -114,6 +114,46 @@ export function blockCut(source: MagnitudeSource, from: number, to: number, scra
 	return { upperBits: bounds.upperBits, lowerBits: bounds.lowerBits, upperCut, lowerCut };
 }
 
+/**
+ * blockCut for a block of rows of a tensor whose top histogram was counted block by block beforehand, the cut's
+ * indices local to the block: `top` the whole tensor's top histogram (of magnitudes without low bits) and `length`
+ * its size; `tiesBefore(bucket)` how many elements of a top bucket lie in the blocks before this one, `tiesIn(bucket)`
+ * how many in it; `block` the block's magnitudes. A boundary's ties are looked for in this block only where the one
+ * sought lies in it.
+ */
+export function rowBlockCut(
+	whole: { length: number; top: Float64Array },
+	block: { source: MagnitudeSource; tiesBefore(bucket: number): number; tiesIn(bucket: number): number },
+	from: number,
+	to: number,
+	scratch: ScratchAllocator,
+): BlockCut {
+	if (whole.top[TOP_BUCKETS] !== 0) {
+		throw new Error("a cut in blocks of rows needs magnitudes without low bits (bfloat16 task vectors)");
+	}
+	const bounds = rankBoundaries({ length: whole.length, histogram: () => whole.top }, from, to);
+	const n = block.source.length;
+	// Of the elements of magnitude `bits`, the index in this block of the one with `ordinal` such before it in the
+	// tensor: 0 where it lies in an earlier block, n in a later one.
+	const local = (bits: number, ordinal: number): number => {
+		const before = block.tiesBefore(bits >>> 16);
+		if (ordinal < before) {
+			return 0;
+		}
+		if (ordinal >= before + block.tiesIn(bits >>> 16)) {
+			return n;
+		}
+		const counted = tiesBefore(block.source, true, { upperBits: bits, lowerBits: -1 }, scratch);
+		return tieIndex(block.source, bits, ordinal - before, counted, 0);
+	};
+	return {
+		upperBits: bounds.upperBits,
+		lowerBits: bounds.lowerBits,
+		upperCut: bounds.upperTies ? local(bounds.upperBits, bounds.upperSkip) : 0,
+		lowerCut: bounds.lowerTies ? local(bounds.lowerBits, bounds.lowerKeep) : n,
+	};
+}
+
 /** A cut's boundary magnitudes, and how many of the elements equal to each it keeps. */
 interface RankBoundaries {
 	upperBits: number;
@@ -125,7 +165,11 @@ interface RankBoundaries {
 	lowerTies: boolean;
 }
 
-function rankBoundaries(source: MagnitudeSource, from: number, to: number): RankBoundaries {
+function rankBoundaries(
+	source: Pick<MagnitudeSource, "length" | "histogram">,
+	from: number,
+	to: number,
+): RankBoundaries {
 	const n = source.length;
 	// Both boundaries start from the same histogram of the top bits: it is counted once.
 	let top: Float64Array | undefined;
