@@ -5,7 +5,7 @@ import { hugePages } from "../engine/huge-pages.js";
 import { defaultThreads } from "../execute/execute-plan.js";
 import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
-import { ioFloor } from "./io-floor.js";
+import { ioFloor, writeFloor } from "./io-floor.js";
 import { printTable } from "./measure.js";
 import { type ChildMerge, runMergeChild } from "./run-merge-child.js";
 import {
@@ -54,7 +54,7 @@ interface Measured {
 	inputBytes: number;
 	seconds: number;
 	floor: number;
-	/** The floor's writing alone: the output written and synced, the least any merge of this size takes here. */
+	/** The merge's writer writing an output of the same size alone (see writeFloor). */
 	writeFloor: number;
 	maxRssBytes: number;
 	/** mergekit's math in PyTorch on a sample of the same tensors, and ours on them, where PyTorch is installed. */
@@ -82,7 +82,7 @@ async function measure(
 	const out = join(work, "out");
 	let seconds = Number.POSITIVE_INFINITY;
 	let floor = Number.POSITIVE_INFINITY;
-	let writeFloor = Number.POSITIVE_INFINITY;
+	let writeSeconds = Number.POSITIVE_INFINITY;
 	let maxRssBytes = 0;
 	let compared: Measured["torch"];
 	for (let run = 0; run < runs; run++) {
@@ -96,13 +96,20 @@ async function measure(
 		}
 		await rm(out, { recursive: true, force: true });
 		// Measured right after the merge, on the same files in the same state of the page cache.
-		const measuredFloor = await ioFloor(inputs, outBytes, join(work, "floor.bin"));
-		floor = Math.min(floor, measuredFloor.seconds);
-		writeFloor = Math.min(writeFloor, measuredFloor.writeSeconds);
+		floor = Math.min(floor, await ioFloor(inputs, outBytes, join(work, "floor.bin")));
+		writeSeconds = Math.min(writeSeconds, await writeFloor(outBytes, join(work, "write-floor")));
 		seconds = Math.min(seconds, result.seconds);
 		maxRssBytes = Math.max(maxRssBytes, result.maxRssBytes);
 	}
-	return { recipe, inputBytes, seconds, floor, writeFloor, maxRssBytes, ...(compared ? { torch: compared } : {}) };
+	return {
+		recipe,
+		inputBytes,
+		seconds,
+		floor,
+		writeFloor: writeSeconds,
+		maxRssBytes,
+		...(compared ? { torch: compared } : {}),
+	};
 }
 
 /** One merge of `recipeFile` in a child process, into `out` emptied first; a failed merge stops the bench. */
@@ -168,8 +175,8 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		"input GB/s",
 		"I/O floor s",
 		"÷ floor",
-		"write s",
-		"GB/s at write",
+		"write floor s",
+		"GB/s at write floor",
 		"peak RSS GB",
 		"target",
 	];
@@ -192,7 +199,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		rows,
 	);
 	console.log(
-		"write s: the floor's output alone, written and synced; GB/s at write: the input GB/s of a merge that took no longer than that.",
+		"write floor: the merge's own writer writing an output of the same size and nothing else (direct writes, synced); GB/s at write floor: the input GB/s of a merge that took no longer.",
 	);
 	const deep = await benchModels(cacheDir, options.small, 2);
 	const depthRows: string[][] = [];

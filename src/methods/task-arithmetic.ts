@@ -316,7 +316,7 @@ function addRankSums(
 	if ("done" in operands || !rows) {
 		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
 	}
-	const { base, models } = operands;
+	const { base, models, where } = operands;
 	const b = base.bf16 ?? base.data;
 	let sums = running;
 	if (!sums) {
@@ -328,6 +328,10 @@ function addRankSums(
 	const layout = rankSumsLayout(sums, models.length);
 	const block = rows.offset / layout.blockElements;
 	models.forEach((tensor, i) => {
+		// A model kept whole has no cut (keepAllCut).
+		if (readNumber(tensor.params, DENSITY, `${where}, model ${tensor.model}`) >= 1) {
+			return;
+		}
 		const counts = taskVectorSource(tensor.bf16 ?? tensor.data, b, context).histogram(-1);
 		const top = layout.top(i);
 		for (let bucket = 0; bucket < TOP_SUMS; bucket++) {
@@ -339,7 +343,7 @@ function addRankSums(
 }
 
 /**
- * The sums of DARE's and DELLA's blocks of rows (see maskBlocksApply): each model's L1 norms before and after its
+ * The sums of DARE's and DELLA's blocks of rows (see familyBlocksApply): each model's L1 norms before and after its
  * mask [before₀, after₀, before₁, …], added block by block in order as the whole tensor's are added, then each
  * model's mask over the whole tensor as bits, for the second pass. Shared memory, so that the worker threads read and
  * write it.
@@ -436,7 +440,7 @@ function mergeFamily(
 		}
 	}
 	if (context.rows && member.sparsification !== undefined) {
-		// maskBlocksApply cuts only tensors that familyInOnePass merges: elsewhere a block would draw its own mask.
+		// familyBlocksApply cuts only tensors that familyInOnePass merges: elsewhere a block would prune on its own.
 		throw new Error(`${where}: a block of rows that the one-pass kernels did not merge`);
 	}
 	const b = base.data;
