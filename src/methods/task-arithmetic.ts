@@ -303,6 +303,22 @@ function rankSumsLayout(
 	};
 }
 
+/** The operands of a block of rows in the first pass (see familyBlocksApply): the base as stored among them. */
+function blockOperands(
+	member: FamilyMember,
+	parameters: readonly ParameterDef[],
+	inputs: MergeInputs,
+	context: MergeContext,
+): { base: ModelTensor; b: RangeArray; models: ModelTensor[]; where: string; rows: NonNullable<MergeContext["rows"]> } {
+	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
+	const rows = context.rows;
+	if ("done" in operands || !rows) {
+		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
+	}
+	const { base, models, where } = operands;
+	return { base, b: base.bf16 ?? base.data, models, where, rows };
+}
+
 /** A block of rows' part of the rank sums (see rankSumsLayout), added to those of the blocks before it. */
 function addRankSums(
 	member: FamilyMember,
@@ -311,13 +327,7 @@ function addRankSums(
 	context: MergeContext,
 	running: Float64Array | undefined,
 ): Float64Array {
-	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
-	const rows = context.rows;
-	if ("done" in operands || !rows) {
-		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
-	}
-	const { base, models, where } = operands;
-	const b = base.bf16 ?? base.data;
+	const { b, models, where, rows } = blockOperands(member, parameters, inputs, context);
 	let sums = running;
 	if (!sums) {
 		const blocks = Math.ceil(rows.total / b.length);
@@ -369,13 +379,7 @@ function addMaskSums(
 	context: MergeContext,
 	running: Float64Array | undefined,
 ): Float64Array {
-	const operands = taskArithmeticOperands(member.name, parameters, inputs, context);
-	const rows = context.rows;
-	if ("done" in operands || !rows) {
-		throw new Error(`${member.name} on ${context.tensorName}: a block of rows that has no model besides the base`);
-	}
-	const { base, models, where } = operands;
-	const b = base.bf16 ?? base.data;
+	const { base, b, models, where, rows } = blockOperands(member, parameters, inputs, context);
 	const sums = running ?? newMaskSums(models.length, rows.total);
 	const layout = maskSumsLayout(sums, models.length, rows.total);
 	models.forEach((tensor, i) => {
