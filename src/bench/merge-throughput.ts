@@ -209,8 +209,9 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		if (!shallowRecipe || !deepRecipe) {
 			continue;
 		}
-		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs, 1);
-		const deepRun = await measure(deepRecipe, deep, work, mergeArgs, 1);
+		// The highest peak of `runs` merges each: one merge's peak moves by a few tens of MB from run to run.
+		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs, runs);
+		const deepRun = await measure(deepRecipe, deep, work, mergeArgs, runs);
 		depthRows.push([
 			method,
 			(shallowRun.maxRssBytes / GB).toFixed(2),
@@ -221,7 +222,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		]);
 	}
 	printTable(
-		"Peak resident memory against depth (same widths, 2× the layers)",
+		`Peak resident memory against depth (same widths, 2× the layers; the highest of ${runs} run${runs === 1 ? "" : "s"} each)`,
 		["method", "peak RSS GB (1×)", "peak RSS GB (2×)", "growth", "2× input GB/s", "target"],
 		depthRows,
 	);
