@@ -12,7 +12,7 @@ import {
 } from "./kernels/keep-magnitude-ranks.js";
 import { TOP_BUCKETS, TOP_SUMS } from "./kernels/magnitude-buckets.js";
 import { DARE_BLOCK, PRUNE_KINDS, type RangeArray } from "./kernels/range-kernels.js";
-import { RESCALE_MIN_NORM } from "./kernels/rescale-l1.js";
+import { addPartNorms, rescaleRatio } from "./kernels/rescale-l1.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH, type ScratchAllocator } from "./kernels/scratch.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
@@ -406,11 +406,8 @@ function addMaskSums(
 		if (!norms) {
 			throw new Error(`${at}: a block of rows whose masks cannot be kept as bits`);
 		}
-		// Per DARE block or DELLA lane, in order.
-		for (let part = 0; 2 * part < norms.length; part++) {
-			sums[2 * i] = (sums[2 * i] as number) + (norms[2 * part] as number);
-			sums[2 * i + 1] = (sums[2 * i + 1] as number) + (norms[2 * part + 1] as number);
-		}
+		// Per DARE block or DELLA lane, on to the blocks' before.
+		sums.set(addPartNorms(norms, [sums[2 * i] as number, sums[2 * i + 1] as number]), 2 * i);
 	});
 	return sums;
 }
@@ -658,14 +655,7 @@ function dareRescale(
 	context: MergeContext,
 ): { ratio: number; words: Uint32Array } {
 	const words = (context.alloc ?? HEAP_SCRATCH).u32(Math.ceil(b.length / 32));
-	const norms = dareNorms(x, b, mask, words, 0, context);
-	let before = 0;
-	let after = 0;
-	for (let block = 0; 2 * block < norms.length; block++) {
-		before += norms[2 * block] as number;
-		after += norms[2 * block + 1] as number;
-	}
-	return { ratio: rescaleRatio(before, after), words };
+	return { ratio: rescaleRatio(addPartNorms(dareNorms(x, b, mask, words, 0, context))), words };
 }
 
 /** The cut of model `model`'s ranks [from, to) in a block of rows, from the whole tensor's sums (addRankSums). */
@@ -699,16 +689,11 @@ function blockMask(
 	model: number,
 ): { ratio: number; words: Uint32Array } {
 	return {
-		ratio: rescaleRatio(sums[2 * model] as number, sums[2 * model + 1] as number),
+		ratio: rescaleRatio([sums[2 * model] as number, sums[2 * model + 1] as number]),
 		words: maskSumsLayout(sums, models, rows.total)
 			.words(model)
 			.subarray(rows.offset / 32),
 	};
-}
-
-/** What sparsifyRandom's rescale scales a mask's kept elements by, from its L1 norms; 0 where it leaves them. */
-function rescaleRatio(before: number, after: number): number {
-	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
 }
 
 /**

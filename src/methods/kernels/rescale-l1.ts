@@ -31,14 +31,28 @@ export function rescaleL1ByParts(
 	parts: number,
 	context: Pick<MergeContext, "parallel">,
 ): void {
-	let before = 0;
-	let after = 0;
-	for (let part = 0; part < parts; part++) {
+	const ratio = rescaleRatio(addPartNorms(norms.subarray(0, 2 * parts)));
+	if (ratio === 0) {
+		return;
+	}
+	runRange(context, "scale-and-count", { arrays: [masked], numbers: [ratio] }, masked.length, 1);
+}
+
+/**
+ * The L1 norms before and after masking of parts (lanes or blocks), [before₀, after₀, before₁, …], added in order on
+ * to `running` [before, after] (the parts before these, or none): the order that makes the rescale independent of the
+ * threads, and of the blocks of rows a tensor is merged in.
+ */
+export function addPartNorms(norms: ArrayLike<number>, running: readonly [number, number] = [0, 0]): [number, number] {
+	let [before, after] = running;
+	for (let part = 0; 2 * part < norms.length; part++) {
 		before += norms[2 * part] as number;
 		after += norms[2 * part + 1] as number;
 	}
-	if (before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM) {
-		return;
-	}
-	runRange(context, "scale-and-count", { arrays: [masked], numbers: [before / after] }, masked.length, 1);
+	return [before, after];
+}
+
+/** What the rescale scales the kept elements by, from the L1 norms [before, after]: 0 where it leaves them. */
+export function rescaleRatio([before, after]: readonly [number, number]): number {
+	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
 }

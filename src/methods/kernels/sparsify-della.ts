@@ -2,7 +2,7 @@ import type { UniformStream } from "../../execute/counter-random.js";
 import type { MergeContext } from "../merge-method.js";
 import { type LaneLayout, laneLayout } from "./lane-layout.js";
 import type { RangeArray } from "./range-kernels.js";
-import { RESCALE_MIN_NORM, rescaleL1ByParts } from "./rescale-l1.js";
+import { addPartNorms, rescaleL1ByParts, rescaleRatio } from "./rescale-l1.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH } from "./scratch.js";
 import { DELLA_LANE_MAX } from "./simd/della-lane-wasm.js";
@@ -94,19 +94,12 @@ export function dellaMaskBits(
 	uniform: UniformStream,
 	context: Pick<MergeContext, "parallel" | "alloc">,
 ): { words: Uint32Array; ratio: number } | undefined {
+	if (!dellaMasksAsBits(shape)) {
+		return undefined;
+	}
 	const words = (context.alloc ?? HEAP_SCRATCH).u32(Math.ceil(b.length / 32));
 	const norms = dellaMaskNorms(x, b, shape, options, uniform, { words, offset: 0 }, context);
-	if (!norms || !options.rescale) {
-		return norms && { words, ratio: 0 };
-	}
-	// Added lane by lane in order, as rescaleL1ByParts adds them.
-	let before = 0;
-	let after = 0;
-	for (let lane = 0; 2 * lane < norms.length; lane++) {
-		before += norms[2 * lane] as number;
-		after += norms[2 * lane + 1] as number;
-	}
-	return { words, ratio: before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after };
+	return norms && { words, ratio: options.rescale ? rescaleRatio(addPartNorms(norms)) : 0 };
 }
 
 /**
