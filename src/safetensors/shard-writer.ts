@@ -7,10 +7,9 @@ import type { ShardLayout, ShardTensor } from "./shard-layout.js";
 export const DIRECT_BLOCK = 4096;
 
 /**
- * A shard written through the page cache is synced in the background each time this many more bytes have gone to it
- * that way, so that the disk persists the merge while it runs instead of after it: the sync at the end then has
- * little left to do (full-size linear merge, 2.2 GB: the last sync 1.07–1.10 s alone → 0.2–1.4 ms after the ones on
- * the way). Direct writes need none: they return once the disk holds their bytes (O_DSYNC).
+ * A shard is synced in the background each time this many more bytes have been written to it, so that the disk
+ * persists the merge while it runs instead of after it: the sync at the end then has little left to do (full-size
+ * linear merge, 2.2 GB: the last sync 1.07–1.10 s alone → 0.2–1.4 ms after the ones on the way).
  */
 const SYNC_STEP = 128 * 1024 * 1024;
 
@@ -25,11 +24,6 @@ const SYNC_STEP = 128 * 1024 * 1024;
  * disk takes direct writes at 1.4–1.8 GB/s against 0.4 GB/s buffered. A buffer can be written directly only if its
  * address has the same offset within a block as the tensor's bytes in the file (`blockPhase`); others, and every
  * write where direct I/O turns out not to work, take the page cache.
- *
- * Direct writes are synchronous as well (O_DSYNC): each is on the disk when it returns, and no sync of them runs
- * beside the merge. Such a sync holds one of libuv's four threads, which the merge's reads share, for as long as the
- * disk takes to persist everything written before it (about 0.1 s a time, every 128 MiB, here): the reads queued
- * behind it, and full-size task_arithmetic waited 0.97–1.16 s for its reads against 0.48–0.64 s with O_DSYNC.
  */
 export class ShardWriter {
 	readonly #dir: string;
@@ -118,7 +112,7 @@ export class ShardWriter {
 					writeFully(handle, bytes, 0, first - at, at),
 					writeFully(handle, bytes, last - at, bytes.length, last),
 				]);
-				this.#wrote(name, bytes.length, bytes.length - (last - first), entry.shard, handle);
+				this.#wrote(name, bytes.length, entry.shard, handle);
 				return;
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code !== "EINVAL") {
@@ -131,16 +125,13 @@ export class ShardWriter {
 			}
 		}
 		await writeFully(handle, bytes, 0, bytes.length, at);
-		this.#wrote(name, bytes.length, bytes.length, entry.shard, handle);
+		this.#wrote(name, bytes.length, entry.shard, handle);
 	}
 
-	/**
-	 * Counts bytes of a tensor written, `buffered` of them through the page cache, and starts its shard's sync once
-	 * SYNC_STEP such bytes wait and none is running.
-	 */
-	#wrote(name: string, bytes: number, buffered: number, shard: string, handle: FileHandle): void {
+	/** Counts bytes of a tensor written, and starts its shard's sync once SYNC_STEP bytes wait and none is running. */
+	#wrote(name: string, bytes: number, shard: string, handle: FileHandle): void {
 		this.#written.set(name, (this.#written.get(name) ?? 0) + bytes);
-		const unsynced = (this.#unsynced.get(shard) ?? 0) + buffered;
+		const unsynced = (this.#unsynced.get(shard) ?? 0) + bytes;
 		this.#unsynced.set(shard, unsynced);
 		if (unsynced >= SYNC_STEP && !this.#syncing) {
 			this.#unsynced.set(shard, 0);
@@ -225,7 +216,7 @@ async function openDirect(path: string): Promise<FileHandle | undefined> {
 		return undefined;
 	}
 	try {
-		return await open(path, constants.O_WRONLY | constants.O_DIRECT | constants.O_DSYNC);
+		return await open(path, constants.O_WRONLY | constants.O_DIRECT);
 	} catch {
 		return undefined;
 	}
