@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { IO_THREADS_PRELOAD } from "../engine/io-threads.js";
 
 export interface ChildMerge {
 	code: number;
@@ -13,13 +14,13 @@ export interface ChildMerge {
 const CHILD = fileURLToPath(new URL("./merge-child.js", import.meta.url));
 
 /**
- * Runs `mergesmith merge ARGS…` in a fresh Node process (with `env` added to this one's) and returns what it
- * measured of itself.
+ * Runs `mergesmith merge ARGS…` in a fresh Node process (with `env` added to this one's), its thread pool sized as
+ * the mergesmith command sizes its own, and returns what it measured of itself.
  */
 export function runMergeChild(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ChildMerge> {
 	const options = { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } };
 	return new Promise((resolve, reject) => {
-		execFile(process.execPath, [CHILD, ...args], options, (error, stdout, stderr) => {
+		execFile(process.execPath, [...IO_THREADS_PRELOAD, CHILD, ...args], options, (error, stdout, stderr) => {
 			const line = stdout.trim().split("\n").at(-1) ?? "";
 			try {
 				resolve(JSON.parse(line) as ChildMerge);
