@@ -15,7 +15,6 @@ const {
 	slot: me,
 	memory,
 	scratch,
-	wasm,
 } = workerData as {
 	flags: Int32Array;
 	ready: Int32Array;
@@ -23,12 +22,10 @@ const {
 	slot: number;
 	memory: SharedWasmMemory;
 	scratch: number;
-	wasm: WasmModule;
 };
 adoptKernelMemory(memory, scratch);
-adoptSimdWasm(wasm);
 
-parentPort?.on("message", (task: RangeTask) => {
+function runTask(task: RangeTask): void {
 	let state = 1;
 	try {
 		task.args.arrays.forEach((array, i) => {
@@ -43,6 +40,12 @@ parentPort?.on("message", (task: RangeTask) => {
 	}
 	Atomics.store(flags, task.slot, state);
 	Atomics.notify(flags, task.slot);
+}
+
+// The first message is the kernels' compiled module (see WorkerPool.create); the worker is ready once it has it.
+parentPort?.once("message", ({ wasm }: { wasm: WasmModule }) => {
+	adoptSimdWasm(wasm);
+	parentPort?.on("message", runTask);
+	Atomics.store(ready, me, 1);
+	Atomics.notify(ready, me);
 });
-Atomics.store(ready, me, 1);
-Atomics.notify(ready, me);

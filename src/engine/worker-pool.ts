@@ -73,8 +73,6 @@ export class WorkerPool {
 		const ready = new Int32Array(new SharedArrayBuffer(4 * count));
 		const next = new Int32Array(new SharedArrayBuffer(4));
 		const memory = kernelMemory();
-		// Compiled here once; the workers instantiate it over the shared memory.
-		const wasm = simdWasm();
 		const scratch = Array.from({ length: count }, () => {
 			const region = memory.allocate(SIMD_SCRATCH_BYTES);
 			if (region === undefined) {
@@ -83,11 +81,17 @@ export class WorkerPool {
 			return region;
 		});
 		const workers = scratch.map((region, slot) => {
-			const workerData = { flags, ready, next, slot, memory: memory.memory, scratch: region.byteOffset, wasm };
+			const workerData = { flags, ready, next, slot, memory: memory.memory, scratch: region.byteOffset };
 			const worker = new Worker(WORKER, { workerData });
 			worker.unref();
 			return worker;
 		});
+		// Assembled and compiled here once, while the workers load their modules (each takes about as long), and sent
+		// to them as their first message: they instantiate it over the shared memory.
+		const wasm = simdWasm();
+		for (const worker of workers) {
+			worker.postMessage({ wasm });
+		}
 		return new WorkerPool(workers, flags, ready, next, scratch);
 	}
 
