@@ -173,6 +173,26 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 			lambda: 0.7,
 			pooled: false,
 		},
+		// Every model masked and rescaled: the combining pass in one kernel (task_sum_masked).
+		{
+			method: "dare_linear",
+			count,
+			density: [0.8, 0.3, 0.55],
+			normalize: false,
+			rescale: true,
+			lambda: 0.7,
+			pooled: false,
+		},
+		{
+			method: "della_linear",
+			shape: [96, 2048],
+			count,
+			density: [0.37, 0.5, 0.6],
+			normalize: true,
+			rescale: true,
+			lambda: 1,
+			pooled: true,
+		},
 		// DELLA's lanes: rows of 2048, rows longer than a SIMD block, one lane with a partial last mask word, and rows
 		// that would share mask words between threads (these take the passes).
 		{
@@ -261,6 +281,25 @@ describe("the task-arithmetic family in one pass, written as bfloat16 bits", () 
 		{ method: "dare_ties", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: false },
 		// The plain weighted sum after pruning (task-finish), with a ragged last block.
 		{ method: "dare_linear", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: true },
+		// Every model masked and rescaled (task_sum_masked), its lanes paired, and in element order.
+		{
+			method: "dare_linear",
+			count: 3,
+			density: [0.37, 0.6, 0.9],
+			normalize: true,
+			rescale: true,
+			lambda: 1,
+			pooled: true,
+		},
+		{
+			method: "dare_linear",
+			count: 2,
+			density: [0.5, 0.3],
+			normalize: false,
+			rescale: true,
+			lambda: 0.7,
+			pooled: false,
+		},
 		{
 			method: "breadcrumbs",
 			count: 3,

@@ -880,11 +880,16 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const combine = elect
 		? electedBlock(weights, normalize, lambda, baseBf16, bf16Out)
 		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16, bf16Out);
-	// Plain task arithmetic over models stored as bfloat16 bits: its whole work in one kernel.
-	const plainSum = PRUNE_KINDS[kind] === "none" && !elect && xs.every((x) => x instanceof Uint16Array);
-	const counts = plainSum
-		? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end)
-		: combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
+	// The plain weighted sum over models stored as bfloat16 bits, unpruned or each masked and rescaled: its whole
+	// work in one kernel.
+	const oneKernel = !elect && xs.every((x) => x instanceof Uint16Array);
+	const masks = withWords ? rescaledMasks(rest.slice(count) as Uint32Array[], numbers) : undefined;
+	const counts =
+		oneKernel && PRUNE_KINDS[kind] === "none"
+			? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end)
+			: oneKernel && masks && start % 8 === 0
+				? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end, masks)
+				: combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
@@ -905,6 +910,21 @@ const taskVectorDareNorms: RangeKernel = (args, start, end) => {
 		[norms[2 * block], norms[2 * block + 1]] = dareMaskMade(x, b, threshold, k0, k1, from, to, words, offset);
 	}
 };
+
+/**
+ * dare-bits' masks where every model is masked and rescaled (its numbers threshold ≥ 0 and a ratio), as task_sum_masked
+ * takes them; undefined where one is not.
+ */
+function rescaledMasks(
+	words: readonly Uint32Array[],
+	numbers: readonly number[],
+): { words: Uint32Array; ratio: number }[] | undefined {
+	const masks = words.map((mask, i) => {
+		const [threshold, , , ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
+		return threshold < 0 || ratio === 0 ? undefined : { words: mask, ratio };
+	});
+	return masks.every((mask) => mask !== undefined) ? masks : undefined;
+}
 
 /**
  * della-lanes' mask and L1 norms of the task vector δ = round(x − b) of a bf16 merge, made a lane at a time and

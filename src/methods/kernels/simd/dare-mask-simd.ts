@@ -1,5 +1,5 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
-import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import type { WasmFunction, WasmType } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
 	COUNTER_DRAW_LOCALS,
@@ -8,6 +8,7 @@ import {
 	halfDrawLanes,
 	highToLow,
 	JOIN_LOW,
+	type LanePositions,
 	laneLoop,
 	loadLanes,
 	ROUND_LOCALS,
@@ -204,19 +205,73 @@ export function dareFunctions(): WasmFunction[] {
 const WORDS_SLOT = 9;
 
 /**
- * The address of the mask words of elements [at, at + n) (`at` a multiple of 4): in place where `words` lies in kernel
- * memory; else slot WORDS_SLOT, holding a copy of those words when `copy`. Returns the address and the bit offset of
- * element `at` in its word.
+ * Bytes of slot WORDS_SLOT for each model's words: a block's, and one word more where it starts within a word. (A
+ * function: simd-kernels.js, which defines SIMD_BLOCK, imports this module.)
  */
-function wordsAt(module: SimdModule, words: Uint32Array, at: number, n: number, copy: boolean): [number, number] {
+const wordsPlaceBytes = (): number => 4 * (SIMD_BLOCK / 32 + 1);
+
+/**
+ * The address of the mask words of elements [at, at + n) (`at` a multiple of 4): in place where `words` lies in kernel
+ * memory; else in slot WORDS_SLOT (at place `place` of three, one a model), holding a copy of those words when `copy`.
+ * Returns the address and the bit offset of element `at` in its word.
+ */
+function wordsAt(
+	module: SimdModule,
+	words: Uint32Array,
+	at: number,
+	n: number,
+	copy: boolean,
+	place = 0,
+): [number, number] {
 	const first = Math.floor(at / 32);
 	if (kernelMemory().holds(words)) {
 		return [words.byteOffset + 4 * first, at % 32];
 	}
+	const address = slot(WORDS_SLOT) + place * wordsPlaceBytes();
 	if (copy) {
-		module.i32.set(words.subarray(first, Math.ceil((at + n) / 32)), slot(WORDS_SLOT) / 4);
+		module.i32.set(words.subarray(first, Math.ceil((at + n) / 32)), address / 4);
 	}
-	return [slot(WORDS_SLOT), at % 32];
+	return [address, at % 32];
+}
+
+/**
+ * The address of model `model`'s mask words (as dareMaskMade wrote them) for elements [at, at + n), where a kernel
+ * reads them with maskedLanes, and the bit offset of element `at` in the first word.
+ */
+export function maskWordsAt(
+	module: SimdModule,
+	words: Uint32Array,
+	at: number,
+	n: number,
+	model: number,
+): [number, number] {
+	return wordsAt(module, words, at, n, true, model);
+}
+
+/** The locals of maskedLanes, and MASK_LANES_SETUP, which fills them once per call. */
+export const MASK_LANES_LOCALS: readonly (readonly [string, WasmType])[] = [
+	["k", "i32"],
+	["laneBits", "v128"],
+	["pairedLaneBits", "v128"],
+];
+export const MASK_LANES_SETUP = `
+	v128.const i32x4 1 2 4 8 local.set $laneBits
+	v128.const i32x4 1 4 16 64 local.set $pairedLaneBits
+`;
+
+/**
+ * The lanes of local `v` (a task vector's, at `at`) kept by the mask whose words lie at local `words`, element
+ * `offset` + i at bit i (local `offset` a multiple of 8, so that the elements of a loop's step share a word): the
+ * dropped ones +0, as dareKeepBits drops them. Needs MASK_LANES_LOCALS and a zero v128 in local `zero`.
+ */
+export function maskedLanes(v: string, words: string, at: LanePositions): string {
+	return `
+	local.get $${v}
+	local.get $${words} local.get $offset local.get $${at.index} i32.add local.tee $k
+	i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add i32.load
+	local.get $k ${at.first ? "i32.const 1 i32.add" : ""} i32.const 31 i32.and i32.shr_u i32x4.splat
+	local.get $${at.stride === 2 ? "pairedLaneBits" : "laneBits"} v128.and local.get $zero i32x4.ne
+	v128.and`;
 }
 
 /** The float64 sum of each of the two norms' four lane sums at `sums`, added in lane order. */

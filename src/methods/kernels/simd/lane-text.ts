@@ -109,22 +109,23 @@ export function pairedLoopLocals(inputs: readonly string[]): (readonly [string, 
  * results, given a function that pushes an input's lanes; both halves are rounded to bfloat16 (roundBf16, or taken
  * as they are where `rounded`) and stored with one store. It loads and joins with fewer instructions than resultLoop
  * (nearswap 0.97 ns an element against 1.01), but its lanes hold elements 0, 2, 4, 6 and 1, 3, 5, 7: only for work
- * whose lanes depend neither on one another nor on their element's index.
+ * whose lanes depend not on one another, and on their element's index only through `lanes`' second argument.
  */
 export function bf16PairedLoop(
 	inputs: readonly string[],
 	out: string,
-	lanes: (input: (name: string) => string) => string,
+	lanes: (input: (name: string) => string, at: LanePositions) => string,
 	rounded = false,
 ): string {
 	const halves = (pointer: string): string => `local.get $${pointer} local.get $j i32.const 1 i32.shl i32.add`;
 	return laneLoop(
 		`
 		${inputs.map((input) => `${halves(input)} v128.load local.set $${input}Halves`).join("\n")}
-		${lanes((input) => `local.get $${input}Halves i32.const 16 i32x4.shl`)} local.set $result
+		${lanes((input) => `local.get $${input}Halves i32.const 16 i32x4.shl`, { index: "j", first: 0, stride: 2 })} local.set $result
 		${rounded ? "local.get $result" : roundBf16("result")} i32.const 16 i32x4.shr_u local.set $evenBits
 		${halves(out)}
-		${lanes((input) => `local.get $${input}Halves local.get $high v128.and`)} local.set $result
+		${lanes((input) => `local.get $${input}Halves local.get $high v128.and`, { index: "j", first: 1, stride: 2 })}
+		local.set $result
 		${rounded ? "local.get $result" : roundBf16("result")}
 		local.get $evenBits v128.or v128.store`,
 		8,
@@ -171,14 +172,29 @@ export function elementwiseLoop(
 	out: string,
 	bf16: boolean | ((input: string) => boolean),
 	bf16Out: boolean,
-	lanes: (input: (name: string) => string) => string,
+	lanes: (input: (name: string) => string, at: LanePositions) => string,
 	rounded = false,
 ): string {
 	const stored = typeof bf16 === "boolean" ? () => bf16 : bf16;
 	if (bf16Out && inputs.every(stored)) {
 		return bf16PairedLoop(inputs, out, lanes, rounded);
 	}
-	return resultLoop(out, bf16Out, (index) => lanes((input) => loadLanes(input, index, stored(input))), rounded);
+	return resultLoop(
+		out,
+		bf16Out,
+		(index) => lanes((input) => loadLanes(input, index, stored(input)), { index, first: 0, stride: 1 }),
+		rounded,
+	);
+}
+
+/**
+ * Which elements a loop's four lanes hold: element `index + first + stride·k` in lane k, `index` a local (j or j4),
+ * for work that depends on the element's index (a mask kept as bits, say).
+ */
+export interface LanePositions {
+	index: string;
+	first: 0 | 1;
+	stride: 1 | 2;
 }
 
 /** Pushes local `value` with its lanes 2 and 3 moved to lanes 0 and 1 (for promotion to float64). */

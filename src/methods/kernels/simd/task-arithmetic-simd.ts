@@ -1,12 +1,20 @@
 import type { WasmFunction, WasmType } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import { roundBf16 as roundBf16Value } from "../round-bf16.js";
-import { DARE_SUMS_SLOT, dareKeepBits } from "./dare-mask-simd.js";
+import {
+	DARE_SUMS_SLOT,
+	dareKeepBits,
+	MASK_LANES_LOCALS,
+	MASK_LANES_SETUP,
+	maskedLanes,
+	maskWordsAt,
+} from "./dare-mask-simd.js";
 import {
 	elementwiseLoop,
 	f32Address,
 	highToLow,
 	JOIN_LOW,
+	type LanePositions,
 	laneLoop,
 	loadLanes,
 	pairedLoopLocals,
@@ -332,14 +340,39 @@ export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolea
  * and the sum's checked rounding canonicalises a NaN. Per-lane counts of nonzero δᵢ at `counts`; b float32 values or
  * bfloat16 bits; out as task-finish's:
  * `task_sum_<count>_<b: bf16|f32>[_to_bf16](b, x₀…, out, counts, n, w₀…, normalize, divisor, lambda)`.
+ *
+ * `masked` (`task_sum_masked_…`, the same parameters, then `offset, words₀…, ratio₀…`) is DARE's and DELLA's combining
+ * pass with masks kept as bits and the L1 rescale: each δᵢ masked by the words at `wordsᵢ` (element j at bit
+ * offset + j, see maskedLanes) and scaled by ratioᵢ in float64, as dare_keep_bits_scaled does, then counted and
+ * weighted as scale_and_count_round_f32w does, uᵢ rounded with the NaN check (a scaled δᵢ is no bfloat16 value).
  */
-export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean): WasmFunction {
+export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean, masked = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
 	const arrays = ["b", ...models.map((i) => `x${i}`)];
 	const weighted = (i: number): string => `local.get $u${i}`;
+	const keep = (i: number, at: LanePositions): string =>
+		masked
+			? `
+			${maskedLanes("v", `words${i}`, at)} local.set $v
+			local.get $v f64x2.promote_low_f32x4 local.get $r${i} f64x2.mul f32x4.demote_f64x2_zero
+			${highToLow("v")} f64x2.promote_low_f32x4 local.get $r${i} f64x2.mul f32x4.demote_f64x2_zero
+			${JOIN_LOW} local.set $v`
+			: "";
 	return {
-		name: resultVariant(`task_sum_${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
-		params: [...combineParams(models, "x"), ["normalize", "i32"], ["divisor", "f32"], ["lambda", "f64"]],
+		name: resultVariant(`task_sum_${masked ? "masked_" : ""}${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
+		params: [
+			...combineParams(models, "x"),
+			["normalize", "i32"],
+			["divisor", "f32"],
+			["lambda", "f64"],
+			...(masked
+				? [
+						["offset", "i32"] as const,
+						...models.map((i) => [`words${i}`, "i32"] as const),
+						...models.map((i) => [`ratio${i}`, "f64"] as const),
+					]
+				: []),
+		],
 		locals: [
 			["j", "i32"],
 			["scaled", "i32"],
@@ -353,32 +386,36 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 			["zero", "v128"],
 			["magnitude", "v128"],
 			...models.flatMap((i) => [[`w${i}`, "v128"] as const, [`u${i}`, "v128"] as const, [`kept${i}`, "v128"] as const]),
+			...(masked ? [...MASK_LANES_LOCALS, ...models.map((i) => [`r${i}`, "v128"] as const)] : []),
 			...ROUND_LOCALS,
 			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${ROUND_SETUP}
+		${masked ? MASK_LANES_SETUP : ""}
 		i32.const 0x7fffffff i32x4.splat local.set $magnitude
 		local.get $divisor f32x4.splat local.set $d
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
+		${masked ? models.map((i) => `local.get $ratio${i} f64x2.splat local.set $r${i}`).join("\n") : ""}
 		${elementwiseLoop(
 			arrays,
 			"out",
 			(input) => input !== "b" || baseBf16,
 			bf16Out,
-			(input) => `
+			(input, at) => `
 			${input("b")} local.set $base
 			${models
 				.map(
 					(i) => `
 			${input(`x${i}`)} local.get $base f32x4.sub local.set $v
 			${roundBf16KeepingNaN("v")} local.set $v
+			${keep(i, at)}
 			local.get $kept${i} local.get $v local.get $magnitude v128.and local.get $zero i32x4.ne i32x4.sub
 			local.set $kept${i}
 			local.get $v local.get $w${i} f32x4.mul local.set $u${i}
-			${roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
+			${masked ? roundBf16(`u${i}`) : roundBf16KeepingNaN(`u${i}`)} local.set $u${i}`,
 				)
 				.join("\n")}
 			${weightedSum(models, weighted, true)}
@@ -391,7 +428,8 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean):
 
 /**
  * task_arithmetic in a bf16 merge over [start, end) in one kernel (see taskSumWasm), for one to three models stored as
- * bfloat16 bits; returns the counts [kept δ₀..₂, 0, 0, 0] as combineMadeTaskVectors does.
+ * bfloat16 bits; returns the counts [kept δ₀..₂, 0, 0, 0] as combineMadeTaskVectors does. With `masks` (one a model,
+ * each rescaled; `start` a multiple of 8), DARE's and DELLA's combining pass over masks kept as bits: task_sum_masked.
  */
 export function taskSumSimd(
 	out: ResultArray,
@@ -401,13 +439,25 @@ export function taskSumSimd(
 	numbers: { normalize: number; divisor: number; lambda: number },
 	start: number,
 	end: number,
+	masks?: readonly { words: Uint32Array; ratio: number }[],
 ): number[] {
-	const name = `task_sum_${xs.length}_${b instanceof Uint16Array ? "bf16" : "f32"}`;
+	const name = `task_sum_${masks ? "masked_" : ""}${xs.length}_${b instanceof Uint16Array ? "bf16" : "f32"}`;
 	const { normalize, divisor, lambda } = numbers;
+	const tail = [normalize, divisor, lambda];
 	return combineBlocks(
 		name,
 		{ out, b, arrays: xs, weights },
-		[normalize, divisor, lambda],
+		masks
+			? (module, from, n) => {
+					const words = masks.map((mask, i) => maskWordsAt(module, mask.words, from, n, i));
+					return [
+						...tail,
+						(words[0] as [number, number])[1],
+						...words.map(([address]) => address),
+						...masks.map((mask) => mask.ratio),
+					];
+				}
+			: () => tail,
 		start,
 		end,
 		(counts, sums) => {
@@ -435,6 +485,7 @@ export function taskArithmeticFunctions(): WasmFunction[] {
 					taskCombineWasm(count, baseBf16, bf16Out),
 					taskFinishWasm(count, baseBf16, bf16Out),
 					taskSumWasm(count, baseBf16, bf16Out),
+					taskSumWasm(count, baseBf16, bf16Out, true),
 				]),
 			),
 		),
@@ -520,7 +571,7 @@ export function taskCombineSimd(
 	return combineBlocks(
 		`task_combine_${count}_f32`,
 		{ out, b, arrays: deltas, weights },
-		[normalize, roundZ, lambda],
+		() => [normalize, roundZ, lambda],
 		start,
 		end,
 		(counts, sums) => addCombineCounts(counts, count, sums),
@@ -529,14 +580,14 @@ export function taskCombineSimd(
 
 /**
  * Runs a combining kernel (task_combine, task_sum) over [start, end) block by block: b and an array per model read in
- * place or through slots, the weights and the kernel's `tail` numbers, the result (float32 values or bfloat16 bits,
+ * place or through slots, the weights and the kernel's `tail` numbers for the block, the result (float32 values or bfloat16 bits,
  * by the kernel's variant) in place or through a slot; `add` adds each
  * block's lane counts into the sums returned.
  */
 function combineBlocks(
 	name: string,
 	operands: { out: ResultArray; b: RangeArray; arrays: readonly RangeArray[]; weights: readonly number[] },
-	tail: readonly number[],
+	tail: (module: SimdModule, from: number, n: number) => readonly number[],
 	start: number,
 	end: number,
 	add: (counts: Int32Array, sums: number[]) => void,
@@ -551,7 +602,15 @@ function combineBlocks(
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const pointers = arrays.map((array, i) => readAt(module, array, from, n, 1 + i));
 		const target = writeAt(out, from, n, outSlot);
-		kernel(readAt(module, b, from, n, 0), ...pointers, target, slot(countsSlot), n, ...weights, ...tail);
+		kernel(
+			readAt(module, b, from, n, 0),
+			...pointers,
+			target,
+			slot(countsSlot),
+			n,
+			...weights,
+			...tail(module, from, n),
+		);
 		writeBack(module, target, outSlot, out, from, n);
 		add(module.i32.subarray(slot(countsSlot) / 4), sums);
 	}
