@@ -4,7 +4,12 @@
  * Kept to the instructions the kernels use, so that they read as text in the source and need no build step.
  */
 
+import { fileURLToPath } from "node:url";
+
 export type WasmType = "i32" | "i64" | "f32" | "f64" | "v128";
+
+/** This file: what a module's bytes depend on besides its text (see compileCached). */
+export const ASSEMBLER_FILE = fileURLToPath(import.meta.url);
 
 export interface WasmFunction {
 	name: string;

@@ -1,5 +1,6 @@
 import { kernelMemory } from "../../../engine/kernel-memory.js";
 import { assembleWasm, type WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
+import { compileCached } from "../../../engine/wasm/compile-cached.js";
 import {
 	compileWasm,
 	instantiateWasm,
@@ -82,11 +83,15 @@ export function setSimdEnabled(value: boolean): void {
 let compiled: WasmModule | undefined;
 
 /**
- * The SIMD kernels' compiled module: assembled and compiled on first use, or the one this thread was given (a
- * worker's, from the thread that started it).
+ * The SIMD kernels' compiled module: assembled (or read from the cache, see compileCached) and compiled on first use,
+ * or the one this thread was given (a worker's, from the thread that started it).
  */
 export function simdWasm(): WasmModule {
-	compiled ??= compileWasm(assembleWasm({ memory: { minPages: 1, maxPages: 65536 }, functions: functions() }));
+	compiled ??= compileCached(
+		{ memory: { minPages: 1, maxPages: 65536 }, functions: functions() },
+		assembleWasm,
+		compileWasm,
+	);
 	return compiled;
 }
 
