@@ -122,6 +122,8 @@ describe("the task-arithmetic family in one pass against the JavaScript kernels'
 		{ method: "dare_ties", count, density: [0.37, 1, 0.9], normalize: true, rescale: true, lambda: 1, pooled: true },
 		// Rescaled, the mask kept as bits: in kernel memory when pooled, copied into a slot block by block when plain.
 		{ method: "dare_ties", count, density: [0.8, 0.3, 1], normalize: false, rescale: true, lambda: 0.7, pooled: false },
+		// Every model masked and rescaled.
+		{ method: "dare_ties", count, density: [0.8, 0.3, 0.55], normalize: true, rescale: true, lambda: 1, pooled: true },
 		{
 			method: "dare_ties",
 			count,
@@ -279,6 +281,15 @@ describe("the task-arithmetic family in one pass, written as bfloat16 bits", () 
 			pooled: true,
 		},
 		{ method: "dare_ties", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: false },
+		{
+			method: "dare_ties",
+			count: 3,
+			density: [0.37, 0.6, 0.9],
+			normalize: false,
+			rescale: true,
+			lambda: 0.7,
+			pooled: true,
+		},
 		// The plain weighted sum after pruning (task-finish), with a ragged last block.
 		{ method: "dare_linear", count: 2, density: [0.37, 1], normalize: true, rescale: true, lambda: 1, pooled: true },
 		// Every model masked and rescaled (task_sum_masked), its lanes paired, and in element order.
