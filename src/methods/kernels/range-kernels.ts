@@ -880,8 +880,8 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const combine = elect
 		? electedBlock(weights, normalize, lambda, baseBf16, bf16Out)
 		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16, bf16Out);
-	// The plain weighted sum over models stored as bfloat16 bits, unpruned or each masked and rescaled: its whole
-	// work in one kernel.
+	// The plain weighted sum over models stored as bfloat16 bits, unpruned or each masked and rescaled (from an element
+	// a multiple of 8, whose step's bits share a word: see maskedLanes): its whole work in one kernel.
 	const oneKernel = !elect && xs.every((x) => x instanceof Uint16Array);
 	const masks = withWords ? rescaledMasks(rest.slice(count) as Uint32Array[], numbers) : undefined;
 	const counts =
