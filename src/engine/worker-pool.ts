@@ -86,8 +86,8 @@ export class WorkerPool {
 			worker.unref();
 			return worker;
 		});
-		// Assembled and compiled here once, while the workers load their modules (each takes about as long), and sent
-		// to them as their first message: they instantiate it over the shared memory.
+		// Compiled here once (assembled, or read from the cache: see compileCached) while the workers load their
+		// modules, and sent to them as their first message: they instantiate it over the shared memory.
 		const wasm = simdWasm();
 		for (const worker of workers) {
 			worker.postMessage({ wasm });

@@ -30,6 +30,7 @@ import {
 import { laneTotal, type ResultArray, simdEnabled } from "./simd/simd-kernels.js";
 import {
 	combineMadeTaskVectors,
+	type DareMask,
 	dareBlock,
 	electedBlock,
 	keepRanksBlock,
@@ -849,6 +850,7 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 	const weights = args.numbers.slice(5, 5 + count);
 	const numbers = args.numbers.slice(5 + count);
 	let prune: PruneBlock = () => undefined;
+	let dareMasks: DareMask[] | undefined;
 	if (PRUNE_KINDS[kind] === "keep-ranks") {
 		prune = keepRanksBlock(
 			xs.map((_, i) => {
@@ -862,18 +864,17 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 			}),
 		);
 	} else if (PRUNE_KINDS[kind] === "dare" || withWords) {
-		prune = dareBlock(
-			xs.map((_, i) => {
-				const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
-				return {
-					k0,
-					k1,
-					...(threshold < 0 ? {} : { threshold }),
-					...(ratio === 0 ? {} : { ratio }),
-					...(withWords ? { words: rest[count + i] as Uint32Array } : {}),
-				};
-			}),
-		);
+		dareMasks = xs.map((_, i) => {
+			const [threshold, k0, k1, ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
+			return {
+				k0,
+				k1,
+				...(threshold < 0 ? {} : { threshold }),
+				...(ratio === 0 ? {} : { ratio }),
+				...(withWords ? { words: rest[count + i] as Uint32Array } : {}),
+			};
+		});
+		prune = dareBlock(dareMasks);
 	}
 	const baseBf16 = b instanceof Uint16Array;
 	const bf16Out = out instanceof Uint16Array;
@@ -882,14 +883,12 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16, bf16Out);
 	// The plain weighted sum over models stored as bfloat16 bits, unpruned or each masked and rescaled (from an element
 	// a multiple of 8, whose step's bits share a word: see maskedLanes): its whole work in one kernel.
-	const oneKernel = !elect && xs.every((x) => x instanceof Uint16Array);
-	const masks = withWords ? rescaledMasks(rest.slice(count) as Uint32Array[], numbers) : undefined;
-	const counts =
-		oneKernel && PRUNE_KINDS[kind] === "none"
-			? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end)
-			: oneKernel && masks && start % 8 === 0
-				? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end, masks)
-				: combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
+	const masks = dareMasks && start % 8 === 0 ? rescaledMasks(dareMasks) : undefined;
+	const oneKernel =
+		!elect && xs.every((x) => x instanceof Uint16Array) && (PRUNE_KINDS[kind] === "none" || masks !== undefined);
+	const counts = oneKernel
+		? taskSumSimd(out, b, xs as Uint16Array[], weights, { normalize, divisor, lambda }, start, end, masks)
+		: combineMadeTaskVectors(out, b, xs, prune, combine, start, end);
 	for (let i = 0; i < count; i++) {
 		sums[i] = (sums[i] as number) + (counts[i] as number);
 		sums[count + i] = (sums[count + i] as number) + (counts[3 + i] as number);
@@ -912,18 +911,18 @@ const taskVectorDareNorms: RangeKernel = (args, start, end) => {
 };
 
 /**
- * dare-bits' masks where every model is masked and rescaled (its numbers threshold ≥ 0 and a ratio), as task_sum_masked
- * takes them; undefined where one is not.
+ * The masks kept as bits where every model is masked and rescaled, as task_sum_masked takes them; undefined where one
+ * is not.
  */
-function rescaledMasks(
-	words: readonly Uint32Array[],
-	numbers: readonly number[],
-): { words: Uint32Array; ratio: number }[] | undefined {
-	const masks = words.map((mask, i) => {
-		const [threshold, , , ratio] = numbers.slice(4 * i, 4 * i + 4) as [number, number, number, number];
-		return threshold < 0 || ratio === 0 ? undefined : { words: mask, ratio };
-	});
-	return masks.every((mask) => mask !== undefined) ? masks : undefined;
+function rescaledMasks(masks: readonly DareMask[]): { words: Uint32Array; ratio: number }[] | undefined {
+	const rescaled: { words: Uint32Array; ratio: number }[] = [];
+	for (const { threshold, ratio, words } of masks) {
+		if (threshold === undefined || ratio === undefined || words === undefined) {
+			return undefined;
+		}
+		rescaled.push({ words, ratio });
+	}
+	return rescaled;
 }
 
 /**

@@ -845,14 +845,21 @@ function blockBounds(cut: BlockCut, from: number, to: number): { lower: number; 
 	return { lower, upper };
 }
 
+/** A model's DARE mask in a combining pass: its draws' threshold and keys, or its bits, and its rescale. */
+export interface DareMask {
+	threshold?: number;
+	k0: number;
+	k1: number;
+	ratio?: number;
+	words?: Uint32Array;
+}
+
 /**
  * DARE's mask of each block (see dareMask), then its L1 rescale by `ratio` where given (scale-and-count's exact
  * product, as rescaleL1ByParts runs it). A model with no `threshold` is not pruned. A model with mask `words` (written
  * by the pass that measured its norms) has its mask read from them instead of drawn again.
  */
-export function dareBlock(
-	masks: readonly { threshold?: number; k0: number; k1: number; ratio?: number; words?: Uint32Array }[],
-): PruneBlock {
+export function dareBlock(masks: readonly DareMask[]): PruneBlock {
 	return (module, address, from, n, model) => {
 		const { threshold, k0, k1, ratio, words } = masks[model] as (typeof masks)[number];
 		if (threshold === undefined) {
