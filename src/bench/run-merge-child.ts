@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { IO_THREADS_PRELOAD } from "../engine/io-threads.js";
+import { MERGE_PROCESS_PRELOAD } from "../engine/merge-process.js";
 
 export interface ChildMerge {
 	code: number;
@@ -20,7 +20,7 @@ const CHILD = fileURLToPath(new URL("./merge-child.js", import.meta.url));
 export function runMergeChild(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ChildMerge> {
 	const options = { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } };
 	return new Promise((resolve, reject) => {
-		execFile(process.execPath, [...IO_THREADS_PRELOAD, CHILD, ...args], options, (error, stdout, stderr) => {
+		execFile(process.execPath, [...MERGE_PROCESS_PRELOAD, CHILD, ...args], options, (error, stdout, stderr) => {
 			const line = stdout.trim().split("\n").at(-1) ?? "";
 			try {
 				resolve(JSON.parse(line) as ChildMerge);

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { MERGE_PROCESS_PRELOAD } from "../engine/merge-process.js";
 import { defaultThreads } from "../execute/execute-plan.js";
 import { listWeightFiles } from "../safetensors/list-weight-files.js";
 import { SafetensorsFile } from "../safetensors/safetensors-file.js";
@@ -99,7 +100,13 @@ export interface MathMeasure {
 
 /** Times mergesmith's arithmetic alone for `recipeFile` over `tensors`, inputs in memory, in a process of its own. */
 export async function measureOwnMath(recipeFile: string, tensors: readonly string[]): Promise<MathMeasure> {
-	const result = await run(process.execPath, [MATH_CHILD, recipeFile, String(REPEATS), ...tensors]);
+	const result = await run(process.execPath, [
+		...MERGE_PROCESS_PRELOAD,
+		MATH_CHILD,
+		recipeFile,
+		String(REPEATS),
+		...tensors,
+	]);
 	if (!result.ok) {
 		throw new Error(`timing mergesmith's arithmetic for ${recipeFile} failed: ${result.stderr.trim()}`);
 	}

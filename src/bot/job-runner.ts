@@ -2,7 +2,7 @@ import { fork } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { IO_THREADS_PRELOAD } from "../engine/io-threads.js";
+import { MERGE_PROCESS_PRELOAD } from "../engine/merge-process.js";
 import type { BotHub } from "./bot-hub.js";
 import type { Job, JobEvent, JobStore } from "./job-store.js";
 import type { JobRecord } from "./read-job-record.js";
@@ -218,7 +218,7 @@ export class JobRunner {
 	async *#spawn(job: Job, signal: AbortSignal): AsyncGenerator<JobProgress> {
 		const child = fork(MERGE_PROCESS, [], {
 			env: this.#options.env,
-			execArgv: [...process.execArgv, ...IO_THREADS_PRELOAD],
+			execArgv: [...process.execArgv, ...MERGE_PROCESS_PRELOAD],
 			stdio: ["ignore", "ignore", "pipe", "ipc"],
 			signal,
 		});
