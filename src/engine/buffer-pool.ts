@@ -10,43 +10,60 @@ interface PoolBuffer {
 	readonly buffer: ArrayBuffer | SharedArrayBuffer;
 	readonly byteOffset: number;
 	readonly byteLength: number;
-	/** Whether it is a region of kernel memory, given back to it when the pool closes. */
+	/** Whether it is a region of kernel memory, given back to it when released. */
 	readonly inKernelMemory: boolean;
 }
 
-/** Requests up to this size are served from buffers up to this size (see BufferPool.take). */
+/** Requests up to this size are served from plain buffers up to this size (see BufferPool.take). */
 const SMALL_REQUEST = 1 << 20;
-/** Buffers larger than this go back to kernel memory when given back, where later requests can take parts of them. */
-const LARGE_BUFFER = 64 << 20;
 
 /**
  * Memory reused from tensor to tensor. On these machines writing into freshly allocated memory costs about a hundred
- * times more than into memory already touched (first-touch page faults), so after the first layer a merge allocates
- * nothing: every tensor's reads, scratch and output come out of buffers that earlier tensors released.
+ * times more than into memory already touched (first-touch page faults), so a merge should take its tensors' reads,
+ * scratch and outputs out of memory that earlier tensors released.
  *
  * Buffers are regions of kernel memory, where the WebAssembly kernels work on them in place and worker threads
- * share them; past its 4 GiB, plain buffers (SharedArrayBuffers when worker threads share the work).
+ * share them. A released region goes straight back to kernel memory, which joins it with its free neighbours and
+ * cuts later requests out of the smallest free range that holds them: a merge's requests come in many sizes (each
+ * tensor's bytes as stored, its outputs a page larger, float32 scratch twice its size), and buffers kept whole for
+ * requests of their own size were too often too small or much too large, so that kernel memory kept growing through
+ * the layers (full-size slerp 0.37 GB of it by the end, ties 0.45 GB of resident memory; see the README). Past
+ * wasm32's 4 GiB, buffers are plain ones (SharedArrayBuffers when worker threads share the work), which the pool
+ * keeps whole for later requests.
  */
 export class BufferPool {
 	readonly shared: boolean;
+	/** Plain buffers given back, for later requests. */
 	readonly #free: PoolBuffer[] = [];
-	readonly #all: PoolBuffer[] = [];
+	/** Every buffer held now, and the plain ones free. */
+	readonly #all = new Set<PoolBuffer>();
 	#allocated = 0;
 
 	constructor(shared: boolean) {
 		this.shared = shared;
 	}
 
-	/** Bytes of the buffers the pool has now, held and free (a large buffer given back is no longer its). */
+	/** Bytes of the buffers the pool has now: those held, and the plain ones free. */
 	get allocatedBytes(): number {
 		return this.#allocated;
 	}
 
 	/**
-	 * The smallest free buffer of at least `bytes`, else a new one. A small request is not given a large buffer: that
-	 * would leave a later large request to allocate (and touch) a new one, and the pool would keep both.
+	 * A region of kernel memory, else the smallest free plain buffer of at least `bytes`, else a new one. A small
+	 * request is not given a large plain buffer: that would leave a later large request to allocate (and touch) a new
+	 * one, and the pool would keep both.
 	 */
 	take(bytes: number): PoolBuffer {
+		const region = kernelMemory().allocate(bytes);
+		const buffer = region ? { ...region, inKernelMemory: true } : (this.#freePlain(bytes) ?? this.#newPlain(bytes));
+		if (!this.#all.has(buffer)) {
+			this.#all.add(buffer);
+			this.#allocated += buffer.byteLength;
+		}
+		return buffer;
+	}
+
+	#freePlain(bytes: number): PoolBuffer | undefined {
 		let best = -1;
 		for (let i = 0; i < this.#free.length; i++) {
 			const size = (this.#free[i] as PoolBuffer).byteLength;
@@ -54,42 +71,26 @@ export class BufferPool {
 				best = i;
 			}
 		}
-		if (best >= 0 && (this.#free[best] as PoolBuffer).byteLength > SMALL_REQUEST && bytes <= SMALL_REQUEST) {
-			best = -1;
+		if (best < 0 || ((this.#free[best] as PoolBuffer).byteLength > SMALL_REQUEST && bytes <= SMALL_REQUEST)) {
+			return undefined;
 		}
-		if (best >= 0) {
-			const [buffer] = this.#free.splice(best, 1);
-			return buffer as PoolBuffer;
-		}
-		const region = kernelMemory().allocate(bytes);
-		// At least 8 bytes and a multiple of 8, so that every typed view fits and is aligned.
-		const size = region?.byteLength ?? Math.max(8, Math.ceil(bytes / 8) * 8);
-		const buffer: PoolBuffer = region
-			? { ...region, inKernelMemory: true }
-			: {
-					buffer: this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size),
-					byteOffset: 0,
-					byteLength: size,
-					inKernelMemory: false,
-				};
-		if (!region && size >= HUGE_PAGE) {
-			hugePages().advise(new Uint8Array(buffer.buffer), size);
-		}
-		this.#allocated += size;
-		this.#all.push(buffer);
-		return buffer;
+		return this.#free.splice(best, 1)[0];
 	}
 
-	/**
-	 * Takes a buffer back for later requests. A region of kernel memory larger than LARGE_BUFFER (an embedding matrix,
-	 * sce's variances of one) goes back to kernel memory, which joins it with its free neighbours: the layers' tensors
-	 * after it then take parts of it instead of fresh memory (full-size peak: slerp 0.84 → 0.76 GB, sce 1.39 → 1.18).
-	 * Smaller buffers stay whole in the pool, which hands them to requests of about their size again.
-	 */
+	#newPlain(bytes: number): PoolBuffer {
+		// At least 8 bytes and a multiple of 8, so that every typed view fits and is aligned.
+		const size = Math.max(8, Math.ceil(bytes / 8) * 8);
+		const buffer = this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+		if (size >= HUGE_PAGE) {
+			hugePages().advise(new Uint8Array(buffer), size);
+		}
+		return { buffer, byteOffset: 0, byteLength: size, inKernelMemory: false };
+	}
+
+	/** Takes a buffer back: a region of kernel memory returns to it, a plain buffer waits for a later request. */
 	give(buffer: PoolBuffer): void {
-		if (buffer.inKernelMemory && buffer.byteLength > LARGE_BUFFER) {
-			const at = this.#all.indexOf(buffer);
-			this.#all.splice(at, 1);
+		if (buffer.inKernelMemory) {
+			this.#all.delete(buffer);
 			this.#allocated -= buffer.byteLength;
 			kernelMemory().release(buffer as MemoryRegion);
 			return;
@@ -102,15 +103,17 @@ export class BufferPool {
 		return new PoolArena(this);
 	}
 
-	/** Gives the pool's regions of kernel memory back, once nothing uses any of its buffers. */
+	/** Gives the regions of kernel memory still held back, once nothing uses any of the pool's buffers. */
 	close(): void {
 		const memory = kernelMemory();
-		for (const buffer of this.#all.splice(0)) {
+		for (const buffer of this.#all) {
 			if (buffer.inKernelMemory) {
 				memory.release(buffer as MemoryRegion);
 			}
 		}
+		this.#all.clear();
 		this.#free.length = 0;
+		this.#allocated = 0;
 	}
 }
 
