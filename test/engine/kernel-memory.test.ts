@@ -54,7 +54,7 @@ describe("KernelMemory", () => {
 });
 
 describe("BufferPool", () => {
-	it("holds little more memory than a merge's tensors hold at once, whatever their sizes", () => {
+	it("takes at most a tenth more memory than a merge's tensors hold at once, whatever their sizes", () => {
 		const pool = new BufferPool(true);
 		const start = kernelMemory().usedBytes;
 		// A Llama layer's tensors as a merge of three bf16 inputs asks for them: each input as stored and float32
@@ -63,6 +63,8 @@ describe("BufferPool", () => {
 		const tensors = [2048 * 2048, 256 * 2048, 256 * 2048, 2048 * 2048, 5632 * 2048, 5632 * 2048, 2048 * 5632, 2048];
 		let held = 0;
 		let mostHeld = 0;
+		// The top of kernel memory, which falls again when its last regions are released: its highest is what was touched.
+		let mostUsed = start;
 		let writing: { arena: ReturnType<BufferPool["arena"]>; bytes: number } | undefined;
 		for (let layer = 0; layer < 4; layer++) {
 			for (const elements of tensors) {
@@ -73,8 +75,9 @@ describe("BufferPool", () => {
 				inputs.f32Uninitialised(elements);
 				const output = pool.arena();
 				output.bytes(2 * elements, 512);
-				held += 10 * elements + 4096;
+				held += 12 * elements + 4096;
 				mostHeld = Math.max(mostHeld, held);
+				mostUsed = Math.max(mostUsed, kernelMemory().usedBytes);
 				inputs.release();
 				held -= 10 * elements;
 				if (writing) {
@@ -84,7 +87,8 @@ describe("BufferPool", () => {
 				writing = { arena: output, bytes: 2 * elements + 4096 };
 			}
 		}
-		expect(kernelMemory().usedBytes - start).toBeLessThanOrEqual(mostHeld * 1.05);
+		// 173 MB for tensors that hold 161 MB at once; buffers kept whole for requests of their size took 223 MB.
+		expect(mostUsed - start).toBeLessThanOrEqual(mostHeld * 1.1);
 		writing?.arena.release();
 		pool.close();
 	});
