@@ -37,15 +37,9 @@ export class BufferPool {
 	readonly #free: PoolBuffer[] = [];
 	/** Every buffer held now, and the plain ones free. */
 	readonly #all = new Set<PoolBuffer>();
-	#allocated = 0;
 
 	constructor(shared: boolean) {
 		this.shared = shared;
-	}
-
-	/** Bytes of the buffers the pool has now: those held, and the plain ones free. */
-	get allocatedBytes(): number {
-		return this.#allocated;
 	}
 
 	/**
@@ -56,10 +50,7 @@ export class BufferPool {
 	take(bytes: number): PoolBuffer {
 		const region = kernelMemory().allocate(bytes);
 		const buffer = region ? { ...region, inKernelMemory: true } : (this.#freePlain(bytes) ?? this.#newPlain(bytes));
-		if (!this.#all.has(buffer)) {
-			this.#all.add(buffer);
-			this.#allocated += buffer.byteLength;
-		}
+		this.#all.add(buffer);
 		return buffer;
 	}
 
@@ -91,7 +82,6 @@ export class BufferPool {
 	give(buffer: PoolBuffer): void {
 		if (buffer.inKernelMemory) {
 			this.#all.delete(buffer);
-			this.#allocated -= buffer.byteLength;
 			kernelMemory().release(buffer as MemoryRegion);
 			return;
 		}
@@ -113,7 +103,6 @@ export class BufferPool {
 		}
 		this.#all.clear();
 		this.#free.length = 0;
-		this.#allocated = 0;
 	}
 }
 

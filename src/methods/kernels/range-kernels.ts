@@ -883,7 +883,7 @@ const combineMadeVectors: RangeKernel = (args, start, end, sums) => {
 		: weightedSumBlock(weights, normalize, divisor, lambda, baseBf16, bf16Out);
 	// The plain weighted sum over models stored as bfloat16 bits, unpruned or each masked and rescaled (from an element
 	// a multiple of 8, whose step's bits share a word: see maskedLanes): its whole work in one kernel.
-	const masks = dareMasks && start % 8 === 0 ? rescaledMasks(dareMasks) : undefined;
+	const masks = !elect && dareMasks && start % 8 === 0 ? rescaledMasks(dareMasks) : undefined;
 	const oneKernel =
 		!elect && xs.every((x) => x instanceof Uint16Array) && (PRUNE_KINDS[kind] === "none" || masks !== undefined);
 	const counts = oneKernel

@@ -215,7 +215,7 @@ const wordsPlaceBytes = (): number => 4 * (SIMD_BLOCK / 32 + 1);
  * memory; else in slot WORDS_SLOT (at place `place` of three, one a model), holding a copy of those words when `copy`.
  * Returns the address and the bit offset of element `at` in its word.
  */
-function wordsAt(
+export function wordsAt(
 	module: SimdModule,
 	words: Uint32Array,
 	at: number,
@@ -232,20 +232,6 @@ function wordsAt(
 		module.i32.set(words.subarray(first, Math.ceil((at + n) / 32)), address / 4);
 	}
 	return [address, at % 32];
-}
-
-/**
- * The address of model `model`'s mask words (as dareMaskMade wrote them) for elements [at, at + n), where a kernel
- * reads them with maskedLanes, and the bit offset of element `at` in the first word.
- */
-export function maskWordsAt(
-	module: SimdModule,
-	words: Uint32Array,
-	at: number,
-	n: number,
-	model: number,
-): [number, number] {
-	return wordsAt(module, words, at, n, true, model);
 }
 
 /** The locals of maskedLanes, and MASK_LANES_SETUP, which fills them once per call. */

@@ -7,7 +7,7 @@ import {
 	MASK_LANES_LOCALS,
 	MASK_LANES_SETUP,
 	maskedLanes,
-	maskWordsAt,
+	wordsAt,
 } from "./dare-mask-simd.js";
 import {
 	elementwiseLoop,
@@ -449,7 +449,7 @@ export function taskSumSimd(
 		{ out, b, arrays: xs, weights },
 		masks
 			? (module, from, n) => {
-					const words = masks.map((mask, i) => maskWordsAt(module, mask.words, from, n, i));
+					const words = masks.map((mask, i) => wordsAt(module, mask.words, from, n, true, i));
 					return [
 						...tail,
 						(words[0] as [number, number])[1],
