@@ -78,12 +78,15 @@ export async function* executePlan(
 	const work = plan.tensors.flatMap((tensor) => tensorWork(plan, tensor, options));
 	const largestInputs = work.reduce((largest, { tensor }) => Math.max(largest, inputBytes(tensor)), 0);
 	let tensorsDone = 0;
-	// The tensor being merged, its warnings gathered over its blocks, and its sums where a pass over them comes first.
+	// The tensor being merged, its warnings gathered over its blocks, and where passes over its blocks' sums come first,
+	// the totals of the passes done, end to end, and the running sums of the pass under way.
 	let current: PlannedTensor | undefined;
 	let warnings: string[] = [];
 	let tensorSums: Float64Array | undefined;
+	let passSums: Float64Array | undefined;
+	let pass = 0;
 	try {
-		for (const [index, { tensor, whole, from, last, sumsOnly }] of work.entries()) {
+		for (const [index, { tensor, whole, from, last, sumsPass }] of work.entries()) {
 			if (writeFailure) {
 				throw writeFailure.error;
 			}
@@ -91,6 +94,14 @@ export async function* executePlan(
 				current = whole;
 				warnings = [];
 				tensorSums = undefined;
+				passSums = undefined;
+				pass = 0;
+			}
+			if (passSums && sumsPass !== pass) {
+				// A pass over the sums ended: its totals join those of the passes before.
+				tensorSums = tensorSums ? Float64Array.from([...tensorSums, ...passSums]) : passSums;
+				passSums = undefined;
+				pass++;
 			}
 			const arena = aheadArenas.get(index) ?? pool.arena();
 			aheadArenas.delete(index);
@@ -119,16 +130,9 @@ export async function* executePlan(
 			}
 			const rows =
 				tensor === whole ? undefined : { offset: from / DTYPE_SIZES[whole.dtype], total: elementCount(whole.shape) };
-			if (sumsOnly) {
-				const io = { reader, arena, ...(workers ? { workers } : {}), rows };
-				tensorSums = await addBlockSums(
-					plan,
-					tensor,
-					openFile,
-					(message) => addWarning(warnings, message),
-					io,
-					tensorSums,
-				);
+			if (sumsPass !== undefined) {
+				const io = { reader, arena, ...(workers ? { workers } : {}), rows, ...(tensorSums ? { tensorSums } : {}) };
+				passSums = await addBlockSums(plan, tensor, openFile, (message) => addWarning(warnings, message), io, passSums);
 				arena.release();
 				continue;
 			}
@@ -212,15 +216,16 @@ function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOpti
 	const { method } = plan;
 	const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
 	const streamed = inputs.some((input) => options.openStreamed?.(input.stored.file) !== undefined);
-	const sums = !streamed && method.blockSums?.applies(tensor) === true;
+	const passes = !streamed && method.blockSums?.applies(tensor) === true ? (method.blockSums.passes ?? 1) : 0;
 	const blocks =
-		(method.elementwise === true || sums) &&
+		(method.elementwise === true || passes > 0) &&
 		!options.backend?.hasGraph(method.name) &&
-		rowBlocks(tensor, { ...(options.rowBlockBytes ? { blockBytes: options.rowBlockBytes } : {}), sums });
+		rowBlocks(tensor, { ...(options.rowBlockBytes ? { blockBytes: options.rowBlockBytes } : {}), sums: passes > 0 });
 	if (!blocks) {
 		return [{ tensor, whole: tensor, from: 0, last: true }];
 	}
-	return sums ? [...blocks.map((block) => ({ ...block, sumsOnly: true })), ...blocks] : blocks;
+	const sumsPasses = Array.from({ length: passes }, (_, sumsPass) => blocks.map((block) => ({ ...block, sumsPass })));
+	return [...sumsPasses.flat(), ...blocks];
 }
 
 /** Bytes of a block's result, as the output stores it. */
@@ -432,7 +437,7 @@ async function addBlockSums(
 	tensor: PlannedTensor,
 	openFile: (path: string) => Promise<TensorFile>,
 	warn: (message: string) => void,
-	io: Pick<TensorIo, "reader" | "arena" | "workers" | "rows">,
+	io: Pick<TensorIo, "reader" | "arena" | "workers" | "rows" | "tensorSums">,
 	running: Float64Array | undefined,
 ): Promise<Float64Array> {
 	const sums = plan.method.blockSums;
@@ -440,7 +445,8 @@ async function addBlockSums(
 		throw new Error(`${plan.method.name} has no sums to add over blocks of rows (${tensor.name})`);
 	}
 	const inputs = await loadInputs(tensor, openFile, io);
-	return sums.add(inputs, tensorContext(plan, tensor, warn, io), running);
+	const context = tensorContext(plan, tensor, warn, io);
+	return sums.add(inputs, io.tensorSums ? { ...context, tensorSums: io.tensorSums } : context, running);
 }
 
 /**

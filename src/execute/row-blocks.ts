@@ -32,8 +32,11 @@ export interface RowBlock {
 	/** The block's first byte within the whole tensor's output. */
 	from: number;
 	last: boolean;
-	/** Read only to add its sums to the whole tensor's, in the pass before the blocks merge (MergeMethod.blockSums). */
-	sumsOnly?: boolean;
+	/**
+	 * Read only to add its sums to the whole tensor's, in this pass (from 0) of those before the blocks merge (see
+	 * MergeMethod.blockSums).
+	 */
+	sumsPass?: number;
 }
 
 /**

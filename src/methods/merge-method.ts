@@ -195,13 +195,19 @@ export interface MergeMethod {
 	elementwise?: boolean;
 	/**
 	 * Where the method needs only float64 sums over the whole tensor, added block by block of 65536 elements in order,
-	 * and is elementwise otherwise (slerp, flattened nuslerp, model_stock): the executor then merges a large tensor in blocks
-	 * of rows in two passes, every block's sums first, then each block's merge with the whole tensor's sums in
-	 * MergeContext.tensorSums.
+	 * and is elementwise otherwise (slerp, flattened nuslerp, model_stock, multislerp): the executor then merges a large
+	 * tensor in blocks of rows after one pass or more over every block's sums, each block's merge with the whole
+	 * tensor's sums in MergeContext.tensorSums.
 	 */
 	blockSums?: {
 		/** Whether a tensor with these parameters and inputs (the base's among them) is merged so. */
 		applies(tensor: BlockSumsTensor): boolean;
+		/**
+		 * Passes over the blocks before they merge (default 1), for sums that need the whole tensor's sums of a pass
+		 * before (multislerp's mean direction needs the norms). Each pass's `add` finds the totals of the passes before
+		 * it, end to end, in MergeContext.tensorSums (absent in the first); the merge finds all passes' totals so.
+		 */
+		passes?: number;
 		/** A block's sums added, in order, to those of the blocks before it (`running`; undefined for the first). */
 		add(inputs: MergeInputs, context: MergeContext, running: Float64Array | undefined): Float64Array;
 	};

@@ -4,9 +4,9 @@ import { copyTensor } from "./copy-tensor.js";
 import { multislerpInSimd } from "./kernels/multislerp-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import type { MultislerpPass } from "./kernels/simd/multislerp-simd.js";
+import { multislerpSums } from "./kernels/simd/multislerp-simd.js";
 import { SUM_BLOCK } from "./kernels/sum-block.js";
-import type { MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeInputs, MergeMethod, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { storedInputs } from "./stored-inputs.js";
@@ -53,67 +53,33 @@ export const multislerp: MergeMethod = {
 	modelCount: { min: 1, countsBase: false },
 	shapePolicy: "strict",
 	isRandomized: () => false,
+	blockSums: {
+		// Two models or more: fewer are copied.
+		applies: (tensor) => tensor.models.length >= 2,
+		// The norms first, then the mean direction's norm, which needs them.
+		passes: 2,
+		add(inputs, context, running) {
+			const operands = multislerpOperands(inputs, context);
+			if ("done" in operands) {
+				throw new Error(`multislerp on ${context.tensorName}: a block of rows of a tensor fewer than two models have`);
+			}
+			const norms = context.tensorSums;
+			return norms === undefined
+				? operands.sums("norms", running)
+				: operands.sums("mean", running, operands.unitScale(norms));
+		},
+	},
 	merge(inputs, context) {
-		const where = `multislerp on ${context.tensorName}`;
-		const { base } = inputs;
-		const models = nonBaseModels(inputs);
-		const first = models[0];
-		if (!first) {
-			if (base) {
-				return copyTensor(base);
-			}
-			throw new Error(`${where}: no model has this tensor, so there is nothing to interpolate`);
+		const operands = multislerpOperands(inputs, context);
+		if ("done" in operands) {
+			return operands.done;
 		}
-		if (models.length === 1) {
-			return copyTensor(first);
-		}
-		assertSameShapes(where, base ? [...models, base] : models);
-		const eps = readNumber(context.params, EPS, where);
-		let weights = models.map((tensor) => readNumber(tensor.params, WEIGHT, `${where}, model ${tensor.model}`));
-		if (readBoolean(context.params, NORMALIZE_WEIGHTS, where)) {
-			const total = weights.reduce((sum, weight) => sum + weight, 0);
-			if (total === 0) {
-				throw new Error(
-					`${where}: the weights sum to 0, so they cannot be normalized; change the weights or set normalize_weights: false`,
-				);
-			}
-			weights = weights.map((weight) => weight / total);
-		}
+		const { where, eps, weights, stored, n, count, base, shape, sums, unitScale } = operands;
+		const totals = context.tensorSums ?? sums("norms");
+		const norms = Array.from(totals.subarray(0, count), Math.sqrt);
+		const unit = unitScale(totals);
+		const meanNorm = Math.sqrt((context.tensorSums?.[count] ?? sums("mean", undefined, unit)[0]) as number);
 		const scratch = context.alloc ?? HEAP_SCRATCH;
-		const count = models.length;
-		// The inputs as stored (bf16 bits where all are), the base last: every pass makes the (task) vectors
-		// xᵢ = Xᵢ − B again as it goes, rounded to float32 as the tensors would be.
-		const stored = storedInputs(base ? [...models, base] : models);
-		const n = (stored[0] as Float32Array | Uint16Array).length;
-		// Per-block sums, added here block by block in order.
-		const blocks = Math.ceil(n / SUM_BLOCK);
-		const blockSums = scratch.f64(blocks * count);
-		const run = (
-			pass: MultislerpPass,
-			target: Float32Array | Float64Array | Uint16Array,
-			factor: number,
-			scales: readonly number[] = weights,
-		): void => {
-			runRange(
-				context,
-				`multislerp-${pass}`,
-				{ arrays: [target, ...stored], numbers: [base ? 1 : 0, factor, ...scales], align: SUM_BLOCK },
-				n,
-			);
-		};
-		const totals = (width: number): number[] =>
-			Array.from({ length: width }, (_, index) => {
-				let total = 0;
-				for (let block = 0; block < blocks; block++) {
-					total += blockSums[block * width + index] as number;
-				}
-				return total;
-			});
-		run("norms", blockSums, 0);
-		const norms = totals(count).map(Math.sqrt);
-		const unitScale = norms.map((norm, i) => (weights[i] as number) / (norm + eps));
-		run("mean", blockSums, 0, unitScale);
-		const meanNorm = Math.sqrt(totals(1)[0] as number);
 		const out = multislerpInSimd(stored.slice(0, count), base ? stored[count] : undefined)
 			? resultTarget(n, context)
 			: scratch.f32Uninitialised(n);
@@ -126,14 +92,78 @@ export const multislerp: MergeMethod = {
 			const [w0, w1] = weights as [number, number];
 			// The plain weighted mix of the two (task) vectors, made as it reads them.
 			runRange(context, "pair-mix", { arrays: [out, ...stored], numbers: [w0, w1, ...(base ? [1] : [])] }, n);
-			return resultOf(out, [...first.shape], context);
+			return resultOf(out, shape, context);
 		}
 		// The tangent r = Σ wᵢ (uᵢ − ⟨uᵢ, m̂⟩ m̂) = m − ⟨m, m̂⟩ m̂ is zero in exact arithmetic (m = Σ wᵢuᵢ), so
 		// τ = ‖r‖ + eps is eps and the result m̂·cos τ + r·sin τ / τ is m̂·cos(eps): what mergekit's r holds is the
 		// rounding of its own arithmetic. Measuring it took two more passes over the inputs for a difference below a
 		// float32 unit. The finish multiplies m by one factor instead of dividing each element by ‖m‖.
 		const scale = norms.reduce((sum, norm, i) => sum + norm * (weights[i] as number), 0);
-		run("finish", out, (Math.cos(eps) * scale) / meanNorm, unitScale);
-		return resultOf(out, [...first.shape], context);
+		runRange(
+			context,
+			"multislerp-finish",
+			{ arrays: [out, ...stored], numbers: [base ? 1 : 0, (Math.cos(eps) * scale) / meanNorm, ...unit] },
+			n,
+		);
+		return resultOf(out, shape, context);
 	},
 };
+
+/**
+ * multislerp's inputs and parameters for one tensor (or block of rows), with its passes over the sums: the inputs as
+ * stored (bf16 bits where all are), the base last; `sums` adds a pass's per-block float64 sums in block order, on to
+ * `running` where given (the blocks of rows before); `unitScale` makes wᵢ / (‖xᵢ‖ + eps) from the norms' sums. Or the
+ * copy where fewer than two models have the tensor.
+ */
+function multislerpOperands(inputs: MergeInputs, context: MergeContext) {
+	const where = `multislerp on ${context.tensorName}`;
+	const { base } = inputs;
+	const models = nonBaseModels(inputs);
+	const first = models[0];
+	if (!first) {
+		if (base) {
+			return { done: copyTensor(base) };
+		}
+		throw new Error(`${where}: no model has this tensor, so there is nothing to interpolate`);
+	}
+	if (models.length === 1) {
+		return { done: copyTensor(first) };
+	}
+	assertSameShapes(where, base ? [...models, base] : models);
+	const eps = readNumber(context.params, EPS, where);
+	let weights = models.map((tensor) => readNumber(tensor.params, WEIGHT, `${where}, model ${tensor.model}`));
+	if (readBoolean(context.params, NORMALIZE_WEIGHTS, where)) {
+		const total = weights.reduce((sum, weight) => sum + weight, 0);
+		if (total === 0) {
+			throw new Error(
+				`${where}: the weights sum to 0, so they cannot be normalized; change the weights or set normalize_weights: false`,
+			);
+		}
+		weights = weights.map((weight) => weight / total);
+	}
+	const count = models.length;
+	// Every pass makes the (task) vectors xᵢ = Xᵢ − B again as it goes, rounded to float32 as the tensors would be.
+	const stored = storedInputs(base ? [...models, base] : models);
+	const n = (stored[0] as Float32Array | Uint16Array).length;
+	const blocks = Math.ceil(n / SUM_BLOCK);
+	const sums = (pass: "norms" | "mean", running?: Float64Array, scales: readonly number[] = weights): Float64Array => {
+		const width = multislerpSums(pass, count);
+		const blockSums = (context.alloc ?? HEAP_SCRATCH).f64(blocks * width);
+		runRange(
+			context,
+			`multislerp-${pass}`,
+			{ arrays: [blockSums, ...stored], numbers: [base ? 1 : 0, 0, ...scales], align: SUM_BLOCK },
+			n,
+		);
+		return Float64Array.from({ length: width }, (_, index) => {
+			let total = running?.[index] ?? 0;
+			for (let block = 0; block < blocks; block++) {
+				total += blockSums[block * width + index] as number;
+			}
+			return total;
+		});
+	};
+	const unitScale = (normSums: Float64Array): number[] =>
+		weights.map((weight, i) => weight / (Math.sqrt(normSums[i] as number) + eps));
+	return { where, eps, weights, stored, n, count, base, shape: [...first.shape], sums, unitScale };
+}

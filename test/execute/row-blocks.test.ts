@@ -131,6 +131,15 @@ models:
     parameters: {weight: 0.4}
 dtype: bfloat16
 `,
+	multislerp: `merge_method: multislerp
+base_model: BASE
+models:
+  - model: A
+    parameters: {weight: 0.6}
+  - model: B
+    parameters: {weight: 0.4}
+dtype: bfloat16
+`,
 	model_stock: `merge_method: model_stock
 base_model: BASE
 models:
