@@ -6,8 +6,9 @@ import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { multislerpSums } from "./kernels/simd/multislerp-simd.js";
 import { SUM_BLOCK } from "./kernels/sum-block.js";
-import type { MergeContext, MergeInputs, MergeMethod, ParameterDef } from "./merge-method.js";
+import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
+import type { Operands } from "./operands.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { storedInputs } from "./stored-inputs.js";
 
@@ -109,13 +110,27 @@ export const multislerp: MergeMethod = {
 	},
 };
 
+interface MultislerpOperands {
+	where: string;
+	eps: number;
+	/** Per model, normalized where normalize_weights says. */
+	weights: number[];
+	stored: (Float32Array | Uint16Array)[];
+	n: number;
+	count: number;
+	base: ModelTensor | undefined;
+	shape: number[];
+	sums(pass: "norms" | "mean", running?: Float64Array, scales?: readonly number[]): Float64Array;
+	unitScale(normSums: Float64Array): number[];
+}
+
 /**
  * multislerp's inputs and parameters for one tensor (or block of rows), with its passes over the sums: the inputs as
  * stored (bf16 bits where all are), the base last; `sums` adds a pass's per-block float64 sums in block order, on to
  * `running` where given (the blocks of rows before); `unitScale` makes wᵢ / (‖xᵢ‖ + eps) from the norms' sums. Or the
  * copy where fewer than two models have the tensor.
  */
-function multislerpOperands(inputs: MergeInputs, context: MergeContext) {
+function multislerpOperands(inputs: MergeInputs, context: MergeContext): Operands<MultislerpOperands> {
 	const where = `multislerp on ${context.tensorName}`;
 	const { base } = inputs;
 	const models = nonBaseModels(inputs);
