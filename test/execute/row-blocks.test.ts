@@ -6,6 +6,7 @@ import { executePlan } from "../../src/execute/execute-plan.js";
 import type { MergeEvent } from "../../src/execute/merge-events.js";
 import { rowBlocks } from "../../src/execute/row-blocks.js";
 import { makeTinyModel } from "../../src/fixtures/make-tiny-model.js";
+import { multislerp } from "../../src/methods/multislerp.js";
 import type { PlannedInput, PlannedTensor } from "../../src/plan/merge-plan.js";
 import { parseRecipe } from "../../src/recipe/parse-recipe.js";
 import { runMerge } from "../../src/run-merge.js";
@@ -292,6 +293,13 @@ describe("which tensors go in blocks of rows after a pass over their sums", () =
 		expect(await embeddings(RECIPES.ties)).toEqual({ applies: true });
 		expect(await embeddings(RECIPES.breadcrumbs_ties)).toEqual({ applies: true });
 		expect(await embeddings(`${RECIPES.ties}parameters: {rescale: true}\n`)).toEqual({ applies: false });
+	});
+
+	it("multislerp's, in two passes (the norms, then the mean direction's norm); not with one model, which is copied", async () => {
+		expect(await embeddings(RECIPES.multislerp)).toEqual({ applies: true });
+		const oneModel = RECIPES.multislerp.replace(/ {2}- model: B\n {4}parameters: \{weight: 0\.4\}\n/, "");
+		expect(await embeddings(oneModel)).toEqual({ applies: false });
+		expect(multislerp.blockSums?.passes).toBe(2);
 	});
 
 	it("DELLA's, whose masks are kept as bits, with the rescale and without", async () => {
