@@ -216,7 +216,7 @@ function tensorWork(plan: MergePlan, tensor: PlannedTensor, options: ExecuteOpti
 	const { method } = plan;
 	const inputs = tensor.base ? [...tensor.models, tensor.base] : tensor.models;
 	const streamed = inputs.some((input) => options.openStreamed?.(input.stored.file) !== undefined);
-	const passes = !streamed && method.blockSums?.applies(tensor) === true ? (method.blockSums.passes ?? 1) : 0;
+	const passes = !streamed && method.blockSums?.applies(tensor) ? (method.blockSums.passes?.(tensor) ?? 1) : 0;
 	const blocks =
 		(method.elementwise === true || passes > 0) &&
 		!options.backend?.hasGraph(method.name) &&

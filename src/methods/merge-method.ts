@@ -203,11 +203,12 @@ export interface MergeMethod {
 		/** Whether a tensor with these parameters and inputs (the base's among them) is merged so. */
 		applies(tensor: BlockSumsTensor): boolean;
 		/**
-		 * Passes over the blocks before they merge (default 1), for sums that need the whole tensor's sums of a pass
-		 * before (multislerp's mean direction needs the norms). Each pass's `add` finds the totals of the passes before
-		 * it, end to end, in MergeContext.tensorSums (absent in the first); the merge finds all passes' totals so.
+		 * Passes over the blocks of a tensor with these parameters and inputs before they merge (default 1), for sums
+		 * that need the whole tensor's sums of a pass before (multislerp's mean direction needs the norms). Each pass's
+		 * `add` finds the totals of the passes before it, end to end, in MergeContext.tensorSums (absent in the first);
+		 * the merge finds all passes' totals so.
 		 */
-		passes?: number;
+		passes?(tensor: BlockSumsTensor): number;
 		/** A block's sums added, in order, to those of the blocks before it (`running`; undefined for the first). */
 		add(inputs: MergeInputs, context: MergeContext, running: Float64Array | undefined): Float64Array;
 	};

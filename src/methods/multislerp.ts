@@ -58,7 +58,7 @@ export const multislerp: MergeMethod = {
 		// Two models or more: fewer are copied.
 		applies: (tensor) => tensor.models.length >= 2,
 		// The norms first, then the mean direction's norm, which needs them.
-		passes: 2,
+		passes: () => 2,
 		add(inputs, context, running) {
 			const operands = multislerpOperands(inputs, context);
 			if ("done" in operands) {

@@ -1,13 +1,23 @@
 import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
 import { keepMagnitudeRanks, rankCut, valuesSource } from "./kernels/keep-magnitude-ranks.js";
+import { magnitudeAtRankOf, topBucketAt } from "./kernels/magnitude-at-rank.js";
+import { LOW_BUCKETS, TOP_BUCKETS, TOP_SUMS } from "./kernels/magnitude-buckets.js";
 import { pairSums } from "./kernels/pair-sums.js";
-import { PAIR_BLOCK } from "./kernels/range-kernels.js";
+import { KEEP_BLOCK, PAIR_BLOCK, type RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { SCE_SIMD_MAX } from "./kernels/simd/sce-simd.js";
 import { simdEnabled } from "./kernels/simd/simd-kernels.js";
-import type { MergeContext, MergeMethod, MergeResult, ModelTensor, ParameterDef } from "./merge-method.js";
+import type {
+	BlockSumsTensor,
+	MergeContext,
+	MergeInputs,
+	MergeMethod,
+	MergeResult,
+	ModelTensor,
+	ParameterDef,
+} from "./merge-method.js";
 import { readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
 import { INT8_MASK } from "./task-arithmetic.js";
@@ -39,7 +49,15 @@ export const sce: MergeMethod = {
 	modelCount: { min: 1, countsBase: false },
 	shapePolicy: "strict",
 	isRandomized: () => false,
+	blockSums: {
+		applies: sceBlockApplies,
+		passes: (tensor) => (readNumber(tensor.params, SELECT_TOPK, "sce") < 1 ? 4 : 1),
+		add: sceBlockSums,
+	},
 	merge(inputs, context) {
+		if (context.tensorSums) {
+			return sceBlockMerge(inputs, context, context.tensorSums);
+		}
 		const where = `sce on ${context.tensorName}`;
 		const { base, models } = requireBase(inputs, where);
 		if (models.length === 0) {
@@ -97,45 +115,86 @@ function sceOfMadeTaskVectors(
 	const b = base.bf16 ?? base.data;
 	const xs = models.map((tensor) => tensor.bf16 ?? tensor.data);
 	const n = b.length;
-	const count = xs.length;
-	const scratch = context.alloc ?? HEAP_SCRATCH;
 	// The variances, and the cut that keeps their top ranks, as numbers [lowerBits, lowerCut] (see VarianceCut).
-	const selected: Float32Array[] = [];
-	let cut = [-1, 0];
+	let selected: Float32Array | undefined;
+	let cut = KEEP_ALL;
 	if (selectTopk < 1) {
-		const variance = scratch.f32Uninitialised(n);
-		const [nonzero = 0] = runRange(
-			context,
-			"sce-variance-of-made",
-			{ arrays: [variance, b, ...xs], numbers: [] },
-			n,
-			1,
-		);
-		cut = topRanksCut(variance, topkCount(nonzero, selectTopk), context);
-		selected.push(variance);
+		const made = madeVariance(b, xs, context);
+		selected = made.variance;
+		cut = topRanksCut(made.variance, topkCount(made.nonzero, selectTopk), context);
 	}
+	const energies = selectedEnergies(b, xs, selected, cut, context);
+	return combineSelected(base, xs, selected, cut, energyWeights(Array.from(energies, (energy) => energy / n)), context);
+}
+
+/** The cut that keeps every variance. */
+const KEEP_ALL = [-1, 0];
+
+/** The variances of the task vectors made from `b` and `xs`, and how many are nonzero. */
+function madeVariance(
+	b: RangeArray,
+	xs: readonly RangeArray[],
+	context: MergeContext,
+): { variance: Float32Array; nonzero: number } {
+	const variance = (context.alloc ?? HEAP_SCRATCH).f32Uninitialised(b.length);
+	const [nonzero = 0] = runRange(
+		context,
+		"sce-variance-of-made",
+		{ arrays: [variance, b, ...xs], numbers: [] },
+		b.length,
+		1,
+	);
+	return { variance, nonzero };
+}
+
+/**
+ * Each made task vector's ‖δᵢ‖² after the selection by `cut` of the `selected` variances (none: every element), added
+ * per PAIR_BLOCK in block order, on to `running` where given (the blocks of rows before).
+ */
+function selectedEnergies(
+	b: RangeArray,
+	xs: readonly RangeArray[],
+	selected: Float32Array | undefined,
+	cut: readonly number[],
+	context: MergeContext,
+	running?: Float64Array,
+): Float64Array {
+	const n = b.length;
+	const count = xs.length;
 	const blocks = Math.ceil(n / PAIR_BLOCK);
-	const sums = scratch.f64(count * blocks);
+	const sums = (context.alloc ?? HEAP_SCRATCH).f64(count * blocks);
 	runRange(
 		context,
 		"sce-energies-of-made",
-		{ arrays: [sums, b, ...xs, ...selected], numbers: [count, ...cut], align: PAIR_BLOCK },
+		{ arrays: [sums, b, ...xs, ...(selected ? [selected] : [])], numbers: [count, ...cut], align: PAIR_BLOCK },
 		n,
 	);
 	// Added block by block in order, as pairSums adds them.
-	const energies = xs.map((_, i) => {
-		let total = 0;
+	return Float64Array.from(xs, (_, i) => {
+		let total = running?.[i] ?? 0;
 		for (let block = 0; block < blocks; block++) {
 			total += sums[count * block + i] as number;
 		}
-		return total / n;
+		return total;
 	});
-	const out = resultTarget(n, context);
+}
+
+/** The sign election and finish of the task vectors selected by `cut`, with the weights, into the result. */
+function combineSelected(
+	base: ModelTensor,
+	xs: readonly RangeArray[],
+	selected: Float32Array | undefined,
+	cut: readonly number[],
+	weights: readonly number[],
+	context: MergeContext,
+): MergeResult {
+	const b = base.bf16 ?? base.data;
+	const out = resultTarget(b.length, context);
 	runRange(
 		context,
 		"sce-combine-of-made",
-		{ arrays: [out, b, ...xs, ...selected], numbers: [...cut, ...energyWeights(energies)] },
-		n,
+		{ arrays: [out, b, ...xs, ...(selected ? [selected] : [])], numbers: [...cut, ...weights] },
+		b.length,
 	);
 	return resultOf(out, [...base.shape], context);
 }
@@ -146,13 +205,179 @@ function sceOfMadeTaskVectors(
  */
 function topRanksCut(values: Float32Array, k: number, context: MergeContext): number[] {
 	if (k <= 0) {
-		return [0x7fffffff, 0];
+		return KEEP_NONE;
 	}
 	if (k >= values.length) {
-		return [-1, 0];
+		return KEEP_ALL;
 	}
 	const { lowerBits, lowerCut } = rankCut(valuesSource(values, context), 0, k, context.alloc ?? HEAP_SCRATCH);
 	return [lowerBits, lowerCut];
+}
+
+/** The cut that keeps no variance. */
+const KEEP_NONE = [0x7fffffff, 0];
+
+/*
+ * SCE in blocks of rows (MergeMethod.blockSums), where the made-task-vector kernels run and select_topk < 1: four
+ * passes over the blocks find what the passes over the whole tensor find, each block's variances made again in each
+ * from its inputs (they are never held for the whole tensor, whose embedding matrices' variances are as large as two
+ * of its inputs). Pass 0 counts the nonzero variances and their top histogram; pass 1 the low histogram of the top
+ * bucket the cut falls in; pass 2 finds the index before which the cut's ties are kept; pass 3 adds up the energies
+ * after the selection. The merge then combines each block with the whole tensor's cut and weights. With
+ * select_topk 1 there is one pass, the energies'.
+ */
+
+/** Where each pass's sums lie in MergeContext.tensorSums, passes 0–2 (select_topk < 1). */
+const NONZERO = 0;
+const TOP_HISTOGRAM = NONZERO + 1;
+const LOW_HISTOGRAM = TOP_HISTOGRAM + TOP_SUMS;
+/** [ties of the cut's magnitude seen, the cut's index + 1 once found] */
+const TIES = LOW_HISTOGRAM + LOW_BUCKETS;
+const SELECTION_SUMS = TIES + 2;
+
+function sceBlockApplies(tensor: BlockSumsTensor): boolean {
+	return (
+		simdEnabled() && tensor.base !== undefined && tensor.models.length >= 1 && tensor.models.length <= SCE_SIMD_MAX
+	);
+}
+
+/** One pass's sums of a block of rows, added to the blocks' before (`running`). */
+function sceBlockSums(inputs: MergeInputs, context: MergeContext, running: Float64Array | undefined): Float64Array {
+	const { where, b, xs, selectTopk, rows } = blockOperands(inputs, context);
+	const earlier = context.tensorSums;
+	if (selectTopk >= 1) {
+		return selectedEnergies(b, xs, undefined, KEEP_ALL, context, running);
+	}
+	const add = (sums: ArrayLike<number>): Float64Array =>
+		Float64Array.from(sums, (value, i) => value + (running?.[i] ?? 0));
+	if (earlier === undefined) {
+		const { variance, nonzero } = madeVariance(b, xs, context);
+		return add([nonzero, ...valuesSource(variance, context).histogram(-1)]);
+	}
+	const rank = cutRank(earlier, selectTopk, rows.total);
+	if (earlier.length === LOW_HISTOGRAM) {
+		const high = earlier.subarray(TOP_HISTOGRAM, LOW_HISTOGRAM);
+		if (rank === undefined || high[TOP_BUCKETS] === 0) {
+			// No cut to place, or no low bits to tell its magnitudes apart (see magnitudeAtRankOf).
+			return new Float64Array(LOW_BUCKETS);
+		}
+		const { variance } = madeVariance(b, xs, context);
+		return add(valuesSource(variance, context).histogram(topBucketAt(high, rank).top));
+	}
+	const boundary = rank === undefined ? undefined : cutBoundary(earlier, rank, rows.total);
+	if (earlier.length === TIES) {
+		if (!boundary?.ties || (running?.[1] ?? 0) > 0) {
+			return running ?? new Float64Array(2);
+		}
+		const { variance } = madeVariance(b, xs, context);
+		const seen = running?.[0] ?? 0;
+		const at = tieAt(variance, boundary.bits, boundary.keep - seen, context);
+		return Float64Array.of(seen + at.count, at.index === undefined ? 0 : rows.offset + at.index + 1);
+	}
+	if (earlier.length !== SELECTION_SUMS) {
+		throw new Error(`${where}: a block of rows past SCE's passes over its sums`);
+	}
+	const { variance } = madeVariance(b, xs, context);
+	return selectedEnergies(b, xs, variance, blockCut(earlier, selectTopk, rows), context, running);
+}
+
+/** The block of rows' inputs as the made kernels read them, select_topk, and where the block lies in the tensor. */
+function blockOperands(inputs: MergeInputs, context: MergeContext) {
+	const where = `sce on ${context.tensorName}`;
+	const { base, models } = requireBase(inputs, where);
+	const rows = context.rows;
+	if (!rows || models.length === 0) {
+		throw new Error(`${where}: a block of rows without its place in the tensor, or without a model`);
+	}
+	return {
+		where,
+		base,
+		b: base.bf16 ?? base.data,
+		xs: models.map((tensor) => tensor.bf16 ?? tensor.data),
+		selectTopk: readNumber(context.params, SELECT_TOPK, where),
+		rows,
+	};
+}
+
+/** The descending rank of the last variance kept (k − 1), from pass 0's sums; undefined where none or all are kept. */
+function cutRank(sums: Float64Array, selectTopk: number, n: number): number | undefined {
+	const k = topkCount(sums[NONZERO] as number, selectTopk);
+	return k <= 0 || k >= n ? undefined : k - 1;
+}
+
+/** The cut's magnitude bits, how many of the variances equal to it are kept, and whether some are not. */
+function cutBoundary(sums: Float64Array, rank: number, n: number): { bits: number; keep: number; ties: boolean } {
+	const lower = magnitudeAtRankOf(n, rank, (high) =>
+		high < 0 ? sums.subarray(TOP_HISTOGRAM, LOW_HISTOGRAM) : sums.subarray(LOW_HISTOGRAM, TIES),
+	);
+	const keep = rank + 1 - lower.greater;
+	return { bits: lower.bits, keep, ties: keep < lower.equal };
+}
+
+/**
+ * The whole tensor's cut (as topRanksCut makes it) from passes 0–2's sums, with its index local to the block of rows.
+ */
+function blockCut(sums: Float64Array, selectTopk: number, rows: NonNullable<MergeContext["rows"]>): number[] {
+	const k = topkCount(sums[NONZERO] as number, selectTopk);
+	if (k <= 0) {
+		return KEEP_NONE;
+	}
+	if (k >= rows.total) {
+		return KEEP_ALL;
+	}
+	const boundary = cutBoundary(sums, k - 1, rows.total);
+	const found = sums[TIES + 1] as number;
+	const lowerCut = boundary.ties && found > 0 ? found - 1 : rows.total;
+	return [boundary.bits, lowerCut - rows.offset];
+}
+
+/**
+ * How many of `variance`'s elements have magnitude `bits`, and the index of the one with `ordinal` such elements before
+ * it where the block has it.
+ */
+function tieAt(
+	variance: Float32Array,
+	bits: number,
+	ordinal: number,
+	context: MergeContext,
+): { count: number; index: number | undefined } {
+	const blocks = Math.ceil(variance.length / KEEP_BLOCK);
+	const counts = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
+	runRange(
+		context,
+		"count-magnitude-ties",
+		{ arrays: [variance, counts], numbers: [-1, bits], align: KEEP_BLOCK },
+		variance.length,
+	);
+	let seen = 0;
+	let index: number | undefined;
+	for (let block = 0; block < blocks; block++) {
+		const here = counts[2 * block + 1] as number;
+		if (index === undefined && seen + here > ordinal) {
+			const words = new Uint32Array(variance.buffer, variance.byteOffset, variance.length);
+			let left = ordinal - seen;
+			const end = Math.min(variance.length, (block + 1) * KEEP_BLOCK);
+			for (let j = block * KEEP_BLOCK; j < end && index === undefined; j++) {
+				if (((words[j] as number) & 0x7fffffff) === bits && left-- === 0) {
+					index = j;
+				}
+			}
+		}
+		seen += here;
+	}
+	return { count: seen, index };
+}
+
+/** A block of rows' merge with the whole tensor's cut and weights, from all passes' sums. */
+function sceBlockMerge(inputs: MergeInputs, context: MergeContext, sums: Float64Array): MergeResult {
+	const { base, b, xs, selectTopk, rows } = blockOperands(inputs, context);
+	const energies = selectTopk >= 1 ? sums : sums.subarray(SELECTION_SUMS);
+	const weights = energyWeights(Array.from(energies, (energy) => energy / rows.total));
+	if (selectTopk >= 1) {
+		return combineSelected(base, xs, undefined, KEEP_ALL, weights, context);
+	}
+	const { variance } = madeVariance(b, xs, context);
+	return combineSelected(base, xs, variance, blockCut(sums, selectTopk, rows), weights, context);
 }
 
 /** sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing. */

@@ -212,6 +212,21 @@ models:
     parameters: {weight: 0.5, density: 0.6, gamma: 0.1}
 dtype: bfloat16
 `,
+	sce: `merge_method: sce
+base_model: BASE
+parameters: {select_topk: 0.5}
+models:
+  - model: A
+  - model: B
+dtype: bfloat16
+`,
+	sce_all: `merge_method: sce
+base_model: BASE
+models:
+  - model: A
+  - model: B
+dtype: bfloat16
+`,
 	nearswap: `merge_method: nearswap
 base_model: BASE
 parameters: {t: 0.01}
@@ -299,7 +314,7 @@ describe("which tensors go in blocks of rows after a pass over their sums", () =
 		expect(await embeddings(RECIPES.multislerp)).toEqual({ applies: true });
 		const oneModel = RECIPES.multislerp.replace(/ {2}- model: B\n {4}parameters: \{weight: 0\.4\}\n/, "");
 		expect(await embeddings(oneModel)).toEqual({ applies: false });
-		expect(multislerp.blockSums?.passes).toBe(2);
+		expect(multislerp.blockSums?.passes?.({ shape: [], params: {}, models: [] })).toBe(2);
 	});
 
 	it("DELLA's, whose masks are kept as bits, with the rescale and without", async () => {

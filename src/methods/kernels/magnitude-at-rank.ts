@@ -36,15 +36,8 @@ export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: num
 		throw new RangeError(`rank ${rank} is outside [0, ${n})`);
 	}
 	const high = histogram(-1);
-	let greater = 0;
-	let top = TOP_BUCKETS - 1;
-	for (; top > 0; top--) {
-		const count = high[top] as number;
-		if (greater + count > rank) {
-			break;
-		}
-		greater += count;
-	}
+	const { top, greater: aboveTop } = topBucketAt(high, rank);
+	let greater = aboveTop;
 	// Where no element has low bits set (bfloat16 values), the whole bucket sits at low bits 0: no second pass.
 	const low = high[TOP_BUCKETS] === 0 ? Float64Array.of(high[top] as number) : histogram(top);
 	let bottom = low.length - 1;
@@ -56,4 +49,21 @@ export function magnitudeAtRankOf(n: number, rank: number, histogram: (high: num
 		greater += count;
 	}
 	return { bits: ((top << 16) | bottom) >>> 0, greater, equal: low[bottom] as number };
+}
+
+/**
+ * The first pass of magnitudeAtRankOf: the top 16 bits of the magnitude at descending rank `rank`, from the top
+ * histogram `high`, and how many elements lie in the buckets above.
+ */
+export function topBucketAt(high: Float64Array, rank: number): { top: number; greater: number } {
+	let greater = 0;
+	let top = TOP_BUCKETS - 1;
+	for (; top > 0; top--) {
+		const count = high[top] as number;
+		if (greater + count > rank) {
+			break;
+		}
+		greater += count;
+	}
+	return { top, greater };
 }
