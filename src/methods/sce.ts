@@ -252,7 +252,10 @@ function sceBlockSums(inputs: MergeInputs, context: MergeContext, running: Float
 		Float64Array.from(sums, (value, i) => value + (running?.[i] ?? 0));
 	if (earlier === undefined) {
 		const { variance, nonzero } = madeVariance(b, xs, context);
-		return add([nonzero, ...valuesSource(variance, context).histogram(-1)]);
+		const sums = new Float64Array(LOW_HISTOGRAM);
+		sums[NONZERO] = nonzero;
+		sums.set(valuesSource(variance, context).histogram(-1), TOP_HISTOGRAM);
+		return add(sums);
 	}
 	const rank = cutRank(earlier, selectTopk, rows.total);
 	if (earlier.length === LOW_HISTOGRAM) {
