@@ -1,10 +1,10 @@
 import { resultOf, resultTarget } from "./bf16-result.js";
 import { copyTensor } from "./copy-tensor.js";
-import { keepMagnitudeRanks, rankCut, valuesSource } from "./kernels/keep-magnitude-ranks.js";
+import { keepMagnitudeRanks, rankCut, tieAt, valuesSource } from "./kernels/keep-magnitude-ranks.js";
 import { magnitudeAtRankOf, topBucketAt } from "./kernels/magnitude-at-rank.js";
 import { LOW_BUCKETS, TOP_BUCKETS, TOP_SUMS } from "./kernels/magnitude-buckets.js";
 import { pairSums } from "./kernels/pair-sums.js";
-import { KEEP_BLOCK, PAIR_BLOCK, type RangeArray } from "./kernels/range-kernels.js";
+import { PAIR_BLOCK, type RangeArray } from "./kernels/range-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import { SCE_SIMD_MAX } from "./kernels/simd/sce-simd.js";
@@ -274,8 +274,9 @@ function sceBlockSums(inputs: MergeInputs, context: MergeContext, running: Float
 		}
 		const { variance } = madeVariance(b, xs, context);
 		const seen = running?.[0] ?? 0;
-		const at = tieAt(variance, boundary.bits, boundary.keep - seen, context);
-		return Float64Array.of(seen + at.count, at.index === undefined ? 0 : rows.offset + at.index + 1);
+		const source = valuesSource(variance, context);
+		const at = tieAt(source, boundary.bits, boundary.keep - seen, context.alloc ?? HEAP_SCRATCH);
+		return Float64Array.of(seen + at.count, at.index < variance.length ? rows.offset + at.index + 1 : 0);
 	}
 	if (earlier.length !== SELECTION_SUMS) {
 		throw new Error(`${where}: a block of rows past SCE's passes over its sums`);
@@ -332,43 +333,6 @@ function blockCut(sums: Float64Array, selectTopk: number, rows: NonNullable<Merg
 	const found = sums[TIES + 1] as number;
 	const lowerCut = boundary.ties && found > 0 ? found - 1 : rows.total;
 	return [boundary.bits, lowerCut - rows.offset];
-}
-
-/**
- * How many of `variance`'s elements have magnitude `bits`, and the index of the one with `ordinal` such elements before
- * it where the block has it.
- */
-function tieAt(
-	variance: Float32Array,
-	bits: number,
-	ordinal: number,
-	context: MergeContext,
-): { count: number; index: number | undefined } {
-	const blocks = Math.ceil(variance.length / KEEP_BLOCK);
-	const counts = (context.alloc ?? HEAP_SCRATCH).f64(2 * blocks);
-	runRange(
-		context,
-		"count-magnitude-ties",
-		{ arrays: [variance, counts], numbers: [-1, bits], align: KEEP_BLOCK },
-		variance.length,
-	);
-	let seen = 0;
-	let index: number | undefined;
-	for (let block = 0; block < blocks; block++) {
-		const here = counts[2 * block + 1] as number;
-		if (index === undefined && seen + here > ordinal) {
-			const words = new Uint32Array(variance.buffer, variance.byteOffset, variance.length);
-			let left = ordinal - seen;
-			const end = Math.min(variance.length, (block + 1) * KEEP_BLOCK);
-			for (let j = block * KEEP_BLOCK; j < end && index === undefined; j++) {
-				if (((words[j] as number) & 0x7fffffff) === bits && left-- === 0) {
-					index = j;
-				}
-			}
-		}
-		seen += here;
-	}
-	return { count: seen, index };
 }
 
 /** A block of rows' merge with the whole tensor's cut and weights, from all passes' sums. */

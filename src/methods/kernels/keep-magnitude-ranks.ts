@@ -203,7 +203,7 @@ function rankBoundaries(
 
 /**
  * Per KEEP_BLOCK, how many elements equal to the upper and to the lower boundary come before it (at 2·block and
- * 2·block + 1), counted where `count`; else all zero.
+ * 2·block + 1), and after the last block how many there are in all, counted where `count`; else all zero.
  */
 function tiesBefore(
 	source: MagnitudeSource,
@@ -212,7 +212,7 @@ function tiesBefore(
 	scratch: ScratchAllocator,
 ): Float64Array {
 	const blocks = Math.ceil(source.length / KEEP_BLOCK);
-	const before = scratch.f64(2 * blocks);
+	const before = scratch.f64(2 * blocks + 2);
 	if (!count) {
 		return before;
 	}
@@ -227,7 +227,27 @@ function tiesBefore(
 		upperSeen += upperHere;
 		lowerSeen += lowerHere;
 	}
+	before[2 * blocks] = upperSeen;
+	before[2 * blocks + 1] = lowerSeen;
 	return before;
+}
+
+/**
+ * How many of `source`'s magnitudes equal `bits`, and the index of the one with `ordinal` such before it (the
+ * source's length where there are not that many).
+ */
+export function tieAt(
+	source: MagnitudeSource,
+	bits: number,
+	ordinal: number,
+	scratch: ScratchAllocator,
+): { count: number; index: number } {
+	const counted = tiesBefore(source, true, { upperBits: bits, lowerBits: -1 }, scratch);
+	return {
+		count: counted[counted.length - 2] as number,
+		index:
+			ordinal < (counted[counted.length - 2] as number) ? tieIndex(source, bits, ordinal, counted, 0) : source.length,
+	};
 }
 
 /**
