@@ -51,7 +51,7 @@ export const sce: MergeMethod = {
 	isRandomized: () => false,
 	blockSums: {
 		applies: sceBlockApplies,
-		passes: (tensor) => (readNumber(tensor.params, SELECT_TOPK, "sce") < 1 ? 4 : 1),
+		passes: (tensor) => (readNumber(tensor.params, SELECT_TOPK, "sce") < 1 ? 3 : 1),
 		add: sceBlockSums,
 	},
 	merge(inputs, context) {
@@ -218,16 +218,17 @@ function topRanksCut(values: Float32Array, k: number, context: MergeContext): nu
 const KEEP_NONE = [0x7fffffff, 0];
 
 /*
- * SCE in blocks of rows (MergeMethod.blockSums), where the made-task-vector kernels run and select_topk < 1: four
+ * SCE in blocks of rows (MergeMethod.blockSums), where the made-task-vector kernels run and select_topk < 1: three
  * passes over the blocks find what the passes over the whole tensor find, each block's variances made again in each
  * from its inputs (they are never held for the whole tensor, whose embedding matrices' variances are as large as two
  * of its inputs). Pass 0 counts the nonzero variances and their top histogram; pass 1 the low histogram of the top
- * bucket the cut falls in; pass 2 finds the index before which the cut's ties are kept; pass 3 adds up the energies
- * after the selection. The merge then combines each block with the whole tensor's cut and weights. With
- * select_topk 1 there is one pass, the energies'.
+ * bucket the cut falls in; pass 2 goes through the blocks in order counting the cut's ties until it finds the index
+ * before which they are kept, and adds up each block's energies after the selection, the block's cut as far as the
+ * ties seen so far tell it (all of them kept before that index, none after). The merge then combines each block with
+ * the whole tensor's cut and weights. With select_topk 1 there is one pass, the energies'.
  */
 
-/** Where each pass's sums lie in MergeContext.tensorSums, passes 0–2 (select_topk < 1). */
+/** Where each pass's sums lie in MergeContext.tensorSums (select_topk < 1); pass 2's energies follow its first two. */
 const NONZERO = 0;
 const TOP_HISTOGRAM = NONZERO + 1;
 const LOW_HISTOGRAM = TOP_HISTOGRAM + TOP_SUMS;
@@ -267,22 +268,27 @@ function sceBlockSums(inputs: MergeInputs, context: MergeContext, running: Float
 		const { variance } = madeVariance(b, xs, context);
 		return add(valuesSource(variance, context).histogram(topBucketAt(high, rank).top));
 	}
-	const boundary = rank === undefined ? undefined : cutBoundary(earlier, rank, rows.total);
-	if (earlier.length === TIES) {
-		if (!boundary?.ties || (running?.[1] ?? 0) > 0) {
-			return running ?? new Float64Array(2);
-		}
-		const { variance } = madeVariance(b, xs, context);
-		const seen = running?.[0] ?? 0;
-		const source = valuesSource(variance, context);
-		const at = tieAt(source, boundary.bits, boundary.keep - seen, context.alloc ?? HEAP_SCRATCH);
-		return Float64Array.of(seen + at.count, at.index < variance.length ? rows.offset + at.index + 1 : 0);
-	}
-	if (earlier.length !== SELECTION_SUMS) {
+	if (earlier.length !== TIES) {
 		throw new Error(`${where}: a block of rows past SCE's passes over its sums`);
 	}
 	const { variance } = madeVariance(b, xs, context);
-	return selectedEnergies(b, xs, variance, blockCut(earlier, selectTopk, rows), context, running);
+	const boundary = rank === undefined ? undefined : cutBoundary(earlier, rank, rows.total);
+	const seen = running?.[0] ?? 0;
+	let found = running?.[1] ?? 0;
+	let seenAfter = seen;
+	if (boundary?.ties && found === 0) {
+		const at = tieAt(
+			valuesSource(variance, context),
+			boundary.bits,
+			boundary.keep - seen,
+			context.alloc ?? HEAP_SCRATCH,
+		);
+		seenAfter += at.count;
+		found = at.index < variance.length ? rows.offset + at.index + 1 : 0;
+	}
+	const cut = blockCut(earlier, selectTopk, rows, found);
+	const energies = selectedEnergies(b, xs, variance, cut, context, running?.subarray(2));
+	return Float64Array.of(seenAfter, found, ...energies);
 }
 
 /** The block of rows' inputs as the made kernels read them, select_topk, and where the block lies in the tensor. */
@@ -319,9 +325,15 @@ function cutBoundary(sums: Float64Array, rank: number, n: number): { bits: numbe
 }
 
 /**
- * The whole tensor's cut (as topRanksCut makes it) from passes 0–2's sums, with its index local to the block of rows.
+ * The whole tensor's cut (as topRanksCut makes it) from passes 0–1's sums and `found`, the index + 1 of the first
+ * tie at the cut that is not kept (0 while not found), with its index local to the block of rows.
  */
-function blockCut(sums: Float64Array, selectTopk: number, rows: NonNullable<MergeContext["rows"]>): number[] {
+function blockCut(
+	sums: Float64Array,
+	selectTopk: number,
+	rows: NonNullable<MergeContext["rows"]>,
+	found: number,
+): number[] {
 	const k = topkCount(sums[NONZERO] as number, selectTopk);
 	if (k <= 0) {
 		return KEEP_NONE;
@@ -330,7 +342,6 @@ function blockCut(sums: Float64Array, selectTopk: number, rows: NonNullable<Merg
 		return KEEP_ALL;
 	}
 	const boundary = cutBoundary(sums, k - 1, rows.total);
-	const found = sums[TIES + 1] as number;
 	const lowerCut = boundary.ties && found > 0 ? found - 1 : rows.total;
 	return [boundary.bits, lowerCut - rows.offset];
 }
@@ -344,7 +355,14 @@ function sceBlockMerge(inputs: MergeInputs, context: MergeContext, sums: Float64
 		return combineSelected(base, xs, undefined, KEEP_ALL, weights, context);
 	}
 	const { variance } = madeVariance(b, xs, context);
-	return combineSelected(base, xs, variance, blockCut(sums, selectTopk, rows), weights, context);
+	return combineSelected(
+		base,
+		xs,
+		variance,
+		blockCut(sums, selectTopk, rows, sums[TIES + 1] as number),
+		weights,
+		context,
+	);
 }
 
 /** sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing. */

@@ -75,18 +75,21 @@ function mergeInBlocks(inputs: MergeInputs, selectTopk: number, blockRows: numbe
 	return out;
 }
 
-/** Values from a small set: base weights in steps of 1/8, the models' changes in steps of 1/64 (zeros among them). */
-function inputs(seed: number): MergeInputs {
+/**
+ * Values from a small set: base weights in steps of 1/8, the models' changes in steps of 1/64 (zeros among them), the
+ * second model's spread `spread` times as wide, so that the elements a cut keeps change the models' energies unevenly.
+ */
+function inputs(seed: number, spread = 1): MergeInputs {
 	let state = seed;
 	const next = (): number => {
 		state = (Math.imul(state, 1103515245) + 12345) >>> 0;
 		return state / 2 ** 32;
 	};
 	const base = Array.from({ length: ROWS * COLS }, () => Math.floor(next() * 8 - 4) / 8);
-	const model = () => base.map((value) => value + Math.floor(next() * 5 - 2) / 64);
+	const model = (steps: number) => base.map((value) => value + Math.floor(next() * (2 * steps + 1) - steps) / 64);
 	return {
 		base: bf16Tensor("base", base, ROWS),
-		models: [bf16Tensor("a", model(), ROWS), bf16Tensor("b", model(), ROWS)],
+		models: [bf16Tensor("a", model(2), ROWS), bf16Tensor("b", model(2 * spread), ROWS)],
 	};
 }
 
@@ -107,9 +110,14 @@ function tiesAtCut(merge: MergeInputs, selectTopk: number): boolean {
 }
 
 describe("sce in blocks of rows", () => {
-	for (const selectTopk of [0.3, 0.5, 1]) {
-		it(`writes what the whole tensor gives, the cut's ties split across blocks (select_topk ${selectTopk})`, () => {
-			const merge = inputs(7);
+	for (const [selectTopk, spread] of [
+		[0.3, 1],
+		[0.5, 1],
+		[0.5, 3],
+		[1, 1],
+	] as const) {
+		it(`writes what the whole tensor gives, the cut's ties split across blocks (select_topk ${selectTopk}, spreads 1 and ${spread})`, () => {
+			const merge = inputs(7, spread);
 			if (selectTopk < 1) {
 				expect(tiesAtCut(merge, selectTopk)).toBe(true);
 			}
