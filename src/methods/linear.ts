@@ -83,8 +83,8 @@ export function linearOperands(
 	// In a bf16/fp16 merge mergekit casts the weights to that dtype and rounds each product, sum and quotient.
 	const round = dtypeRounder(context.computeDtype);
 	const ws = round ? weights.map(round) : weights;
-	const sum = ws.reduce((total, weight) => total + weight, 0);
-	const total = round ? round(sum) : sum;
+	// Summed as PyTorch sums a bf16/fp16 tensor: in a float32 running sum.
+	const total = round ? round(ws.reduce((sum, weight) => Math.fround(sum + weight), 0)) : ws.reduce((a, b) => a + b, 0);
 	if (normalize && total === 0) {
 		throw new Error(
 			`${where}: the weights sum to 0, so normalizing would divide by zero; change the weights or set normalize: false`,

@@ -760,10 +760,14 @@ export function taskArithmeticOperands(
 	return { where, base, models, def, normalize, rescale, lambda, round, dtype };
 }
 
-/** The divisor of a plain weighted sum: Σ wᵢ (rounded with `round`), or 1 when that sum is below 1e-8 in magnitude. */
+/**
+ * The divisor of a plain weighted sum: Σ wᵢ (with `round`, in a float32 running sum, as PyTorch sums a bf16/fp16
+ * tensor, then rounded), or 1 when that sum is below 1e-8 in magnitude.
+ */
 export function weightDivisor(weights: readonly number[], round: Rounder | undefined): number {
-	const sum = weights.reduce((total, weight) => total + weight, 0);
-	const total = round ? round(sum) : sum;
+	const total = round
+		? round(weights.reduce((sum, weight) => Math.fround(sum + weight), 0))
+		: weights.reduce((sum, weight) => sum + weight, 0);
 	return Math.abs(total) < 1e-8 ? 1 : total;
 }
 

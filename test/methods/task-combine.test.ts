@@ -117,15 +117,15 @@ describe("roundBf16", () => {
 });
 
 describe("linear-mix in a bf16 merge", () => {
-	/** mergekit's roundings, value by value: each product, the float64 sum from 0, the quotient. */
+	/** mergekit's roundings, value by value: each product, the float32 running sum from 0, the quotient. */
 	function reference(inputs: Float32Array[], weights: number[], divisor: number): Float32Array {
 		const n = (inputs[0] as Float32Array).length;
 		return Float32Array.from({ length: n }, (_, j) => {
 			let acc = 0;
 			inputs.forEach((x, i) => {
-				acc += roundBf16Bits(Math.fround((weights[i] as number) * (x[j] as number)));
+				acc = Math.fround(acc + roundBf16Bits(Math.fround((weights[i] as number) * (x[j] as number))));
 			});
-			return roundBf16Bits(Math.fround(roundBf16Bits(Math.fround(acc)) / divisor));
+			return roundBf16Bits(Math.fround(roundBf16Bits(acc) / divisor));
 		});
 	}
 

@@ -6,7 +6,8 @@ import { wideScalar } from "./wide-scalar.js";
 
 /**
  * linear (src/methods/linear.ts): Y = Σ wᵢXᵢ / divisor. Float32 merges sum the products in float64 and store once;
- * bf16/fp16 merges round each product, the sum and the quotient, as the linear-mix kernel does.
+ * bf16/fp16 merges round each product, add them to a float32 running sum and round it and the quotient, as the
+ * linear-mix kernel does.
  */
 export const linearGraph: MethodGraph = {
 	async merge(_method, { models }, context, runner) {
@@ -21,13 +22,14 @@ export const linearGraph: MethodGraph = {
 			`linear:${models.length}:${dtype ?? "F32"}`,
 			(g) => {
 				const divisorInput = g.input("divisor", g.wide, []);
-				let acc: Value = g.wideConstant(0);
+				let acc: Value = dtype ? g.constant("float", 0) : g.wideConstant(0);
 				for (let i = 0; i < models.length; i++) {
 					const product = g.mul(g.cast(g.input(`x${i}`, "float", ["n"]), g.wide), g.input(`w${i}`, g.wide, []));
-					// Rounded merges store each product in float32 and round it; float32 ones keep it in float64.
-					acc = g.add(acc, dtype ? g.cast(g.round(g.cast(product, "float"), dtype), g.wide) : product);
+					// Rounded merges store each product in float32, round it and add it in float32; float32 ones keep it in
+					// float64.
+					acc = g.add(acc, dtype ? g.round(g.cast(product, "float"), dtype) : product);
 				}
-				const mixed = dtype ? g.cast(g.round(g.cast(acc, "float"), dtype), g.wide) : acc;
+				const mixed = dtype ? g.cast(g.round(acc, dtype), g.wide) : acc;
 				g.output("out", g.round(g.cast(g.div(mixed, divisorInput), "float"), dtype), ["n"]);
 			},
 			feeds,

@@ -268,19 +268,22 @@ function buildFamilyGraph(g: GraphBuilder, shape: FamilyShape): void {
 			out = g.add(base, m);
 		}
 	} else {
-		// The plain sum, in float64 from +0 in recipe order, as taskFinish adds it.
-		let mixed = wideZero;
-		for (const u of weighted) {
-			mixed = g.add(mixed, g.cast(u, g.wide));
-		}
+		// The plain sum from +0 in recipe order, as taskFinish adds it: in float64 in float32 merges, else in float32.
 		if (dtype === undefined) {
-			let m = mixed;
+			let m = wideZero;
+			for (const u of weighted) {
+				m = g.add(m, g.cast(u, g.wide));
+			}
 			if (shape.normalize) {
 				m = g.div(m, divisorInput);
 			}
 			out = g.cast(g.add(g.cast(base, g.wide), g.mul(m, lambda)), "float");
 		} else {
-			let m = g.round(g.cast(mixed, "float"), dtype);
+			let mixed = zero;
+			for (const u of weighted) {
+				mixed = g.add(mixed, u);
+			}
+			let m = g.round(mixed, dtype);
 			if (shape.normalize) {
 				m = g.round(g.cast(g.div(g.cast(m, g.wide), divisorInput), "float"), dtype);
 			}

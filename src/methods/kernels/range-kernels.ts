@@ -277,10 +277,11 @@ const taskFinish: RangeKernel = (args, start, end) => {
 				roundArray(m, dtype, 0, length);
 			}
 		} else {
+			// A float32 running sum from +0, as PyTorch sums bfloat16 and float16 along a dimension.
 			for (let k = 0; k < length; k++) {
 				let mixed = 0;
 				for (let i = 0; i < weighted.length; i++) {
-					mixed += (weighted[i] as Float32Array)[from + k] as number;
+					mixed = Math.fround(mixed + ((weighted[i] as Float32Array)[from + k] as number));
 				}
 				m[k] = mixed;
 			}
@@ -306,7 +307,8 @@ const taskFinish: RangeKernel = (args, start, end) => {
 
 /**
  * Linear's weighted sum, each product, the sum and the quotient rounded as mergekit rounds them in a bf16/fp16
- * merge (float64 and one final store in float32): arrays [out, ...inputs], numbers [divisor, ...weights].
+ * merge (the products added to a float32 running sum from +0, as PyTorch sums them); float32 merges sum in float64
+ * and store once: arrays [out, ...inputs], numbers [divisor, ...weights].
  */
 const linearMix: RangeKernel = (args, start, end) => {
 	const divisor = args.numbers[0] as number;
@@ -336,7 +338,8 @@ const linearMix: RangeKernel = (args, start, end) => {
 		return;
 	}
 	const product = new Float32Array(BLOCK);
-	const acc = new Float64Array(BLOCK);
+	// Float32: each addition is stored, and so rounded, as PyTorch's running sum is.
+	const acc = new Float32Array(BLOCK);
 	for (let from = start; from < end; from += BLOCK) {
 		const length = Math.min(BLOCK, end - from);
 		acc.fill(0);
@@ -443,15 +446,15 @@ function mixBf16(
 			v = fround(w1 * (x1[j] as number));
 			m = abs(v);
 			h = BF16_SPLIT * v;
-			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
+			acc = fround(acc + ((+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v))));
 		}
 		if (count > 2) {
 			v = fround(w2 * (x2[j] as number));
 			m = abs(v);
 			h = BF16_SPLIT * v;
-			acc += (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));
+			acc = fround(acc + ((+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v))));
 		}
-		v = fround(acc);
+		v = acc;
 		m = abs(v);
 		h = BF16_SPLIT * v;
 		v = (+(m < MIN_NORMAL) & +(m !== 0)) | +(m === INF) ? roundBf16Bits(v) : fround(h - (h - v));

@@ -2,8 +2,6 @@ import type { WasmFunction } from "../../../engine/wasm/assemble-wasm.js";
 import type { RangeArray } from "../range-kernels.js";
 import {
 	elementwiseLoop,
-	highToLow,
-	JOIN_LOW,
 	pairedLoopLocals,
 	ROUND_LOCALS,
 	ROUND_SETUP,
@@ -14,8 +12,8 @@ import {
 import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
- * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their sum from +0 in
- * float64, stored as float32 and rounded, then the quotient by the divisor rounded. The weights and the divisor are
+ * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their running sum from +0
+ * in float32 (as PyTorch sums bfloat16 along a dimension) rounded, then the quotient by the divisor rounded. The weights and the divisor are
  * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel. The
  * products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
  * The result is rounded, so the `bf16Out` variant stores its bits as they are:
@@ -27,8 +25,7 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 	const addProduct = (i: number, input: (name: string) => string): string => `
 		${input(`x${i}`)} local.get $w${i} f32x4.mul local.set $v
 		${bf16 ? roundBf16KeepingNaN("v") : roundBf16("v")} local.set $v
-		local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
-		local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`;
+		local.get $sum local.get $v f32x4.add local.set $sum`;
 	return {
 		name: resultVariant(`linear_mix_${count}_${bf16 ? "bf16" : "f32"}`, bf16Out),
 		params: [
@@ -42,8 +39,7 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 			["j", "i32"],
 			["divide", "i32"],
 			["v", "v128"],
-			["lo", "v128"],
-			["hi", "v128"],
+			["sum", "v128"],
 			["d", "v128"],
 			...inputs.map((i) => [`w${i}`, "v128"] as const),
 			...ROUND_LOCALS,
@@ -61,9 +57,9 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 			bf16,
 			bf16Out,
 			(input) => `
-			f64.const 0 f64x2.splat local.tee $lo local.set $hi
+			f32.const 0 f32x4.splat local.set $sum
 			${inputs.map((i) => addProduct(i, input)).join("\n")}
-			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $v
+			local.get $sum local.set $v
 			${roundBf16("v")} local.set $v
 			local.get $divide
 			if

@@ -243,24 +243,9 @@ const addBase = (base: string): string => `
 			end
 			${base} local.get $mix f32x4.add`;
 
-/** Σ uᵢ (each pushed by `term`) from +0 in float64, stored as float32, into local `mix`. */
-function sumInFloat64(models: readonly number[], term: (i: number) => string): string {
-	return `
-			f64.const 0 f64x2.splat local.tee $lo local.set $hi
-			${models
-				.map(
-					(i) => `
-			${term(i)} local.set $v
-			local.get $lo local.get $v f64x2.promote_low_f32x4 f64x2.add local.set $lo
-			local.get $hi ${highToLow("v")} f64x2.promote_low_f32x4 f64x2.add local.set $hi`,
-				)
-				.join("\n")}
-			local.get $lo f32x4.demote_f64x2_zero local.get $hi f32x4.demote_f64x2_zero ${JOIN_LOW} local.set $mix`;
-}
-
 /**
- * The same sum for one or two float32 terms, in float32: +0 plus a term is exact either way, and one more addition
- * rounded from float64 to float32 rounds as float32's own (53 ≥ 2·24 + 2 bits, so double rounding is harmless).
+ * Σ uᵢ (each pushed by `term`) from +0 in float32, term by term, into local `mix`: PyTorch sums bfloat16 (and
+ * float16) along a dimension in a float32 running sum.
  */
 function sumInFloat32(models: readonly number[], term: (i: number) => string): string {
 	return `local.get $zero ${models.map((i) => `${term(i)} f32x4.add`).join(" ")} local.set $mix`;
@@ -275,7 +260,7 @@ function sumInFloat32(models: readonly number[], term: (i: number) => string): s
 function weightedSum(models: readonly number[], term: (i: number) => string, lowZeroNaN: boolean): string {
 	const round = lowZeroNaN ? roundBf16KeepingNaN : roundBf16;
 	return `
-			${models.length <= 2 ? sumInFloat32(models, term) : sumInFloat64(models, term)}
+			${sumInFloat32(models, term)}
 			${round("mix")} local.set $mix
 			local.get $normalize
 			if
@@ -286,7 +271,7 @@ function weightedSum(models: readonly number[], term: (i: number) => string, low
 
 /**
  * task-finish's plain weighted sum in a bfloat16 merge for `count` models (see taskFinish): the weighted task vectors
- * summed from +0 in float64, stored as float32 and rounded, the quotient by the divisor (normalize) and the product by
+ * summed from +0 in float32 and rounded, the quotient by the divisor (normalize) and the product by
  * λ rounded, then out = b + mix (as bfloat16 bits where `bf16Out`); b float32 values or bfloat16 bits:
  * `task_finish_<count>_<b: bf16|f32>[_to_bf16](b, u₀…, out, n, normalize, divisor, lambda)`.
  */
