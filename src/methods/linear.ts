@@ -7,6 +7,7 @@ import { HEAP_SCRATCH } from "./kernels/scratch.js";
 import type { MergeContext, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { storedInputs } from "./stored-inputs.js";
+import { weightSum } from "./weight-sum.js";
 
 const WEIGHT: ParameterDef = {
 	name: "weight",
@@ -83,8 +84,7 @@ export function linearOperands(
 	// In a bf16/fp16 merge mergekit casts the weights to that dtype and rounds each product, sum and quotient.
 	const round = dtypeRounder(context.computeDtype);
 	const ws = round ? weights.map(round) : weights;
-	// Summed as PyTorch sums a bf16/fp16 tensor: in a float32 running sum.
-	const total = round ? round(ws.reduce((sum, weight) => Math.fround(sum + weight), 0)) : ws.reduce((a, b) => a + b, 0);
+	const total = weightSum(ws, round);
 	if (normalize && total === 0) {
 		throw new Error(
 			`${where}: the weights sum to 0, so normalizing would divide by zero; change the weights or set normalize: false`,

@@ -34,6 +34,7 @@ import type {
 import type { Operands } from "./operands.js";
 import { readBoolean, readNumber } from "./read-param.js";
 import { requireBase } from "./require-base.js";
+import { weightSum } from "./weight-sum.js";
 
 /** How a family member prunes each task vector (mergekit's sparsification methods). */
 type Sparsification = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
@@ -760,14 +761,9 @@ export function taskArithmeticOperands(
 	return { where, base, models, def, normalize, rescale, lambda, round, dtype };
 }
 
-/**
- * The divisor of a plain weighted sum: Σ wᵢ (with `round`, in a float32 running sum, as PyTorch sums a bf16/fp16
- * tensor, then rounded), or 1 when that sum is below 1e-8 in magnitude.
- */
+/** The divisor of a plain weighted sum: Σ wᵢ (see weightSum), or 1 when that sum is below 1e-8 in magnitude. */
 export function weightDivisor(weights: readonly number[], round: Rounder | undefined): number {
-	const total = round
-		? round(weights.reduce((sum, weight) => Math.fround(sum + weight), 0))
-		: weights.reduce((sum, weight) => sum + weight, 0);
+	const total = weightSum(weights, round);
 	return Math.abs(total) < 1e-8 ? 1 : total;
 }
 

@@ -13,9 +13,9 @@ import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } 
 
 /**
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their running sum from +0
- * in float32 (as PyTorch sums bfloat16 along a dimension) rounded, then the quotient by the divisor rounded. The weights and the divisor are
- * bfloat16 values, so float32 products and quotients round exactly as the float64 ones of the JavaScript kernel. The
- * products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
+ * in float32 (as PyTorch sums bfloat16 along a dimension) rounded, then the quotient by the divisor rounded. The
+ * weights and the divisor are bfloat16 values, so float32 products and quotients round exactly as the float64 ones of
+ * the JavaScript kernel. The products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
  * The result is rounded, so the `bf16Out` variant stores its bits as they are:
  * `linear_mix_<count>_<bf16|f32>[_to_bf16](x₀…, out, n, w₀…, divisor)`.
  */
