@@ -387,7 +387,6 @@ export async function mergeInputs(
 		...tensorContext(plan, tensor, warn, io),
 		...(observe ? { record: (stats: KernelStats) => kernelStats.push(stats) } : {}),
 		...(io?.bf16Output ? { bf16Output: io.bf16Output } : {}),
-		...(io?.tensorSums ? { tensorSums: io.tensorSums } : {}),
 	};
 	const result = io?.backend?.hasGraph(plan.method.name)
 		? await io.backend.merge(plan.method, { models, base }, context)
@@ -424,7 +423,7 @@ function tensorContext(
 	plan: MergePlan,
 	tensor: PlannedTensor,
 	warn: (message: string) => void,
-	io: Pick<TensorIo, "arena" | "workers" | "rows"> | undefined,
+	io: Pick<TensorIo, "arena" | "workers" | "rows" | "tensorSums"> | undefined,
 ): MergeContext {
 	return {
 		tensorName: tensor.name,
@@ -436,6 +435,7 @@ function tensorContext(
 		...(io ? { alloc: io.arena } : {}),
 		...(io?.workers ? { parallel: io.workers.run.bind(io.workers) } : {}),
 		...(io?.rows ? { rows: io.rows } : {}),
+		...(io?.tensorSums ? { tensorSums: io.tensorSums } : {}),
 	};
 }
 
@@ -453,8 +453,7 @@ async function addBlockSums(
 		throw new Error(`${plan.method.name} has no sums to add over blocks of rows (${tensor.name})`);
 	}
 	const inputs = await loadInputs(tensor, openFile, io);
-	const context = tensorContext(plan, tensor, warn, io);
-	return sums.add(inputs, io.tensorSums ? { ...context, tensorSums: io.tensorSums } : context, running);
+	return sums.add(inputs, tensorContext(plan, tensor, warn, io), running);
 }
 
 /**

@@ -243,11 +243,8 @@ export function tieAt(
 	scratch: ScratchAllocator,
 ): { count: number; index: number } {
 	const counted = tiesBefore(source, true, { upperBits: bits, lowerBits: -1 }, scratch);
-	return {
-		count: counted[counted.length - 2] as number,
-		index:
-			ordinal < (counted[counted.length - 2] as number) ? tieIndex(source, bits, ordinal, counted, 0) : source.length,
-	};
+	const count = counted[counted.length - 2] as number;
+	return { count, index: ordinal < count ? tieIndex(source, bits, ordinal, counted, 0) : source.length };
 }
 
 /**
