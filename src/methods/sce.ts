@@ -69,7 +69,6 @@ export const sce: MergeMethod = {
 		}
 		const b = base.data;
 		const n = b.length;
-		const count = models.length;
 		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const deltas = models.map((tensor) => {
 			const delta = scratch.f32Uninitialised(n);
@@ -79,23 +78,12 @@ export const sce: MergeMethod = {
 		if (selectTopk < 1) {
 			const variance = scratch.f32Uninitialised(n);
 			selectByVariance(deltas, selectTopk, variance, context);
-			// Its memory goes to the numerator: at full size the embeddings' arrays are 262 MB each.
+			// Its memory goes to the result: at full size the embeddings' arrays are 262 MB each.
 			scratch.free?.(variance);
 		}
 		const weights = energyWeights(deltas.map((delta) => (pairSums(delta, delta, n, context)[0] as number) / n));
-		const numerator = scratch.f32Uninitialised(n);
-		const divisor = scratch.f32Uninitialised(n);
-		// The sign election with votes of scale 1, summing the agreeing models' weighted task vectors and weights.
-		const ones = weights.map(() => 1);
-		runRange(
-			context,
-			"sign-election",
-			{ arrays: [numerator, divisor, ...deltas], numbers: [...ones, ...weights, ...weights] },
-			n,
-			count,
-		);
-		runRange(context, "sce-finish", { arrays: [numerator, b, divisor], numbers: [] }, n);
-		const out = numerator;
+		const out = scratch.f32Uninitialised(n);
+		runRange(context, "sce-combine", { arrays: [out, b, ...deltas], numbers: weights }, n);
 		return { data: out, shape: [...base.shape] };
 	},
 };
@@ -365,10 +353,15 @@ function sceBlockMerge(inputs: MergeInputs, context: MergeContext, sums: Float64
 	);
 }
 
-/** sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing. */
+/**
+ * sᵢ = mean(τᵢ²) / Σ mean(τⱼ²), or equal weights where the energies add up to almost nothing; float32 values, as
+ * mergekit's weights tensor holds them in a float32 merge.
+ */
 function energyWeights(energies: readonly number[]): number[] {
 	const total = energies.reduce((sum, energy) => sum + energy, 0);
-	return Math.abs(total) < 1e-6 ? energies.map(() => 1 / energies.length) : energies.map((energy) => energy / total);
+	const weights =
+		Math.abs(total) < 1e-6 ? energies.map(() => 1 / energies.length) : energies.map((energy) => energy / total);
+	return weights.map(Math.fround);
 }
 
 /** How many variances SCE keeps: floor(nonzero · topk), from a float32 product as mergekit computes it. */

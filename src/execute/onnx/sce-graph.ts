@@ -1,5 +1,6 @@
 import { copyTensor } from "../../methods/copy-tensor.js";
 import { PAIR_BLOCK } from "../../methods/kernels/range-kernels.js";
+import { SCE_DIVISOR_FLOOR } from "../../methods/kernels/simd/sce-simd.js";
 import type { ParameterDef } from "../../methods/merge-method.js";
 import { readNumber } from "../../methods/read-param.js";
 import { requireBase } from "../../methods/require-base.js";
@@ -14,7 +15,7 @@ import { wideScalar } from "./wide-scalar.js";
  * sce (src/methods/sce.ts), in one graph: task vectors τᵢ = Xᵢ − B; with select_topk < 1 only the elements of the
  * floor(nonzero·topk) highest per-element variances across models stay (ties to the lowest index); per-model weights
  * sᵢ = mean(τᵢ²) / Σ mean(τⱼ²); TIES' sign election with those weights; out = B + Σ agreeing sᵢτᵢ / max(Σ sᵢ, 1e-6).
- * The float64 steps and float32 stores are the kernel's, so the CPU execution provider gives its bits.
+ * The float64 and float32 steps are the kernels', so the CPU execution provider gives their bits.
  */
 export const sceGraph: MethodGraph = {
 	async merge(method, inputs, context, runner) {
@@ -70,21 +71,19 @@ function buildSce(g: GraphBuilder, count: number, select: boolean): void {
 	}
 	const even = g.input("even", g.wide, []);
 	const tiny = g.less(g.abs(total), g.wideConstant(1e-6));
-	const weights = energies.map((energy) => g.where(tiny, even, g.div(energy, total)));
-	// The sign election on the task vectors; agreeing models add sᵢτᵢ and sᵢ, each step in float64 and stored as
-	// float32.
+	const weights = energies.map((energy) => g.cast(g.where(tiny, even, g.div(energy, total)), "float"));
+	// The sign election on the task vectors, then the finish in float32, as the kernels compute them: each vector's
+	// term τᵢ·sᵢ where it agrees (τᵢ·0 where not), and sᵢ, added from +0.
 	const agreeing = agreeingVotes(g, deltas, zero);
 	let numerator = zero;
 	let divisor = zero;
 	deltas.forEach((delta, i) => {
-		const agrees = agreeing[i] as Value;
-		const weight = weights[i] as Value;
-		const term = g.where(agrees, g.mul(weight, g.cast(delta, g.wide)), wideZero);
-		numerator = g.cast(g.add(g.cast(numerator, g.wide), term), "float");
-		divisor = g.cast(g.add(g.cast(divisor, g.wide), g.where(agrees, weight, wideZero)), "float");
+		const weight = g.where(agreeing[i] as Value, weights[i] as Value, zero);
+		numerator = g.add(numerator, g.mul(delta, weight));
+		divisor = g.add(divisor, weight);
 	});
-	const scaled = g.div(g.cast(numerator, g.wide), g.max(g.cast(divisor, g.wide), g.wideConstant(1e-6)));
-	g.output("out", g.cast(g.add(g.cast(base, g.wide), scaled), "float"), ["n"]);
+	const scaled = g.div(numerator, g.max(divisor, g.constant("float", SCE_DIVISOR_FLOOR)));
+	g.output("out", g.add(base, scaled), ["n"]);
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from "./simd/magnitude-simd.js";
 import { nearswapSimd, pairMixSimd, pairSumsSimd, slerpMixSimd } from "./simd/pair-simd.js";
 import {
+	SCE_DIVISOR_FLOOR,
 	SCE_SIMD_MAX,
 	sceCombineMade,
 	sceEnergiesMade,
@@ -1164,11 +1165,33 @@ const sceSelect: RangeKernel = (args, start, end) => {
 	}
 };
 
-/** SCE's last step: out = b + numerator / max(divisor, 1e-6), in place of the numerator. Arrays [numerator, b, divisor]. */
-const sceFinish: RangeKernel = (args, start, end) => {
-	const [numerator, b, divisor] = args.arrays as [Float32Array, Float32Array, Float32Array];
+/**
+ * SCE's sign election and finish over stored task vectors, in float32 as PyTorch computes a float32 merge: the votes
+ * summed from +0 (see signElection), each agreeing vector's term xᵢ·sᵢ and weight sᵢ (float32 weights) added from +0,
+ * and out = b + numerator / max(divisor, 1e-6), each step rounded to float32. A disagreeing vector's term is xᵢ·0, so
+ * a NaN still reaches the result, as it does in PyTorch. Arrays [out, b, ...deltas]; numbers [...weights].
+ */
+const sceCombine: RangeKernel = (args, start, end) => {
+	const [out, b, ...deltas] = args.arrays as [Float32Array, Float32Array, ...Float32Array[]];
+	const weights = args.numbers;
+	const count = deltas.length;
+	const fround = Math.fround;
 	for (let j = start; j < end; j++) {
-		numerator[j] = (b[j] as number) + (numerator[j] as number) / Math.max(divisor[j] as number, 1e-6);
+		let vote = 0;
+		for (let i = 0; i < count; i++) {
+			vote = fround(vote + ((deltas[i] as Float32Array)[j] as number));
+		}
+		// − unless the sum is ≥ 0 (NaN elects −, as the SIMD kernels' bit test does).
+		const negative = !(vote >= 0);
+		let numerator = 0;
+		let divisor = 0;
+		for (let i = 0; i < count; i++) {
+			const x = (deltas[i] as Float32Array)[j] as number;
+			const weight = (negative ? x < 0 : x > 0) ? (weights[i] as number) : 0;
+			numerator = fround(numerator + fround(x * weight));
+			divisor = fround(divisor + weight);
+		}
+		out[j] = (b[j] as number) + fround(numerator / Math.max(divisor, SCE_DIVISOR_FLOOR));
 	}
 };
 
@@ -1273,7 +1296,7 @@ export const RANGE_KERNELS = {
 	"model-stock-mix": modelStockMix,
 	"sce-variance": sceVariance,
 	"sce-select": sceSelect,
-	"sce-finish": sceFinish,
+	"sce-combine": sceCombine,
 	"sce-variance-of-made": sceVarianceOfMade,
 	"sce-energies-of-made": sceEnergiesOfMade,
 	"sce-combine-of-made": sceCombineOfMade,

@@ -28,13 +28,16 @@ import {
 
 /**
  * SCE's passes and the sign election with unit votes, for one to three task vectors, bit-identical to their
- * JavaScript kernels in range-kernels.ts (sceVariance, sceSelect, sceFinish, signElection) run one after another:
- * float64 arithmetic two lanes at a time where they compute in float64, rounded to float32 wherever they store or
- * round. SCE's stored-vector passes, which run only without SIMD or with more than three models, have no SIMD kernel.
+ * JavaScript kernels in range-kernels.ts (sceVariance, sceSelect, sceCombine, signElection) run one after another:
+ * float64 arithmetic two lanes at a time where they compute in float64, float32 four lanes at a time where they
+ * compute in float32. SCE's stored-vector passes, which run only without SIMD or with more than three models, have no SIMD kernel.
  */
 
 /** The highest number of task vectors these kernels take; more run in JavaScript. */
 export const SCE_SIMD_MAX = 3;
+
+/** The least divisor of SCE's finish: mergekit's clamp(min=1e-6) on a float32 tensor. */
+export const SCE_DIVISOR_FLOOR = Math.fround(1e-6);
 
 const indices = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
 
@@ -108,11 +111,7 @@ function electionStep(
 	const addTerm = (target: string, term: string): string => `
 		local.get $${target} ${term} f64x2.add f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 local.set $${target}`;
 	const model = (i: number): string => `
-		local.get $x${i} local.get $magnitude v128.and local.tee $m
-		i32.const 0 i32x4.splat i32x4.ne
-		local.get $m local.get $inf i32x4.gt_s v128.not v128.and
-		local.get $x${i} i32.const 31 i32x4.shr_s local.get $negative v128.xor v128.not v128.and
-		local.tee $agree
+		${agreement(i)} local.tee $agree
 		${counted ? `local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}` : ""}
 		${weight ? "" : `local.get $agree i64x2.extend_low_i32x4_s local.set $agreedLo${i} local.get $agree i64x2.extend_high_i32x4_s local.set $agreedHi${i}`}
 		i32.const 1 i32x4.splat v128.and local.set $agree
@@ -124,14 +123,32 @@ function electionStep(
 		${weight ? addTerm("divLo", `local.get $aLo local.get $${weight(i)} f64x2.mul`) : ""}
 		${weight ? addTerm("divHi", `local.get $aHi local.get $${weight(i)} f64x2.mul`) : ""}`;
 	return `
+		${electedSign(count)}
+		f64.const 0 f64x2.splat local.tee $numLo local.tee $numHi local.tee $divLo local.set $divHi
+		${indices(count).map(model).join("\n")}`;
+}
+
+/**
+ * The elected sign of the four lanes of the vectors in locals x₀…, into local `negative` (all bits set where −): the
+ * float32 votes summed from +0, − where the sum is negative or NaN.
+ */
+function electedSign(count: number): string {
+	return `
 		f32.const 0 f32x4.splat local.set $vote
 		${indices(count)
 			.map((i) => `local.get $x${i} local.get $vote f32x4.add local.set $vote`)
 			.join("\n")}
 		local.get $vote local.get $magnitude v128.and local.get $inf i32x4.gt_s
-		local.get $vote i32.const 31 i32x4.shr_s v128.or local.set $negative
-		f64.const 0 f64x2.splat local.tee $numLo local.tee $numHi local.tee $divLo local.set $divHi
-		${indices(count).map(model).join("\n")}`;
+		local.get $vote i32.const 31 i32x4.shr_s v128.or local.set $negative`;
+}
+
+/** Pushes the lanes where x<i> agrees with the elected sign (all bits set): nonzero, not NaN, of the elected sign. */
+function agreement(i: number): string {
+	return `
+		local.get $x${i} local.get $magnitude v128.and local.tee $m
+		i32.const 0 i32x4.splat i32x4.ne
+		local.get $m local.get $inf i32x4.gt_s v128.not v128.and
+		local.get $x${i} i32.const 31 i32x4.shr_s local.get $negative v128.xor v128.not v128.and`;
 }
 
 /** The locals electionStep uses besides the vectors x₀… and their scales and weights. */
@@ -323,18 +340,17 @@ function patternValue(count: number, table: string, masks: string, model = 0, pa
 }
 
 /**
- * SCE's combination of the made task vectors: the sign election with unit votes and the weights wᵢ as numerator and
- * divisor scales, then out = b + numerator / max(divisor, 1e-6) in float64, stored as float32 values or bfloat16 bits.
- * The divisor takes one of 2^count values, by which vectors agree: they are read from `divisors` (see divisorTable)
- * instead of summed. `sce_combine_made_<count>_<bf16|f32>[_to_bf16](out, b, x₀…, variance, lowerBits, lowerCut,
- * first, n, divisors, w₀…)`.
+ * SCE's combination of the made task vectors, in float32 as sce-combine computes it: the elected sign, each agreeing
+ * vector's term xᵢ·wᵢ (a disagreeing one's xᵢ·0) added from +0, and out = b + numerator / divisor, stored as float32
+ * values or bfloat16 bits. The divisor takes one of 2^count values, by which vectors agree: they are read from
+ * `divisors` (see divisorTable) instead of summed. `sce_combine_made_<count>_<bf16|f32>[_to_bf16](out, b, x₀…,
+ * variance, lowerBits, lowerCut, first, n, divisors, w₀…)`.
  */
 function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
 	const patterns = 1 << count;
-	const half = (high: boolean): string => `
-		${promoted("bv", high)}
-		local.get $num${high ? "Hi" : "Lo"} ${patternValue(count, "t", high ? "agreedHi" : "agreedLo")} f64x2.div
-		f64x2.add`;
+	const term = (i: number): string => `
+		${agreement(i)} local.tee $agreed${i}
+		local.get $w${i} v128.and local.get $x${i} f32x4.mul local.get $numerator f32x4.add local.set $numerator`;
 	return {
 		name: resultVariant(madeName("sce_combine_made", count, bf16), bf16Out),
 		params: [
@@ -343,18 +359,21 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 			...SELECTION_PARAMS,
 			["n", "i32"],
 			["divisors", "i32"],
-			...indices(count).map((i): [string, WasmType] => [`weight${i}`, "f64"]),
+			...indices(count).map((i): [string, WasmType] => [`weight${i}`, "f32"]),
 		],
 		locals: [
 			["j", "i32"],
-			["v", "v128"],
-			...ELECTION_LOCALS,
+			["vote", "v128"],
+			["negative", "v128"],
+			["m", "v128"],
+			["numerator", "v128"],
+			["magnitude", "v128"],
+			["inf", "v128"],
 			...SELECTION_LOCALS,
 			...madeLocals(count),
-			...indices(count).map((i): [string, WasmType] => [`w${i}`, "v128"]),
 			...indices(count).flatMap((i): [string, WasmType][] => [
-				[`agreedLo${i}`, "v128"],
-				[`agreedHi${i}`, "v128"],
+				[`w${i}`, "v128"],
+				[`agreed${i}`, "v128"],
 			]),
 			...indices(patterns).map((p): [string, WasmType] => [`t${p}`, "v128"]),
 			...ROUND_LOCALS,
@@ -365,18 +384,20 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 		${ELECTION_SETUP}
 		${SELECTION_SETUP}
 		${indices(count)
-			.map((i) => `local.get $weight${i} f64x2.splat local.set $w${i}`)
+			.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`)
 			.join("\n")}
 		${indices(patterns)
-			.map((p) => `local.get $divisors f64.load offset=${8 * p} f64x2.splat local.set $t${p}`)
+			.map((p) => `local.get $divisors f32.load offset=${4 * p} f32x4.splat local.set $t${p}`)
 			.join("\n")}
 		${resultLoop(
 			"out",
 			bf16Out,
 			(index) => `
 			${madeLanes(count, bf16, true, index)}
-			${electionStep(count, (i) => `w${i}`, undefined, false)}
-			${half(false)} f32x4.demote_f64x2_zero ${half(true)} f32x4.demote_f64x2_zero ${JOIN_LOW}`,
+			${electedSign(count)}
+			f32.const 0 f32x4.splat local.set $numerator
+			${indices(count).map(term).join("\n")}
+			local.get $bv local.get $numerator ${patternValue(count, "t", "agreed")} f32x4.div f32x4.add`,
 		)}
 		`,
 	};
@@ -469,16 +490,16 @@ function selection(module: SimdModule, cut: VarianceCut | undefined, from: numbe
 }
 
 /**
- * What sce_combine_made's divisor is for each pattern of agreeing task vectors (bit i: δᵢ agrees): Σ aᵢ·wᵢ added as
- * the sign election adds it, each term in float64 rounded to float32, then at least 1e-6, as sce-finish takes it.
+ * What sce_combine_made's divisor is for each pattern of agreeing task vectors (bit i: δᵢ agrees): Σ aᵢ·wᵢ added in
+ * float32 from +0, then at least SCE_DIVISOR_FLOOR, as sce-combine takes it.
  */
 function divisorTable(weights: readonly number[]): number[] {
 	return Array.from({ length: 1 << weights.length }, (_, pattern) => {
 		let divisor = 0;
 		weights.forEach((weight, i) => {
-			divisor = Math.fround(divisor + ((pattern >> i) & 1) * weight);
+			divisor = Math.fround(divisor + ((pattern >> i) & 1 ? weight : 0));
 		});
-		return Math.max(divisor, 1e-6);
+		return Math.max(divisor, SCE_DIVISOR_FLOOR);
 	});
 }
 
@@ -529,9 +550,8 @@ export function sceEnergiesMade(
 }
 
 /**
- * SCE's combination of the made task vectors over [start, end): the selection by `cut` where given, the sign election
- * with unit votes and the weights as numerator and divisor scales, and sce-finish, into `out` (bfloat16 bits or
- * float32 values).
+ * SCE's combination of the made task vectors over [start, end): the selection by `cut` where given, then sce-combine
+ * with the (float32) weights, into `out` (bfloat16 bits or float32 values).
  */
 export function sceCombineMade(
 	out: ResultArray,
@@ -544,7 +564,7 @@ export function sceCombineMade(
 ): void {
 	const module = simdModule();
 	const divisors = slot(SUMS_SLOT);
-	module.f64.set(divisorTable(weights), divisors / 8);
+	module.f32.set(divisorTable(weights), divisors / 4);
 	for (let from = start; from < end; from += SIMD_BLOCK) {
 		const n = Math.min(SIMD_BLOCK, end - from);
 		const { bf16, pointers } = madeInputs(module, b, xs, from, n);
