@@ -30,7 +30,8 @@ import {
  * SCE's passes and the sign election with unit votes, for one to three task vectors, bit-identical to their
  * JavaScript kernels in range-kernels.ts (sceVariance, sceSelect, sceCombine, signElection) run one after another:
  * float64 arithmetic two lanes at a time where they compute in float64, float32 four lanes at a time where they
- * compute in float32. SCE's stored-vector passes, which run only without SIMD or with more than three models, have no SIMD kernel.
+ * compute in float32. SCE's stored-vector passes, which run only without SIMD or with more than three models, have
+ * no SIMD kernel.
  */
 
 /** The highest number of task vectors these kernels take; more run in JavaScript. */
@@ -97,31 +98,23 @@ function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
  * The sign election with votes of scale 1 (see signElection) over the four lanes of the vectors in locals x₀…: the
  * vote in float32 from +0, − elected where it is negative or NaN; xᵢ agrees where it is nonzero, not NaN and of the
  * elected sign. Leaves numerator = Σ (aᵢ·sᵢ)·xᵢ in locals numLo and numHi and divisor = Σ aᵢ·tᵢ in divLo and divHi
- * (float64 lanes), each term added in float64 and rounded to float32 as it is added. Without `weight`, the divisor is
- * not summed: each vector's agreement mask is left in locals agreedLo<i> and agreedHi<i>, widened to the float64
- * lanes, for a table of divisors (see patternValue). With `counted`, adds each vector's agreeing lanes to local
- * counted<i>. Needs ELECTION_LOCALS and ELECTION_SETUP.
+ * (float64 lanes), each term added in float64 and rounded to float32 as it is added, and adds each vector's agreeing
+ * lanes to local counted<i>. Needs ELECTION_LOCALS and ELECTION_SETUP.
  */
-function electionStep(
-	count: number,
-	scale: (i: number) => string,
-	weight: ((i: number) => string) | undefined,
-	counted: boolean,
-): string {
+function electionStep(count: number): string {
 	const addTerm = (target: string, term: string): string => `
 		local.get $${target} ${term} f64x2.add f32x4.demote_f64x2_zero f64x2.promote_low_f32x4 local.set $${target}`;
 	const model = (i: number): string => `
 		${agreement(i)} local.tee $agree
-		${counted ? `local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}` : ""}
-		${weight ? "" : `local.get $agree i64x2.extend_low_i32x4_s local.set $agreedLo${i} local.get $agree i64x2.extend_high_i32x4_s local.set $agreedHi${i}`}
+		local.get $counted${i} local.get $agree i32x4.sub local.set $counted${i}
 		i32.const 1 i32x4.splat v128.and local.set $agree
 		local.get $agree f64x2.convert_low_i32x4_u local.set $aLo
 		local.get $agree local.get $agree i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15
 		f64x2.convert_low_i32x4_u local.set $aHi
-		${addTerm("numLo", `local.get $aLo local.get $${scale(i)} f64x2.mul ${promoted(`x${i}`, false)} f64x2.mul`)}
-		${addTerm("numHi", `local.get $aHi local.get $${scale(i)} f64x2.mul ${promoted(`x${i}`, true)} f64x2.mul`)}
-		${weight ? addTerm("divLo", `local.get $aLo local.get $${weight(i)} f64x2.mul`) : ""}
-		${weight ? addTerm("divHi", `local.get $aHi local.get $${weight(i)} f64x2.mul`) : ""}`;
+		${addTerm("numLo", `local.get $aLo local.get $s${i} f64x2.mul ${promoted(`x${i}`, false)} f64x2.mul`)}
+		${addTerm("numHi", `local.get $aHi local.get $s${i} f64x2.mul ${promoted(`x${i}`, true)} f64x2.mul`)}
+		${addTerm("divLo", `local.get $aLo local.get $t${i} f64x2.mul`)}
+		${addTerm("divHi", `local.get $aHi local.get $t${i} f64x2.mul`)}`;
 	return `
 		${electedSign(count)}
 		f64.const 0 f64x2.splat local.tee $numLo local.tee $numHi local.tee $divLo local.set $divHi
@@ -208,12 +201,7 @@ function signElectionWasm(count: number): WasmFunction {
 			${indices(count)
 				.map((i) => `${loadLanes(`p${i}`, "j", false)} local.set $x${i}`)
 				.join("\n")}
-			${electionStep(
-				count,
-				(i) => `s${i}`,
-				(i) => `t${i}`,
-				true,
-			)}
+			${electionStep(count)}
 			${f32Address("numerator", "j")} ${demoted("numLo", "numHi")} v128.store
 			${f32Address("divisor", "j")} ${demoted("divLo", "divHi")} v128.store`)}
 		${indices(count)
