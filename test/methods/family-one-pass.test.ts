@@ -347,6 +347,7 @@ describe("SCE over task vectors made block by block against the JavaScript kerne
 		{ count, selectTopk: 0.5, pooled: true, writeBf16: false, inputs: "special" },
 		{ count, selectTopk: 0.001, pooled: true, writeBf16: true, inputs: "bf16" },
 		{ count, selectTopk: 1, pooled: true, writeBf16: false, inputs: "faint" },
+		{ count, selectTopk: 0.5, pooled: true, writeBf16: false, inputs: "wide" },
 	]);
 	for (const { count, selectTopk, pooled, writeBf16, inputs } of cases) {
 		it(`${count} models, select_topk ${selectTopk}, ${inputs} inputs, ${pooled ? "pooled" : "plain"} arrays${writeBf16 ? ", written as bfloat16 bits" : ""}`, () => {
@@ -383,7 +384,18 @@ describe("SCE over task vectors made block by block against the JavaScript kerne
 						(modelValues[0] as Float32Array)[j] = roundBf16((baseValues[j] as number) + 2 ** -12);
 					}
 				}
-				const models = modelValues.map((values, i) => tensor(`m${i}`, values, inputs !== "f32"));
+				if (inputs === "wide") {
+					// float32 task vectors from 2⁻¹⁴⁹ to 2¹⁰⁰ side by side: differences that float32 cannot hold, that are
+					// subnormal, or whose squares overflow, which the two-vector variance leaves to float64.
+					for (let j = 0; j < 600; j++) {
+						baseValues[j] = 0;
+						modelValues.forEach((values, i) => {
+							const exponent = ((j * 37 + i * 101) % 250) - 149;
+							values[j] = Math.fround((j % 3 === 0 ? -1 : 1) * (1 + ((j + i) % 5) / 8) * 2 ** exponent);
+						});
+					}
+				}
+				const models = modelValues.map((values, i) => tensor(`m${i}`, values, inputs !== "f32" && inputs !== "wide"));
 				const ctx = {
 					...context({ select_topk: selectTopk, int8_mask: false }),
 					computeDtype: "BF16" as const,

@@ -749,4 +749,32 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		);
 		expectSame(simd, js);
 	});
+	it("sce-variance-of-made: two task vectors' variances made from float32 inputs as the stored vectors' kernel makes them", () => {
+		// Half the elements near one another (the float32 shortcut), half of magnitudes from 2⁻¹⁴⁹ to 2¹²⁷ side by side:
+		// differences that float32 cannot hold, subnormal ones, ones whose squares overflow, and the stress values.
+		const next = seeded(151);
+		const wide = (): number =>
+			next() < 0.5
+				? (next() - 0.5) * 0.02
+				: Math.fround(Math.sign(next() - 0.5) * (1 + next()) * 2 ** (Math.floor(next() * 277) - 149));
+		const b = values(n, 152, false).map((v, j) => (j % 4 === 0 ? wide() : v));
+		const xs = [153, 154].map((seed) => values(n, seed, false).map((v, j) => (j % 3 === 0 ? v : wide())));
+		// Steps of four (from `start`) of exact differences, one of whose float32 square, times 0.25, rounds twice
+		// (subnormal) or overflows.
+		for (let j = start + 4; j < start + 20; j++) {
+			b[j] = 0;
+			(xs[0] as Float32Array)[j] = 2 ** -(j % 5);
+			(xs[1] as Float32Array)[j] = 0;
+		}
+		(xs[0] as Float32Array)[start + 9] = 65537 * 2 ** -90;
+		(xs[0] as Float32Array)[start + 14] = 1.5 * 2 ** 64;
+		const deltas = xs.map((x) => x.map((v, j) => v - (b[j] as number)));
+		const run = (kernel: RangeKernelName, arrays: RangeArray[]): KernelRun => {
+			const variance = new Float32Array(n);
+			const sums = new Float64Array(1);
+			RANGE_KERNELS[kernel]({ arrays: [variance, ...arrays], numbers: [] }, start, end, sums);
+			return { arrays: [bits(variance)], sums: [...sums] };
+		};
+		expectSame(run("sce-variance-of-made", [b, ...xs]), run("sce-variance", deltas));
+	});
 });

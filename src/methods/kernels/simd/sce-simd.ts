@@ -53,7 +53,8 @@ const demoted = (lo: string, hi: string): string =>
 /**
  * The population variance across the vectors in float64 (mean from +0, then the squared deviations from +0, each
  * over count) of the task vectors made from the models and the base (see madeLanes), stored as float32; counts the
- * nonzero variances per lane at `counts`: `sce_variance_made_<count>_<bf16|f32>(variance, b, x₀…, n, counts)`.
+ * nonzero variances per lane at `counts`: `sce_variance_made_<count>_<bf16|f32>(variance, b, x₀…, n, counts)`. Two
+ * vectors take a float32 shortcut (see twoVectorVariance) wherever it gives the same bits.
  */
 function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
 	const half = (high: boolean): string => `
@@ -67,6 +68,7 @@ function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
 			.map((i) => `${promoted(`x${i}`, high)} local.get $mean f64x2.sub local.tee $d local.get $d f64x2.mul f64x2.add`)
 			.join(" ")}
 		${divideLanesBy(count, "count")} local.set $${high ? "hi" : "lo"}`;
+	const wide = `${half(false)} ${half(true)} ${demoted("lo", "hi")}`;
 	return {
 		name: madeName("sce_variance_made", count, bf16),
 		params: [["variance", "i32"], ...madeParams(count), ["n", "i32"], ["counts", "i32"]],
@@ -79,19 +81,45 @@ function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
 			["v", "v128"],
 			["count", "v128"],
 			["nonzero", "v128"],
+			["difference", "v128"],
+			["back", "v128"],
 			...madeLocals(count),
 		],
 		body: `
 		f64.const ${count} f64x2.splat local.set $count
 		${laneLoop(`
 			${madeLanes(count, bf16, false)}
-			${half(false)}
-			${half(true)}
-			${f32Address("variance", "j")} ${demoted("lo", "hi")} local.tee $v v128.store
+			${count === 2 ? twoVectorVariance(wide) : `${wide} local.set $v`}
+			${f32Address("variance", "j")} local.get $v v128.store
 			local.get $nonzero local.get $v f32.const 0 f32x4.splat f32x4.ne i32x4.sub local.set $nonzero`)}
 		local.get $counts local.get $nonzero v128.store
 		`,
 	};
+}
+
+/**
+ * Sets local `v` to the variance of two vectors x₀, x₁ in float32, ((x₀ − x₁)·(x₀ − x₁))·0.25, where it equals the
+ * float64 variance rounded to float32 in every lane, else to the float64 one that `wide` pushes. It does where d = x₀ − x₁ is
+ * exact in float32 (TwoSum's error is 0, which also rules out infinities and NaN): the float64 mean and deviations
+ * ±d/2 are then exact, and so is their square, which has at most 48 bits; float32's d·d is that square correctly
+ * rounded, and the product by 0.25 exact as long as it stays normal and finite (2⁻⁶² ≤ |d| < 2⁶³, or d = 0).
+ */
+function twoVectorVariance(wide: string): string {
+	return `
+		local.get $x0 local.get $x1 f32x4.sub local.tee $difference
+		local.get $x1 f32x4.add local.set $back
+		local.get $x0 local.get $back f32x4.sub
+		local.get $x1 f32x4.neg local.get $difference local.get $back f32x4.sub f32x4.sub
+		f32x4.add f32.const 0 f32x4.splat f32x4.ne
+		local.get $difference f32x4.abs f32.const ${2 ** 63} f32x4.splat f32x4.ge v128.or
+		local.get $difference f32x4.abs f32.const ${2 ** -62} f32x4.splat f32x4.lt
+		local.get $difference f32.const 0 f32x4.splat f32x4.ne v128.and v128.or
+		v128.any_true
+		if
+			${wide} local.set $v
+		else
+			local.get $difference local.get $difference f32x4.mul f32.const 0.25 f32x4.splat f32x4.mul local.set $v
+		end`;
 }
 
 /**
