@@ -99,10 +99,11 @@ function sceVarianceMadeWasm(count: number, bf16: boolean): WasmFunction {
 
 /**
  * Sets local `v` to the variance of two vectors x₀, x₁ in float32, ((x₀ − x₁)·(x₀ − x₁))·0.25, where it equals the
- * float64 variance rounded to float32 in every lane, else to the float64 one that `wide` pushes. It does where d = x₀ − x₁ is
- * exact in float32 (TwoSum's error is 0, which also rules out infinities and NaN): the float64 mean and deviations
- * ±d/2 are then exact, and so is their square, which has at most 48 bits; float32's d·d is that square correctly
- * rounded, and the product by 0.25 exact as long as it stays normal and finite (2⁻⁶² ≤ |d| < 2⁶³, or d = 0).
+ * float64 variance rounded to float32 in every lane of the step, else to the float64 one that `wide` pushes. It does
+ * where d = x₀ − x₁ is exact in float32 (TwoSum's error is 0, which also rules out infinities and NaN): x₀ + x₁ then
+ * fits float64's 53 bits, so the float64 mean and deviations ±d/2 are exact, and so is their square, which has at most
+ * 48 bits; float32's d·d is that square correctly rounded, and the product by 0.25 exact as long as it stays normal
+ * and finite (2⁻⁶² ≤ |d| < 2⁶³, or d = 0).
  */
 function twoVectorVariance(wide: string): string {
 	return `
