@@ -385,8 +385,8 @@ describe("SCE over task vectors made block by block against the JavaScript kerne
 					}
 				}
 				if (inputs === "wide") {
-					// float32 task vectors from 2⁻¹⁴⁹ to 2¹⁰⁰ side by side: differences that float32 cannot hold, that are
-					// subnormal, or whose squares overflow, which the two-vector variance leaves to float64.
+					// float32 task vectors from 2⁻¹⁴⁹ to 2¹⁰⁰ side by side: differences that float32 cannot hold, subnormal
+					// ones and ones whose squares overflow, merged as the JavaScript passes merge them.
 					for (let j = 0; j < 600; j++) {
 						baseValues[j] = 0;
 						modelValues.forEach((values, i) => {

@@ -749,6 +749,7 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		);
 		expectSame(simd, js);
 	});
+
 	it("sce-variance-of-made: two task vectors' variances made from float32 inputs as the stored vectors' kernel makes them", () => {
 		// Half the elements near one another (the float32 shortcut), half of magnitudes from 2⁻¹⁴⁹ to 2¹²⁷ side by side:
 		// differences that float32 cannot hold, subnormal ones, ones whose squares overflow, and the stress values.
