@@ -15,8 +15,8 @@ import { type ResultArray, readAt, SIMD_BLOCK, simdModule, writeAt, writeBack } 
  * linear-mix in a bfloat16 merge (see linearMix): each product wᵢ·xᵢ rounded to bfloat16, their running sum from +0
  * in float32 (as PyTorch sums bfloat16 along a dimension) rounded, then the quotient by the divisor rounded. The
  * weights and the divisor are bfloat16 values, so float32 products and quotients round exactly as the float64 ones of
- * the JavaScript kernel. The products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes any NaN the canonical one.
- * The result is rounded, so the `bf16Out` variant stores its bits as they are:
+ * the JavaScript kernel. The products of bfloat16 inputs are rounded without the NaN check: the sum's rounding makes
+ * any NaN the canonical one. The result is rounded, so the `bf16Out` variant stores its bits as they are:
  * `linear_mix_<count>_<bf16|f32>[_to_bf16](x₀…, out, n, w₀…, divisor)`.
  */
 export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): WasmFunction {
@@ -59,8 +59,7 @@ export function linearMixWasm(count: number, bf16: boolean, bf16Out: boolean): W
 			(input) => `
 			f32.const 0 f32x4.splat local.set $sum
 			${inputs.map((i) => addProduct(i, input)).join("\n")}
-			local.get $sum local.set $v
-			${roundBf16("v")} local.set $v
+			${roundBf16("sum")} local.set $v
 			local.get $divide
 			if
 				local.get $v local.get $d f32x4.div local.set $v

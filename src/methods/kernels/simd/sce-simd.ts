@@ -152,7 +152,8 @@ function electionStep(count: number): string {
 
 /**
  * The elected sign of the four lanes of the vectors in locals x₀…, into local `negative` (all bits set where −): the
- * float32 votes summed from +0, − where the sum is negative or NaN.
+ * float32 votes summed from +0, − where the sum is negative or NaN. Needs SIGN_LOCALS and ELECTION_SETUP, as
+ * agreement does.
  */
 function electedSign(count: number): string {
 	return `
@@ -173,11 +174,18 @@ function agreement(i: number): string {
 		local.get $x${i} i32.const 31 i32x4.shr_s local.get $negative v128.xor v128.not v128.and`;
 }
 
-/** The locals electionStep uses besides the vectors x₀… and their scales and weights. */
-const ELECTION_LOCALS: readonly (readonly [string, WasmType])[] = [
+/** The locals electedSign and agreement use besides the vectors x₀…; ELECTION_SETUP fills magnitude and inf. */
+const SIGN_LOCALS: readonly (readonly [string, WasmType])[] = [
 	["vote", "v128"],
 	["negative", "v128"],
 	["m", "v128"],
+	["magnitude", "v128"],
+	["inf", "v128"],
+];
+
+/** The locals electionStep uses besides the vectors x₀… and their scales and weights. */
+const ELECTION_LOCALS: readonly (readonly [string, WasmType])[] = [
+	...SIGN_LOCALS,
 	["agree", "v128"],
 	["aLo", "v128"],
 	["aHi", "v128"],
@@ -185,8 +193,6 @@ const ELECTION_LOCALS: readonly (readonly [string, WasmType])[] = [
 	["numHi", "v128"],
 	["divLo", "v128"],
 	["divHi", "v128"],
-	["magnitude", "v128"],
-	["inf", "v128"],
 ];
 
 const ELECTION_SETUP = `
@@ -380,12 +386,8 @@ function sceCombineMadeWasm(count: number, bf16: boolean, bf16Out: boolean): Was
 		],
 		locals: [
 			["j", "i32"],
-			["vote", "v128"],
-			["negative", "v128"],
-			["m", "v128"],
+			...SIGN_LOCALS,
 			["numerator", "v128"],
-			["magnitude", "v128"],
-			["inf", "v128"],
 			...SELECTION_LOCALS,
 			...madeLocals(count),
 			...indices(count).flatMap((i): [string, WasmType][] => [
