@@ -5,9 +5,15 @@ import { cropSubmatrix } from "../../src/methods/kernels/crop-submatrix.js";
 import { dtypeRounder } from "../../src/methods/kernels/dtype-rounder.js";
 import { blockCut, keepMagnitudeRanks, rankCut, valuesSource } from "../../src/methods/kernels/keep-magnitude-ranks.js";
 import { laneLayout } from "../../src/methods/kernels/lane-layout.js";
-import { magnitudeAtRankOf, magnitudeHistogramOf } from "../../src/methods/kernels/magnitude-at-rank.js";
+import {
+	BAND_FROM,
+	magnitudeAtRankInBand,
+	magnitudeAtRankOf,
+	magnitudeHistogramOf,
+} from "../../src/methods/kernels/magnitude-at-rank.js";
 import { sampleWithoutReplacement } from "../../src/methods/kernels/sample-without-replacement.js";
 import { HEAP_SCRATCH } from "../../src/methods/kernels/scratch.js";
+import { setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
 import { magnitudeSortScratch, sortByMagnitude } from "../../src/methods/kernels/sort-by-magnitude.js";
 import { signConsensus } from "../helpers/sign-consensus.js";
 import { splitInto, uniformTensor } from "./fixtures.js";
@@ -54,6 +60,78 @@ describe("magnitudeAtRankOf, over a tensor's magnitudes", () => {
 
 	it("rejects ranks outside the tensor", () => {
 		expect(() => magnitudeAtRank(new Float32Array(3), 3)).toThrow(RangeError);
+	});
+});
+
+describe("magnitudeAtRankInBand", () => {
+	const n = BAND_FROM + 12_345;
+	const ranks = [0, 1, 999, Math.floor(n / 2), n - 2, n - 1];
+	/** The band's answers for `ranks`, with the SIMD and the JavaScript kernels, whole and in parts. */
+	const banded = (values: Float32Array, rank: number) =>
+		[true, false].flatMap((simd) => {
+			setSimdEnabled(simd);
+			try {
+				return [{}, { parallel: splitInto(3) }].map((context) => magnitudeAtRankInBand(values, rank, context));
+			} finally {
+				setSimdEnabled(true);
+			}
+		});
+
+	it("finds the radix select's answer in one pass on spread-out data", () => {
+		const values = uniformTensor(n, 21);
+		// Squares of small differences, as SCE's variances are.
+		const squares = values.map((v) => v * v * 1e-6);
+		for (const data of [values, squares]) {
+			for (const rank of ranks) {
+				const expected = magnitudeAtRank(data, rank);
+				for (const found of banded(data, rank)) {
+					expect(found).toEqual(expected);
+				}
+			}
+		}
+	});
+
+	it("counts magnitudes equal to the band's edges instead of gathering them (seven magnitudes, ties everywhere)", () => {
+		const values = tiedValues(n, 22);
+		for (const rank of [...ranks, Math.floor(n / 7), Math.floor((3 * n) / 7)]) {
+			const expected = magnitudeAtRank(values, rank);
+			for (const found of banded(values, rank)) {
+				expect(found).toEqual(expected);
+			}
+		}
+	});
+
+	it("ranks NaN above every number, as the radix select does", () => {
+		const values = uniformTensor(n, 23);
+		const u = counterUniform(23, "nan", "places");
+		for (let i = 0; i < n; i++) {
+			if (u(i) < 0.001) {
+				values[i] = Number.NaN;
+			}
+		}
+		values[5] = Number.NEGATIVE_INFINITY;
+		for (const rank of [0, 1000, 1100, Math.floor(n / 2)]) {
+			const expected = magnitudeAtRank(values, rank);
+			for (const found of banded(values, rank)) {
+				expect(found).toEqual(expected);
+			}
+		}
+	});
+
+	it("gives up where its sample misleads it, and the cut is the radix select's", () => {
+		// Every sampled element (one every n / 4096) is large: the band sits far above the middle rank.
+		const values = uniformTensor(4096 * 300, 24, 0, 1);
+		for (let i = 0; i < values.length; i += 300) {
+			values[i] = 100;
+		}
+		const rank = values.length / 2;
+		expect(banded(values, rank)).toEqual([undefined, undefined, undefined, undefined]);
+		const cut = rankCut(valuesSource(values, {}), 0, rank + 1, HEAP_SCRATCH);
+		expect(cut.lowerBits).toBe(magnitudeAtRank(values, rank).bits);
+	});
+
+	it("leaves tensors smaller than a band is worth to the radix select", () => {
+		expect(magnitudeAtRankInBand(uniformTensor(BAND_FROM - 1, 25), 10)).toBeUndefined();
 	});
 });
 

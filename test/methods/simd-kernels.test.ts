@@ -503,6 +503,41 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		});
 	}
 
+	it("magnitude-band: counts at and above the upper edge, at it and at the lower, and gathers those between", () => {
+		const x = values(n, 72, false);
+		const magnitudes = [...new Uint32Array(x.buffer)].map((b) => b & 0x7fffffff);
+		const [small, large] = [magnitudes[4001] as number, magnitudes[4003] as number].sort((a, b) => a - b);
+		const open = { lower: 0xffffffff, upper: 0x80000000 };
+		for (const [lower, upper] of [
+			[small, large],
+			[small, open.upper],
+			[open.lower, large],
+			// Zeros (a fifth of the data) at both edges: the band is that magnitude alone, counted once.
+			[0, 0],
+			// Everything finite and nonzero between, NaN above the infinities.
+			[0, 0x7f800000],
+		] as const) {
+			const from = lower === open.lower ? 0 : lower;
+			const [js, simd] = bothWays(
+				"magnitude-band",
+				{ arrays: [x, new Uint32Array(n), new Uint32Array(1)], numbers: [from, lower, upper] },
+				start,
+				end,
+				3,
+			);
+			expectSame(simd, js);
+			const range = magnitudes.slice(start, end);
+			const between = range.filter((m) => m >= from && m < upper && m !== lower);
+			expect(simd?.sums).toEqual([
+				range.filter((m) => m >= upper).length,
+				range.filter((m) => m === upper).length,
+				range.filter((m) => m === lower && m < upper).length,
+			]);
+			expect(simd?.arrays[2]).toEqual([between.length]);
+			expect(simd?.arrays[1]?.slice(0, between.length)).toEqual(between);
+		}
+	});
+
 	for (const [xBits, bBits] of [
 		[true, true],
 		[true, false],

@@ -120,6 +120,7 @@ const MEMORY: Record<string, readonly [number, number]> = {
 
 /** SIMD (0xFD-prefixed) instructions without immediates. */
 const SIMD_PLAIN: Record<string, number> = {
+	"i8x16.swizzle": 0x0e,
 	"i16x8.splat": 0x10,
 	"i32x4.splat": 0x11,
 	"f32x4.splat": 0x13,

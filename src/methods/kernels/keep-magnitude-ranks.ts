@@ -1,5 +1,10 @@
 import type { MergeContext } from "../merge-method.js";
-import { magnitudeAtRankOf, magnitudeHistogramOf } from "./magnitude-at-rank.js";
+import {
+	type MagnitudeRank,
+	magnitudeAtRankInBand,
+	magnitudeAtRankOf,
+	magnitudeHistogramOf,
+} from "./magnitude-at-rank.js";
 import { histogramSums, TOP_BUCKETS, TOP_SUMS } from "./magnitude-buckets.js";
 import { KEEP_BLOCK, type RangeArray } from "./range-kernels.js";
 import { runRange } from "./run-range.js";
@@ -14,6 +19,8 @@ export interface MagnitudeSource {
 	readonly length: number;
 	/** The radix select's histogram (see magnitudeAtRankOf). */
 	histogram(high: number): Float64Array;
+	/** The magnitude at a descending rank found a faster way than the radix select, where the source can. */
+	rankOf?(rank: number): MagnitudeRank | undefined;
 	/** Counts per KEEP_BLOCK the elements equal to each boundary, into counts[2·block] and counts[2·block + 1]. */
 	countTies(upperBits: number, lowerBits: number, counts: Float64Array): void;
 	/** The values of KEEP_BLOCK block `block`. */
@@ -166,7 +173,7 @@ interface RankBoundaries {
 }
 
 function rankBoundaries(
-	source: Pick<MagnitudeSource, "length" | "histogram">,
+	source: Pick<MagnitudeSource, "length" | "histogram" | "rankOf">,
 	from: number,
 	to: number,
 ): RankBoundaries {
@@ -184,7 +191,7 @@ function rankBoundaries(
 	let upperBits = ABOVE_ALL;
 	let upperSkip = 0;
 	if (from > 0) {
-		const upper = magnitudeAtRankOf(n, from, histogram);
+		const upper = source.rankOf?.(from) ?? magnitudeAtRankOf(n, from, histogram);
 		upperBits = upper.bits;
 		upperSkip = from - upper.greater;
 	}
@@ -193,7 +200,7 @@ function rankBoundaries(
 	let lowerKeep = 0;
 	let lowerTies = false;
 	if (to < n) {
-		const lower = magnitudeAtRankOf(n, to - 1, histogram);
+		const lower = source.rankOf?.(to - 1) ?? magnitudeAtRankOf(n, to - 1, histogram);
 		lowerBits = lower.bits;
 		lowerKeep = to - lower.greater;
 		lowerTies = lowerKeep < lower.equal;
@@ -273,11 +280,12 @@ function tieIndex(source: MagnitudeSource, bits: number, ordinal: number, before
 }
 
 /** A tensor's values as a magnitude source. */
-export function valuesSource(values: Float32Array, context: Pick<MergeContext, "parallel">): MagnitudeSource {
+export function valuesSource(values: Float32Array, context: Pick<MergeContext, "parallel" | "alloc">): MagnitudeSource {
 	const n = values.length;
 	return {
 		length: n,
 		histogram: magnitudeHistogramOf(values, context),
+		rankOf: (rank) => magnitudeAtRankInBand(values, rank, context),
 		countTies: (upperBits, lowerBits, counts) => {
 			const args = { arrays: [values, counts], numbers: [upperBits, lowerBits], align: KEEP_BLOCK };
 			runRange(context, "count-magnitude-ties", args, n);

@@ -1,6 +1,7 @@
 import type { MergeContext } from "../merge-method.js";
-import { histogramSums, TOP_BUCKETS } from "./magnitude-buckets.js";
+import { histogramSums, LOW_BUCKETS, TOP_BUCKETS } from "./magnitude-buckets.js";
 import { runRange } from "./run-range.js";
+import { HEAP_SCRATCH } from "./scratch.js";
 
 /** Where a rank falls among the magnitudes of a tensor. */
 export interface MagnitudeRank {
@@ -66,4 +67,123 @@ export function topBucketAt(high: Float64Array, rank: number): { top: number; gr
 		greater += count;
 	}
 	return { top, greater };
+}
+
+/** Magnitudes drawn (evenly spaced) to place a band. */
+const SAMPLE = 4096;
+/** Below this many elements the radix select's passes cost too little for a band to save anything. */
+export const BAND_FROM = 1 << 20;
+/** The magnitudes gathered in a band are ranked directly (rankAmong) from this many down. */
+const FEW = 32768;
+/** The band's share of the elements past which it is given up (expected: about 7%). */
+const BAND_ROOM = 1 / 8;
+
+/**
+ * magnitudeAtRankOf's answer in one pass over the values instead of the radix select's two: a sample of evenly
+ * spaced magnitudes places a band that holds the one at `rank` but for bad luck (four standard deviations of the
+ * sample's rank each side); the pass counts the magnitudes above the band and gathers those in it (see the
+ * magnitude-band kernel), and the gathered are narrowed the same way until few are left, which are ranked directly.
+ * Exact whatever the samples: undefined where the first band missed the rank or overflowed its room (many equal
+ * magnitudes at its edge, say), and the caller then takes the radix select.
+ */
+export function magnitudeAtRankInBand(
+	values: Float32Array,
+	rank: number,
+	context: Pick<MergeContext, "parallel" | "alloc"> = {},
+): MagnitudeRank | undefined {
+	if (values.length < BAND_FROM || !(Number.isInteger(rank) && rank >= 0 && rank < values.length)) {
+		return undefined;
+	}
+	return rankInBand(values, rank, context);
+}
+
+/** One band's pass (see magnitudeAtRankInBand) and the narrowing of what it gathered; undefined where it missed. */
+function rankInBand(
+	values: Float32Array,
+	rank: number,
+	context: Pick<MergeContext, "parallel" | "alloc">,
+): MagnitudeRank | undefined {
+	const n = values.length;
+	const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+	const stride = Math.floor(n / SAMPLE);
+	const sample = new Uint32Array(SAMPLE);
+	for (let i = 0; i < SAMPLE; i++) {
+		sample[i] = (bits[i * stride] as number) & 0x7fffffff;
+	}
+	sample.sort();
+	// The band's edges: the sample's magnitudes at descending ranks that far either side, rounded outwards; past
+	// either end the band is open there (an edge no magnitude equals). The magnitudes equal to an edge are counted,
+	// not gathered: many equal ones there would fill the band.
+	const share = rank / n;
+	const margin = 4 * Math.sqrt(SAMPLE * share * (1 - share)) + 8;
+	const highest = Math.floor(share * SAMPLE - margin);
+	const lowest = Math.ceil(share * SAMPLE + margin);
+	const upper = highest < 0 ? 0x80000000 : (sample[SAMPLE - 1 - highest] as number);
+	const lower = lowest >= SAMPLE ? 0xffffffff : (sample[SAMPLE - 1 - lowest] as number);
+	const scratch = context.alloc ?? HEAP_SCRATCH;
+	const room = scratch.f32Uninitialised(Math.ceil(n * BAND_ROOM));
+	const band = new Uint32Array(room.buffer, room.byteOffset, room.length);
+	const cursor = new Uint32Array(new SharedArrayBuffer(4));
+	const [atOrAbove = 0, atUpper = 0, atLower = 0] = runRange(
+		context,
+		"magnitude-band",
+		{ arrays: [values, band, cursor], numbers: [lower === 0xffffffff ? 0 : lower, lower, upper] },
+		n,
+		3,
+	);
+	const gathered = cursor[0] as number;
+	try {
+		// Descending: above the upper edge, at it, between the edges (gathered), at the lower edge.
+		const above = atOrAbove - atUpper;
+		if (gathered > band.length || rank < above) {
+			return undefined;
+		}
+		if (rank < atOrAbove) {
+			return { bits: upper, greater: above, equal: atUpper };
+		}
+		const between = rank - atOrAbove;
+		if (between < gathered) {
+			const within =
+				(gathered > FEW ? rankInBand(room.subarray(0, gathered), between, context) : undefined) ??
+				rankAmong(band.subarray(0, gathered), between);
+			return { bits: within.bits, greater: atOrAbove + within.greater, equal: within.equal };
+		}
+		return between < gathered + atLower ? { bits: lower, greater: atOrAbove + gathered, equal: atLower } : undefined;
+	} finally {
+		scratch.free?.(room);
+	}
+}
+
+/** The counts of rankAmong: kept for the process's life, as fresh memory costs more here than the counting. */
+let bandCounts: { top: Uint32Array; low: Uint32Array } | undefined;
+
+/**
+ * magnitudeAtRankOf over magnitudes (bits, sign cleared) gathered in a band, in plain loops on this thread: they
+ * mostly share their top 16 bits, which the SIMD histogram's low pass expects of few.
+ */
+function rankAmong(magnitudes: Uint32Array, rank: number): MagnitudeRank {
+	bandCounts ??= { top: new Uint32Array(TOP_BUCKETS), low: new Uint32Array(LOW_BUCKETS) };
+	const { top, low } = bandCounts;
+	top.fill(0);
+	for (let j = 0; j < magnitudes.length; j++) {
+		const high = (magnitudes[j] as number) >>> 16;
+		top[high] = (top[high] as number) + 1;
+	}
+	let greater = 0;
+	let bucket = TOP_BUCKETS - 1;
+	for (; bucket > 0 && greater + (top[bucket] as number) <= rank; bucket--) {
+		greater += top[bucket] as number;
+	}
+	low.fill(0);
+	for (let j = 0; j < magnitudes.length; j++) {
+		const bits = magnitudes[j] as number;
+		if (bits >>> 16 === bucket) {
+			low[bits & 0xffff] = (low[bits & 0xffff] as number) + 1;
+		}
+	}
+	let bottom = LOW_BUCKETS - 1;
+	for (; bottom > 0 && greater + (low[bottom] as number) <= rank; bottom--) {
+		greater += low[bottom] as number;
+	}
+	return { bits: ((bucket << 16) | bottom) >>> 0, greater, equal: low[bottom] as number };
 }

@@ -15,6 +15,7 @@ import {
 	decodeBf16Simd,
 	encodeBf16Simd,
 	keepMagnitudeRanksSimd,
+	magnitudeBandSimd,
 	magnitudeHistogramSimd,
 	taskVectorHistogramSimd,
 } from "./simd/magnitude-simd.js";
@@ -772,6 +773,57 @@ const magnitudeHistogram: RangeKernel = (args, start, end, sums) => {
 	}
 };
 
+/** The magnitudes a thread gathers before it reserves their place in the band (the JavaScript kernel). */
+const BAND_BATCH = new Uint32Array(4096);
+
+/**
+ * The band pass of magnitudeAtRankInBand: arrays [values, band, cursor]; numbers [from, lower, upper]. Of the
+ * magnitudes (bits, sign cleared), sums[0] counts those at or above `upper`, sums[1] those equal to it and sums[2]
+ * those below it equal to `lower`; those from `from` up, below `upper` and other than `lower` are appended to `band`, each
+ * batch at the place Atomics.add on cursor[0] reserves, as far as it has room (the cursor past the band's length says
+ * some did not fit). Their order depends on the threads; what is made of them does not.
+ */
+const magnitudeBand: RangeKernel = (args, start, end, sums) => {
+	const values = f32(args, 0);
+	const band = args.arrays[1] as Uint32Array;
+	const cursor = args.arrays[2] as Uint32Array;
+	const [from = 0, lower = 0, upper = 0] = args.numbers;
+	if (simdEnabled()) {
+		magnitudeBandSimd(values, { from, lower, upper }, band, cursor, start, end, sums);
+		return;
+	}
+	const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+	let atOrAbove = 0;
+	let atUpper = 0;
+	let atLower = 0;
+	let batched = 0;
+	const flush = (): void => {
+		const place = Atomics.add(cursor, 0, batched);
+		if (place + batched <= band.length) {
+			band.set(BAND_BATCH.subarray(0, batched), place);
+		}
+		batched = 0;
+	};
+	for (let j = start; j < end; j++) {
+		const b = (bits[j] as number) & 0x7fffffff;
+		if (b >= upper) {
+			atOrAbove++;
+			atUpper += +(b === upper);
+		} else if (b === lower) {
+			atLower++;
+		} else if (b >= from) {
+			BAND_BATCH[batched++] = b;
+			if (batched === BAND_BATCH.length) {
+				flush();
+			}
+		}
+	}
+	flush();
+	sums[0] = (sums[0] as number) + atOrAbove;
+	sums[1] = (sums[1] as number) + atUpper;
+	sums[2] = (sums[2] as number) + atLower;
+};
+
 /** Elements per block of keepMagnitudeRanks' tie counts: thread split points fall between blocks. */
 export const KEEP_BLOCK = 65536;
 
@@ -1280,6 +1332,7 @@ export const RANGE_KERNELS = {
 	"della-lanes": dellaLanes,
 	"task-vector-della-mask": taskVectorDellaMask,
 	"magnitude-histogram": magnitudeHistogram,
+	"magnitude-band": magnitudeBand,
 	"count-magnitude-ties": countMagnitudeTies,
 	"keep-magnitude-ranks": keepMagnitudeRanksPass,
 	"task-vector-histogram": taskVectorHistogram,

@@ -356,6 +356,113 @@ export function taskVectorHistogramWasm(bf16: boolean, baseBf16: boolean): WasmF
 	};
 }
 
+/**
+ * For each mask of four lanes (bit i for lane i), the swizzle that moves the lanes set to the front, in order, as
+ * four i32x4 lanes; bytes 0x80 and up give zero.
+ */
+const COMPACT_LANES = Array.from({ length: 16 }, (_, mask) => {
+	const picked = [0, 1, 2, 3].filter((lane) => (mask >> lane) & 1);
+	// Lane i is bytes 4i to 4i + 3, as one i32x4 lane of the swizzle (little-endian).
+	return [0, 1, 2, 3].map((k) => {
+		const lane = picked[k];
+		return lane === undefined ? "0x80808080" : `0x${(0x03020100 + 0x04040404 * lane).toString(16)}`;
+	});
+});
+
+/**
+ * The band pass of magnitudeAtRankInBand over the magnitudes (bits, sign cleared) of n values: counts those at or
+ * above `upper`, equal to `upper` and equal to `lower` (below `upper`) into three vectors of lane counts at `counts`
+ * (the last one to three elements' into three i32 after them), and writes those strictly between to `out` (which has
+ * room for four lanes past n), returning how many. Without a branch: each step's lanes between are swizzled to the front and stored
+ * whole, the next step's store starting past them (the swizzles lie at counts + 64). An edge that no magnitude can
+ * equal (0x80000000 for `upper`, 0xffffffff for `lower`) leaves the band open on its side, from `from` up where
+ * `lower` is open: `magnitude_band(values, n, from, lower, upper, out, counts)`.
+ */
+export function magnitudeBandWasm(): WasmFunction {
+	const tally = (counter: string, test: string): string =>
+		`local.get $${counter} local.get $m ${test} i32x4.sub local.set $${counter}`;
+	const tallyTail = (counter: string, test: string): string => `
+				local.get $b ${test} local.get $${counter} i32.add local.set $${counter}`;
+	return {
+		name: "magnitude_band",
+		params: [
+			["values", "i32"],
+			["n", "i32"],
+			["from", "i32"],
+			["lower", "i32"],
+			["upper", "i32"],
+			["out", "i32"],
+			["counts", "i32"],
+		],
+		result: "i32",
+		locals: [
+			["j", "i32"],
+			["b", "i32"],
+			["mask", "i32"],
+			["written", "i32"],
+			["aboveTail", "i32"],
+			["upperTail", "i32"],
+			["lowerTail", "i32"],
+			["m", "v128"],
+			["atOrAbove", "v128"],
+			["above", "v128"],
+			["atUpper", "v128"],
+			["atLower", "v128"],
+			["fromLanes", "v128"],
+			["lowerLanes", "v128"],
+			["upperLanes", "v128"],
+		],
+		body: `
+		${COMPACT_LANES.map((lanes, mask) => `local.get $counts v128.const i32x4 ${lanes.join(" ")} v128.store offset=${64 + 16 * mask}`).join("\n")}
+		local.get $from i32x4.splat local.set $fromLanes
+		local.get $lower i32x4.splat local.set $lowerLanes
+		local.get $upper i32x4.splat local.set $upperLanes
+		block $whole
+			loop $four
+				local.get $j i32.const 4 i32.add local.get $n i32.gt_u br_if $whole
+				local.get $values local.get $j i32.const 2 i32.shl i32.add v128.load
+				i32.const 0x7fffffff i32x4.splat v128.and local.set $m
+				local.get $above local.get $m local.get $upperLanes i32x4.ge_u local.tee $atOrAbove i32x4.sub local.set $above
+				${tally("atUpper", "local.get $upperLanes i32x4.eq")}
+				${tally("atLower", "local.get $lowerLanes i32x4.eq local.get $atOrAbove v128.andnot")}
+				local.get $m local.get $fromLanes i32x4.ge_u local.get $atOrAbove v128.andnot
+				local.get $m local.get $lowerLanes i32x4.ne v128.and i32x4.bitmask local.set $mask
+				local.get $out local.get $written i32.const 2 i32.shl i32.add
+				local.get $m local.get $counts local.get $mask i32.const 4 i32.shl i32.add v128.load offset=64 i8x16.swizzle
+				v128.store
+				local.get $written local.get $mask i32.popcnt i32.add local.set $written
+				local.get $j i32.const 4 i32.add local.set $j
+				br $four
+			end
+		end
+		block $done
+			loop $next
+				local.get $j local.get $n i32.ge_u br_if $done
+				local.get $values local.get $j i32.const 2 i32.shl i32.add i32.load i32.const 0x7fffffff i32.and local.set $b
+				${tallyTail("aboveTail", "local.get $upper i32.ge_u")}
+				${tallyTail("upperTail", "local.get $upper i32.eq")}
+				${tallyTail("lowerTail", "local.get $lower i32.eq local.get $b local.get $upper i32.lt_u i32.and")}
+				local.get $b local.get $from i32.ge_u local.get $b local.get $upper i32.lt_u i32.and
+				local.get $b local.get $lower i32.ne i32.and
+				if
+					local.get $out local.get $written i32.const 2 i32.shl i32.add local.get $b i32.store
+					local.get $written i32.const 1 i32.add local.set $written
+				end
+				local.get $j i32.const 1 i32.add local.set $j
+				br $next
+			end
+		end
+		local.get $counts local.get $above v128.store
+		local.get $counts local.get $atUpper v128.store offset=16
+		local.get $counts local.get $atLower v128.store offset=32
+		local.get $counts local.get $aboveTail i32.store offset=48
+		local.get $counts local.get $upperTail i32.store offset=52
+		local.get $counts local.get $lowerTail i32.store offset=56
+		local.get $written
+		`,
+	};
+}
+
 export function magnitudeFunctions(): WasmFunction[] {
 	return [
 		...[true, false].flatMap((bf16) => [true, false].map((baseBf16) => taskVectorHistogramWasm(bf16, baseBf16))),
@@ -365,6 +472,7 @@ export function magnitudeFunctions(): WasmFunction[] {
 		keepMagnitudeRanksWasm(),
 		keepMagnitudeBetweenWasm(),
 		magnitudeHistogramWasm(),
+		magnitudeBandWasm(),
 	];
 }
 
@@ -428,6 +536,37 @@ const valuesOf =
 	(values: Float32Array): BlockValues =>
 	(module, from, n) =>
 		readAt(module, values, from, n, 0);
+
+/**
+ * magnitudeBand over [start, end): adds the counts of magnitudes above `upper`, equal to it and equal to `lower` to
+ * sums[0..2]; those strictly between are appended to `band` at the place `cursor[0]` reserves for them (Atomics.add,
+ * shared by the threads), as far as it has room: the cursor past band's length says some did not fit.
+ */
+export function magnitudeBandSimd(
+	values: Float32Array,
+	edges: { from: number; lower: number; upper: number },
+	band: Uint32Array,
+	cursor: Uint32Array,
+	start: number,
+	end: number,
+	sums: Float64Array,
+): void {
+	const module = simdModule();
+	const kernel = module.exports.magnitude_band as (...args: number[]) => number;
+	const counts = module.i32.subarray(slot(2) / 4, slot(2) / 4 + 15);
+	for (let at = start; at < end; at += SIMD_BLOCK) {
+		const n = Math.min(SIMD_BLOCK, end - at);
+		const address = readAt(module, values, at, n, 0);
+		const written = kernel(address, n, edges.from, edges.lower, edges.upper, slot(1), slot(2));
+		for (let k = 0; k < 3; k++) {
+			sums[k] = (sums[k] as number) + laneTotal(counts, k) + (counts[12 + k] as number);
+		}
+		const place = Atomics.add(cursor, 0, written);
+		if (place + written <= band.length) {
+			band.set(module.i32.subarray(slot(1) / 4, slot(1) / 4 + written), place);
+		}
+	}
+}
 
 /** countMagnitudeTies over [from, to): the counts [upper, lower]. */
 export function countMagnitudeTiesSimd(
