@@ -4,7 +4,7 @@ import { copyTensor } from "./copy-tensor.js";
 import { multislerpInSimd } from "./kernels/multislerp-kernels.js";
 import { runRange } from "./kernels/run-range.js";
 import { HEAP_SCRATCH } from "./kernels/scratch.js";
-import { multislerpSums } from "./kernels/simd/multislerp-simd.js";
+import { gramPairs, multislerpSums } from "./kernels/simd/multislerp-simd.js";
 import { SUM_BLOCK } from "./kernels/sum-block.js";
 import type { MergeContext, MergeInputs, MergeMethod, ModelTensor, ParameterDef } from "./merge-method.js";
 import { nonBaseModels } from "./non-base-models.js";
@@ -57,17 +57,13 @@ export const multislerp: MergeMethod = {
 	blockSums: {
 		// Two models or more: fewer are copied.
 		applies: (tensor) => tensor.models.length >= 2,
-		// The norms first, then the mean direction's norm, which needs them.
-		passes: () => 2,
+		// The (task) vectors' inner products, from which the norms and the mean direction's norm follow.
 		add(inputs, context, running) {
 			const operands = multislerpOperands(inputs, context);
 			if ("done" in operands) {
 				throw new Error(`multislerp on ${context.tensorName}: a block of rows of a tensor fewer than two models have`);
 			}
-			const norms = context.tensorSums;
-			return norms === undefined
-				? operands.sums("norms", running)
-				: operands.sums("mean", running, operands.unitScale(norms));
+			return operands.gram(running);
 		},
 	},
 	merge(inputs, context) {
@@ -75,11 +71,18 @@ export const multislerp: MergeMethod = {
 		if ("done" in operands) {
 			return operands.done;
 		}
-		const { where, eps, weights, stored, n, count, base, shape, sums, unitScale } = operands;
-		const totals = context.tensorSums ?? sums("norms");
-		const norms = Array.from(totals.subarray(0, count), Math.sqrt);
-		const unit = unitScale(totals);
-		const meanNorm = Math.sqrt((context.tensorSums?.[count] ?? sums("mean", undefined, unit)[0]) as number);
+		const { where, eps, weights, stored, n, count, base, shape, gram } = operands;
+		const products = context.tensorSums ?? gram();
+		const pairs = gramPairs(count);
+		const norms = pairs.flatMap(([i, k], q) => (i === k ? [Math.sqrt(products[q] as number)] : []));
+		// wᵢ / (‖xᵢ‖ + eps): the weights of the unit vectors in the mean direction m = Σ sᵢ·xᵢ.
+		const unit = weights.map((weight, i) => weight / ((norms[i] as number) + eps));
+		// ‖m‖² = Σᵢₖ sᵢ·sₖ·⟨xᵢ, xₖ⟩, each pair off the diagonal twice; rounding can take a vanishing one below 0.
+		const meanSquare = pairs.reduce(
+			(sum, [i, k], q) => sum + (i === k ? 1 : 2) * (unit[i] as number) * (unit[k] as number) * (products[q] as number),
+			0,
+		);
+		const meanNorm = Math.sqrt(Math.max(0, meanSquare));
 		const scratch = context.alloc ?? HEAP_SCRATCH;
 		const out = multislerpInSimd(stored.slice(0, count), base ? stored[count] : undefined)
 			? resultTarget(n, context)
@@ -120,15 +123,14 @@ interface MultislerpOperands {
 	count: number;
 	base: ModelTensor | undefined;
 	shape: number[];
-	sums(pass: "norms" | "mean", running?: Float64Array, scales?: readonly number[]): Float64Array;
-	unitScale(normSums: Float64Array): number[];
+	/** The gram pass's inner products, on to `running` where given (the blocks of rows before). */
+	gram(running?: Float64Array): Float64Array;
 }
 
 /**
- * multislerp's inputs and parameters for one tensor (or block of rows), with its passes over the sums: the inputs as
- * stored (bf16 bits where all are), the base last; `sums` adds a pass's per-block float64 sums in block order, on to
- * `running` where given (the blocks of rows before); `unitScale` makes wᵢ / (‖xᵢ‖ + eps) from the norms' sums. Or the
- * copy where fewer than two models have the tensor.
+ * multislerp's inputs and parameters for one tensor (or block of rows), with its pass over the sums: the inputs as
+ * stored (bf16 bits where all are), the base last; `gram` adds the gram pass's per-block float64 sums in block order,
+ * on to `running` where given (the blocks of rows before). Or the copy where fewer than two models have the tensor.
  */
 function multislerpOperands(inputs: MergeInputs, context: MergeContext): Operands<MultislerpOperands> {
 	const where = `multislerp on ${context.tensorName}`;
@@ -161,13 +163,13 @@ function multislerpOperands(inputs: MergeInputs, context: MergeContext): Operand
 	const stored = storedInputs(base ? [...models, base] : models);
 	const n = (stored[0] as Float32Array | Uint16Array).length;
 	const blocks = Math.ceil(n / SUM_BLOCK);
-	const sums = (pass: "norms" | "mean", running?: Float64Array, scales: readonly number[] = weights): Float64Array => {
-		const width = multislerpSums(pass, count);
+	const gram = (running?: Float64Array): Float64Array => {
+		const width = multislerpSums("gram", count);
 		const blockSums = (context.alloc ?? HEAP_SCRATCH).f64(blocks * width);
 		runRange(
 			context,
-			`multislerp-${pass}`,
-			{ arrays: [blockSums, ...stored], numbers: [base ? 1 : 0, 0, ...scales], align: SUM_BLOCK },
+			"multislerp-gram",
+			{ arrays: [blockSums, ...stored], numbers: [base ? 1 : 0, 0, ...weights], align: SUM_BLOCK },
 			n,
 		);
 		return Float64Array.from({ length: width }, (_, index) => {
@@ -178,7 +180,5 @@ function multislerpOperands(inputs: MergeInputs, context: MergeContext): Operand
 			return total;
 		});
 	};
-	const unitScale = (normSums: Float64Array): number[] =>
-		weights.map((weight, i) => weight / (Math.sqrt(normSums[i] as number) + eps));
-	return { where, eps, weights, stored, n, count, base, shape: [...first.shape], sums, unitScale };
+	return { where, eps, weights, stored, n, count, base, shape: [...first.shape], gram };
 }

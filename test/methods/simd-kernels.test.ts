@@ -12,6 +12,7 @@ import {
 } from "../../src/methods/kernels/range-kernels.js";
 import { roundArray } from "../../src/methods/kernels/round-array.js";
 import { roundBf16 } from "../../src/methods/kernels/round-bf16.js";
+import { gramPairs } from "../../src/methods/kernels/simd/multislerp-simd.js";
 import { SIMD_BLOCK, setSimdEnabled } from "../../src/methods/kernels/simd/simd-kernels.js";
 import { dareThreshold } from "../../src/methods/kernels/sparsify-random.js";
 import { SUM_BLOCK } from "../../src/methods/kernels/sum-block.js";
@@ -679,21 +680,57 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 					return stored ? halvesOf(x) : x;
 				});
 				const scales = [0.7, -1.9e-2, 3.25].slice(0, count);
-				for (const pass of ["norms", "mean"] as const) {
-					it(`multislerp-${pass}, over two blocks, ${kind}`, () => {
-						const [js, simd] = bothWays(
-							`multislerp-${pass}`,
-							{
-								arrays: [new Float64Array(2 * count), ...inputs],
-								numbers: [withBase ? 1 : 0, 0, ...scales],
-							},
-							0,
-							length,
-							0,
+				it(`multislerp-gram, over two blocks, ${kind}`, () => {
+					const pairs = (count * (count + 1)) / 2;
+					const [js, simd] = bothWays(
+						"multislerp-gram",
+						{
+							arrays: [new Float64Array(2 * pairs), ...inputs],
+							numbers: [withBase ? 1 : 0, 0, ...scales],
+						},
+						0,
+						length,
+						0,
+					);
+					expectSame(simd, js);
+					// Each inner product, block by block: ⟨xᵢ, xₖ⟩ of the vectors as the kernels make them.
+					const decoded = (input: RangeArray | undefined): Float32Array | undefined =>
+						input instanceof Uint16Array
+							? new Float32Array(new Uint32Array(Array.from(input, (h) => h << 16)).buffer)
+							: (input as Float32Array | undefined);
+					const base = withBase ? decoded(inputs[count]) : undefined;
+					const vectors = inputs
+						.slice(0, count)
+						.map((input) =>
+							(decoded(input) as Float32Array).map((v, j) => (base ? Math.fround(v - (base[j] as number)) : v)),
 						);
-						expectSame(simd, js);
+					const found = new Float64Array(2 * pairs);
+					RANGE_KERNELS["multislerp-gram"](
+						{ arrays: [found, ...inputs], numbers: [withBase ? 1 : 0, 0, ...scales] },
+						0,
+						length,
+						new Float64Array(0),
+					);
+					[0, SUM_BLOCK].forEach((from, block) => {
+						const dot = (i: number, k: number): number => {
+							let sum = 0;
+							for (let j = from; j < Math.min(length, from + SUM_BLOCK); j++) {
+								sum += (vectors[i]?.[j] as number) * (vectors[k]?.[j] as number);
+							}
+							return sum;
+						};
+						gramPairs(count).forEach(([i, k], q) => {
+							const sum = found[block * pairs + q] as number;
+							const expected = dot(i, k);
+							if (!Number.isFinite(expected)) {
+								// Differences of the largest values overflow float32: no finite sum, in any order.
+								expect(Number.isFinite(sum)).toBe(false);
+								return;
+							}
+							expect(Math.abs(sum - expected)).toBeLessThanOrEqual(1e-12 * Math.sqrt(dot(i, i) * dot(k, k)));
+						});
 					});
-				}
+				});
 				it(`multislerp-finish, ${kind}`, () => {
 					const [js, simd] = bothWays(
 						"multislerp-finish",

@@ -1,6 +1,12 @@
 import { asFloat32 } from "./as-float32.js";
 import type { RangeArray, RangeKernel } from "./range-kernels.js";
-import { MULTISLERP_SIMD_MAX, type MultislerpPass, multislerpSimd, multislerpSums } from "./simd/multislerp-simd.js";
+import {
+	gramPairs,
+	MULTISLERP_SIMD_MAX,
+	type MultislerpPass,
+	multislerpSimd,
+	multislerpSums,
+} from "./simd/multislerp-simd.js";
 import { laneTotal, simdEnabled } from "./simd/simd-kernels.js";
 import { SUM_BLOCK } from "./sum-block.js";
 
@@ -17,11 +23,10 @@ export function multislerpInSimd(inputs: readonly RangeArray[], base: RangeArray
 
 /**
  * One of Multi-SLERP's passes over the vectors xᵢ (each model's values, less the base's and rounded to float32 where
- * there is a base), in float64. Each pass makes xᵢ and the weighted mean m = Σ sᵢ·xᵢ (from +0, in model order) again
- * from the inputs, so nothing of the tensor's size is stored but the result:
- * - norms: ‖xᵢ‖² per model;
- * - mean: ‖m‖²;
- * - finish: out = a·m (+ the base), stored as float32.
+ * there is a base), in float64. Each pass makes xᵢ again from the inputs, so nothing of the tensor's size is stored
+ * but the result:
+ * - gram: ⟨xᵢ, xₖ⟩ for each pair i ≤ k (see gramPairs), whose diagonal holds the norms ‖xᵢ‖²;
+ * - finish: out = a·m (+ the base), m = Σ sᵢ·xᵢ from +0 in model order, stored as float32.
  *
  * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per model) or the result; inputs and
  * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), a, ...sᵢ]. Each sum is added per SUM_BLOCK
@@ -40,6 +45,9 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 			return;
 		}
 		const quantities = multislerpSums(pass, count);
+		const pairs = gramPairs(count);
+		const first = pairs.map(([i]) => i);
+		const second = pairs.map(([, k]) => k);
 		const lanes = new Float64Array(4 * quantities);
 		const x = new Float64Array(count);
 		const add = (q: number, lane: number, value: number): void => {
@@ -56,14 +64,10 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 					x[i] = base ? Math.fround(value - asFloat32(base, j)) : value;
 					m += (scales[i] as number) * (x[i] as number);
 				}
-				if (pass === "norms") {
-					for (let i = 0; i < count; i++) {
-						add(i, lane, (x[i] as number) * (x[i] as number));
+				if (pass === "gram") {
+					for (let q = 0; q < quantities; q++) {
+						add(q, lane, (x[first[q] as number] as number) * (x[second[q] as number] as number));
 					}
-					continue;
-				}
-				if (pass === "mean") {
-					add(0, lane, m * m);
 					continue;
 				}
 				const mixed = factor * m;

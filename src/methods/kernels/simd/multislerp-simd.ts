@@ -15,19 +15,29 @@ import {
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
- * Multi-SLERP's three passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
- * (multislerpKernel in multislerp-kernels.ts): every pass makes xᵢ (less the base's value where there is a base) and
- * the weighted mean m = Σ sᵢ·xᵢ again from the inputs, so no float64 array of the tensor's size is ever stored.
+ * Multi-SLERP's two passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
+ * (multislerpKernel in multislerp-kernels.ts): each pass makes xᵢ (less the base's value where there is a base) again
+ * from the inputs, so no float64 array of the tensor's size is ever stored.
  */
 
-export type MultislerpPass = "norms" | "mean" | "finish";
+export type MultislerpPass = "gram" | "finish";
 
 /** The largest number of models the SIMD kernels take; more run in JavaScript. */
 export const MULTISLERP_SIMD_MAX = 3;
 
-/** The float64 sums a pass adds, each as four lane sums (element index mod 4): per model, one, or none. */
+/**
+ * The float64 sums a pass adds, each as four lane sums (element index mod 4): the gram pass's ⟨xᵢ, xₖ⟩ for each pair
+ * i ≤ k (in the order of gramPairs), the finish none.
+ */
 export function multislerpSums(pass: MultislerpPass, count: number): number {
-	return pass === "norms" ? count : pass === "finish" ? 0 : 1;
+	return pass === "gram" ? gramPairs(count).length : 0;
+}
+
+/** The pairs [i, k], i ≤ k, whose inner products the gram pass adds: row by row of the Gram matrix's upper half. */
+export function gramPairs(count: number): [number, number][] {
+	return Array.from({ length: count }, (_, i) =>
+		Array.from({ length: count - i }, (_, d): [number, number] => [i, i + d]),
+	).flat();
 }
 
 const INPUT_SLOTS = [0, 1, 2];
@@ -50,31 +60,22 @@ export function multislerpWasm(
 	const inputs = Array.from({ length: count }, (_, i) => i);
 	const sums = Array.from({ length: multislerpSums(pass, count) }, (_, q) => q);
 	const accumulators = sums.flatMap((q) => [`acc${q}Lo`, `acc${q}Hi`]);
-	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ and m are in locals.
+	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ are in locals.
 	const half = (h: "Lo" | "Hi"): string => {
-		const products = inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul`);
-		// m from +0, as the JavaScript kernel sums it: +0 + p is p but for the sign of a zero, which the mean pass squares
-		// away, so it starts from the first product.
-		const mean =
-			pass === "mean"
-				? `${products[0]} ${products
-						.slice(1)
-						.map((product) => `${product} f64x2.add`)
-						.join(" ")} local.set $m`
-				: `local.get $zero ${products.map((product) => `${product} f64x2.add`).join(" ")} local.set $m`;
-		const add = (q: number, product: string): string =>
-			`local.get $acc${q}${h} ${product} f64x2.add local.set $acc${q}${h}`;
-		switch (pass) {
-			case "norms":
-				return inputs.map((i) => add(i, `local.get $x${i}${h} local.get $x${i}${h} f64x2.mul`)).join("\n");
-			case "mean":
-				return `${mean} ${add(0, "local.get $m local.get $m f64x2.mul")}`;
-			case "finish":
-				return `${mean}
+		if (pass === "gram") {
+			return gramPairs(count)
+				.map(
+					([i, k], q) =>
+						`local.get $acc${q}${h} local.get $x${i}${h} local.get $x${k}${h} f64x2.mul f64x2.add local.set $acc${q}${h}`,
+				)
+				.join("\n");
+		}
+		// m = Σ sᵢ·xᵢ from +0, as the JavaScript kernel sums it.
+		const products = inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`);
+		return `local.get $zero ${products.join(" ")} local.set $m
 					local.get $factor2 local.get $m f64x2.mul
 					${withBase ? `${h === "Lo" ? "local.get $b" : highToLow("b")} f64x2.promote_low_f32x4 f64x2.add` : ""}
 					f32x4.demote_f64x2_zero local.set $result${h}`;
-		}
 	};
 	const load = (i: number, input: (name: string) => string): string => `
 			${input(`x${i}`)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
@@ -134,7 +135,7 @@ export function multislerpWasm(
 }
 
 export function multislerpFunctions(): WasmFunction[] {
-	const passes: MultislerpPass[] = ["norms", "mean", "finish"];
+	const passes: MultislerpPass[] = ["gram", "finish"];
 	return passes.flatMap((pass) =>
 		[2, 3].flatMap((count) =>
 			[true, false].flatMap((bf16) =>
