@@ -779,9 +779,9 @@ const BAND_BATCH = new Uint32Array(4096);
 /**
  * The band pass of magnitudeAtRankInBand: arrays [values, band, cursor]; numbers [from, lower, upper]. Of the
  * magnitudes (bits, sign cleared), sums[0] counts those at or above `upper`, sums[1] those equal to it and sums[2]
- * those below it equal to `lower`; those from `from` up, below `upper` and other than `lower` are appended to `band`, each
- * batch at the place Atomics.add on cursor[0] reserves, as far as it has room (the cursor past the band's length says
- * some did not fit). Their order depends on the threads; what is made of them does not.
+ * those below it equal to `lower`; those from `from` up, below `upper` and other than `lower` are appended to `band`,
+ * each batch at the place Atomics.add on cursor[0] reserves, as far as it has room (the cursor past the band's length
+ * says some did not fit). Their order depends on the threads; what is made of them does not.
  */
 const magnitudeBand: RangeKernel = (args, start, end, sums) => {
 	const values = f32(args, 0);

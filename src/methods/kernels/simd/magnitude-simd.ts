@@ -371,12 +371,12 @@ const COMPACT_LANES = Array.from({ length: 16 }, (_, mask) => {
 
 /**
  * The band pass of magnitudeAtRankInBand over the magnitudes (bits, sign cleared) of n values: counts those at or
- * above `upper`, equal to `upper` and equal to `lower` (below `upper`) into three vectors of lane counts at `counts`
- * (the last one to three elements' into three i32 after them), and writes those strictly between to `out` (which has
- * room for four lanes past n), returning how many. Without a branch: each step's lanes between are swizzled to the front and stored
- * whole, the next step's store starting past them (the swizzles lie at counts + 64). An edge that no magnitude can
- * equal (0x80000000 for `upper`, 0xffffffff for `lower`) leaves the band open on its side, from `from` up where
- * `lower` is open: `magnitude_band(values, n, from, lower, upper, out, counts)`.
+ * above `upper`, equal to `upper` and, below it, equal to `lower` into three vectors of lane counts at `counts` (the
+ * last one to three elements' into three i32 after them), and writes those strictly between to `out` (which has room
+ * for four lanes past n), returning how many. Without a branch: each step's lanes between are swizzled to the front
+ * and stored whole, the next step's store starting past them (the swizzles lie at counts + 64). An edge that no
+ * magnitude can equal (0x80000000 for `upper`, 0xffffffff for `lower`) leaves the band open on its side, from `from`
+ * up where `lower` is open: `magnitude_band(values, n, from, lower, upper, out, counts)`.
  */
 export function magnitudeBandWasm(): WasmFunction {
 	const tally = (counter: string, test: string): string =>
@@ -538,9 +538,9 @@ const valuesOf =
 		readAt(module, values, from, n, 0);
 
 /**
- * magnitudeBand over [start, end): adds the counts of magnitudes above `upper`, equal to it and equal to `lower` to
- * sums[0..2]; those strictly between are appended to `band` at the place `cursor[0]` reserves for them (Atomics.add,
- * shared by the threads), as far as it has room: the cursor past band's length says some did not fit.
+ * magnitudeBand over [start, end): adds the counts of magnitudes at or above `upper`, equal to it and, below it, equal
+ * to `lower` to sums[0..2]; those strictly between are appended to `band` at the place `cursor[0]` reserves for them
+ * (Atomics.add, shared by the threads), as far as it has room: the cursor past band's length says some did not fit.
  */
 export function magnitudeBandSimd(
 	values: Float32Array,
