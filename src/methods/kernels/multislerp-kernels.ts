@@ -58,17 +58,19 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 			lanes.fill(0);
 			for (let j = from; j < to; j++) {
 				const lane = (j - from) & 3;
-				let m = 0;
 				for (let i = 0; i < count; i++) {
 					const value = asFloat32(inputs[i] as Float32Array, j);
 					x[i] = base ? Math.fround(value - asFloat32(base, j)) : value;
-					m += (scales[i] as number) * (x[i] as number);
 				}
 				if (pass === "gram") {
 					for (let q = 0; q < quantities; q++) {
 						add(q, lane, (x[first[q] as number] as number) * (x[second[q] as number] as number));
 					}
 					continue;
+				}
+				let m = 0;
+				for (let i = 0; i < count; i++) {
+					m += (scales[i] as number) * (x[i] as number);
 				}
 				const mixed = factor * m;
 				target[j] = base ? mixed + asFloat32(base, j) : mixed;

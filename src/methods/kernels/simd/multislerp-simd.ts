@@ -116,13 +116,17 @@ export function multislerpWasm(
 			]),
 			...accumulators.map((name) => [name, "v128"] as const),
 			...(bf16Out ? ROUND_LOCALS : []),
-			// Only the finish stores a result (see elementwiseLoop); the sums passes keep lanes by element index mod 4.
+			// Only the finish stores a result (see elementwiseLoop); the gram pass keeps lanes by element index mod 4.
 			...(pass === "finish" ? pairedLoopLocals(arrays) : []),
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}
-		local.get $factor f64x2.splat local.set $factor2
-		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}
+		${
+			pass === "finish"
+				? `local.get $factor f64x2.splat local.set $factor2
+		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}`
+				: ""
+		}
 		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
 		${
 			pass === "finish"
