@@ -28,9 +28,10 @@ export function multislerpInSimd(inputs: readonly RangeArray[], base: RangeArray
  * - gram: ⟨xᵢ, xₖ⟩ for each pair i ≤ k (see gramPairs), whose diagonal holds the norms ‖xᵢ‖²;
  * - finish: out = a·m (+ the base), m = Σ sᵢ·xᵢ from +0 in model order, stored as float32.
  *
- * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per model) or the result; inputs and
- * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), a, ...sᵢ]. Each sum is added per SUM_BLOCK
- * as four lane sums (element index mod 4), added in lane order at the end, as the SIMD kernels add them.
+ * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per pair) or the result; inputs and
+ * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), a, ...sᵢ] (the gram pass takes only their count).
+ * Each sum is added per SUM_BLOCK as four lane sums (element index mod 4), added in lane order at the end, as the
+ * SIMD kernels add them.
  */
 export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 	return (args, start, end) => {
