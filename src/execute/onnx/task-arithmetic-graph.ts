@@ -327,11 +327,14 @@ function prune(g: GraphBuilder, delta: Value, pruning: Pruning, rescale: boolean
 	return rescaleL1(g, pruned, g.sum(g.cast(g.abs(delta), g.wide), block), g.sum(g.cast(g.abs(pruned), g.wide), block));
 }
 
-/** Scales a pruned task vector back to the L1 norm it had (before/after), unless either norm is tiny. */
+/**
+ * Scales a pruned task vector back to the L1 norm it had (before/after, rounded to float32 as rescaleRatio rounds it),
+ * unless either norm is tiny.
+ */
 function rescaleL1(g: GraphBuilder, pruned: Value, before: Value, after: Value): Value {
 	const tiny = g.wideConstant(RESCALE_MIN_NORM);
 	const factor = g.where(g.or(g.less(before, tiny), g.less(after, tiny)), g.wideConstant(1), g.div(before, after));
-	return g.cast(g.mul(g.cast(pruned, g.wide), factor), "float");
+	return g.mul(pruned, g.cast(factor, "float"));
 }
 
 /**

@@ -10,11 +10,10 @@ export const RESCALE_MIN_NORM = 1e-7;
  * (current mergekit's rescale: ‖δ‖₁ / ‖mask⊙δ‖₁, about 1/density in expectation).
  */
 export function rescaleL1(masked: Float32Array, before: number): void {
-	const after = l1Norm(masked);
-	if (before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM) {
+	const factor = rescaleRatio([before, l1Norm(masked)]);
+	if (factor === 0) {
 		return;
 	}
-	const factor = before / after;
 	for (let i = 0; i < masked.length; i++) {
 		masked[i] = (masked[i] as number) * factor;
 	}
@@ -52,7 +51,11 @@ export function addPartNorms(norms: ArrayLike<number>, running: readonly [number
 	return [before, after];
 }
 
-/** What the rescale scales the kept elements by, from the L1 norms [before, after]: 0 where it leaves them. */
+/**
+ * What the rescale scales the kept elements by, from the L1 norms [before, after]: 0 where it leaves them. The ratio
+ * is rounded to float32, as mergekit's is to the tensors' dtype (a 0-dimensional tensor of it): each scaled element
+ * is then a float32 product, which the SIMD kernels take four lanes at a time.
+ */
 export function rescaleRatio([before, after]: readonly [number, number]): number {
-	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : before / after;
+	return before < RESCALE_MIN_NORM || after < RESCALE_MIN_NORM ? 0 : Math.fround(before / after);
 }

@@ -7,7 +7,6 @@ import {
 	f32Address,
 	halfDrawLanes,
 	highToLow,
-	JOIN_LOW,
 	type LanePositions,
 	laneLoop,
 	loadLanes,
@@ -145,10 +144,9 @@ export function dareMaskWasm(made?: MadeInputs): WasmFunction {
 const dareMaskMadeName = (made: MadeInputs): string => `dare_mask_bits_made_${made.x}_${made.b}`;
 
 /**
- * DARE's mask as dare_mask_bits_made wrote it, applied to `n` elements of δ in place, and the product by the L1 rescale's
- * ratio (float64, stored as float32, as scale_and_count_exact does it) when `scaled`. The first element's bit is bit
- * `offset` (0–31, a multiple of 4) of the word at `words`: `dare_keep_bits_<scaled|plain>(delta, n, words, offset,
- * ratio)`.
+ * DARE's mask as dare_mask_bits_made wrote it, applied to `n` elements of δ in place, and the float32 product by the
+ * L1 rescale's ratio (a float32 value, see rescaleRatio) when `scaled`. The first element's bit is bit `offset` (0–31,
+ * a multiple of 4) of the word at `words`: `dare_keep_bits_<scaled|plain>(delta, n, words, offset, ratio)`.
  */
 export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
 	return {
@@ -169,7 +167,7 @@ export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
 		],
 		body: `
 		v128.const i32x4 1 2 4 8 local.set $lanes
-		local.get $ratio f64x2.splat local.set $r
+		local.get $ratio f32.demote_f64 f32x4.splat local.set $r
 		${laneLoop(`
 			local.get $offset local.get $j i32.add local.set $k
 			${f32Address("delta", "j")}
@@ -177,12 +175,7 @@ export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
 			local.get $words local.get $k i32.const 5 i32.shr_u i32.const 2 i32.shl i32.add i32.load
 			local.get $k i32.const 31 i32.and i32.shr_u i32x4.splat local.get $lanes v128.and
 			i32.const 0 i32x4.splat i32x4.ne v128.and
-			${
-				scaled
-					? `local.tee $v f64x2.promote_low_f32x4 local.get $r f64x2.mul f32x4.demote_f64x2_zero
-			${highToLow("v")} f64x2.promote_low_f32x4 local.get $r f64x2.mul f32x4.demote_f64x2_zero ${JOIN_LOW}`
-					: ""
-			}
+			${scaled ? "local.get $r f32x4.mul" : ""}
 			v128.store`)}
 		`,
 	};

@@ -326,8 +326,9 @@ export function taskFinishWasm(count: number, baseBf16: boolean, bf16Out: boolea
  *
  * `masked` (`task_sum_masked_…`, the same parameters, then `offset, words₀…, ratio₀…`) is DARE's and DELLA's combining
  * pass with masks kept as bits and the L1 rescale: each δᵢ masked by the words at `wordsᵢ` (element j at bit
- * offset + j, see maskedLanes) and scaled by ratioᵢ in float64, as dare_keep_bits_scaled does, then counted and
- * weighted as scale_and_count_round_f32w does, uᵢ rounded with the NaN check (a scaled δᵢ is no bfloat16 value).
+ * offset + j, see maskedLanes) and scaled by ratioᵢ (a float32 value) in float32, as dare_keep_bits_scaled does, then
+ * counted and weighted as scale_and_count_round_f32w does, uᵢ rounded with the NaN check (a scaled δᵢ is no bfloat16
+ * value).
  */
 export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean, masked = false): WasmFunction {
 	const models = Array.from({ length: count }, (_, i) => i);
@@ -336,10 +337,7 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean, 
 	const keep = (i: number, at: LanePositions): string =>
 		masked
 			? `
-			${maskedLanes("v", `words${i}`, at)} local.set $v
-			local.get $v f64x2.promote_low_f32x4 local.get $r${i} f64x2.mul f32x4.demote_f64x2_zero
-			${highToLow("v")} f64x2.promote_low_f32x4 local.get $r${i} f64x2.mul f32x4.demote_f64x2_zero
-			${JOIN_LOW} local.set $v`
+			${maskedLanes("v", `words${i}`, at)} local.get $r${i} f32x4.mul local.set $v`
 			: "";
 	return {
 		name: resultVariant(`task_sum_${masked ? "masked_" : ""}${count}_${baseBf16 ? "bf16" : "f32"}`, bf16Out),
@@ -379,7 +377,7 @@ export function taskSumWasm(count: number, baseBf16: boolean, bf16Out: boolean, 
 		local.get $lambda f64x2.splat local.set $l
 		local.get $lambda f64.const 1 f64.ne local.set $scaled
 		${models.map((i) => `local.get $weight${i} f32x4.splat local.set $w${i}`).join("\n")}
-		${masked ? models.map((i) => `local.get $ratio${i} f64x2.splat local.set $r${i}`).join("\n") : ""}
+		${masked ? models.map((i) => `local.get $ratio${i} f32.demote_f64 f32x4.splat local.set $r${i}`).join("\n") : ""}
 		${elementwiseLoop(
 			arrays,
 			"out",
