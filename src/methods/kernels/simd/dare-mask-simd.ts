@@ -161,7 +161,6 @@ export function dareKeepBitsWasm(scaled: boolean): WasmFunction {
 		locals: [
 			["j", "i32"],
 			["k", "i32"],
-			["v", "v128"],
 			["lanes", "v128"],
 			["r", "v128"],
 		],
