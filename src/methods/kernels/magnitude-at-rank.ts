@@ -1,5 +1,5 @@
 import type { MergeContext } from "../merge-method.js";
-import { histogramSums, LOW_BUCKETS, TOP_BUCKETS } from "./magnitude-buckets.js";
+import { histogramSums, LOW_BUCKETS, TOP_BUCKETS, TOP_SUMS } from "./magnitude-buckets.js";
 import { runRange } from "./run-range.js";
 import { HEAP_SCRATCH } from "./scratch.js";
 
@@ -154,36 +154,35 @@ function rankInBand(
 	}
 }
 
-/** The counts of rankAmong: kept for the process's life, as fresh memory costs more here than the counting. */
-let bandCounts: { top: Uint32Array; low: Uint32Array } | undefined;
+/** The histograms of rankAmong: kept for the process's life, as fresh memory costs more here than the counting. */
+let bandCounts: { top: Float64Array; low: Float64Array } | undefined;
 
 /**
- * magnitudeAtRankOf over magnitudes (bits, sign cleared) gathered in a band, in plain loops on this thread: they
- * mostly share their top 16 bits, which the SIMD histogram's low pass expects of few.
+ * magnitudeAtRankOf over magnitudes (bits, sign cleared) gathered in a band, its histograms counted in plain loops on
+ * this thread: the gathered mostly share their top 16 bits, which the SIMD histogram's low pass expects of few.
  */
 function rankAmong(magnitudes: Uint32Array, rank: number): MagnitudeRank {
-	bandCounts ??= { top: new Uint32Array(TOP_BUCKETS), low: new Uint32Array(LOW_BUCKETS) };
+	bandCounts ??= { top: new Float64Array(TOP_SUMS), low: new Float64Array(LOW_BUCKETS) };
 	const { top, low } = bandCounts;
-	top.fill(0);
-	for (let j = 0; j < magnitudes.length; j++) {
-		const high = (magnitudes[j] as number) >>> 16;
-		top[high] = (top[high] as number) + 1;
-	}
-	let greater = 0;
-	let bucket = TOP_BUCKETS - 1;
-	for (; bucket > 0 && greater + (top[bucket] as number) <= rank; bucket--) {
-		greater += top[bucket] as number;
-	}
-	low.fill(0);
-	for (let j = 0; j < magnitudes.length; j++) {
-		const bits = magnitudes[j] as number;
-		if (bits >>> 16 === bucket) {
-			low[bits & 0xffff] = (low[bits & 0xffff] as number) + 1;
+	return magnitudeAtRankOf(magnitudes.length, rank, (high) => {
+		if (high >= 0) {
+			low.fill(0);
+			for (let j = 0; j < magnitudes.length; j++) {
+				const bits = magnitudes[j] as number;
+				if (bits >>> 16 === high) {
+					low[bits & 0xffff] = (low[bits & 0xffff] as number) + 1;
+				}
+			}
+			return low;
 		}
-	}
-	let bottom = LOW_BUCKETS - 1;
-	for (; bottom > 0 && greater + (low[bottom] as number) <= rank; bottom--) {
-		greater += low[bottom] as number;
-	}
-	return { bits: ((bucket << 16) | bottom) >>> 0, greater, equal: low[bottom] as number };
+		top.fill(0);
+		let lowSet = 0;
+		for (let j = 0; j < magnitudes.length; j++) {
+			const bits = magnitudes[j] as number;
+			top[bits >>> 16] = (top[bits >>> 16] as number) + 1;
+			lowSet += +((bits & 0xffff) !== 0);
+		}
+		top[TOP_BUCKETS] = lowSet;
+		return top;
+	});
 }
