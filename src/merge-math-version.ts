@@ -4,4 +4,4 @@
  * last publication recorded, so a bump re-merges them once; changes that leave weights alone (the CLI, the card, the
  * bot) must not bump it.
  */
-export const MERGE_MATH_VERSION = "4";
+export const MERGE_MATH_VERSION = "5";

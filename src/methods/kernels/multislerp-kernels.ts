@@ -23,10 +23,11 @@ export function multislerpInSimd(inputs: readonly RangeArray[], base: RangeArray
 
 /**
  * One of Multi-SLERP's passes over the vectors xᵢ (each model's values, less the base's and rounded to float32 where
- * there is a base), in float64. Each pass makes xᵢ again from the inputs, so nothing of the tensor's size is stored
- * but the result:
- * - gram: ⟨xᵢ, xₖ⟩ for each pair i ≤ k (see gramPairs), whose diagonal holds the norms ‖xᵢ‖²;
- * - finish: out = a·m (+ the base), m = Σ sᵢ·xᵢ from +0 in model order, stored as float32.
+ * there is a base). Each pass makes xᵢ again from the inputs, so nothing of the tensor's size is stored but the result:
+ * - gram: ⟨xᵢ, xₖ⟩ for each pair i ≤ k (see gramPairs) in float64, whose diagonal holds the norms ‖xᵢ‖²;
+ * - finish: out = a·m (+ the base), m = Σ sᵢ·xᵢ from +0 in model order, each operation in float32 with a and sᵢ
+ *   rounded to float32, as a float32 merge computes it: float64 would cost this pass twice the time (each lane's
+ *   conversions) for differences far below the result's bfloat16 unit.
  *
  * Arrays [target, ...inputs, base?]: the sums (Float64Array, per SUM_BLOCK, then per pair) or the result; inputs and
  * base float32 values or bfloat16 bits. Numbers [withBase (0 or 1), a, ...sᵢ] (the gram pass takes only their count).
@@ -49,6 +50,8 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 		const pairs = gramPairs(count);
 		const first = pairs.map(([i]) => i);
 		const second = pairs.map(([, k]) => k);
+		const roundedFactor = Math.fround(factor);
+		const roundedScales = scales.map(Math.fround);
 		const lanes = new Float64Array(4 * quantities);
 		const x = new Float64Array(count);
 		const add = (q: number, lane: number, value: number): void => {
@@ -71,10 +74,10 @@ export function multislerpKernel(pass: MultislerpPass): RangeKernel {
 				}
 				let m = 0;
 				for (let i = 0; i < count; i++) {
-					m += (scales[i] as number) * (x[i] as number);
+					m = Math.fround(m + Math.fround((roundedScales[i] as number) * (x[i] as number)));
 				}
-				const mixed = factor * m;
-				target[j] = base ? mixed + asFloat32(base, j) : mixed;
+				const mixed = Math.fround(roundedFactor * m);
+				target[j] = base ? Math.fround(mixed + asFloat32(base, j)) : mixed;
 			}
 			const block = Math.floor(from / SUM_BLOCK);
 			for (let q = 0; q < quantities; q++) {

@@ -4,7 +4,6 @@ import { SUM_BLOCK } from "../sum-block.js";
 import {
 	elementwiseLoop,
 	highToLow,
-	JOIN_LOW,
 	laneLoop,
 	loadLanes,
 	pairedLoopLocals,
@@ -15,9 +14,9 @@ import {
 import { laneTotal, readAt, SIMD_BLOCK, simdModule, slot, writeAt, writeBack } from "./simd-kernels.js";
 
 /**
- * Multi-SLERP's two passes over the (task) vectors as SIMD kernels, in float64 like the JavaScript kernel
- * (multislerpKernel in multislerp-kernels.ts): each pass makes xᵢ (less the base's value where there is a base) again
- * from the inputs, so no float64 array of the tensor's size is ever stored.
+ * Multi-SLERP's two passes over the (task) vectors as SIMD kernels, rounded as the JavaScript kernel
+ * (multislerpKernel in multislerp-kernels.ts) rounds them: each pass makes xᵢ (less the base's value where there is a
+ * base) again from the inputs, so no float64 array of the tensor's size is ever stored.
  */
 
 export type MultislerpPass = "gram" | "finish";
@@ -58,82 +57,98 @@ export function multislerpWasm(
 	bf16Out = false,
 ): WasmFunction {
 	const inputs = Array.from({ length: count }, (_, i) => i);
-	const sums = Array.from({ length: multislerpSums(pass, count) }, (_, q) => q);
-	const accumulators = sums.flatMap((q) => [`acc${q}Lo`, `acc${q}Hi`]);
-	// The pass's work on one half (lanes 0–1 as Lo, lanes 2–3 as Hi) of four elements, once xᵢ are in locals.
-	const half = (h: "Lo" | "Hi"): string => {
-		if (pass === "gram") {
-			return gramPairs(count)
-				.map(
-					([i, k], q) =>
-						`local.get $acc${q}${h} local.get $x${i}${h} local.get $x${k}${h} f64x2.mul f64x2.add local.set $acc${q}${h}`,
-				)
-				.join("\n");
-		}
-		// m = Σ sᵢ·xᵢ from +0, as the JavaScript kernel sums it.
-		const products = inputs.map((i) => `local.get $s${i} local.get $x${i}${h} f64x2.mul f64x2.add`);
-		return `local.get $zero ${products.join(" ")} local.set $m
-					local.get $factor2 local.get $m f64x2.mul
-					${withBase ? `${h === "Lo" ? "local.get $b" : highToLow("b")} f64x2.promote_low_f32x4 f64x2.add` : ""}
-					f32x4.demote_f64x2_zero local.set $result${h}`;
-	};
-	const load = (i: number, input: (name: string) => string): string => `
-			${input(`x${i}`)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
+	const name = resultVariant(`multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`, bf16Out);
+	const params = [
+		...inputs.map((i) => [`x${i}`, "i32"] as const),
+		["base", "i32"] as const,
+		["out", "i32"] as const,
+		["n", "i32"] as const,
+		["sums", "i32"] as const,
+		["factor", "f64"] as const,
+		...inputs.map((i) => [`scale${i}`, "f64"] as const),
+	];
+	return pass === "gram"
+		? gramWasm(name, params, inputs, bf16, withBase)
+		: finishWasm(name, params, inputs, bf16, withBase, bf16Out);
+}
+
+type Params = WasmFunction["params"];
+
+/** The gram pass: ⟨xᵢ, xₖ⟩ for each pair i ≤ k in float64, four lane sums each (lanes 0–1 as Lo, 2–3 as Hi). */
+function gramWasm(name: string, params: Params, inputs: number[], bf16: boolean, withBase: boolean): WasmFunction {
+	const accumulators = gramPairs(inputs.length).flatMap((_, q) => [`acc${q}Lo`, `acc${q}Hi`]);
+	const half = (h: "Lo" | "Hi"): string =>
+		gramPairs(inputs.length)
+			.map(
+				([i, k], q) =>
+					`local.get $acc${q}${h} local.get $x${i}${h} local.get $x${k}${h} f64x2.mul f64x2.add local.set $acc${q}${h}`,
+			)
+			.join("\n");
+	const load = (i: number): string => `
+			${loadLanes(`x${i}`, "j", bf16)} ${withBase ? "local.get $b f32x4.sub" : ""} local.tee $v
 			f64x2.promote_low_f32x4 local.set $x${i}Lo
 			${highToLow("v")} f64x2.promote_low_f32x4 local.set $x${i}Hi`;
-	// One step's work on four lanes, each input pushed by `input`; the finish leaves its result on the stack.
-	const lanes = (input: (name: string) => string): string => `
-			${withBase ? `${input("base")} local.set $b` : ""}
-			${inputs.map((i) => load(i, input)).join("\n")}
-			${half("Lo")}
-			${half("Hi")}
-			${pass === "finish" ? `local.get $resultLo local.get $resultHi ${JOIN_LOW}` : ""}`;
-	const arrays = [...(withBase ? ["base"] : []), ...inputs.map((i) => `x${i}`)];
 	return {
-		name: resultVariant(`multislerp_${pass}_${count}_${bf16 ? "bf16" : "f32"}${withBase ? "_base" : ""}`, bf16Out),
-		params: [
-			...inputs.map((i) => [`x${i}`, "i32"] as const),
-			["base", "i32"],
-			["out", "i32"],
-			["n", "i32"],
-			["sums", "i32"],
-			["factor", "f64"],
-			...inputs.map((i) => [`scale${i}`, "f64"] as const),
-		],
+		name,
+		params,
 		locals: [
 			["j", "i32"],
 			["v", "v128"],
 			["b", "v128"],
-			["m", "v128"],
-			["zero", "v128"],
-			["resultLo", "v128"],
-			["resultHi", "v128"],
-			["factor2", "v128"],
-			...inputs.flatMap((i) => [
-				[`s${i}`, "v128"] as const,
-				[`x${i}Lo`, "v128"] as const,
-				[`x${i}Hi`, "v128"] as const,
-			]),
-			...accumulators.map((name) => [name, "v128"] as const),
+			...inputs.flatMap((i) => [[`x${i}Lo`, "v128"] as const, [`x${i}Hi`, "v128"] as const]),
+			...accumulators.map((local) => [local, "v128"] as const),
+		],
+		body: `
+		${accumulators.map((local, k) => `local.get $sums v128.load offset=${16 * k} local.set $${local}`).join("\n")}
+		${laneLoop(`
+			${withBase ? `${loadLanes("base", "j", bf16)} local.set $b` : ""}
+			${inputs.map(load).join("\n")}
+			${half("Lo")}
+			${half("Hi")}`)}
+		${accumulators.map((local, k) => `local.get $sums local.get $${local} v128.store offset=${16 * k}`).join("\n")}
+		`,
+	};
+}
+
+/**
+ * The finish: out = a·m (+ the base), m = Σ sᵢ·xᵢ from +0 in model order, every operation in float32 with a and sᵢ
+ * rounded to float32, as a float32 merge computes it (mergekit's own finish is float32 tensor arithmetic).
+ */
+function finishWasm(
+	name: string,
+	params: Params,
+	inputs: number[],
+	bf16: boolean,
+	withBase: boolean,
+	bf16Out: boolean,
+): WasmFunction {
+	const lanes = (input: (array: string) => string): string => `
+			${withBase ? `${input("base")} local.set $b` : ""}
+			v128.const i32x4 0 0 0 0
+			${inputs
+				.map(
+					(i) => `${input(`x${i}`)} ${withBase ? "local.get $b f32x4.sub" : ""} local.get $s${i} f32x4.mul f32x4.add`,
+				)
+				.join("\n")}
+			local.get $factor4 f32x4.mul
+			${withBase ? "local.get $b f32x4.add" : ""}`;
+	const arrays = [...(withBase ? ["base"] : []), ...inputs.map((i) => `x${i}`)];
+	return {
+		name,
+		params,
+		locals: [
+			["j", "i32"],
+			["b", "v128"],
+			["factor4", "v128"],
+			...inputs.map((i) => [`s${i}`, "v128"] as const),
 			...(bf16Out ? ROUND_LOCALS : []),
-			// Only the finish stores a result (see elementwiseLoop); the gram pass keeps lanes by element index mod 4.
-			...(pass === "finish" ? pairedLoopLocals(arrays) : []),
+			...pairedLoopLocals(arrays),
 		],
 		body: `
 		${bf16Out ? ROUND_SETUP : ""}
-		${
-			pass === "finish"
-				? `local.get $factor f64x2.splat local.set $factor2
-		${inputs.map((i) => `local.get $scale${i} f64x2.splat local.set $s${i}`).join("\n")}`
-				: ""
-		}
-		${accumulators.map((name, k) => `local.get $sums v128.load offset=${16 * k} local.set $${name}`).join("\n")}
-		${
-			pass === "finish"
-				? elementwiseLoop(arrays, "out", bf16, bf16Out, lanes)
-				: laneLoop(lanes((input) => loadLanes(input, "j", bf16)))
-		}
-		${accumulators.map((name, k) => `local.get $sums local.get $${name} v128.store offset=${16 * k}`).join("\n")}
+		local.get $factor f32.demote_f64 f32x4.splat local.set $factor4
+		${inputs.map((i) => `local.get $scale${i} f32.demote_f64 f32x4.splat local.set $s${i}`).join("\n")}
+		${elementwiseLoop(arrays, "out", bf16, bf16Out, lanes)}
 		`,
 	};
 }
