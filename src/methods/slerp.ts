@@ -71,7 +71,7 @@ export const slerp: MergeMethod = {
 		const out = resultTarget(n, context);
 		// The mix in float32 with the coefficients rounded to float32, as mergekit's NumPy multiplies float32 arrays by
 		// float64 scalars: its float32 golden cases come out bit for bit.
-		runRange(context, "slerp-mix", { arrays: [out, v0, v1], numbers: [s0, s1] }, n);
+		runRange(context, "pair-mix", { arrays: [out, v0, v1], numbers: [s0, s1] }, n);
 		return resultOf(out, [...base.shape], context);
 	},
 };

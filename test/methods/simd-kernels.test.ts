@@ -225,7 +225,6 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 		["pair-mix of bfloat16 bits", "pair-mix", pairArgs(true, "none")],
 		["pair-mix of float32 values plus a third array", "pair-mix", pairArgs(false, "plus")],
 		["pair-mix less a third array and plus it", "pair-mix", pairArgs(true, "less")],
-		["slerp-mix", "slerp-mix", pairArgs(true, "none")],
 		["nearswap", "nearswap", nearswapArgs],
 	] as const) {
 		it(`${label} into bfloat16 bits: the float32 result encoded, in place and through a slot`, () => {
@@ -633,24 +632,6 @@ describe("SIMD kernels match the JavaScript kernels bit for bit", () => {
 				expectSame(simd, js);
 			});
 		}
-	}
-
-	for (const stored of [true, false]) {
-		it(`slerp-mix, ${stored ? "bfloat16 bits" : "float32 values"}`, () => {
-			const a = values(n, 96, true);
-			const b = values(n, 97, true);
-			const [js, simd] = bothWays(
-				"slerp-mix",
-				{
-					arrays: [new Float32Array(n), stored ? halvesOf(a) : a, stored ? halvesOf(b) : b],
-					numbers: [0.6180339887, -1.3e-3],
-				},
-				start,
-				end,
-				0,
-			);
-			expectSame(simd, js);
-		});
 	}
 
 	for (const stored of [true, false]) {

@@ -19,7 +19,7 @@ import {
 	magnitudeHistogramSimd,
 	taskVectorHistogramSimd,
 } from "./simd/magnitude-simd.js";
-import { nearswapSimd, pairMixSimd, pairSumsSimd, slerpMixSimd } from "./simd/pair-simd.js";
+import { nearswapSimd, pairMixSimd, pairSumsSimd } from "./simd/pair-simd.js";
 import {
 	SCE_DIVISOR_FLOOR,
 	SCE_SIMD_MAX,
@@ -1104,16 +1104,20 @@ const pairSums: RangeKernel = (args, start, end) => {
 };
 
 /**
- * out = s₀a + s₁b, plus c where given, in float64 and stored as float32: arrays [out, a, b] or [out, a, b, c] (a and
- * b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁]. With numbers [s₀, s₁, 1], the vectors are a − c
- * and b − c, each rounded to float32 (c then of a's kind): out = s₀(a − c) + s₁(b − c) + c. With SIMD, out may be
- * bfloat16 bits, which the result is rounded into as it is stored.
+ * out = s₀a + s₁b, plus c where given, in float32 as NumPy and PyTorch compute a float32 array's s₀·a + s₁·b with
+ * scalar coefficients (what slerp and nuslerp do): s₀ and s₁ rounded to float32, each product and sum rounded to
+ * float32. Arrays [out, a, b] or [out, a, b, c] (a and b float32 values or bfloat16 bits, c float32); numbers [s₀, s₁].
+ * With numbers [s₀, s₁, 1], the vectors are a − c and b − c, each rounded to float32 (c then of a's kind):
+ * out = s₀(a − c) + s₁(b − c) + c. With SIMD, out may be bfloat16 bits, which the result is rounded into as it is
+ * stored.
  */
 const pairMix: RangeKernel = (args, start, end) => {
 	const [result, a, b, c] = args.arrays as [ResultArray, RangeArray, RangeArray, RangeArray | undefined];
-	const [s0, s1, less = 0] = args.numbers as [number, number, number?];
+	const s0 = Math.fround(args.numbers[0] as number);
+	const s1 = Math.fround(args.numbers[1] as number);
+	const less = args.numbers[2] === 1;
 	if (simdEnabled()) {
-		pairMixSimd(result, a, b, c, less === 1, s0, s1, start, end);
+		pairMixSimd(result, a, b, c, less, s0, s1, start, end);
 		return;
 	}
 	const out = f32(args, 0);
@@ -1121,28 +1125,9 @@ const pairMix: RangeKernel = (args, start, end) => {
 		const base = c ? asFloat32(c, j) : 0;
 		const x = less ? Math.fround(asFloat32(a, j) - base) : asFloat32(a, j);
 		const y = less ? Math.fround(asFloat32(b, j) - base) : asFloat32(b, j);
-		const mixed = s0 * x + s1 * y;
-		out[j] = c ? mixed + base : mixed;
-	}
-};
-
-/**
- * out = s₀a + s₁b in float32, as NumPy computes a float32 array's s₀·a + s₁·b with float64 scalars (what slerp does):
- * s₀ and s₁ rounded to float32, each product and the sum rounded to float32. Arrays [out, a, b] (a and b float32
- * values or bfloat16 bits); numbers [s₀, s₁]. With SIMD, out may be bfloat16 bits.
- */
-const slerpMix: RangeKernel = (args, start, end) => {
-	const [result, a, b] = args.arrays as [ResultArray, RangeArray, RangeArray];
-	const s0 = Math.fround(args.numbers[0] as number);
-	const s1 = Math.fround(args.numbers[1] as number);
-	if (simdEnabled()) {
-		slerpMixSimd(result, a, b, s0, s1, start, end);
-		return;
-	}
-	const out = f32(args, 0);
-	for (let j = start; j < end; j++) {
 		// A product of two float32 values is exact in float64, and one addition's double rounding is harmless.
-		out[j] = Math.fround(s0 * asFloat32(a, j)) + Math.fround(s1 * asFloat32(b, j));
+		const mixed = Math.fround(Math.fround(s0 * x) + Math.fround(s1 * y));
+		out[j] = c ? mixed + base : mixed;
 	}
 };
 
@@ -1343,7 +1328,6 @@ export const RANGE_KERNELS = {
 	"pair-sums": pairSums,
 	"pair-mix": pairMix,
 	nearswap: nearswapMix,
-	"slerp-mix": slerpMix,
 	"model-stock-lanes": modelStockLanes,
 	"model-stock-sums": modelStockSums,
 	"model-stock-mix": modelStockMix,

@@ -3,7 +3,6 @@ import type { RangeArray } from "../range-kernels.js";
 import {
 	elementwiseLoop,
 	highToLow,
-	JOIN_LOW,
 	laneLoop,
 	loadLanes,
 	pairedLoopLocals,
@@ -23,8 +22,9 @@ import {
 } from "./simd-kernels.js";
 
 /**
- * SIMD kernels over two vectors a and b, in float64 like their JavaScript kernels (pairSums and pairMix in
- * range-kernels.ts): the sums ‖a‖², ‖b‖² and ⟨a, b⟩ that slerp-style methods need, and the mix s₀a + s₁b (+ c).
+ * SIMD kernels over two vectors a and b, rounded as their JavaScript kernels (pairSums and pairMix in range-kernels.ts)
+ * round: the sums ‖a‖², ‖b‖² and ⟨a, b⟩ that slerp-style methods need, in float64, and the mix s₀a + s₁b (+ c), in
+ * float32.
  */
 
 const SUMS = ["aa", "bb", "ab"] as const;
@@ -83,25 +83,16 @@ export function pairSumsWasm(bf16: boolean, less: boolean): WasmFunction {
 }
 
 /**
- * out = s₀a + s₁b, plus c (float32) when `withC`, in float64 and stored as float32 (as bfloat16 bits when
- * `bf16Out`): `pair_mix_<bf16|f32>_<2|3>[_to_bf16](a, b, c, out, n, s0, s1)`; `pair_mix_<bf16|f32>_less` takes a − c
- * and b − c (rounded to float32, c of a's kind) and adds c: s₀(a − c) + s₁(b − c) + c.
+ * out = s₀a + s₁b, plus c when `withC`, in float32 (see pairMix), stored as float32 (as bfloat16 bits when
+ * `bf16Out`): `pair_mix_<bf16|f32>_<2|3>[_to_bf16](a, b, c, out, n, s0, s1)`, s₀ and s₁ float32 values;
+ * `pair_mix_<bf16|f32>_less` takes a − c and b − c (c of a's kind) and adds c: s₀(a − c) + s₁(b − c) + c.
  */
 export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Out: boolean): WasmFunction {
-	const promoted = (v: string, high: boolean): string =>
-		`${high ? highToLow(v) : `local.get $${v}`} f64x2.promote_low_f32x4`;
-	const half = (high: boolean): string => `
-			local.get $s0 ${promoted("x", high)} f64x2.mul
-			local.get $s1 ${promoted("y", high)} f64x2.mul f64x2.add
-			${withC ? `${promoted("z", high)} f64x2.add` : ""}
-			f32x4.demote_f64x2_zero`;
 	const lanes = (input: (name: string) => string): string => `
 			${withC ? `${input("c")} local.set $z` : ""}
-			${input("a")} ${less ? "local.get $z f32x4.sub" : ""} local.set $x
-			${input("b")} ${less ? "local.get $z f32x4.sub" : ""} local.set $y
-			${half(false)}
-			${half(true)}
-			${JOIN_LOW}`;
+			${input("a")} ${less ? "local.get $z f32x4.sub" : ""} local.get $s0 f32x4.mul
+			${input("b")} ${less ? "local.get $z f32x4.sub" : ""} local.get $s1 f32x4.mul f32x4.add
+			${withC ? "local.get $z f32x4.add" : ""}`;
 	const arrays = withC ? ["a", "b", "c"] : ["a", "b"];
 	return {
 		name: resultVariant(`pair_mix_${bf16 ? "bf16" : "f32"}_${less ? "less" : withC ? 3 : 2}`, bf16Out),
@@ -111,13 +102,11 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 			["c", "i32"],
 			["out", "i32"],
 			["n", "i32"],
-			["scale0", "f64"],
-			["scale1", "f64"],
+			["scale0", "f32"],
+			["scale1", "f32"],
 		],
 		locals: [
 			["j", "i32"],
-			["x", "v128"],
-			["y", "v128"],
 			["z", "v128"],
 			["s0", "v128"],
 			["s1", "v128"],
@@ -127,47 +116,9 @@ export function pairMixWasm(bf16: boolean, withC: boolean, less: boolean, bf16Ou
 		],
 		body: `
 		${ROUND_SETUP}
-		local.get $scale0 f64x2.splat local.set $s0
-		local.get $scale1 f64x2.splat local.set $s1
-		${elementwiseLoop(arrays, "out", (input) => bf16 && (input !== "c" || less), bf16Out, lanes)}
-		`,
-	};
-}
-
-/**
- * out = s₀a + s₁b in float32 (see slerpMix), stored as float32 (as bfloat16 bits when `bf16Out`):
- * `slerp_mix_<bf16|f32>[_to_bf16](a, b, out, n, s0, s1)`, s₀ and s₁ float32 values.
- */
-export function slerpMixWasm(bf16: boolean, bf16Out: boolean): WasmFunction {
-	return {
-		name: resultVariant(`slerp_mix_${bf16 ? "bf16" : "f32"}`, bf16Out),
-		params: [
-			["a", "i32"],
-			["b", "i32"],
-			["out", "i32"],
-			["n", "i32"],
-			["scale0", "f32"],
-			["scale1", "f32"],
-		],
-		locals: [
-			["j", "i32"],
-			["s0", "v128"],
-			["s1", "v128"],
-			["v", "v128"],
-			...ROUND_LOCALS,
-			...pairedLoopLocals(["a", "b"]),
-		],
-		body: `
-		${ROUND_SETUP}
 		local.get $scale0 f32x4.splat local.set $s0
 		local.get $scale1 f32x4.splat local.set $s1
-		${elementwiseLoop(
-			["a", "b"],
-			"out",
-			bf16,
-			bf16Out,
-			(input) => `${input("a")} local.get $s0 f32x4.mul ${input("b")} local.get $s1 f32x4.mul f32x4.add`,
-		)}
+		${elementwiseLoop(arrays, "out", (input) => bf16 && (input !== "c" || less), bf16Out, lanes)}
 		`,
 	};
 }
@@ -180,7 +131,6 @@ export function pairFunctions(): WasmFunction[] {
 			pairMixWasm(bf16, false, false, bf16Out),
 			pairMixWasm(bf16, true, false, bf16Out),
 			pairMixWasm(bf16, true, true, bf16Out),
-			slerpMixWasm(bf16, bf16Out),
 			nearswapWasm(bf16, bf16Out),
 		]),
 	]);
@@ -314,19 +264,6 @@ function runPairKernel(
 		kernel(readAt(module, a, from, n, 0), readAt(module, b, from, n, 1), target, n, ...scalars);
 		writeBack(module, target, 2, out, from, n);
 	}
-}
-
-/** slerpMix over [start, end), s₀ and s₁ float32 values. */
-export function slerpMixSimd(
-	out: ResultArray,
-	a: RangeArray,
-	b: RangeArray,
-	s0: number,
-	s1: number,
-	start: number,
-	end: number,
-): void {
-	runPairKernel("slerp_mix", out, a, b, [s0, s1], start, end);
 }
 
 /** nearswap over [start, end), t a float32 value. */
