@@ -7,6 +7,8 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <unistd.h>
+
+#include "map-file.h"
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
@@ -65,5 +67,6 @@ NAPI_MODULE_INIT() {
 	napi_set_named_property(env, exports, "advise", fn);
 	napi_create_function(env, "hugePageOffset", NAPI_AUTO_LENGTH, huge_page_offset, NULL, &fn);
 	napi_set_named_property(env, exports, "hugePageOffset", fn);
+	register_map_file(env, exports);
 	return exports;
 }

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hugePages } from "../engine/huge-pages.js";
+import { mappedReads } from "../engine/mapped-reads.js";
 import { defaultThreads } from "../execute/execute-plan.js";
 import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
@@ -194,7 +195,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 	}
 	const size = `${options.small ? "2-layer" : "22-layer"} Llama widths, ${(models.parameters / GB).toFixed(2)} B parameters per model`;
 	printTable(
-		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; huge pages ${hugePages().status.on ? "on" : "off"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
+		`Merge throughput, bf16 inputs (${size}; ${mergeArgs.length > 0 ? mergeArgs.join(" ") : "default device"}; huge pages ${hugePages().status.on ? "on" : "off"}; inputs ${mappedReads().status.on ? "mapped" : "read"}; fastest of ${runs} run${runs === 1 ? "" : "s"} each, merge and floor)`,
 		header,
 		rows,
 	);
@@ -226,7 +227,31 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		["method", "peak RSS GB (1×)", "peak RSS GB (2×)", "growth", "2× input GB/s", "target"],
 		depthRows,
 	);
-	await benchHugePages(chosen, work, mergeArgs, runs);
+	const huge = hugePages().status;
+	await benchSideBySide(
+		{
+			title: `Huge pages for the working memory${huge.on ? ` (${huge.how})` : ""}`,
+			env: { MERGESMITH_HUGE_PAGES: "0" },
+			status: huge,
+			columns: ["4 KiB pages", "huge pages"],
+		},
+		chosen,
+		work,
+		mergeArgs,
+		runs,
+	);
+	await benchSideBySide(
+		{
+			title: "Inputs mapped from the page cache",
+			env: { MERGESMITH_MAPPED_READS: "0" },
+			status: mappedReads().status,
+			columns: ["read", "mapped"],
+		},
+		chosen,
+		work,
+		mergeArgs,
+		runs,
+	);
 	if (torch === undefined) {
 		console.log(
 			"\nPyTorch reference: no Python here imports torch and numpy (tried $MERGESMITH_PYTHON, python3, /usr/bin/python3), so no ratio against mergekit's math is reported. On Debian: apt-get install python3-torch.",
@@ -272,19 +297,29 @@ function torchRow(m: Measured, torch: NonNullable<Measured["torch"]>, models: Be
 	];
 }
 
+/** A setting of the merge's that the bench measures on and off (`env` turns it off), side by side. */
+interface SideBySide {
+	/** What it is, in the table's title. */
+	title: string;
+	env: Record<string, string>;
+	status: { on: true } | { on: false; reason: string; remedy?: string };
+	columns: [off: string, on: string];
+}
+
 /**
- * The same merges with huge pages asked for and without (MERGESMITH_HUGE_PAGES=0), alternately, fastest of `runs`
- * each: what asking for them gives on this machine. Linear and ties stand for the two kinds of method.
+ * The same merges with a setting on and off, alternately, fastest of `runs` each: what it gives on this machine.
+ * Linear and ties stand for the two kinds of method.
  */
-async function benchHugePages(
+async function benchSideBySide(
+	setting: SideBySide,
 	chosen: readonly BenchRecipe[],
 	work: string,
 	mergeArgs: readonly string[],
 	runs: number,
 ): Promise<void> {
-	const status = hugePages().status;
+	const { status } = setting;
 	if (!status.on) {
-		console.log(`\nHuge pages: off (${status.reason})${status.remedy ? `; ${status.remedy}` : ""}.`);
+		console.log(`\n${setting.title}: off (${status.reason})${status.remedy ? `; ${status.remedy}` : ""}.`);
 		return;
 	}
 	const rows: string[][] = [];
@@ -297,8 +332,7 @@ async function benchHugePages(
 		const faults = { off: 0, on: 0 };
 		for (let run = 0; run < runs; run++) {
 			for (const side of ["off", "on"] as const) {
-				const env = side === "off" ? { MERGESMITH_HUGE_PAGES: "0" } : {};
-				const result = await mergeInto(out, recipe, recipeFile, mergeArgs, env);
+				const result = await mergeInto(out, recipe, recipeFile, mergeArgs, side === "off" ? setting.env : {});
 				fastest[side] = Math.min(fastest[side], result.seconds);
 				faults[side] = result.pageFaults;
 			}
@@ -313,9 +347,13 @@ async function benchHugePages(
 			`${Math.round(faults.on / 1000)}k`,
 		]);
 	}
+	const [off, on] = setting.columns;
+	const variable = Object.entries(setting.env)
+		.map(([name, value]) => `${name}=${value}`)
+		.join(" ");
 	printTable(
-		`Huge pages for the working memory (${status.how}), side by side with MERGESMITH_HUGE_PAGES=0, fastest of ${runs}`,
-		["method", "4 KiB pages s", "huge pages s", "speed-up", "page faults (4 KiB)", "page faults (huge)"],
+		`${setting.title}, side by side with ${variable}, fastest of ${runs}`,
+		["method", `${off} s`, `${on} s`, "speed-up", `page faults (${off})`, `page faults (${on})`],
 		rows,
 	);
 }

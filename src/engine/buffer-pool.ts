@@ -1,6 +1,8 @@
 import type { ScratchAllocator } from "../methods/kernels/scratch.js";
+import type { FilePlace } from "../safetensors/safetensors-file.js";
 import { HUGE_PAGE, hugePages } from "./huge-pages.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
+import { type MappedRegion, mappedReads } from "./mapped-reads.js";
 
 /** The page size that direct I/O aligns to. */
 const PAGE = 4096;
@@ -109,6 +111,8 @@ export class BufferPool {
 export class PoolArena implements ScratchAllocator {
 	readonly #pool: BufferPool;
 	readonly #held: PoolBuffer[] = [];
+	/** Input bytes mapped from their files (see MappedReads), with the views that hold them. */
+	readonly #mapped: { region: MappedRegion; bytes: Uint8Array }[] = [];
 
 	constructor(pool: BufferPool) {
 		this.#pool = pool;
@@ -134,6 +138,19 @@ export class PoolArena implements ScratchAllocator {
 		return new Uint8Array(buffer, byteOffset + ((((phase - byteOffset) % PAGE) + PAGE) % PAGE), length);
 	}
 
+	/**
+	 * A file's bytes mapped into kernel memory, held until this arena is released; undefined where they are to be read
+	 * instead (see MappedReads.map).
+	 */
+	mapped(place: FilePlace, alignment: number): Uint8Array | undefined {
+		const mapping = mappedReads().map(place, alignment);
+		if (mapping === undefined) {
+			return undefined;
+		}
+		this.#mapped.push(mapping);
+		return mapping.bytes;
+	}
+
 	/** Float32 values that will be overwritten whole (decoded inputs). */
 	f32Uninitialised(length: number): Float32Array {
 		const { buffer, byteOffset } = this.#take(length * 4);
@@ -156,6 +173,18 @@ export class PoolArena implements ScratchAllocator {
 
 	/** Gives one view's buffer back early (raw bytes once decoded), so that later requests of this tensor reuse it. */
 	free(view: ArrayBufferView): void {
+		const mapped = this.#mapped.findIndex(
+			({ bytes }) =>
+				bytes.buffer === view.buffer &&
+				view.byteOffset >= bytes.byteOffset &&
+				view.byteOffset < bytes.byteOffset + bytes.byteLength,
+		);
+		if (mapped >= 0) {
+			for (const { region } of this.#mapped.splice(mapped, 1)) {
+				mappedReads().give(region);
+			}
+			return;
+		}
 		const at = this.#held.findIndex(
 			(held) =>
 				held.buffer === view.buffer &&
@@ -172,6 +201,9 @@ export class PoolArena implements ScratchAllocator {
 	release(): void {
 		for (const buffer of this.#held.splice(0)) {
 			this.#pool.give(buffer);
+		}
+		for (const { region } of this.#mapped.splice(0)) {
+			mappedReads().give(region);
 		}
 	}
 }

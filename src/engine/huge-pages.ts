@@ -7,11 +7,16 @@ export const HUGE_PAGE = 2 << 20;
 /** Where the native helper lies once `npm run build:native` (run by `npm install`) has built it. */
 const HELPER = "../../native/build/Release/huge_pages.node";
 
-interface NativeHelper {
+export interface NativeHelper {
 	/** madvise(MADV_HUGEPAGE) from the view's first byte, `bytes` long: 0, or the errno it failed with. */
 	advise(view: ArrayBufferView, bytes: number): number;
 	/** The view's first byte's address modulo 2 MiB. */
 	hugePageOffset(view: ArrayBufferView): number;
+	/**
+	 * Maps file `fd`'s bytes from `offset` onto the pages that hold the view (native/map-file.c): 0, −1 where some of
+	 * them are not in the page cache, or the errno it failed with.
+	 */
+	mapFile(view: Uint8Array, fd: number, offset: number): number;
 }
 
 export type HugePagesStatus =
@@ -58,19 +63,25 @@ export function transparentHugePageMode(): string | undefined {
 	}
 }
 
-function loadHelper(): NativeHelper | { error: string } {
-	try {
-		return createRequire(import.meta.url)(HELPER) as NativeHelper;
-	} catch (error) {
-		return { error: (error as Error).message.split("\n")[0] ?? "" };
+let loaded: NativeHelper | { error: string } | undefined;
+
+/** The native helper, loaded once; where it is not built, why it could not be loaded. */
+export function loadHelper(): NativeHelper | { error: string } {
+	if (loaded === undefined) {
+		try {
+			loaded = createRequire(import.meta.url)(HELPER) as NativeHelper;
+		} catch (error) {
+			loaded = { error: (error as Error).message.split("\n")[0] ?? "" };
+		}
 	}
+	return loaded;
 }
 
 /** The decision, apart from the machine it is made on (for tests). */
 export function createHugePages(
 	setting: string | undefined,
 	mode: string | undefined,
-	load: () => NativeHelper | { error: string },
+	load: () => Pick<NativeHelper, "advise" | "hugePageOffset"> | { error: string },
 ): HugePages {
 	// Nothing to ask: huge pages are off, or the kernel gives them unasked.
 	const unasked = (status: HugePagesStatus): HugePages => ({ status, advise: () => undefined, offset: () => 0 });

@@ -1,6 +1,6 @@
 import { RANGE_KERNELS } from "../methods/kernels/range-kernels.js";
 import type { PlannedInput, PlannedTensor } from "../plan/merge-plan.js";
-import { decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
+import { DTYPE_SIZES, decodeToF32, isFloatDtype } from "../safetensors/dtype.js";
 import { elementCount } from "../safetensors/parse-header.js";
 import { SafetensorsError } from "../safetensors/safetensors-error.js";
 import type { TensorFile } from "../safetensors/safetensors-file.js";
@@ -48,11 +48,15 @@ export class TensorReader {
 	}
 
 	#readBytes(input: PlannedInput, arena: PoolArena, phase?: number): Promise<Uint8Array> {
-		const { name, byteLength } = input.stored;
+		const { name, byteLength, dtype } = input.stored;
 		const range = input.rowsFrom === undefined ? undefined : { from: input.rowsFrom, length: byteLength };
-		return this.#openFile(input.stored.file).then((file) =>
-			file.readBytes(name, arena.bytes(byteLength, phase), range),
-		);
+		return this.#openFile(input.stored.file).then((file) => {
+			// Mapped from the file where it can be (see MappedReads), unless the bytes must start at `phase` to be
+			// written out as they are.
+			const place = phase === undefined ? file.placeOf?.(name, range) : undefined;
+			const mapped = place && arena.mapped(place, DTYPE_SIZES[dtype]);
+			return mapped ?? file.readBytes(name, arena.bytes(byteLength, phase), range);
+		});
 	}
 
 	/**

@@ -18,8 +18,17 @@ export interface TensorFile {
 	 * [from, from + length) of the tensor.
 	 */
 	readBytes(name: string, target?: Uint8Array, range?: ByteRange): Promise<Uint8Array>;
+	/** Where a tensor's bytes (or `range` of them) lie in the open file, for a file on disk that can be mapped. */
+	placeOf?(name: string, range?: ByteRange): FilePlace;
 	readFloat32(name: string): Promise<Float32Array>;
 	close(): Promise<void>;
+}
+
+/** Where a tensor's bytes lie in an open file: `length` bytes from `offset` of file descriptor `fd`. */
+export interface FilePlace {
+	fd: number;
+	offset: number;
+	length: number;
 }
 
 /** Bytes [from, from + length) of a tensor. */
@@ -70,6 +79,12 @@ export class SafetensorsFile implements TensorFile {
 
 	info(name: string): TensorInfo {
 		return tensorInfo(this.path, this.tensors, name);
+	}
+
+	placeOf(name: string, range?: ByteRange): FilePlace {
+		const info = this.info(name);
+		const { from, length } = checkRange(this.path, info, range);
+		return { fd: this.#handle.fd, offset: info.byteOffset + from, length };
 	}
 
 	async readBytes(name: string, target?: Uint8Array, range?: ByteRange): Promise<Uint8Array> {
