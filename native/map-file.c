@@ -78,8 +78,35 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
 	return out;
 }
 
+// unmapPages(view: Uint8Array): 0, or the errno madvise failed with. Drops the pages that hold the view (madvise
+// MADV_DONTNEED): a mapping no longer used leaves the process's resident memory, where it would stay until a later
+// mapping replaced it, and the regions kept for mappings would count in the merge's peak as a whole.
+static napi_value unmap_pages(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	void *data = NULL;
+	size_t length = 0;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+	    napi_get_typedarray_info(env, argv[0], NULL, &length, &data, NULL, NULL) != napi_ok) {
+		napi_throw_type_error(env, NULL, "unmapPages(view) takes a Uint8Array");
+		return NULL;
+	}
+	int result = ENOSYS;
+#ifdef __linux__
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t first = (uintptr_t)data & ~(page - 1);
+	uintptr_t end = ((uintptr_t)data + length + page - 1) & ~(page - 1);
+	result = length == 0 || madvise((void *)first, end - first, MADV_DONTNEED) == 0 ? 0 : errno;
+#endif
+	napi_value out;
+	napi_create_int32(env, result, &out);
+	return out;
+}
+
 void register_map_file(napi_env env, napi_value exports) {
 	napi_value fn;
 	napi_create_function(env, "mapFile", NAPI_AUTO_LENGTH, map_file, NULL, &fn);
 	napi_set_named_property(env, exports, "mapFile", fn);
+	napi_create_function(env, "unmapPages", NAPI_AUTO_LENGTH, unmap_pages, NULL, &fn);
+	napi_set_named_property(env, exports, "unmapPages", fn);
 }

@@ -1,4 +1,4 @@
 #include <node_api.h>
 
-// Adds mapFile (map-file.c) to the helper's exports.
+// Adds mapFile and unmapPages (map-file.c) to the helper's exports.
 void register_map_file(napi_env env, napi_value exports);

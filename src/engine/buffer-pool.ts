@@ -3,6 +3,7 @@ import type { FilePlace } from "../safetensors/safetensors-file.js";
 import { HUGE_PAGE, hugePages } from "./huge-pages.js";
 import { kernelMemory, type MemoryRegion } from "./kernel-memory.js";
 import { type MappedRegion, mappedReads } from "./mapped-reads.js";
+import { smallestFitting } from "./smallest-fitting.js";
 
 /** The page size that direct I/O aligns to. */
 const PAGE = 4096;
@@ -57,13 +58,7 @@ export class BufferPool {
 	}
 
 	#freePlain(bytes: number): PoolBuffer | undefined {
-		let best = -1;
-		for (let i = 0; i < this.#free.length; i++) {
-			const size = (this.#free[i] as PoolBuffer).byteLength;
-			if (size >= bytes && (best < 0 || size < (this.#free[best] as PoolBuffer).byteLength)) {
-				best = i;
-			}
-		}
+		const best = smallestFitting(this.#free, (buffer) => buffer.byteLength, bytes);
 		if (best < 0 || ((this.#free[best] as PoolBuffer).byteLength > SMALL_REQUEST && bytes <= SMALL_REQUEST)) {
 			return undefined;
 		}

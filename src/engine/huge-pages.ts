@@ -17,6 +17,8 @@ export interface NativeHelper {
 	 * them are not in the page cache, or the errno it failed with.
 	 */
 	mapFile(view: Uint8Array, fd: number, offset: number): number;
+	/** Drops the pages that hold the view from the process's memory (MADV_DONTNEED): 0, or the errno it failed with. */
+	unmapPages(view: Uint8Array): number;
 }
 
 export type HugePagesStatus =

@@ -1,4 +1,5 @@
 import { HUGE_PAGE, hugePages } from "./huge-pages.js";
+import { smallestFitting } from "./smallest-fitting.js";
 import { createSharedMemory, type SharedWasmMemory } from "./wasm/instantiate-wasm.js";
 
 /** WebAssembly's page: 64 KiB. */
@@ -65,13 +66,7 @@ export class KernelMemory {
 	allocate(bytes: number): MemoryRegion | undefined {
 		this.#requireOwner();
 		const length = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-		let best = -1;
-		for (let i = 0; i < this.#free.length; i++) {
-			const range = this.#free[i] as FreeRange;
-			if (range.length >= length && (best < 0 || range.length < (this.#free[best] as FreeRange).length)) {
-				best = i;
-			}
-		}
+		const best = smallestFitting(this.#free, (range) => range.length, length);
 		if (best >= 0) {
 			const range = this.#free[best] as FreeRange;
 			const offset = range.offset;

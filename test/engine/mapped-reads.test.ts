@@ -31,7 +31,7 @@ const helper = loadHelper();
 const built = process.platform === "linux" && !("error" in helper);
 
 describe("chooseHelper", () => {
-	const fake = () => ({ mapFile: () => 0 });
+	const fake = () => ({ mapFile: () => 0, unmapPages: () => 0 });
 	it("maps through the helper on Linux, unless MERGESMITH_MAPPED_READS=0", () => {
 		expect("mapFile" in chooseHelper(undefined, "linux", fake)).toBe(true);
 		expect(chooseHelper("0", "linux", fake)).toEqual({ off: "MERGESMITH_MAPPED_READS=0" });
@@ -45,7 +45,7 @@ describe("chooseHelper", () => {
 	});
 
 	it("turns off, saying why, when a mapping fails, and leaves those bytes to be read", () => {
-		const reads = new MappedReads({ mapFile: () => 12 });
+		const reads = new MappedReads({ mapFile: () => 12, unmapPages: () => 0 });
 		expect(reads.map({ fd: 0, offset: 0, length: 1 << 20 }, 2)).toBeUndefined();
 		expect(reads.status).toEqual({ on: false, reason: "mmap failed with errno 12" });
 	});
