@@ -164,11 +164,10 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		(recipe) => options.methods === undefined || options.methods.includes(recipe.method),
 	);
 	// Bring every input into the page cache first, as it is for all but the first merge of a real session.
-	await ioFloor(
-		(await Promise.all([models.base, models.a, models.b].map(weightFiles))).flat(),
-		0,
-		join(work, "warm.bin"),
-	);
+	const warm = async (set: BenchModels): Promise<void> => {
+		await ioFloor((await Promise.all([set.base, set.a, set.b].map(weightFiles))).flat(), 0, join(work, "warm.bin"));
+	};
+	await warm(models);
 	const header = [
 		"method",
 		"input GB",
@@ -210,8 +209,12 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 		if (!shallowRecipe || !deepRecipe) {
 			continue;
 		}
-		// The highest peak of `runs` merges each: one merge's peak moves by a few tens of MB from run to run.
+		// The highest peak of `runs` merges each: one merge's peak moves by a few tens of MB from run to run. Each depth's
+		// inputs are read into the page cache first (the deep ones do not fit beside the rest): a merge of inputs partly
+		// cached holds read buffers beside mapped inputs (see MappedReads), a peak neither depth has of itself.
+		await warm(models);
 		const shallowRun = await measure(shallowRecipe, models, work, mergeArgs, runs);
+		await warm(deep);
 		const deepRun = await measure(deepRecipe, deep, work, mergeArgs, runs);
 		depthRows.push([
 			method,
