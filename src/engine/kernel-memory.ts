@@ -78,6 +78,17 @@ export class KernelMemory {
 			}
 			return this.#region(offset, length);
 		}
+		return this.allocateAtTop(length);
+	}
+
+	/**
+	 * `bytes` bytes past every region so far, never cut out of the free ranges: for memory that is mapped over instead
+	 * of written (see MappedReads), which, cut out of a free range, would leave the buffers that range would have held
+	 * to be touched for the first time elsewhere. Undefined past 4 GiB.
+	 */
+	allocateAtTop(bytes: number): MemoryRegion | undefined {
+		this.#requireOwner();
+		const length = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
 		const end = this.#top + length;
 		if (end > MAX_PAGES * PAGE) {
 			return undefined;
