@@ -1,8 +1,8 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hugePages } from "../engine/huge-pages.js";
-import { mappedReads } from "../engine/mapped-reads.js";
+import { hugePages, loadHelper } from "../engine/huge-pages.js";
+import { chooseHelper, MappedReads, mappedReads } from "../engine/mapped-reads.js";
 import { defaultThreads } from "../execute/execute-plan.js";
 import { type BenchModels, benchModels } from "./bench-models.js";
 import { type BenchRecipe, benchRecipes } from "./bench-recipes.js";
@@ -234,7 +234,7 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 	await benchSideBySide(
 		{
 			title: `Huge pages for the working memory${huge.on ? ` (${huge.how})` : ""}`,
-			env: { MERGESMITH_HUGE_PAGES: "0" },
+			env: { off: { MERGESMITH_HUGE_PAGES: "0" }, on: {} },
 			status: huge,
 			columns: ["4 KiB pages", "huge pages"],
 		},
@@ -246,8 +246,8 @@ export async function benchMergeThroughput(options: MergeBenchOptions): Promise<
 	await benchSideBySide(
 		{
 			title: "Inputs mapped from the page cache",
-			env: { MERGESMITH_MAPPED_READS: "0" },
-			status: mappedReads().status,
+			env: { off: {}, on: { MERGESMITH_MAPPED_READS: "1" } },
+			status: new MappedReads(chooseHelper("1", process.platform, loadHelper)).status,
 			columns: ["read", "mapped"],
 		},
 		chosen,
@@ -300,11 +300,11 @@ function torchRow(m: Measured, torch: NonNullable<Measured["torch"]>, models: Be
 	];
 }
 
-/** A setting of the merge's that the bench measures on and off (`env` turns it off), side by side. */
+/** A setting of the merge's that the bench measures on and off (each side's environment), side by side. */
 interface SideBySide {
 	/** What it is, in the table's title. */
 	title: string;
-	env: Record<string, string>;
+	env: { off: Record<string, string>; on: Record<string, string> };
 	status: { on: true } | { on: false; reason: string; remedy?: string };
 	columns: [off: string, on: string];
 }
@@ -335,7 +335,7 @@ async function benchSideBySide(
 		const faults = { off: 0, on: 0 };
 		for (let run = 0; run < runs; run++) {
 			for (const side of ["off", "on"] as const) {
-				const result = await mergeInto(out, recipe, recipeFile, mergeArgs, side === "off" ? setting.env : {});
+				const result = await mergeInto(out, recipe, recipeFile, mergeArgs, setting.env[side]);
 				fastest[side] = Math.min(fastest[side], result.seconds);
 				faults[side] = result.pageFaults;
 			}
@@ -351,11 +351,12 @@ async function benchSideBySide(
 		]);
 	}
 	const [off, on] = setting.columns;
-	const variable = Object.entries(setting.env)
-		.map(([name, value]) => `${name}=${value}`)
-		.join(" ");
+	const variables = (env: Record<string, string>): string =>
+		Object.entries(env)
+			.map(([name, value]) => `${name}=${value}`)
+			.join(" ") || "the default";
 	printTable(
-		`${setting.title}, side by side with ${variable}, fastest of ${runs}`,
+		`${setting.title}: ${variables(setting.env.on)} side by side with ${variables(setting.env.off)}, fastest of ${runs}`,
 		["method", `${off} s`, `${on} s`, "speed-up", `page faults (${off})`, `page faults (${on})`],
 		rows,
 	);

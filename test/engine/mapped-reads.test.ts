@@ -32,14 +32,15 @@ const built = process.platform === "linux" && !("error" in helper);
 
 describe("chooseHelper", () => {
 	const fake = () => ({ mapFile: () => 0, unmapPages: () => 0 });
-	it("maps through the helper on Linux, unless MERGESMITH_MAPPED_READS=0", () => {
-		expect("mapFile" in chooseHelper(undefined, "linux", fake)).toBe(true);
+	it("maps through the helper on Linux with MERGESMITH_MAPPED_READS=1, and not by default", () => {
+		expect("mapFile" in chooseHelper("1", "linux", fake)).toBe(true);
+		expect(chooseHelper(undefined, "linux", fake)).toEqual({ off: "off unless MERGESMITH_MAPPED_READS=1" });
 		expect(chooseHelper("0", "linux", fake)).toEqual({ off: "MERGESMITH_MAPPED_READS=0" });
-		expect(chooseHelper(undefined, "darwin", fake)).toEqual({ off: "inputs are mapped on Linux only" });
+		expect(chooseHelper("1", "darwin", fake)).toEqual({ off: "inputs are mapped on Linux only" });
 	});
 
 	it("says why where the helper is not built", () => {
-		const reads = new MappedReads(chooseHelper(undefined, "linux", () => ({ error: "Cannot find module" })));
+		const reads = new MappedReads(chooseHelper("1", "linux", () => ({ error: "Cannot find module" })));
 		expect(reads.status).toEqual({ on: false, reason: "the native helper is not built (Cannot find module)" });
 		expect(reads.map({ fd: 0, offset: 0, length: 1 << 20 }, 2)).toBeUndefined();
 	});
@@ -97,6 +98,8 @@ describe.skipIf(!built)("MappedReads, with the native helper", () => {
 	});
 
 	it("serves a tensor reader's reads, the same bytes as read, until the arena is released", async () => {
+		// The process's mapped reads, created at their first use (here), are on only where asked for.
+		process.env.MERGESMITH_MAPPED_READS = "1";
 		const model = join(dir, "model.safetensors");
 		const values = Float32Array.from({ length: 300_000 }, (_, i) => Math.sin(i));
 		await writeSafetensorsFile(model, {
@@ -127,7 +130,7 @@ describe.skipIf(!built)("MappedReads, with the native helper", () => {
 });
 
 describe.skipIf(!built)("a merge with mapped inputs", () => {
-	it("writes the same bytes as one that reads them (MERGESMITH_MAPPED_READS=0)", async () => {
+	it("writes the same bytes as one that reads them (MERGESMITH_MAPPED_READS=1 and 0)", async () => {
 		// Embeddings of 1024 × 512 bf16 elements, 1 MiB: mapped.
 		const sizes = { family: "llama", layers: 1, hidden: 512, intermediate: 256, vocab: 1024, dtype: "BF16" } as const;
 		await makeTinyModel(join(dir, "base"), { ...sizes, seed: 1 });
